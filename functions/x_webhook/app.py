@@ -1,0 +1,45 @@
+"""X Account Activity webhook: GET answers the CRC check, POST stores signed deliveries as mentions."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from socialcare.errors import MalformedPayload
+from socialcare.ingest import ingest
+from socialcare.observability import logger, metrics, tracer
+from socialcare.platform_config import get_platform_config
+from socialcare.platforms import x
+from socialcare.store import get_mention_store
+from socialcare.webhook_http import json_body, raw_body, register_error_handlers
+
+app = APIGatewayHttpResolver()
+register_error_handlers(app)
+
+
+@app.get("/webhooks/x")
+def crc_check() -> dict[str, str]:
+    token = app.current_event.get_query_string_value("crc_token")
+    if not token:
+        raise MalformedPayload("the crc_token query parameter is required")
+    return x.crc_response(token, get_platform_config().x)
+
+
+@app.post("/webhooks/x")
+def delivery() -> dict[str, Any]:
+    config = get_platform_config().x
+    body = raw_body(app.current_event)
+    x.verify_signature(body, app.current_event.headers, config)
+    parsed = x.parse_delivery(json_body(body, app.current_event.headers), config)
+    result = ingest(parsed, get_mention_store())
+    metrics.add_metric(name="MentionsStored", unit=MetricUnit.Count, value=len(result.stored))
+    return {"stored": len(result.stored), "duplicates": result.duplicates, "ignored": result.ignored}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,68 @@
+"""The platform configuration document: one Secrets Manager secret (JSON), read through Powertools Parameters
+and cached for POWERTOOLS_PARAMETERS_MAX_AGE seconds, so a warm function does not call Secrets Manager."""
+
+import re
+
+from aws_lambda_powertools.utilities import parameters
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from socialcare.models import BUILT_IN_PLATFORMS
+from socialcare.settings import get_settings
+
+
+class XConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    consumer_secret: str = ""
+    oauth2_client_secret: str = ""
+    brand_user_id: str = ""
+    api_base: str = "https://api.x.com"
+    bearer_token: str = ""
+
+    @property
+    def crc_secret(self) -> str:
+        # X keys the CRC with the OAuth 2.0 client secret when the app has one, else the consumer secret.
+        return self.oauth2_client_secret or self.consumer_secret
+
+
+class MetaConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    app_secret: str = ""
+    verify_token: str = ""
+    page_id: str = ""
+    ig_user_id: str = ""
+    page_access_token: str = ""
+    graph_base: str = "https://graph.facebook.com/v21.0"
+
+
+class SourceConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    secret: str = Field(pattern=r"^whsec_[A-Za-z0-9+/=]+$")
+    reply_url: str = ""
+
+
+SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class PlatformConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    x: XConfig = Field(default_factory=XConfig)
+    meta: MetaConfig = Field(default_factory=MetaConfig)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+
+    @field_validator("sources")
+    @classmethod
+    def _source_names(cls, sources: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
+        for name in sources:
+            # A source's name is its platform name: it must not pose as a built-in platform.
+            if not SOURCE_NAME.match(name) or name in BUILT_IN_PLATFORMS:
+                raise ValueError(f"invalid source name {name!r}: lowercase letters, digits, - and _")
+        return sources
+
+
+def get_platform_config() -> PlatformConfig:
+    document = parameters.get_secret(get_settings().config_secret_id, transform="json")
+    return PlatformConfig.model_validate(document)

@@ -1,0 +1,236 @@
+"""X (Twitter) Account Activity API: CRC answer, signature check and event parsing.
+
+Envelopes are pluggable: X is moving to the "X Activity API" shape ({"data": {"event_type", ...}}); a parser
+for it is added to ENVELOPES without touching the webhook or ingest code."""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
+from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone
+from socialcare.platform_config import XConfig
+from socialcare.signatures import matches, sha256_base64
+
+PLATFORM = "x"
+SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+OAUTH2_SIGNATURE_HEADER = "x-twitter-webhooks-signature-oauth2"
+def crc_response(crc_token: str, config: XConfig) -> dict[str, str]:
+    if not config.crc_secret:
+        raise NotConfigured("x.consumer_secret is not configured")
+    return {"response_token": sha256_base64(config.crc_secret, crc_token)}
+
+
+def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: XConfig) -> None:
+    """Check the consumer-secret signature, and the OAuth 2.0 one when X sends it. Raises InvalidSignature."""
+    if not config.consumer_secret:
+        raise NotConfigured("x.consumer_secret is not configured")
+    if not matches(sha256_base64(config.consumer_secret, raw_body), headers.get(SIGNATURE_HEADER)):
+        raise InvalidSignature(f"missing or wrong {SIGNATURE_HEADER}")
+    oauth2_signature = headers.get(OAUTH2_SIGNATURE_HEADER)
+    if oauth2_signature is not None and not (
+        config.oauth2_client_secret
+        and matches(sha256_base64(config.oauth2_client_secret, raw_body), oauth2_signature)
+    ):
+        raise InvalidSignature(f"wrong {OAUTH2_SIGNATURE_HEADER}")
+
+
+# ---------------------------------------------------------------- v1.1 payload shapes (Account Activity API)
+class _User(BaseModel):
+    id_str: str
+    screen_name: str | None = None
+    name: str | None = None
+    followers_count: int | None = None
+    verified: bool = False
+
+
+class _ExtendedTweet(BaseModel):
+    full_text: str
+
+
+class _Tweet(BaseModel):
+    id_str: str
+    text: str = ""
+    full_text: str | None = None
+    truncated: bool = False
+    extended_tweet: _ExtendedTweet | None = None
+    created_at: str
+    in_reply_to_status_id_str: str | None = None
+    user: _User
+    retweeted_status: dict[str, Any] | None = None
+    quoted_status: dict[str, Any] | None = None
+    user_has_blocked: bool | str | None = None
+
+    @property
+    def whole_text(self) -> str:
+        if self.extended_tweet is not None:
+            return self.extended_tweet.full_text
+        return self.full_text or self.text
+
+
+class _MessageData(BaseModel):
+    text: str = ""
+
+
+class _Target(BaseModel):
+    recipient_id: str
+
+
+class _MessageCreate(BaseModel):
+    sender_id: str
+    target: _Target
+    message_data: _MessageData
+
+
+class _DirectMessageEvent(BaseModel):
+    type: str
+    id: str
+    created_timestamp: str
+    message_create: _MessageCreate | None = None
+
+
+def _blocked(value: object) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def _tweet_time(created_at: str) -> datetime:
+    try:
+        return datetime.strptime(created_at, "%a %b %d %H:%M:%S %z %Y")
+    except ValueError as error:
+        raise MalformedPayload(f"tweet created_at {created_at!r} is not X's date format") from error
+
+
+def _mention_from_tweet(tweet: _Tweet, brand_user_id: str, raw: dict[str, Any]) -> Mention:
+    user = tweet.user
+    ours = bool(brand_user_id) and user.id_str == brand_user_id
+    return Mention(
+        platform=PLATFORM,
+        external_id=tweet.id_str,
+        kind=MentionKind.POST,
+        author=Author(
+            id=user.id_str,
+            handle=user.screen_name,
+            name=user.name,
+            url=f"https://x.com/{user.screen_name}" if user.screen_name else None,
+            followers=user.followers_count,
+            verified=user.verified,
+        ),
+        text=tweet.whole_text,
+        url=f"https://x.com/{user.screen_name or 'i'}/status/{tweet.id_str}",
+        created_at=_tweet_time(tweet.created_at),
+        thread_key=tweet.in_reply_to_status_id_str or tweet.id_str,
+        in_reply_to=tweet.in_reply_to_status_id_str,
+        is_ours=ours,
+        status=MentionStatus.OURS if ours else MentionStatus.NEW,
+        raw=raw,
+    )
+
+
+def _mention_from_dm(
+    event: _DirectMessageEvent, users: Mapping[str, Any], brand_user_id: str, raw: dict[str, Any]
+) -> Mention | None:
+    message = event.message_create
+    if event.type != "message_create" or message is None:
+        return None
+    ours = bool(brand_user_id) and message.sender_id == brand_user_id
+    customer_id = message.target.recipient_id if ours else message.sender_id
+    sender = _User.model_validate(users.get(message.sender_id) or {"id_str": message.sender_id})
+    try:
+        created_at = datetime.fromtimestamp(int(event.created_timestamp) / 1000, UTC)
+    except ValueError as error:
+        raise MalformedPayload("direct message created_timestamp is not a number") from error
+    return Mention(
+        platform=PLATFORM,
+        external_id=event.id,
+        kind=MentionKind.DIRECT_MESSAGE,
+        author=Author(
+            id=sender.id_str,
+            handle=sender.screen_name,
+            name=sender.name,
+            followers=sender.followers_count,
+            verified=sender.verified,
+        ),
+        text=message.message_data.text,
+        created_at=created_at,
+        thread_key=f"dm:{customer_id}",
+        is_ours=ours,
+        status=MentionStatus.OURS if ours else MentionStatus.NEW,
+        raw=raw,
+    )
+
+
+class Envelope(Protocol):
+    def accepts(self, payload: Mapping[str, Any]) -> bool: ...
+
+    def parse(self, payload: Mapping[str, Any], config: XConfig) -> Delivery: ...
+
+
+class AccountActivityEnvelope:
+    """{"for_user_id": "...", "<event_type>": [...]}: the Account Activity API (v1.1 objects)."""
+
+    def accepts(self, payload: Mapping[str, Any]) -> bool:
+        return "for_user_id" in payload
+
+    def parse(self, payload: Mapping[str, Any], config: XConfig) -> Delivery:
+        brand_user_id = config.brand_user_id or str(payload.get("for_user_id", ""))
+        delivery = Delivery()
+        envelope_blocked = _blocked(payload.get("user_has_blocked"))
+        for index, item in enumerate(_event_list(payload, "tweet_create_events")):
+            tweet = _validate(_Tweet, item, f"tweet_create_events[{index}]")
+            if tweet.retweeted_status is not None and tweet.quoted_status is None:
+                delivery.ignored.append("retweet")
+            elif envelope_blocked or _blocked(tweet.user_has_blocked):
+                delivery.ignored.append("user_has_blocked")
+            else:
+                delivery.mentions.append(_mention_from_tweet(tweet, brand_user_id, item))
+        users = payload.get("users") or {}
+        if not isinstance(users, Mapping):
+            raise MalformedPayload("users must be an object")
+        for index, item in enumerate(_event_list(payload, "direct_message_events")):
+            event = _validate(_DirectMessageEvent, item, f"direct_message_events[{index}]")
+            mention = _mention_from_dm(event, users, brand_user_id, item)
+            if mention is None:
+                delivery.ignored.append(f"direct_message_events:{event.type}")
+            else:
+                delivery.mentions.append(mention)
+        for item in _event_list(payload, "tweet_delete_events"):
+            status = item.get("status") if isinstance(item, Mapping) else None
+            if not isinstance(status, Mapping) or not status.get("id"):
+                raise MalformedPayload("tweet_delete_events items need status.id")
+            delivery.tombstones.append(
+                Tombstone(platform=PLATFORM, external_id=str(status["id"]), status=MentionStatus.DELETED)
+            )
+        handled = {"for_user_id", "user_has_blocked", "users", "tweet_create_events", "direct_message_events"}
+        delivery.ignored.extend(key for key in payload if key not in handled and key != "tweet_delete_events")
+        return delivery
+
+
+ENVELOPES: list[Envelope] = [AccountActivityEnvelope()]
+
+
+def parse_delivery(payload: object, config: XConfig) -> Delivery:
+    if not isinstance(payload, Mapping):
+        raise MalformedPayload("the body must be a JSON object")
+    for envelope in ENVELOPES:
+        if envelope.accepts(payload):
+            return envelope.parse(payload, config)
+    # An envelope we do not know yet is acknowledged (X disables webhooks that error) and reported.
+    return Delivery(ignored=["unknown-envelope"])
+
+
+def _event_list(payload: Mapping[str, Any], key: str) -> list[Any]:
+    events = payload.get(key, [])
+    if not isinstance(events, list):
+        raise MalformedPayload(f"{key} must be a list")
+    return events
+
+
+def _validate[ModelT: BaseModel](model: type[ModelT], item: object, where: str) -> ModelT:
+    try:
+        return model.model_validate(item)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "item"
+        raise MalformedPayload(f"{where}.{field}: {first['msg']}") from error
