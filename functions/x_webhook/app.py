@@ -6,7 +6,6 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from socialcare.errors import MalformedPayload
 from socialcare.ingest import ingest
 from socialcare.observability import logger, metrics, tracer

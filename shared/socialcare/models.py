@@ -88,3 +88,138 @@ class Delivery(BaseModel):
     edits: list[Mention] = Field(default_factory=list)  # new text for mentions we may already have
     tombstones: list[Tombstone] = Field(default_factory=list)
     ignored: list[str] = Field(default_factory=list)  # event types acknowledged and not stored
+
+
+# ---- agents and shifts
+# Appended as its own section, imports included, so the models above stay untouched.
+import re  # noqa: E402
+from typing import Literal  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+from pydantic import ValidationInfo, field_validator, model_validator  # noqa: E402
+
+# An agent is someone the dispatcher may text: who they are, what they cover and when they work. The schedule
+# is kept as the string people type ("Mon-Fri 09:00-17:00") and parsed by socialcare.shifts, which also
+# answers "is this agent on shift at that instant?".
+
+EMAIL_PATTERN = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$"
+)
+E164_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
+MAX_EMAIL_LENGTH = 254  # RFC 5321 path limit
+
+
+class ShiftOverride(BaseModel):
+    """A one-off change to an agent's week: "add" is an extra on-shift window, "off" is time off and wins over
+    everything. Naive datetimes are read in the shift's time zone when the Shift is built."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["add", "off"]
+    starts_at: datetime
+    ends_at: datetime
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "ShiftOverride":
+        # Mixed naive/aware pairs cannot be compared yet; Shift localizes them and builds this model again.
+        comparable = (self.starts_at.tzinfo is None) == (self.ends_at.tzinfo is None)
+        if comparable and self.ends_at <= self.starts_at:
+            raise ValueError(
+                f"override {self.kind}: ends_at {self.ends_at.isoformat()} must be after "
+                f"starts_at {self.starts_at.isoformat()}"
+            )
+        return self
+
+
+class Shift(BaseModel):
+    """When an agent works: a weekly schedule in their own time zone plus one-off overrides."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time_zone: str  # IANA name; wall-clock windows follow its daylight-saving changes
+    weekly: str = ""  # e.g. "Mon-Fri 09:00-17:00, Sat 10:00-14:00"; empty = only overrides put them on shift
+    overrides: tuple[ShiftOverride, ...] = ()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        from socialcare.shifts import parse_time_zone  # imported here: shifts imports this module
+
+        return parse_time_zone(value).key
+
+    @field_validator("weekly")
+    @classmethod
+    def _parsable_schedule(cls, value: str) -> str:
+        from socialcare.shifts import parse_schedule  # imported here: shifts imports this module
+
+        parse_schedule(value)
+        return value.strip()
+
+    @field_validator("overrides")
+    @classmethod
+    def _localize_overrides(
+        cls, overrides: tuple[ShiftOverride, ...], info: ValidationInfo
+    ) -> tuple[ShiftOverride, ...]:
+        time_zone = info.data.get("time_zone")
+        if time_zone is None:  # the time zone was invalid and already reported
+            return overrides
+        zone = ZoneInfo(time_zone)
+        return tuple(
+            ShiftOverride(
+                kind=override.kind,
+                starts_at=_in_zone(override.starts_at, zone),
+                ends_at=_in_zone(override.ends_at, zone),
+            )
+            for override in overrides
+        )
+
+
+def _in_zone(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+
+def _default_shift() -> Shift:
+    return Shift(time_zone="UTC")  # no weekly hours: the time zone does not matter until some are set
+
+
+class Agent(BaseModel):
+    """A person who answers customers. Identified by email (stored lower case)."""
+
+    name: str = Field(min_length=1)
+    email: str
+    phone: str  # E.164, where the SMS goes
+    platforms: list[str] = Field(default_factory=list)  # empty = every platform
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    lead: bool = False  # leads get what nobody on shift can take, and every level-2 escalation
+    active: bool = True  # inactive agents are never notified (left, on leave), whatever their shift says
+    shift: Shift = Field(default_factory=_default_shift)
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        email = value.strip().lower()
+        if len(email) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.fullmatch(email):
+            raise ValueError(f"email {value!r} is not a valid address (expected name@example.com)")
+        return email
+
+    @field_validator("phone")
+    @classmethod
+    def _valid_phone(cls, value: str) -> str:
+        phone = value.strip()
+        if not E164_PATTERN.fullmatch(phone):
+            raise ValueError(
+                f"phone {value!r} is not in E.164 form: '+', country code and number, no spaces "
+                "(e.g. +14155550123)"
+            )
+        return phone
+
+    @field_validator("platforms", "languages")
+    @classmethod
+    def _lower_case_names(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        names = list(dict.fromkeys(value.strip().lower() for value in values))
+        if "" in names:
+            raise ValueError(f"{info.field_name} must not contain empty names")
+        if info.field_name == "languages" and not names:
+            raise ValueError("languages must list at least one language code (e.g. ['en'])")
+        return names

@@ -158,7 +158,7 @@ class MentionStore:
         values: dict[str, Any] = {":pk": index_key}
         if since is not None:
             condition += " AND gsi1sk >= :since"
-            # gsi1sk starts with the ISO time pydantic writes; compare on the same UTC, second-precision prefix.
+            # gsi1sk starts with the ISO time pydantic writes: compare on a UTC, second-precision prefix.
             values[":since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         query: dict[str, Any] = {
             "IndexName": "gsi1",

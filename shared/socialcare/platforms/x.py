@@ -17,6 +17,8 @@ from socialcare.signatures import matches, sha256_base64
 PLATFORM = "x"
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 OAUTH2_SIGNATURE_HEADER = "x-twitter-webhooks-signature-oauth2"
+
+
 def crc_response(crc_token: str, config: XConfig) -> dict[str, str]:
     if not config.crc_secret:
         raise NotConfigured("x.consumer_secret is not configured")

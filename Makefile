@@ -1,0 +1,51 @@
+# Two commands matter: `make run` (the system on this machine) and `make test` (every check CI runs).
+# Each installs what it needs into .venv first.
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PY := $(BIN)/python
+INSTALLED := $(VENV)/.installed
+# sam build looks for python3.12 on PATH: the venv's own comes first.
+export PATH := $(BIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: install run test lint typecheck template unit integration e2e bench layer-requirements clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	@test -x $(PY) || $$(infra/find-python.sh) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+run: install
+	$(PY) -m infra.local
+
+test: install lint typecheck template
+	$(PY) -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy shared infra
+	@# Every function's module is named app: check them one by one.
+	@for handler in functions/*/app.py; do $(BIN)/mypy --no-error-summary "$$handler" || exit 1; done
+
+template: install
+	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/sam build --template template.yaml --parallel >/dev/null
+	@echo "sam build: ok"
+
+bench: install
+	$(PY) -m bench
+
+layer-requirements: install
+	$(PY) -m infra.deploy.layer_requirements
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

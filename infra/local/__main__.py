@@ -1,0 +1,3 @@
+from infra.local.system import main
+
+main()

@@ -1,0 +1,99 @@
+"""Runs the template's Lambda handlers in this process, the way Lambda would: each handler module is
+imported once (its cold start), then invoked with an event and a context.
+
+Every function gets the same environment (the template sets it in Globals), so one process environment
+serves them all; a template that gave two functions different values for one variable is refused."""
+
+import importlib.util
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from infra.local.template import FunctionSpec
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    timeout_s: int
+    aws_request_id: str
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_s
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def merged_environment(environments: dict[str, dict[str, str]]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for function, environment in environments.items():
+        for key, value in environment.items():
+            if key in merged and merged[key] != value:
+                raise ValueError(
+                    f"{function} sets {key}={value!r} but another function sets {merged[key]!r}: the local "
+                    "stack runs every handler in one process, so put function settings in Globals"
+                )
+            merged[key] = value
+    return merged
+
+
+class FunctionRuntime:
+    def __init__(self, functions: dict[str, FunctionSpec], log: Callable[[str], None] | None = None) -> None:
+        self._functions = functions
+        self._handlers: dict[str, Handler] = {}
+        self._lock = threading.Lock()
+        self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+
+    def handler(self, logical_id: str) -> Handler:
+        with self._lock:
+            if logical_id not in self._handlers:
+                self._handlers[logical_id] = self._load(self._functions[logical_id])
+            return self._handlers[logical_id]
+
+    @staticmethod
+    def _load(spec: FunctionSpec) -> Handler:
+        module_name, _, attribute = spec.handler.rpartition(".")
+        path = spec.code_dir / f"{module_name.replace('.', '/')}.py"
+        unique_name = f"socialcare_functions.{spec.logical_id}.{module_name}"
+        module_spec = importlib.util.spec_from_file_location(unique_name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module: ModuleType = importlib.util.module_from_spec(module_spec)
+        sys.modules[unique_name] = module
+        module_spec.loader.exec_module(module)
+        handler: Handler = getattr(module, attribute)
+        return handler
+
+    def invoke(self, logical_id: str, event: dict[str, Any], summary: str = "") -> Any:
+        spec = self._functions[logical_id]
+        context = LambdaContext(
+            function_name=logical_id, timeout_s=spec.timeout, aws_request_id=str(uuid.uuid4())
+        )
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = self.handler(logical_id)(event, context)
+            outcome = str(result.get("statusCode", "ok")) if isinstance(result, dict) else "ok"
+            return result
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self._log(f"[invoke] {logical_id} {summary} -> {outcome} {elapsed_ms:.0f}ms".replace("  ", " "))
+
+
+def apply_environment(environment: dict[str, str]) -> None:
+    os.environ.update(environment)

@@ -1,0 +1,167 @@
+"""Creates the template's resources in a moto server and resolves what refers to them.
+
+moto's CloudFormation does not create Secrets Manager secrets, so the local stack creates each resource type
+the system uses itself, with the properties the template gives, under deterministic names
+(<stack>-<LogicalId> unless the template names it). Everything else in the template (roles, log groups,
+the API, the layer) has no local meaning: the gateway plays the API, the installed package plays the layer."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from infra.local.template import Resolver, Template
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+DEFAULT_STACK_NAME = "socialcare-local"
+
+
+@dataclass
+class LocalStack:
+    template: Template
+    endpoint_url: str
+    api_url: str
+    stack_name: str = DEFAULT_STACK_NAME
+    stage: str = "local"
+
+    def _client(self, service: str) -> Any:
+        client: Any = boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)  # type: ignore[call-overload]
+        return client
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            **self.template.parameter_defaults(),
+            "Stage": self.stage,
+            "PublicBaseUrl": self.api_url,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::StackName": self.stack_name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
+        }
+
+    def _physical_name(self, logical_id: str, properties: dict[str, Any], name_key: str) -> str:
+        if name_key in properties:
+            return str(self._bootstrap_resolver().resolve(properties[name_key]))
+        return f"{self.stack_name}-{logical_id}"
+
+    def _bootstrap_resolver(self) -> Resolver:
+        return Resolver(self.parameters(), {}, {}, self.template.document.get("Conditions", {}))
+
+    # ---------------------------------------------------------------- creation
+    def provision(self, config_document: dict[str, Any] | None) -> Resolver:
+        """Create every resource the system uses (idempotent), seed the configuration secret (unless
+        config_document is None: then it is left as it is), and return a resolver that knows their names."""
+        resolver = self._bootstrap_resolver()
+        resources = self.template.resources
+        # Queues first: other resources (redrive policies, destinations) refer to their ARNs.
+        order = sorted(resources.items(), key=lambda item: item[1]["Type"] != "AWS::SQS::Queue")
+        for logical_id, resource in order:
+            create = getattr(self, "_create_" + resource["Type"].replace("::", "_"), None)
+            if create is not None:
+                create(logical_id, resource.get("Properties", {}), resolver, config_document)
+        return resolver
+
+    def _create_AWS_DynamoDB_Table(
+        self, logical_id: str, properties: dict[str, Any], resolver: Resolver, _config: Any
+    ) -> None:
+        name = self._physical_name(logical_id, properties, "TableName")
+        dynamodb = self._client("dynamodb")
+        arguments: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": properties["KeySchema"],
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if "GlobalSecondaryIndexes" in properties:
+            arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+        if "StreamSpecification" in properties:
+            arguments["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+        try:
+            dynamodb.create_table(**arguments)
+            ttl = properties.get("TimeToLiveSpecification")
+            if ttl:
+                dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceInUseException":
+                raise
+        description = dynamodb.describe_table(TableName=name)["Table"]
+        resolver.refs[logical_id] = name
+        resolver.attributes[f"{logical_id}.Arn"] = description["TableArn"]
+        if "LatestStreamArn" in description:
+            resolver.attributes[f"{logical_id}.StreamArn"] = description["LatestStreamArn"]
+
+    def _create_AWS_SecretsManager_Secret(
+        self, logical_id: str, properties: dict[str, Any], resolver: Resolver, config: dict[str, Any] | None
+    ) -> None:
+        name = self._physical_name(logical_id, properties, "Name")
+        secrets = self._client("secretsmanager")
+        if config is None:
+            resolver.refs[logical_id] = secrets.describe_secret(SecretId=name)["ARN"]
+            resolver.attributes[f"{logical_id}.Id"] = resolver.refs[logical_id]
+            return
+        # The local stack has one secret: the platform configuration, seeded from SOCIALCARE_CONFIG.
+        secret_string = json.dumps(config)
+        try:
+            arn = secrets.create_secret(Name=name, SecretString=secret_string)["ARN"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceExistsException":
+                raise
+            arn = secrets.put_secret_value(SecretId=name, SecretString=secret_string)["ARN"]
+        resolver.refs[logical_id] = arn
+        resolver.attributes[f"{logical_id}.Id"] = arn
+
+    def _create_AWS_SNS_Topic(
+        self, logical_id: str, properties: dict[str, Any], resolver: Resolver, _config: Any
+    ) -> None:
+        name = self._physical_name(logical_id, properties, "TopicName")
+        arn = self._client("sns").create_topic(Name=name)["TopicArn"]
+        resolver.refs[logical_id] = arn
+        resolver.attributes[f"{logical_id}.TopicArn"] = arn
+        resolver.attributes[f"{logical_id}.TopicName"] = name
+
+    def _create_AWS_SQS_Queue(
+        self, logical_id: str, properties: dict[str, Any], resolver: Resolver, _config: Any
+    ) -> None:
+        name = self._physical_name(logical_id, properties, "QueueName")
+        attributes: dict[str, str] = {}
+        for key in (
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+            "DelaySeconds",
+            "ReceiveMessageWaitTimeSeconds",
+        ):
+            if key in properties:
+                attributes[key] = str(resolver.resolve(properties[key]))
+        if "RedrivePolicy" in properties:
+            attributes["RedrivePolicy"] = json.dumps(resolver.resolve(properties["RedrivePolicy"]))
+        sqs = self._client("sqs")
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        resolver.refs[logical_id] = url
+        resolver.attributes[f"{logical_id}.Arn"] = arn
+        resolver.attributes[f"{logical_id}.QueueName"] = name
+        resolver.attributes[f"{logical_id}.QueueUrl"] = url
+
+    # ---------------------------------------------------------------- reading
+    def attach(self) -> Resolver:
+        """The resolver of a running local stack, for tools such as the CLI: nothing is reseeded."""
+        return self.provision(None)
+
+    def function_environment(self, resolver: Resolver, logical_id: str) -> dict[str, str]:
+        spec = self.template.functions[logical_id]
+        resolved = resolver.resolve(spec.environment)
+        return {k: str(v) for k, v in resolved.items() if v is not None}
+
+    def outputs(self, resolver: Resolver) -> dict[str, str]:
+        outputs: dict[str, str] = {}
+        for name, output in self.template.document.get("Outputs", {}).items():
+            try:
+                outputs[name] = str(resolver.resolve(output["Value"]))
+            except KeyError:
+                continue  # refers to something with no local meaning
+        return outputs

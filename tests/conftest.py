@@ -1,0 +1,66 @@
+"""Fixtures shared by every test: the development configuration, signed-request builders and a clean
+process for each test (cached settings, stores and secrets do not leak from one test into the next)."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities import parameters
+
+from socialcare import settings, store
+from socialcare.signatures import sha256_base64
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEV_CONFIG: dict[str, Any] = json.loads((REPO_ROOT / "infra" / "dev-config.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SocialCareTests")
+    for variable in ("AWS_ENDPOINT_URL",):
+        monkeypatch.delenv(variable, raising=False)
+    yield
+    settings.get_settings.cache_clear()
+    store.get_mention_store.cache_clear()
+    parameters.clear_caches()
+
+
+@pytest.fixture
+def dev_config() -> dict[str, Any]:
+    return json.loads(json.dumps(DEV_CONFIG))
+
+
+def x_signature(body: bytes, secret: str = DEV_CONFIG["x"]["consumer_secret"]) -> str:
+    return sha256_base64(secret, body)
+
+
+def tweet(
+    tweet_id: str = "1850000000000000001",
+    text: str = "@brand my order is late",
+    user_id: str = "42",
+    screen_name: str = "alice",
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "id_str": tweet_id,
+        "text": text,
+        "truncated": False,
+        "created_at": "Wed Oct 10 20:19:24 +0000 2018",
+        "in_reply_to_status_id_str": None,
+        "user": {
+            "id_str": user_id,
+            "screen_name": screen_name,
+            "name": screen_name.title(),
+            "followers_count": 10,
+            "verified": False,
+        },
+        **extra,
+    }
+
+
+def tweet_delivery(*tweets: dict[str, Any], for_user_id: str = DEV_CONFIG["x"]["brand_user_id"]) -> bytes:
+    return json.dumps({"for_user_id": for_user_id, "tweet_create_events": list(tweets)}).encode()

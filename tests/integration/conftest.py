@@ -1,0 +1,96 @@
+"""Integration fixtures. `aws` gives an in-process moto (mock_aws) holding the template's resources, made by
+the same provisioning code as the local stack; `handlers` loads the template's functions the way the
+gateway does, and `http_event` builds the API Gateway events the gateway would send them."""
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from infra.local.gateway import build_event
+from infra.local.runtime import FunctionRuntime, LambdaContext
+from infra.local.stack import REGION, LocalStack
+from infra.local.template import Resolver, Template, load_template
+from socialcare.store import MentionStore, table
+
+
+@dataclass
+class Aws:
+    template: Template
+    stack: LocalStack
+    resolver: Resolver
+    environment: dict[str, str]
+
+    @property
+    def table_name(self) -> str:
+        return self.environment["TABLE_NAME"]
+
+    def mention_store(self) -> MentionStore:
+        return MentionStore(table(self.table_name))
+
+    def items(self) -> list[dict[str, Any]]:
+        return list(table(self.table_name).scan()["Items"])
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, dev_config: dict[str, Any]) -> Iterator[Aws]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        template = load_template()
+        stack = LocalStack(template, endpoint_url=None, api_url="http://127.0.0.1:3000")  # type: ignore[arg-type]
+        resolver = stack.provision(dev_config)
+        environment: dict[str, str] = {}
+        for logical_id in template.functions:
+            environment.update(stack.function_environment(resolver, logical_id))
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        yield Aws(template, stack, resolver, environment)
+
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@pytest.fixture
+def handlers(aws: Aws) -> Callable[[str], Invoke]:
+    runtime = FunctionRuntime(aws.template.functions, log=lambda _line: None)
+
+    def get(logical_id: str) -> Invoke:
+        handler = runtime.handler(logical_id)
+        timeout = aws.template.functions[logical_id].timeout
+        return lambda event: handler(event, LambdaContext(logical_id, timeout, "test-request"))
+
+    return get
+
+
+def http_event(
+    method: str,
+    target: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    path_parameters: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The event API Gateway builds for a request to the template's route `method` + path of `target`."""
+    template = load_template()
+    path = target.split("?")[0]
+    for route in template.routes:
+        found = route.match(method, path)
+        if found is not None:
+            return build_event(
+                route,
+                path_parameters or found,
+                method,
+                target,
+                list((headers or {}).items()),
+                body,
+                "203.0.113.9",
+            )
+    raise AssertionError(f"no route in template.yaml for {method} {path}")
+
+
+def json_of(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])

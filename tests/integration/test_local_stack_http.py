@@ -1,0 +1,85 @@
+"""The system as `make run` serves it: real HTTP to the gateway, moto behind it, and the CLI reading it."""
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import tweet, tweet_delivery, x_signature
+from tests.running_stack import RunningStack, running_stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    log = Path(tmp_path_factory.mktemp("local-stack")) / "stack.log"
+    with running_stack(log_path=str(log)) as running:
+        yield running
+    assert running.process.returncode == 0, "the local stack stops cleanly on SIGTERM"
+
+
+def post_signed(stack: RunningStack, body: bytes) -> requests.Response:
+    headers = {"content-type": "application/json", "x-twitter-webhooks-signature": x_signature(body)}
+    return requests.post(f"{stack.api_url}/webhooks/x", data=body, headers=headers, timeout=10)
+
+
+def test_crc_over_http(stack: RunningStack) -> None:
+    response = requests.get(f"{stack.api_url}/webhooks/x?crc_token=abc", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"response_token": "sha256=FpF0AT94pPaLQeGpOLr9zODO256VpvxBQXzkcUPqNjw="}
+
+
+def test_signed_mention_shows_up_once_in_the_cli(stack: RunningStack) -> None:
+    body = tweet_delivery(
+        tweet(tweet_id="4242", text="@brand the app logs me out — ¿por qué?", screen_name="bob")
+    )
+    responses: list[requests.Response] = []
+    start = threading.Barrier(8)
+
+    def send() -> None:
+        start.wait()
+        responses.append(post_signed(stack, body))
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    responses.append(post_signed(stack, body))  # and once more, later
+    assert [r.status_code for r in responses] == [200] * 9
+    assert sum(r.json()["stored"] for r in responses) == 1
+
+    listed = [m for m in stack.cli_json("mentions", "list", "--json") if m["external_id"] == "4242"]
+    assert len(listed) == 1
+    (mention,) = listed
+    assert mention["platform"] == "x" and mention["kind"] == "post" and mention["status"] == "new"
+    assert mention["author_handle"] == "bob" and mention["text"] == "@brand the app logs me out — ¿por qué?"
+    assert mention["id"] == "x-4242" and mention["received_at"]
+
+
+def test_forged_delivery_leaves_nothing(stack: RunningStack) -> None:
+    body = tweet_delivery(tweet(tweet_id="666"))
+    response = requests.post(
+        f"{stack.api_url}/webhooks/x",
+        data=body,
+        headers={
+            "content-type": "application/json",
+            "x-twitter-webhooks-signature": x_signature(body, "wrong"),
+        },
+        timeout=5,
+    )
+    assert response.status_code == 401
+    assert not [m for m in stack.cli_json("mentions", "list", "--json") if m["external_id"] == "666"]
+
+
+def test_unknown_route_is_404(stack: RunningStack) -> None:
+    assert requests.get(f"{stack.api_url}/nowhere", timeout=5).status_code == 404
+
+
+def test_cli_reports_a_stack_that_is_not_running() -> None:
+    from infra.local.system import free_port
+
+    idle = RunningStack(process=None, api_url="", moto_port=free_port(), port=free_port(), extra_env={})  # type: ignore[arg-type]
+    completed = idle.cli("mentions", "list")
+    assert completed.returncode == 1 and "make run" in completed.stderr

@@ -1,0 +1,84 @@
+"""The local stack as a newcomer runs it (`python -m infra.local`, what `make run` starts), in a subprocess on
+free ports, for tests that go over HTTP and through the CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from infra.local.system import free_port
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[str]
+    api_url: str
+    moto_port: int
+    port: int
+    extra_env: dict[str, str]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **self.extra_env, "MOTO_PORT": str(self.moto_port), "PORT": str(self.port)}
+
+    def cli(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from infra.cli import main; main()", *arguments],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def cli_json(self, *arguments: str) -> Any:
+        completed = self.cli(*arguments)
+        assert completed.returncode == 0, completed.stderr
+        return json.loads(completed.stdout)
+
+
+@contextmanager
+def running_stack(
+    extra_env: dict[str, str] | None = None, log_path: str | None = None
+) -> Iterator[RunningStack]:
+    moto_port, port = free_port(), free_port()
+    stack_env = {**(extra_env or {})}
+    environment = {**os.environ, **stack_env, "MOTO_PORT": str(moto_port), "PORT": str(port)}
+    log = open(log_path or os.devnull, "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.local"],
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    stack = RunningStack(process, f"http://127.0.0.1:{port}", moto_port, port, stack_env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the local stack exited with {process.returncode}; see {log_path}")
+            try:
+                if requests.get(f"{stack.api_url}/webhooks/x?crc_token=ready", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("the local stack did not answer within 60 s")
+            time.sleep(0.2)
+        yield stack
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

@@ -1,0 +1,132 @@
+"""The local stack's translation of HTTP requests and event sources, checked against what AWS does."""
+
+import base64
+import json
+
+import pytest
+
+from infra.local.event_sources import matches_pattern, passes_filters, rate_seconds
+from infra.local.gateway import build_event, response_parts
+from infra.local.template import Resolver, Route, load_template
+
+
+def test_routes_match_literal_and_parameter_paths() -> None:
+    assert Route("GET", "/webhooks/x", "F").match("GET", "/webhooks/x") == {}
+    assert Route("GET", "/webhooks/x", "F").match("POST", "/webhooks/x") is None
+    assert Route("POST", "/r/{token}", "F").match("POST", "/r/abc-123") == {"token": "abc-123"}
+    assert Route("POST", "/r/{token}", "F").match("POST", "/r/a/b") is None
+    assert Route("ANY", "/files/{path+}", "F").match("GET", "/files/a/b") == {"path": "a/b"}
+
+
+def test_http_api_event_has_payload_2_shape() -> None:
+    route = Route("POST", "/webhooks/x", "F")
+    headers = [
+        ("Content-Type", "application/json"),
+        ("X-Thing", "a"),
+        ("X-Thing", "b"),
+        ("Cookie", "a=1; b=2"),
+    ]
+    event = build_event(
+        route, {}, "POST", "/webhooks/x?crc_token=abc&k=1&k=2", headers, b'{"a": 1}', "1.2.3.4"
+    )
+    assert event["version"] == "2.0" and event["routeKey"] == "POST /webhooks/x"
+    assert event["rawPath"] == "/webhooks/x" and event["rawQueryString"] == "crc_token=abc&k=1&k=2"
+    assert event["queryStringParameters"] == {"crc_token": "abc", "k": "1,2"}
+    assert event["headers"]["content-type"] == "application/json" and event["headers"]["x-thing"] == "a,b"
+    assert event["cookies"] == ["a=1", "b=2"]
+    assert event["requestContext"]["http"] == {
+        "method": "POST",
+        "path": "/webhooks/x",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "1.2.3.4",
+        "userAgent": "",
+    }
+    assert event["body"] == '{"a": 1}' and event["isBase64Encoded"] is False
+
+
+def test_non_text_bodies_are_base64_encoded() -> None:
+    route = Route("POST", "/r/{token}", "F")
+    form = build_event(
+        route,
+        {"token": "t"},
+        "POST",
+        "/r/t",
+        [("content-type", "application/x-www-form-urlencoded")],
+        b"text=hi",
+        "127.0.0.1",
+    )
+    assert form["isBase64Encoded"] is True and base64.b64decode(form["body"]) == b"text=hi"
+    assert form["pathParameters"] == {"token": "t"}
+    binary_json = build_event(
+        route, {}, "POST", "/r/t", [("content-type", "application/json")], b"\xff", "::1"
+    )
+    assert binary_json["isBase64Encoded"] is True
+
+
+def test_response_parts_read_format_2() -> None:
+    status, headers, cookies, body = response_parts(
+        {
+            "statusCode": 201,
+            "headers": {"X-A": "1"},
+            "cookies": ["c=1"],
+            "body": "aGk=",
+            "isBase64Encoded": True,
+        }
+    )
+    assert (status, headers, cookies, body) == (201, {"x-a": "1"}, ["c=1"], b"hi")
+    assert response_parts({"ok": True}) == (200, {"content-type": "application/json"}, [], b'{"ok": true}')
+
+
+def test_resolver_evaluates_the_intrinsics_the_template_uses() -> None:
+    resolver = Resolver(
+        parameters={"Stage": "local", "AWS::Region": "us-east-1", "Base": ""},
+        refs={"Table": "t-name"},
+        attributes={"Queue.Arn": "arn:q"},
+        conditions={"HasBase": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Base"}, ""]}]}},
+    )
+    assert (
+        resolver.resolve({"Fn::Sub": "socialcare-${Stage}-${Table}-${Queue.Arn}"})
+        == "socialcare-local-t-name-arn:q"
+    )
+    assert resolver.resolve({"Fn::Sub": ["${X}/y", {"X": {"Ref": "Table"}}]}) == "t-name/y"
+    assert resolver.resolve({"Fn::If": ["HasBase", "yes", {"Fn::GetAtt": ["Queue", "Arn"]}]}) == "arn:q"
+    assert resolver.resolve({"Fn::Join": ["-", ["a", {"Ref": "Stage"}]]}) == "a-local"
+    with pytest.raises(KeyError):
+        resolver.resolve({"Ref": "Missing"})
+
+
+def test_template_functions_have_handlers_and_routes() -> None:
+    template = load_template()
+    assert template.functions, "the template defines functions"
+    for spec in template.functions.values():
+        module, _, attribute = spec.handler.rpartition(".")
+        source = (spec.code_dir / f"{module}.py").read_text()
+        assert f"def {attribute}(" in source, f"{spec.logical_id} has no {spec.handler}"
+    assert {r.route_key for r in template.routes} >= {"GET /webhooks/x", "POST /webhooks/x"}
+
+
+def test_event_filter_patterns() -> None:
+    record = {
+        "eventName": "INSERT",
+        "dynamodb": {"NewImage": {"entity": {"S": "mention"}, "status": {"S": "new"}}},
+    }
+    assert matches_pattern(
+        {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["mention"]}}}}, record
+    )
+    assert not matches_pattern({"eventName": ["MODIFY"]}, record)
+    assert matches_pattern(
+        {"dynamodb": {"NewImage": {"status": {"S": [{"anything-but": ["ours"]}]}}}}, record
+    )
+    assert matches_pattern({"dynamodb": {"NewImage": {"entity": {"S": [{"prefix": "men"}]}}}}, record)
+    assert matches_pattern({"dynamodb": {"NewImage": {"gone": [{"exists": False}]}}}, record)
+    filters = {"Filters": [{"Pattern": json.dumps({"body": {"kind": ["reply"]}})}]}
+    assert passes_filters(filters, {"body": '{"kind": "reply"}'})
+    assert not passes_filters(filters, {"body": '{"kind": "other"}'})
+    assert passes_filters(None, {"anything": 1})
+
+
+def test_rate_expressions() -> None:
+    assert rate_seconds("rate(1 minute)") == 60
+    assert rate_seconds("rate(2 hours)") == 7200
+    with pytest.raises(ValueError, match="rate"):
+        rate_seconds("cron(0 12 * * ? *)")
