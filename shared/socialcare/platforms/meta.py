@@ -1,0 +1,412 @@
+"""Meta (Facebook Page and Instagram) webhooks: subscription check, signature check and event parsing.
+
+One endpoint serves both products: Meta sends `{"object": "page" | "instagram", "entry": [...]}` and batches
+many entries and changes per POST, so a malformed item names its place, and anything we do not handle is
+acknowledged and reported as ignored: a refused delivery is resent for up to 36 hours."""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured, WrongVerifyToken
+from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone, utc_now
+from socialcare.platform_config import MetaConfig
+from socialcare.signatures import matches, sha256_hex
+
+FACEBOOK = "facebook"
+INSTAGRAM = "instagram"
+PLATFORM_OF_OBJECT = {"page": FACEBOOK, "instagram": INSTAGRAM}
+SIGNATURE_HEADER = "x-hub-signature-256"
+LEGACY_SIGNATURE_HEADER = "x-hub-signature"
+FEED_ITEMS = {"comment": MentionKind.COMMENT, "post": MentionKind.POST, "status": MentionKind.POST}
+# Above this an epoch is in milliseconds: messaging entries carry `time` in ms, Page and Instagram changes
+# in seconds.
+MILLISECONDS_FROM = 100_000_000_000
+
+
+class GraphApiError(Exception):
+    """The Graph API refused a call, or could not be reached (code and status are None then)."""
+
+    def __init__(self, message: str, code: int | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+
+    @property
+    def retryable(self) -> bool:
+        # 4, 17, 32, 613 and 80001 are throttling; 190 (bad token) needs an admin, retrying will not help.
+        return self.code in {4, 17, 32, 613, 80001} or self.status is None or self.status >= 500
+
+
+def verify_subscription(query: Mapping[str, str], config: MetaConfig) -> str:
+    """Answer the `hub.mode=subscribe` check: returns the challenge to echo back as plain text."""
+    if not config.verify_token:
+        raise NotConfigured("meta.verify_token is not configured")
+    if query.get("hub.mode") != "subscribe":
+        raise MalformedPayload("hub.mode must be subscribe")
+    challenge = query.get("hub.challenge")
+    if not challenge:
+        raise MalformedPayload("the hub.challenge query parameter is required")
+    if not matches(config.verify_token, query.get("hub.verify_token")):
+        raise WrongVerifyToken("wrong hub.verify_token")
+    return challenge
+
+
+def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: MetaConfig) -> None:
+    """Check the SHA-256 signature over the raw bytes (Meta signs its own escaping of non-ASCII)."""
+    if not config.app_secret:
+        raise NotConfigured("meta.app_secret is not configured")
+    received = headers.get(SIGNATURE_HEADER)
+    if received is None and LEGACY_SIGNATURE_HEADER in headers:
+        raise InvalidSignature(
+            f"missing {SIGNATURE_HEADER} (the SHA-1 {LEGACY_SIGNATURE_HEADER} is not enough)"
+        )
+    if not matches(sha256_hex(config.app_secret, raw_body), received):
+        raise InvalidSignature(f"missing or wrong {SIGNATURE_HEADER}")
+
+
+# ---------------------------------------------------------------- payload shapes
+class _Shape(BaseModel):
+    # Ids are strings in Meta's JSON, but test tools and older payloads send some as numbers.
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+
+class _Entry(_Shape):
+    id: str
+    time: int | None = None
+    changes: list[Any] = Field(default_factory=list)
+    messaging: list[Any] = Field(default_factory=list)
+
+
+class _Change(_Shape):
+    field: str
+    value: Any  # each field has its own shape, checked by its handler; unknown fields are not checked
+
+
+class _FeedKind(_Shape):
+    item: str
+    verb: str = ""
+
+
+class _FacebookUser(_Shape):
+    id: str
+    name: str | None = None
+
+
+class _FeedValue(_Shape):
+    item: str
+    verb: str
+    post_id: str
+    comment_id: str | None = None
+    parent_id: str | None = None
+    from_: _FacebookUser = Field(alias="from")
+    message: str = ""  # a comment with only a photo or sticker has none
+    created_time: int | float | str | None = None
+
+
+class _FeedRemoval(_Shape):
+    item: str
+    post_id: str | None = None
+    comment_id: str | None = None
+
+
+class _InstagramUser(_Shape):
+    id: str
+    username: str | None = None
+
+
+class _InstagramMedia(_Shape):
+    id: str
+    media_product_type: str | None = None
+
+
+class _InstagramComment(_Shape):
+    id: str
+    text: str = ""
+    from_: _InstagramUser = Field(alias="from")
+    media: _InstagramMedia
+    parent_id: str | None = None
+
+
+class _InstagramMention(_Shape):
+    comment_id: str | None = None
+    media_id: str
+
+
+class _Party(_Shape):
+    id: str
+
+
+class _Message(_Shape):
+    mid: str
+    text: str = ""  # absent when the message is only attachments
+    is_echo: bool = False
+    is_deleted: bool = False  # Instagram: the customer unsent the message
+
+
+class _Messaging(_Shape):
+    sender: _Party
+    recipient: _Party
+    timestamp: int
+    message: _Message | None = None
+
+
+# ---------------------------------------------------------------- parsing
+def parse_delivery(payload: object, config: MetaConfig) -> Delivery:
+    if not isinstance(payload, Mapping):
+        raise MalformedPayload("the body must be a JSON object")
+    object_type = payload.get("object")
+    if not isinstance(object_type, str):
+        raise MalformedPayload("object must be a string")
+    platform = PLATFORM_OF_OBJECT.get(object_type)
+    if platform is None:
+        # Other objects (user, permissions, whatsapp_business_account) are subscriptions we do not act on.
+        return Delivery(ignored=[f"object:{object_type}"])
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise MalformedPayload("entry must be a list")
+    delivery = Delivery()
+    for index, item in enumerate(entries):
+        where = f"entry[{index}]"
+        entry = _validate(_Entry, item, where)
+        own_id = (config.page_id if platform == FACEBOOK else config.ig_user_id) or entry.id
+        sent_at = _epoch(entry.time, f"{where}.time") if entry.time is not None else None
+        for change_index, change_item in enumerate(entry.changes):
+            change = _validate(_Change, change_item, f"{where}.changes[{change_index}]")
+            _parse_change(
+                change, sent_at, platform, own_id, f"{where}.changes[{change_index}].value", delivery
+            )
+        for messaging_index, messaging_item in enumerate(entry.messaging):
+            _parse_messaging(messaging_item, platform, f"{where}.messaging[{messaging_index}]", delivery)
+        # Other event lists, e.g. "standby": messages while another app controls the conversation.
+        handled = {"changes", "messaging"}
+        delivery.ignored.extend(
+            key for key, value in item.items() if isinstance(value, list) and key not in handled
+        )
+    return delivery
+
+
+def _parse_change(
+    change: _Change, sent_at: datetime | None, platform: str, own_id: str, where: str, delivery: Delivery
+) -> None:
+    if platform == FACEBOOK and change.field == "feed":
+        _parse_feed(change.value, sent_at, own_id, where, delivery)
+    elif platform == INSTAGRAM and change.field == "comments":
+        comment = _validate(_InstagramComment, change.value, where)
+        delivery.mentions.append(_mention_from_instagram_comment(comment, sent_at, own_id, change.value))
+    elif platform == INSTAGRAM and change.field == "mentions":
+        mention = _validate(_InstagramMention, change.value, where)
+        if mention.comment_id is None:
+            # A mention in a media caption: fetching it needs another Graph call we do not make yet.
+            delivery.ignored.append("mentions:caption")
+        else:
+            delivery.mentions.append(
+                _mention_from_instagram_mention(mention, mention.comment_id, sent_at, change.value)
+            )
+    else:
+        delivery.ignored.append(change.field)
+
+
+def _parse_feed(
+    value: dict[str, Any], sent_at: datetime | None, own_id: str, where: str, delivery: Delivery
+) -> None:
+    kind = _validate(_FeedKind, value, where)
+    if kind.item not in FEED_ITEMS:
+        delivery.ignored.append(f"feed:{kind.item}")  # reaction, like, share, photo, video, ...
+    elif kind.verb == "remove":
+        removal = _validate(_FeedRemoval, value, where)
+        id_field = "comment_id" if removal.item == "comment" else "post_id"
+        external_id = removal.comment_id if removal.item == "comment" else removal.post_id
+        if not external_id:
+            raise MalformedPayload(f"{where}.{id_field}: Field required")
+        delivery.tombstones.append(
+            Tombstone(platform=FACEBOOK, external_id=external_id, status=MentionStatus.REMOVED)
+        )
+    elif kind.verb in {"add", "edited"}:
+        feed = _validate(_FeedValue, value, where)
+        mention = _mention_from_feed(feed, sent_at, own_id, where, value)
+        (delivery.mentions if kind.verb == "add" else delivery.edits).append(mention)
+    else:
+        delivery.ignored.append(f"feed:{kind.item}:{kind.verb}")  # hide, unhide, ...
+
+
+def _mention_from_feed(
+    feed: _FeedValue, sent_at: datetime | None, own_id: str, where: str, raw: dict[str, Any]
+) -> Mention:
+    is_comment = feed.item == "comment"
+    if is_comment and not feed.comment_id:
+        raise MalformedPayload(f"{where}.comment_id: Field required")
+    external_id = feed.comment_id if is_comment and feed.comment_id else feed.post_id
+    in_reply_to: str | None = None
+    if is_comment:
+        # A reply to a comment has the comment as parent; a top-level comment has the post (or no parent_id).
+        in_reply_to = feed.parent_id if feed.parent_id and feed.parent_id != feed.post_id else feed.post_id
+    ours = feed.from_.id == own_id
+    return Mention(
+        platform=FACEBOOK,
+        external_id=external_id,
+        kind=FEED_ITEMS[feed.item],
+        author=Author(id=feed.from_.id, name=feed.from_.name),
+        text=feed.message,
+        url=f"https://www.facebook.com/{external_id}",
+        created_at=_created_at(feed.created_time, sent_at, f"{where}.created_time"),
+        thread_key=feed.post_id,
+        in_reply_to=in_reply_to,
+        is_ours=ours,
+        status=MentionStatus.OURS if ours else MentionStatus.NEW,
+        raw=raw,
+    )
+
+
+def _mention_from_instagram_comment(
+    comment: _InstagramComment, sent_at: datetime | None, own_id: str, raw: dict[str, Any]
+) -> Mention:
+    user = comment.from_
+    ours = user.id == own_id
+    return Mention(
+        platform=INSTAGRAM,
+        external_id=comment.id,
+        kind=MentionKind.COMMENT,
+        author=Author(
+            id=user.id,
+            handle=user.username,
+            url=f"https://www.instagram.com/{user.username}" if user.username else None,
+        ),
+        text=comment.text,
+        created_at=sent_at or utc_now(),  # Instagram sends no time of its own: the entry's is the closest
+        thread_key=comment.media.id,
+        in_reply_to=comment.parent_id or comment.media.id,
+        is_ours=ours,
+        status=MentionStatus.OURS if ours else MentionStatus.NEW,
+        raw=raw,
+    )
+
+
+def _mention_from_instagram_mention(
+    mention: _InstagramMention, comment_id: str, sent_at: datetime | None, raw: dict[str, Any]
+) -> Mention:
+    # Meta sends only ids: the text and the author come from fetch_instagram_mention, later and off the
+    # webhook's clock. The author id stays empty until then.
+    return Mention(
+        platform=INSTAGRAM,
+        external_id=comment_id,
+        kind=MentionKind.COMMENT,
+        author=Author(id=""),
+        text="",
+        created_at=sent_at or utc_now(),  # Instagram sends no time of its own: the entry's is the closest
+        thread_key=mention.media_id,
+        in_reply_to=mention.media_id,
+        raw={**raw, "needs_text": True},
+    )
+
+
+def _parse_messaging(item: Any, platform: str, where: str, delivery: Delivery) -> None:
+    event = _validate(_Messaging, item, where)
+    message = event.message
+    if message is None:
+        others = [key for key in item if key not in {"sender", "recipient", "timestamp"}]
+        delivery.ignored.append(f"messaging:{others[0] if others else 'unknown'}")  # delivery, read, reaction
+        return
+    if message.is_deleted:
+        delivery.tombstones.append(
+            Tombstone(platform=platform, external_id=message.mid, status=MentionStatus.DELETED)
+        )
+        return
+    customer_id = event.recipient.id if message.is_echo else event.sender.id
+    delivery.mentions.append(
+        Mention(
+            platform=platform,
+            external_id=message.mid,
+            kind=MentionKind.DIRECT_MESSAGE,
+            author=Author(id=event.sender.id),
+            text=message.text,
+            created_at=_epoch(event.timestamp, f"{where}.timestamp"),
+            thread_key=f"dm:{customer_id}",
+            is_ours=message.is_echo,
+            status=MentionStatus.OURS if message.is_echo else MentionStatus.NEW,
+            raw=item,
+        )
+    )
+
+
+def _created_at(value: int | float | str | None, sent_at: datetime | None, where: str) -> datetime:
+    """The item's own time (unix seconds or ISO 8601), else the entry's time, else now: a missing time is
+    not worth refusing a customer's comment over."""
+    if value is None or value == "":
+        return sent_at or utc_now()
+    if isinstance(value, str) and not value.isdigit():
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as error:
+            raise MalformedPayload(f"{where}: {value!r} is neither unix seconds nor ISO 8601") from error
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return _epoch(value, where)
+
+
+def _epoch(value: int | float | str, where: str) -> datetime:
+    seconds = float(value)
+    if seconds >= MILLISECONDS_FROM:
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError) as error:
+        raise MalformedPayload(f"{where}: {value!r} is not a valid time") from error
+
+
+def _validate[ModelT: BaseModel](model: type[ModelT], item: object, where: str) -> ModelT:
+    try:
+        return model.model_validate(item)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
+        raise MalformedPayload(f"{where}{location}: {first['msg']}") from error
+
+
+# ---------------------------------------------------------------- Graph API
+def fetch_instagram_mention(
+    comment_id: str, config: MetaConfig, session: requests.Session | None = None, timeout: float = 5
+) -> dict[str, Any]:
+    """The text, username and timestamp of a comment that mentions our Instagram account."""
+    if not config.ig_user_id or not config.page_access_token:
+        raise NotConfigured("meta.ig_user_id and meta.page_access_token are needed to fetch mentions")
+    http = session if session is not None else requests.Session()
+    try:
+        response = http.get(
+            f"{config.graph_base}/{config.ig_user_id}",
+            params={
+                "fields": f"mentioned_comment.comment_id({comment_id}){{text,username,timestamp}}",
+                "access_token": config.page_access_token,
+            },
+            timeout=timeout,
+        )
+    except requests.RequestException as error:
+        raise GraphApiError(f"request failed: {error}") from error
+    finally:
+        if session is None:
+            http.close()
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error_body = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error_body, dict):
+        code = error_body.get("code")
+        raise GraphApiError(
+            str(error_body.get("message", "unknown error")),
+            code=code if isinstance(code, int) else None,
+            status=response.status_code,
+        )
+    if not 200 <= response.status_code < 300 or not isinstance(body, dict):
+        raise GraphApiError("unexpected response", status=response.status_code)
+    comment = body.get("mentioned_comment")
+    if not isinstance(comment, dict):
+        raise GraphApiError("the response has no mentioned_comment", status=response.status_code)
+    return {
+        "text": comment.get("text", ""),
+        "username": comment.get("username"),
+        "timestamp": comment.get("timestamp"),
+    }
