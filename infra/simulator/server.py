@@ -1,0 +1,350 @@
+"""Fake X API, Graph API and Standard Webhooks reply endpoints on one local port, standard library only.
+
+Reply posting is tested against real HTTP (headers, bodies, timeouts) without touching a platform: the tests
+start a PlatformSimulator in-process, the local stack runs `python -m infra.simulator.server --port 4000`
+(infra/dev-config.json points api_base, graph_base and the sources' reply_url at it). Every call is recorded;
+failures (429, 5xx, Meta error codes) and slow answers are injected on demand, in code or over HTTP:
+
+    GET    /_simulator/calls   the recorded calls as JSON      DELETE /_simulator/calls  forget them
+    POST   /_simulator/fail    {"count", "status", "body", "headers"}: answer the next calls with that
+    POST   /_simulator/delay   {"seconds", "count"}: answer the next calls that much later"""
+
+import argparse
+import itertools
+import json
+import re
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType, TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+CONTROL_PREFIX = "/_simulator/"
+X_TWEETS = re.compile(r"^/2/tweets/?$")
+X_DIRECT_MESSAGE = re.compile(r"^/2/dm_conversations/with/(?P<participant>[^/]+)/messages/?$")
+GRAPH_EDGE = re.compile(
+    r"^(?:/v\d+(?:\.\d+)?)?/(?P<node>[^/]+)/(?P<edge>comments|replies|mentions|messages)/?$"
+)
+SOURCE_REPLY = re.compile(r"^/sources/(?P<name>[^/]+)/replies/?$")
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # names in lower case
+    body: Any  # parsed JSON, a form as {name: value}, or the text
+    raw_body: str  # exactly what was sent (signatures are over it)
+    timestamp: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class InjectedResponse:
+    status: int
+    json_body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class PlatformSimulator:
+    """The fake platforms. Thread-safe: the server answers each request on its own thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._lock = threading.Lock()
+        self._calls: list[RecordedCall] = []
+        self._injected: deque[InjectedResponse] = deque()
+        self._delays: deque[float] = deque()
+        self._ids = itertools.count(1_800_000_000_000_000_001)  # X-sized numeric ids
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle
+    def start(self) -> "PlatformSimulator":
+        if self._server is not None:
+            return self
+        server = _Server((self.host, self.port), _Handler)
+        server.simulator = self
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="platform-simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> "PlatformSimulator":
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the simulator is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # ---- calls
+    @property
+    def calls(self) -> list[RecordedCall]:
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, path_substring: str) -> list[RecordedCall]:
+        return [call for call in self.calls if path_substring in call.path]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    def record(self, call: RecordedCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    # ---- injection
+    def fail_next(
+        self,
+        count: int,
+        status: int,
+        *,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next `count` platform calls with this status, body and headers instead of a success."""
+        if json_body is None and status >= 400:
+            json_body = {
+                "title": "Simulated failure",
+                "status": status,
+                "detail": "injected by the simulator",
+            }
+        response = InjectedResponse(status, json_body, dict(headers or {}))
+        with self._lock:
+            self._injected.extend([response] * count)
+
+    def delay_next(self, seconds: float, count: int = 1) -> None:
+        """Hold the next `count` answers for `seconds` (a client with a shorter read timeout gives up)."""
+        with self._lock:
+            self._delays.extend([seconds] * count)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._injected.clear()
+            self._delays.clear()
+
+    def take_injected(self) -> tuple[InjectedResponse | None, float]:
+        with self._lock:
+            injected = self._injected.popleft() if self._injected else None
+            delay = self._delays.popleft() if self._delays else 0.0
+        return injected, delay
+
+    def next_id(self) -> str:
+        with self._lock:
+            return str(next(self._ids))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a handler held by delay_next must not hold up stop()
+    simulator: PlatformSimulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out closes its socket before the delayed answer: expected, not worth a trace.
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the recorded calls are the log; stderr noise would drown test output
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        simulator = self.server.simulator
+        parts = urlsplit(self.path)
+        path = parts.path
+        raw = self._read_body()
+        if path.startswith(CONTROL_PREFIX):
+            self._control(simulator, path, raw)
+            return
+        call = RecordedCall(
+            method=self.command,
+            path=path,
+            query=parse_qs(parts.query),
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=_parse_body(raw, self.headers.get("content-type", "")),
+            raw_body=raw.decode("utf-8", errors="replace"),
+            timestamp=time.time(),
+        )
+        simulator.record(call)
+        injected, delay = simulator.take_injected()
+        if delay:
+            time.sleep(delay)
+        if injected is not None:
+            self._send(injected.status, injected.json_body, injected.headers)
+            return
+        status, answer, headers = _answer(simulator, call)
+        self._send(status, answer, headers)
+
+    def _control(self, simulator: PlatformSimulator, path: str, raw: bytes) -> None:
+        try:
+            request = json.loads(raw) if raw else {}
+        except ValueError:
+            self._send(400, {"error": "the body must be JSON"})
+            return
+        if path == "/_simulator/calls" and self.command == "GET":
+            self._send(200, [call.to_dict() for call in simulator.calls])
+        elif path == "/_simulator/calls" and self.command == "DELETE":
+            simulator.clear()
+            self._send(204, None)
+        elif path == "/_simulator/fail" and self.command == "POST" and isinstance(request, dict):
+            simulator.fail_next(
+                int(request.get("count", 1)),
+                int(request.get("status", 500)),
+                json_body=request.get("body"),
+                headers={str(key): str(value) for key, value in (request.get("headers") or {}).items()},
+            )
+            self._send(204, None)
+        elif path == "/_simulator/delay" and self.command == "POST" and isinstance(request, dict):
+            simulator.delay_next(float(request.get("seconds", 1)), int(request.get("count", 1)))
+            self._send(204, None)
+        else:
+            self._send(404, {"error": f"no control endpoint {self.command} {path}"})
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(min(length, MAX_BODY_BYTES)) if length > 0 else b""
+
+    def _send(self, status: int, answer: Any, headers: dict[str, str] | None = None) -> None:
+        data = b"" if answer is None else json.dumps(answer).encode()
+        try:
+            self.send_response(status)
+            if answer is not None:
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (read timeout)
+
+
+def _parse_body(raw: bytes, content_type: str) -> Any:
+    media_type = content_type.split(";")[0].strip().lower()
+    text = raw.decode("utf-8", errors="replace")
+    if media_type == "application/json":
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    if media_type == "application/x-www-form-urlencoded":
+        return {name: values[-1] for name, values in parse_qs(text, keep_blank_values=True).items()}
+    return text if text else None
+
+
+def _field(body: Any, name: str) -> Any:
+    return body.get(name) if isinstance(body, dict) else None
+
+
+def _answer(simulator: PlatformSimulator, call: RecordedCall) -> tuple[int, Any, dict[str, str]]:
+    """A success in the platform's own shape, or the error the platform gives for a missing token or path."""
+    if call.method != "POST":
+        return 405, {"error": f"{call.method} is not simulated"}, {}
+    body = call.body
+    tweet, direct = X_TWEETS.match(call.path), X_DIRECT_MESSAGE.match(call.path)
+    if tweet or direct:
+        if not call.headers.get("authorization", "").startswith("Bearer "):
+            unauthorized = {
+                "title": "Unauthorized",
+                "type": "about:blank",
+                "status": 401,
+                "detail": "Unauthorized",
+            }
+            return 401, unauthorized, {}
+        limits = {
+            "x-rate-limit-limit": "100",
+            "x-rate-limit-remaining": "99",
+            "x-rate-limit-reset": str(int(time.time()) + 900),
+        }
+        if direct:
+            conversation = f"{direct['participant']}-1000000001"
+            return (
+                201,
+                {"data": {"dm_conversation_id": conversation, "dm_event_id": simulator.next_id()}},
+                limits,
+            )
+        return 201, {"data": {"id": simulator.next_id(), "text": _field(body, "text") or ""}}, limits
+    if graph := GRAPH_EDGE.match(call.path):
+        if not (
+            _field(body, "access_token")
+            or call.query.get("access_token")
+            or call.headers.get("authorization")
+        ):
+            error = {
+                "message": "An access token is required to request this resource.",
+                "type": "OAuthException",
+            }
+            return 400, {"error": {**error, "code": 104, "fbtrace_id": "simulated"}}, {}
+        node, edge = graph["node"], graph["edge"]
+        if edge == "messages":
+            recipient = _field(_field(body, "recipient"), "id") or ""
+            return 200, {"recipient_id": recipient, "message_id": f"m_{simulator.next_id()}"}, {}
+        if edge == "comments":
+            return 200, {"id": f"{node}_{simulator.next_id()}"}, {}
+        return 200, {"id": simulator.next_id()}, {}
+    if SOURCE_REPLY.match(call.path):
+        return 200, {"id": f"reply_{simulator.next_id()}"}, {}
+    return 404, {"error": f"no simulated endpoint for POST {call.path}"}, {}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Fake X and Graph APIs for local runs and tests.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4000)
+    args = parser.parse_args(argv)
+    stopping = threading.Event()
+
+    def _stop(signal_number: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    with PlatformSimulator(args.host, args.port) as simulator:
+        print(f"platform simulator listening on {simulator.url}", flush=True)
+        while not stopping.wait(0.5):  # a short wait keeps the main thread responsive to signals
+            pass
+    print("platform simulator stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,387 @@
+"""The reply page an agent opens from the SMS link (/r/<token>) on a phone.
+
+Server-rendered with the standard library only: a few kilobytes, no external resources, readable at 360 px
+wide over a poor connection, and it works without JavaScript. Everything a stranger wrote (the mention, the
+conversation, names) is escaped; only http(s) URLs become links. Every page carries strict security headers:
+the inline style and the optional counter script are allowed by their sha256 hash, never 'unsafe-inline'.
+
+Length rules live here too, so the page, the POST handler and the reply sender agree on what fits."""
+
+import base64
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html import escape
+from urllib.parse import urlsplit
+
+from socialcare.models import MentionKind
+
+# ---- length rules
+X_POST_LIMIT = 280
+X_DM_LIMIT = 10_000
+X_URL_WEIGHT = 23  # X shortens every link to a t.co URL of this length
+FACEBOOK_COMMENT_LIMIT = 8000
+INSTAGRAM_COMMENT_LIMIT = 2200
+META_DM_LIMIT = 1000
+
+# twitter-text v3: code points in these ranges weigh 1, every other one 2 (CJK, emoji...).
+_X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+_URL = re.compile(r"""https?://[^\s/?#<>"'`]+[^\s<>"'`]*""", re.IGNORECASE)
+_URL_TRAILING = ".,:;!?'\""
+# An emoji sequence counts 2 as a whole on X (base + skin tone / VS16 / tags, joined by ZWJ), so do flags
+# and keycaps. Bases outside the weight-1 ranges weigh 2 anyway; (c) and (R) are emoji only with VS16.
+_EMOJI_BASE = "\U0001f000-\U0001faff\u2190-\u21ff\u2300-\u23ff\u25a0-\u27bf\u2934\u2935\u2b00-\u2bff"
+_EMOJI_SUFFIX = "[\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]*"
+_EMOJI = re.compile(
+    r"[#*0-9]\ufe0f?\u20e3"
+    r"|[\U0001f1e6-\U0001f1ff]{2}"
+    r"|[\u00a9\u00ae]\ufe0f"
+    rf"|[{_EMOJI_BASE}]{_EMOJI_SUFFIX}(?:\u200d[{_EMOJI_BASE}]{_EMOJI_SUFFIX})*"
+)
+
+
+def _url_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for match in _URL.finditer(text):
+        start, end = match.span()
+        while end > start and (
+            text[end - 1] in _URL_TRAILING
+            # A closing parenthesis belongs to the URL only when the URL opened one (Wikipedia-style links).
+            or (text[end - 1] == ")" and text.count("(", start, end) < text.count(")", start, end))
+        ):
+            end -= 1
+        if _URL.fullmatch(text, start, end):
+            spans.append((start, end))
+    return spans
+
+
+def _x_weight(text: str) -> int:
+    weight = 0
+    position = 0
+    for match in _EMOJI.finditer(text):
+        weight += _x_plain_weight(text[position : match.start()]) + 2
+        position = match.end()
+    return weight + _x_plain_weight(text[position:])
+
+
+def _x_plain_weight(text: str) -> int:
+    return sum(1 if any(low <= ord(char) <= high for low, high in _X_LIGHT_RANGES) else 2 for char in text)
+
+
+def count_length(platform: str, text: str) -> int:
+    """The length the platform will see. X: weighted code points, each http(s) URL 23; others: code points."""
+    normalized = unicodedata.normalize("NFC", text)  # platforms count the NFC form
+    if platform != "x":
+        return len(normalized)
+    length = 0
+    position = 0
+    for start, end in _url_spans(normalized):
+        length += _x_weight(normalized[position:start]) + X_URL_WEIGHT
+        position = end
+    return length + _x_weight(normalized[position:])
+
+
+def limit_for(platform: str, kind: MentionKind | str | None = None) -> int | None:
+    """The longest reply the platform takes for this kind of mention; None when there is no known limit."""
+    direct = kind == MentionKind.DIRECT_MESSAGE
+    if platform == "x":
+        return X_DM_LIMIT if direct else X_POST_LIMIT
+    if platform == "facebook":
+        return META_DM_LIMIT if direct else FACEBOOK_COMMENT_LIMIT
+    if platform == "instagram":
+        return META_DM_LIMIT if direct else INSTAGRAM_COMMENT_LIMIT
+    return None  # a Standard Webhooks source sets its own rules
+
+
+def counting_rule(platform: str) -> str:
+    if platform == "x":
+        return "Links count as 23 characters; emoji and CJK characters count as 2."
+    return "Every character counts as 1."
+
+
+def validate_reply(platform: str, kind: MentionKind | str | None, text: str) -> str | None:
+    """An error message to show the agent, or None when the reply can be sent."""
+    if not text.strip():
+        return "Write a reply before sending."
+    limit = limit_for(platform, kind)
+    length = count_length(platform, text)
+    if limit is not None and length > limit:
+        return (
+            f"The reply is {length} characters; {platform_label(platform)} takes at most {limit}. "
+            f"Shorten it by {length - limit}."
+        )
+    return None
+
+
+# ---- page model
+@dataclass(frozen=True)
+class PreviousReply:
+    by: str
+    text: str
+    at: datetime | str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    """What the reply form shows. Every string may come from a stranger: the page escapes all of them."""
+
+    platform: str
+    kind: MentionKind | str
+    text: str
+    created_at: datetime | str | None = None
+    author_handle: str | None = None
+    author_name: str | None = None
+    url: str | None = None
+    # Earlier messages of the conversation, oldest first, without the mention itself:
+    # (author label, text, is_ours).
+    conversation: Sequence[tuple[str, str, bool]] = ()
+    other_agents: Sequence[str] = ()  # who else was notified about this mention
+    previous_replies: Sequence[PreviousReply] = ()  # replies already sent: a second one needs confirming
+
+    @property
+    def limit(self) -> int | None:
+        return limit_for(self.platform, self.kind)
+
+    @property
+    def counting_rule(self) -> str:
+        return counting_rule(self.platform)
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    body: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+# ---- rendering
+STYLE = (
+    "*{box-sizing:border-box}"
+    "body{margin:0 auto;max-width:40rem;padding:12px;font:16px/1.45 system-ui,-apple-system,'Segoe UI',"
+    "Roboto,sans-serif;color:#1a1a1a;background:#f6f6f4;overflow-wrap:anywhere}"
+    "h1{font-size:1.15rem;margin:.25rem 0 .75rem}h2{font-size:1rem;margin:1rem 0 .4rem}"
+    ".card{background:#fff;border:1px solid #ddd;border-radius:8px;padding:10px 12px;margin:0 0 12px}"
+    ".meta{color:#555;font-size:.875rem;margin:0}"
+    ".text{white-space:pre-wrap;margin:.35rem 0}"
+    ".thread{list-style:none;padding:0;margin:0 0 12px}"
+    ".thread li{background:#fff;border-left:3px solid #bbb;padding:4px 8px;margin:0 0 6px}"
+    ".thread li.ours{border-color:#2a7a4a}"
+    ".error,.notice{border-radius:6px;padding:8px 10px;margin:0 0 12px}"
+    ".error{background:#fde8e8;border:1px solid #c33;color:#8a1111}"
+    ".notice{background:#fff6dc;border:1px solid #d9a300}"
+    "label{display:block;margin:8px 0}"
+    "textarea{width:100%;min-height:9rem;font:inherit;padding:8px;border:1px solid #888;border-radius:6px}"
+    "button{width:100%;font:inherit;font-weight:600;padding:12px;margin-top:8px;border:0;border-radius:6px;"
+    "background:#1d5fd1;color:#fff}"
+    "#count{float:right}.over{color:#b00;font-weight:600}"
+)
+# Optional live counter with the rules of count_length, except that an emoji sequence counts per code point
+# and trailing punctuation is never part of a link: it can only overestimate. The server check decides.
+COUNTER_SCRIPT = (
+    "(function(){var t=document.getElementById('text'),o=document.getElementById('count');"
+    "if(!t||!o||!t.dataset.limit)return;var L=+t.dataset.limit,x=t.dataset.weighted==='1';"
+    "function w(p){return p<=4351||(p>=8192&&p<=8205)||(p>=8208&&p<=8223)||(p>=8242&&p<=8247)?1:2}"
+    "function n(s){s=s.normalize('NFC');if(!x)return Array.from(s).length;"
+    "s=s.replace(/https?:\\/\\/[^\\s\\/?#<>\"'`]+[^\\s<>\"'`]*/gi,function(m){"
+    "var k=m.replace(/[.,:;!?'\")]+$/,'');return '#'.repeat(23)+m.slice(k.length)});"
+    "var c=0;for(var ch of s)c+=w(ch.codePointAt(0));return c}"
+    "function u(){var k=n(t.value);o.textContent=k+' / '+L;o.className=k>L?'over':''}"
+    "t.addEventListener('input',u);u()})();"
+)
+
+
+def _sha256_source(source: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
+
+
+STYLE_HASH = _sha256_source(STYLE)
+SCRIPT_HASH = _sha256_source(COUNTER_SCRIPT)
+
+
+def security_headers(*, with_script: bool = False) -> dict[str, str]:
+    script_source = f"; script-src {SCRIPT_HASH}" if with_script else ""
+    return {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src {STYLE_HASH}{script_source}; form-action 'self'; "
+            "base-uri 'none'; frame-ancestors 'none'"
+        ),
+        "Referrer-Policy": "no-referrer",  # the token in the URL must not leak to the platform's site
+        "X-Frame-Options": "DENY",
+        "Cache-Control": "no-store",  # a shared phone's back button must not show someone's conversation
+        "X-Content-Type-Options": "nosniff",
+        "X-Robots-Tag": "noindex, nofollow",
+    }
+
+
+PLATFORM_LABELS = {"x": "X", "facebook": "Facebook", "instagram": "Instagram"}
+KIND_LABELS = {
+    MentionKind.POST: "post",
+    MentionKind.COMMENT: "comment",
+    MentionKind.DIRECT_MESSAGE: "direct message",
+    MentionKind.REVIEW: "review",
+}
+
+
+def platform_label(platform: str) -> str:
+    return PLATFORM_LABELS.get(platform, platform)
+
+
+def _kind_label(kind: MentionKind | str) -> str:
+    try:
+        return KIND_LABELS[MentionKind(kind)]
+    except ValueError:
+        return str(kind)
+
+
+def _format_time(moment: datetime | str | None) -> str:
+    if moment is None:
+        return ""
+    if isinstance(moment, str):
+        return f"<time>{escape(moment)}</time>"
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return f'<time datetime="{utc.isoformat()}">{utc:%Y-%m-%d %H:%M} UTC</time>'
+
+
+def is_web_url(url: str | None) -> bool:
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def _link_or_text(url: str | None, label: str) -> str:
+    if not url:
+        return ""
+    if is_web_url(url):
+        return f'<a href="{escape(url.strip())}" rel="noopener noreferrer">{escape(label)}</a>'
+    return f"<span>{escape(url)}</span>"  # javascript:, data: and other schemes stay inert text
+
+
+def _document(title: str, content: str, *, status: int, with_script: bool = False) -> Page:
+    script = f"<script>{COUNTER_SCRIPT}</script>" if with_script else ""
+    body = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex,nofollow">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body><main>{content}</main>{script}</body></html>"
+    )
+    return Page(status=status, body=body, headers=security_headers(with_script=with_script))
+
+
+def _author_label(view: ReplyView) -> str:
+    handle = f"@{view.author_handle.lstrip('@')}" if view.author_handle else ""
+    if view.author_name and handle:
+        return f"{view.author_name} ({handle})"
+    return view.author_name or handle or "someone"
+
+
+def _previous_replies(replies: Sequence[PreviousReply]) -> str:
+    if not replies:
+        return ""
+    items = "".join(
+        f'<p class="meta">{escape(reply.by)} replied {_format_time(reply.at)}</p>'
+        f'<p class="text">{escape(reply.text)}</p>'
+        for reply in replies
+    )
+    return f'<section class="notice"><p><strong>Already answered</strong></p>{items}</section>'
+
+
+def _conversation(lines: Sequence[tuple[str, str, bool]]) -> str:
+    if not lines:
+        return ""
+    items = "".join(
+        f'<li class="{"ours" if ours else "theirs"}"><p class="meta">{escape(who)}</p>'
+        f'<p class="text">{escape(text)}</p></li>'
+        for who, text, ours in lines
+    )
+    return f'<h2>Earlier in the conversation</h2><ol class="thread">{items}</ol>'
+
+
+def reply_form_page(view: ReplyView, *, nonce: str, error: str | None = None, draft: str = "") -> Page:
+    """The form. `nonce` is the form's one-time value (posted back in a hidden field), not a CSP nonce."""
+    platform = platform_label(view.platform)
+    author = _author_label(view)
+    limit = view.limit
+    source_link = _link_or_text(view.url, f"Open on {platform}")
+    source = f'<p class="meta">{source_link}</p>' if source_link else ""
+    error_notice = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    others = (
+        f'<p class="meta">Also sent to: {escape(", ".join(view.other_agents))}</p>'
+        if view.other_agents
+        else ""
+    )
+    counter = f"{count_length(view.platform, draft)} / {limit}" if limit is not None else ""
+    data = f' data-limit="{limit}" data-weighted="{int(view.platform == "x")}"' if limit is not None else ""
+    confirm = (
+        '<label><input type="checkbox" name="confirm_second" value="yes" required> '
+        "Send another reply anyway</label>"
+        if view.previous_replies
+        else ""
+    )
+    content = (
+        f"<h1>Reply to {escape(author)} on {escape(platform)}</h1>"
+        f"{_conversation(view.conversation)}"
+        f'<section class="card"><p class="meta">{escape(author)} · {escape(_kind_label(view.kind))} '
+        f"{_format_time(view.created_at)}</p>"
+        f'<p class="text">{escape(view.text)}</p>'
+        f"{source}</section>"
+        f"{_previous_replies(view.previous_replies)}{others}{error_notice}"
+        '<form method="post" autocomplete="off">'
+        f'<input type="hidden" name="nonce" value="{escape(nonce)}">'
+        f'<label for="text">Your reply <span id="count">{counter}</span></label>'
+        # The newline after <textarea> is dropped by the parser, so a draft starting with one survives.
+        f'<textarea id="text" name="text" rows="6" required{data}>\n{escape(draft)}</textarea>'
+        f'<p class="meta">{escape(view.counting_rule)}</p>'
+        f'{confirm}<button type="submit">Send</button></form>'
+    )
+    return _document(f"Reply on {platform}", content, status=200, with_script=limit is not None)
+
+
+def sent_page(reply_text: str, *, platform: str, url: str | None = None, posted: bool = False) -> Page:
+    """The confirmation after a POST: the reply is posted already, or queued for the reply sender."""
+    label = platform_label(platform)
+    state = f"Posted on {label}." if posted else f"On its way to {label}: it goes out in a moment."
+    link = _link_or_text(url, f"Open on {label}")
+    content = (
+        f"<h1>Reply sent</h1><p>{escape(state)}</p>"
+        f'<section class="card"><p class="text">{escape(reply_text)}</p></section>'
+        f"{f'<p>{link}</p>' if link else ''}<p>Thank you! You can close this page.</p>"
+    )
+    return _document("Reply sent", content, status=200)
+
+
+def answered_page(reply_text: str, by: str, at: datetime | str | None = None) -> Page:
+    content = (
+        "<h1>Already answered</h1>"
+        f'<p class="meta">{escape(by)} replied {_format_time(at)}</p>'
+        f'<section class="card"><p class="text">{escape(reply_text)}</p></section>'
+        "<p>Nothing left to do here.</p>"
+    )
+    return _document("Already answered", content, status=200)
+
+
+def expired_page() -> Page:
+    content = (
+        "<h1>This link has expired</h1>"
+        "<p>Reply links work for a limited time. If the customer still needs an answer, a new link will be "
+        "sent to whoever is on shift.</p>"
+    )
+    return _document("Link expired", content, status=410)
+
+
+def not_found_page() -> Page:
+    content = "<h1>Link not found</h1><p>Check that the whole link from the text message was opened.</p>"
+    return _document("Not found", content, status=404)
+
+
+def forbidden_page(reason: str) -> Page:
+    content = f"<h1>Not allowed</h1><p>{escape(reason)}</p>"
+    return _document("Not allowed", content, status=403)
