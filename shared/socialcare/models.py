@@ -1,10 +1,20 @@
 """The domain's vocabulary: every platform's events become these models."""
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 # Platforms with built-in adapters. A Standard Webhooks source uses its own configured name as its platform.
 BUILT_IN_PLATFORMS = ("x", "facebook", "instagram")
@@ -91,12 +101,6 @@ class Delivery(BaseModel):
 
 
 # ---- agents and shifts
-# Appended as its own section, imports included, so the models above stay untouched.
-import re  # noqa: E402
-from typing import Literal  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
-
-from pydantic import ValidationInfo, field_validator, model_validator  # noqa: E402
 
 # An agent is someone the dispatcher may text: who they are, what they cover and when they work. The schedule
 # is kept as the string people type ("Mon-Fri 09:00-17:00") and parsed by socialcare.shifts, which also

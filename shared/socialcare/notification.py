@@ -1,0 +1,180 @@
+"""The words of a notification: the SMS and the email an agent gets about a mention. Pure formatting.
+
+The SMS must stay within two segments (a third costs money and may arrive out of order) and must always carry
+the whole reply link, so the mention's text is what gets cut. The email has room for everything: the whole
+text and the conversation so far. Its subject follows Amazon SNS's rules for email subjects (ASCII, one line,
+under 100 characters), since SNS may be what sends it."""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from socialcare.models import Author, Mention, MentionKind, MentionStatus
+
+MAX_SMS_SEGMENTS = 2
+
+# GSM 03.38 default alphabet (one septet each) and its extension table (escape + character: two septets).
+GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
+# Units per segment: a lone SMS, and each part of a concatenated one (the rest holds the joining header).
+GSM_SINGLE, GSM_PART = 160, 153  # septets
+UCS2_SINGLE, UCS2_PART = 70, 67  # UTF-16 code units
+
+MAX_SUBJECT_LENGTH = 99  # SNS: "less than 100 characters"
+MAX_AUTHOR_LABEL = 40
+_KIND_LABELS = {
+    MentionKind.POST: "post",
+    MentionKind.COMMENT: "comment",
+    MentionKind.DIRECT_MESSAGE: "DM",
+    MentionKind.REVIEW: "review",
+}
+_KIND_TITLES = {
+    MentionKind.POST: "Post",
+    MentionKind.COMMENT: "Comment",
+    MentionKind.DIRECT_MESSAGE: "Direct message",
+    MentionKind.REVIEW: "Review",
+}
+_GONE = {
+    MentionStatus.DELETED: " (deleted by its author)",
+    MentionStatus.REMOVED: " (removed by the platform)",
+}
+_WHITESPACE = re.compile(r"\s+")
+
+
+# ---------------------------------------------------------------- SMS
+def is_gsm7(text: str) -> bool:
+    """Whether the text can be sent in the GSM 7-bit alphabet; otherwise the whole SMS becomes UCS-2."""
+    return all(char in GSM_BASIC or char in GSM_EXTENSION for char in text)
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments the text takes. Escape pairs (GSM) and surrogate pairs (UCS-2, e.g. emoji) are
+    never split across segments, as phones and gateways do."""
+    if is_gsm7(text):
+        units = [2 if char in GSM_EXTENSION else 1 for char in text]
+        single, part = GSM_SINGLE, GSM_PART
+    else:
+        units = [2 if ord(char) > 0xFFFF else 1 for char in text]
+        single, part = UCS2_SINGLE, UCS2_PART
+    if sum(units) <= single:
+        return 1
+    segments, used = 1, 0
+    for size in units:
+        if used + size > part:
+            segments, used = segments + 1, 0
+        used += size
+    return segments
+
+
+def _fits(text: str) -> bool:
+    return sms_segments(text) <= MAX_SMS_SEGMENTS
+
+
+def sms_text(mention: Mention, link: str) -> str:
+    """The SMS: "[x] DM @handle: start of the text..." then the reply link on its own line, in at most two
+    segments.
+
+    The link is never cut; the text is cut (at a word boundary when one is near) and ends with an ellipsis.
+    Raises ValueError when the link alone cannot fit, which is a configuration mistake."""
+    kind = "DM " if mention.kind == MentionKind.DIRECT_MESSAGE else ""
+    head = f"[{mention.platform}] {kind}{_author_label(mention.author)}: "
+    tail = f"\n{link}"
+    text = _one_line(mention.text) or "(no text)"
+    if _fits(head + text + tail):
+        return head + text + tail
+    # No more characters than two GSM segments hold can fit, so longer texts need not be tried.
+    text = text[: MAX_SMS_SEGMENTS * GSM_PART]
+    for length in range(len(text), -1, -1):
+        message = _cut_message(head, text, length, tail)
+        if _fits(message):
+            return _at_word_boundary(head, text, length, tail) or message
+    if _fits(link):
+        return link  # the author does not fit beside the link; the link is what the agent needs
+    raise ValueError(
+        f"the reply link ({len(link)} characters) does not fit in {MAX_SMS_SEGMENTS} SMS segments"
+    )
+
+
+def _cut_message(head: str, text: str, length: int, tail: str) -> str:
+    snippet = text[:length].rstrip()
+    # "…" is not GSM: use it only when the message is UCS-2 anyway, where it is one unit instead of three.
+    ellipsis = "..." if is_gsm7(head + snippet + tail) else "…"
+    return head + snippet + ellipsis + tail
+
+
+def _at_word_boundary(head: str, text: str, length: int, tail: str, reach: int = 20) -> str | None:
+    """The message cut at the last space within `reach` characters before `length`, if that still fits."""
+    space = text.rfind(" ", max(0, length - reach), length + 1)
+    if space <= 0 or space == length:
+        return None
+    message = _cut_message(head, text, space, tail)
+    return message if _fits(message) else None
+
+
+def _author_label(author: Author) -> str:
+    label = f"@{author.handle}" if author.handle else (author.name or author.id)
+    label = _one_line(label)
+    return label if len(label) <= MAX_AUTHOR_LABEL else label[: MAX_AUTHOR_LABEL - 3] + "..."
+
+
+def _one_line(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+# ---------------------------------------------------------------- email
+def email_subject(mention: Mention) -> str:
+    """One ASCII line under 100 characters: "[x] DM from @handle: start of the text"."""
+    who = _ascii(_author_label(mention.author)) or "someone"
+    subject = f"[{_ascii(mention.platform)}] {_KIND_LABELS[mention.kind]} from {who}: {_ascii(mention.text)}"
+    subject = subject.rstrip(": ")
+    if len(subject) <= MAX_SUBJECT_LENGTH:
+        return subject
+    return subject[: MAX_SUBJECT_LENGTH - 3].rstrip() + "..."
+
+
+def _ascii(text: str) -> str:
+    # Accents fold to their base letter ("está" -> "esta"); emoji and other scripts drop out.
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return _one_line("".join(char for char in folded if char.isprintable()))
+
+
+def email_body(mention: Mention, conversation: Iterable[Mention], link: str) -> str:
+    """Plain text: who wrote what and where, the whole text, the reply link, then the conversation so far
+    (oldest first, this mention left out) and the link again when the conversation pushed it far up."""
+    author = mention.author
+    about = [f"{_KIND_TITLES[mention.kind]} on {mention.platform} from {_who(mention)}"]
+    if author.name and author.handle:
+        about.append(f"Name: {author.name}")
+    reach = [f"{author.followers:,} followers"] if author.followers is not None else []
+    if author.verified:
+        reach.append("verified")
+    if reach:
+        about.append(", ".join(reach))
+    about.append(f"Posted: {_when(mention.created_at)}")
+    if mention.url:
+        about.append(f"On {mention.platform}: {mention.url}")
+
+    lines = [*about, "", mention.text + _GONE.get(mention.status, ""), "", f"Reply: {link}"]
+    earlier = sorted(
+        (item for item in conversation if item.id != mention.id), key=lambda item: item.created_at
+    )
+    if earlier:
+        lines += ["", "Conversation so far, oldest first:", ""]
+        for item in earlier:
+            text = item.text.replace("\n", "\n    ")  # continuation lines stay under their entry
+            lines.append(f"{_when(item.created_at)}  {_who(item)}: {text}{_GONE.get(item.status, '')}")
+        lines += ["", f"Reply: {link}"]
+    return "\n".join(lines) + "\n"
+
+
+def _who(mention: Mention) -> str:
+    return "us" if mention.is_ours else _author_label(mention.author)
+
+
+def _when(moment: datetime) -> str:
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
