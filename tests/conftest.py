@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from socialcare import settings, store
+from socialcare import settings
+from socialcare.data import mentions as store
 from socialcare.signatures import sha256_base64
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

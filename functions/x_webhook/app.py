@@ -6,12 +6,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from socialcare.data.mentions import get_mention_store
 from socialcare.errors import MalformedPayload
 from socialcare.ingest import ingest
 from socialcare.observability import logger, metrics, tracer
 from socialcare.platform_config import get_platform_config
 from socialcare.platforms import x
-from socialcare.store import get_mention_store
 from socialcare.webhook_http import json_body, raw_body, register_error_handlers
 
 app = APIGatewayHttpResolver()

@@ -1,132 +1,24 @@
 """`socialcare`: the operators' command line. It talks to the running local stack by default, or to a
-deployed stack with --stack NAME (the stack's outputs name its resources), through the same data access
-code the functions use."""
+deployed stack with --stack NAME, through the same data access code the functions use."""
 
 import argparse
-import json
-import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.local.stack import DEFAULT_STACK_NAME, REGION, LocalStack
-from infra.local.template import load_template
-from socialcare.models import Mention, MentionStatus
-from socialcare.store import MentionStore, table
+from infra.cli import mentions
+from infra.cli.connection import CliError
 
-
-class CliError(Exception):
-    pass
-
-
-def stack_outputs(arguments: argparse.Namespace) -> dict[str, str]:
-    if arguments.stack:
-        answer = boto3.client("cloudformation").describe_stacks(StackName=arguments.stack)
-        return {o["OutputKey"]: o["OutputValue"] for o in answer["Stacks"][0].get("Outputs", [])}
-    moto_port = os.environ.get("MOTO_PORT", "5000")
-    endpoint = f"http://127.0.0.1:{moto_port}"
-    # Point every client at the local stack's moto server.
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    api_url = f"http://127.0.0.1:{os.environ.get('PORT', '3000')}"
-    stack = LocalStack(load_template(), endpoint, api_url, DEFAULT_STACK_NAME)
-    try:
-        return stack.outputs(stack.attach())
-    except EndpointConnectionError as error:
-        raise CliError(f"the local stack is not running at {endpoint}: start it with `make run`") from error
-
-
-def mention_store(arguments: argparse.Namespace) -> MentionStore:
-    return MentionStore(table(stack_outputs(arguments)["TableName"]))
-
-
-def mention_summary(mention: Mention) -> dict[str, Any]:
-    return {
-        "id": mention.id,
-        "platform": mention.platform,
-        "external_id": mention.external_id,
-        "kind": mention.kind.value,
-        "author_handle": mention.author.handle,
-        "author_name": mention.author.name,
-        "text": mention.text,
-        "status": mention.status.value,
-        "conversation_id": mention.conversation_id,
-        "url": mention.url,
-        "created_at": mention.created_at.isoformat(),
-        "received_at": mention.received_at.isoformat(),
-    }
-
-
-def iso_datetime(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {value!r}") from error
-    if parsed.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give a time zone offset, e.g. {value}+00:00")
-    return parsed
-
-
-def cmd_mentions_list(arguments: argparse.Namespace) -> None:
-    mentions = mention_store(arguments).list(
-        include_ours=arguments.all,
-        platform=arguments.platform,
-        status=MentionStatus(arguments.status) if arguments.status else None,
-        since=arguments.since,
-        limit=arguments.limit,
-    )
-    if arguments.json:
-        print(json.dumps([mention_summary(m) for m in mentions], ensure_ascii=False, indent=2))
-        return
-    if not mentions:
-        print("No mentions.")
-        return
-    for mention in mentions:
-        who = mention.author.handle or mention.author.name or mention.author.id
-        text = mention.text.replace("\n", " ")
-        received = f"{mention.received_at:%Y-%m-%d %H:%M}"
-        print(f"{received}  {mention.id:<32} {mention.status.value:<9} @{who}: {text[:60]}")
-
-
-def cmd_mentions_show(arguments: argparse.Namespace) -> None:
-    store = mention_store(arguments)
-    mention = store.get(arguments.id)
-    if mention is None:
-        raise CliError(f"no mention {arguments.id}")
-    if arguments.json:
-        print(json.dumps(mention_summary(mention), ensure_ascii=False, indent=2))
-        return
-    print(f"{mention.platform} {mention.kind.value} {mention.url or ''}")
-    print(f"@{mention.author.handle or mention.author.name} ({mention.status.value}) at {mention.created_at}")
-    print(mention.text)
+COMMAND_GROUPS = [mentions]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="socialcare", description=__doc__)
     parser.add_argument("--stack", help="a deployed stack's name (default: the local stack of `make run`)")
     commands = parser.add_subparsers(dest="command", required=True)
-
-    mentions = commands.add_parser("mentions", help="customers' mentions").add_subparsers(
-        dest="mentions_command", required=True
-    )
-    listing = mentions.add_parser("list", help="newest first; our own posts only with --all")
-    listing.add_argument("--json", action="store_true", help="print a JSON array")
-    listing.add_argument("--all", action="store_true", help="include the brand's own posts")
-    listing.add_argument("--platform", help="x, facebook, instagram or a source's name")
-    listing.add_argument("--status", choices=[s.value for s in MentionStatus])
-    listing.add_argument("--since", type=iso_datetime, help="received at or after (ISO 8601 with offset)")
-    listing.add_argument("--limit", type=int, default=100)
-    listing.set_defaults(run=cmd_mentions_list)
-    show = mentions.add_parser("show", help="one mention")
-    show.add_argument("id")
-    show.add_argument("--json", action="store_true")
-    show.set_defaults(run=cmd_mentions_show)
+    for group in COMMAND_GROUPS:
+        group.register(commands)
     return parser
 
 

@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass, field
 
+from socialcare.data.mentions import MentionStore
 from socialcare.models import Delivery, Mention, mention_id
 from socialcare.observability import logger
-from socialcare.store import MentionStore
 
 
 @dataclass

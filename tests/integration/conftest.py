@@ -14,7 +14,7 @@ from infra.local.gateway import build_event
 from infra.local.runtime import FunctionRuntime, LambdaContext
 from infra.local.stack import REGION, LocalStack
 from infra.local.template import Resolver, Template, load_template
-from socialcare.store import MentionStore, table
+from socialcare.data.mentions import MentionStore, table
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from socialcare import store as store_module
+from socialcare.data import mentions as store_module
 from tests.conftest import tweet, tweet_delivery, x_signature
 from tests.integration.conftest import Aws, Invoke, http_event, json_of
 

@@ -1,6 +1,4 @@
-"""DynamoDB data access: the only module that talks to the table.
-
-One table, keyed by entity:
+"""Mentions in the table:
   mention       pk=MENTION#<platform>-<external id>  sk=MENTION   gsi1: MENTIONS|OURS / <received_at>#<id>
 Conditional puts on the mention's key make a platform's resends and concurrent duplicates store once."""
 
@@ -11,9 +9,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from socialcare.data import is_condition_failure, plain, table
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Author, Mention, MentionStatus, Tombstone, mention_id
 from socialcare.settings import get_settings
@@ -44,24 +42,9 @@ def mention_to_item(mention: Mention) -> dict[str, Any]:
 
 def item_to_mention(item: dict[str, Any]) -> Mention:
     fields = {k: v for k, v in item.items() if k in Mention.model_fields}
-    fields["author"] = Author.model_validate(_plain(item.get("author", {})))
+    fields["author"] = Author.model_validate(plain(item.get("author", {})))
     fields["raw"] = json.loads(item.get("raw") or "{}")
-    return Mention.model_validate(_plain(fields))
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB returns numbers as Decimal; the models want ints."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if type(value).__name__ == "Decimal":
-        return int(value)
-    return value
-
-
-def _is_condition_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return Mention.model_validate(plain(fields))
 
 
 class MentionStore:
@@ -75,7 +58,7 @@ class MentionStore:
                 Item=mention_to_item(mention), ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as error:
-            if _is_condition_failure(error):
+            if is_condition_failure(error):
                 return False
             raise StorageUnavailable(str(error)) from error
         return True
@@ -125,7 +108,7 @@ class MentionStore:
                 ExpressionAttributeValues={":status": tombstone.status.value},
             )
         except ClientError as error:
-            if _is_condition_failure(error):
+            if is_condition_failure(error):
                 return False
             raise StorageUnavailable(str(error)) from error
         return True
@@ -175,10 +158,6 @@ class MentionStore:
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except ClientError as error:
             raise StorageUnavailable(str(error)) from error
-
-
-def table(table_name: str) -> Any:
-    return boto3.resource("dynamodb").Table(table_name)
 
 
 @lru_cache(maxsize=1)
