@@ -58,8 +58,14 @@ class LocalStack:
         config_document is None: then it is left as it is), and return a resolver that knows their names."""
         resolver = self._bootstrap_resolver()
         resources = self.template.resources
-        # Queues first: other resources (redrive policies, destinations) refer to their ARNs.
-        order = sorted(resources.items(), key=lambda item: item[1]["Type"] != "AWS::SQS::Queue")
+        # Queues first, dead-letter queues before the queues that redrive to them: others refer to their ARNs.
+        order = sorted(
+            resources.items(),
+            key=lambda item: (
+                item[1]["Type"] != "AWS::SQS::Queue",
+                "RedrivePolicy" in item[1].get("Properties", {}),
+            ),
+        )
         for logical_id, resource in order:
             create = getattr(self, "_create_" + resource["Type"].replace("::", "_"), None)
             if create is not None:

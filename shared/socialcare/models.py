@@ -72,6 +72,17 @@ class Mention(BaseModel):
     is_ours: bool = False
     status: MentionStatus = MentionStatus.NEW
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+    # The mention's life after ingest, written by dispatch, escalation and the reply page.
+    priority: str | None = None
+    assigned_to: list[str] = Field(default_factory=list)  # emails of the agents it was sent to
+    notified_at: datetime | None = None
+    escalation_level: int = 0
+    waiting_reason: str | None = None
+    opened_at: datetime | None = None
+    opened_by: str | None = None
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    first_response_seconds: int | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

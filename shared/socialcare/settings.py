@@ -1,6 +1,7 @@
 """The environment every function runs with, read once and validated (never scattered os.environ reads)."""
 
 import os
+from datetime import timedelta
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +13,26 @@ class Settings(BaseModel):
     stage: str = Field(default="dev", alias="STAGE")
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     config_secret_id: str = Field(alias="CONFIG_SECRET_ID", min_length=1)
+    notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
+    reply_queue_url: str = Field(default="", alias="REPLY_QUEUE_URL")
+    public_base_url: str = Field(default="", alias="PUBLIC_BASE_URL")
+    reply_link_ttl_hours: int = Field(default=24, alias="REPLY_LINK_TTL_HOURS", ge=1)
+    escalation_minutes: str = Field(
+        default="urgent=5,normal=15,low=60",
+        alias="ESCALATION_MINUTES",
+        pattern=r"^urgent=\d+,normal=\d+,low=\d+$",
+    )
+    max_open_assignments: int = Field(default=5, alias="MAX_OPEN_ASSIGNMENTS", ge=1)
+
+    @property
+    def escalation_deadlines(self) -> dict[str, timedelta]:
+        """Minutes a mention may go unopened, per priority name."""
+        pairs = (part.split("=") for part in self.escalation_minutes.split(","))
+        return {name: timedelta(minutes=int(minutes)) for name, minutes in pairs}
+
+    @property
+    def reply_link_ttl(self) -> timedelta:
+        return timedelta(hours=self.reply_link_ttl_hours)
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +20,7 @@ from socialcare.settings import get_settings
 MENTION_SK = "MENTION"
 CUSTOMER_INDEX_KEY = "MENTIONS"
 OURS_INDEX_KEY = "OURS"
+PENDING_INDEX_KEY = "PENDING"
 # Parallel conditional puts for large batches: BatchWriteItem cannot carry a condition, and a condition is
 # what keeps a resent event from overwriting a mention that is already being handled.
 PUT_CONCURRENCY = 16
@@ -37,7 +39,22 @@ def mention_to_item(mention: Mention) -> dict[str, Any]:
     item["raw"] = json.dumps(mention.raw, ensure_ascii=False, separators=(",", ":"))
     item["gsi1pk"] = OURS_INDEX_KEY if mention.is_ours else CUSTOMER_INDEX_KEY
     item["gsi1sk"] = f"{item['received_at']}#{mention.id}"
+    if not mention.is_ours and mention.status is MentionStatus.NEW:
+        # Pending from the start: if dispatch never happens, the escalation sweep finds it.
+        item["gsi2pk"] = PENDING_INDEX_KEY
+        item["gsi2sk"] = item["received_at"]
     return item
+
+
+def _stored_value(value: Any) -> Any:
+    """Datetimes are stored as ISO strings in UTC (sortable), enums as their values."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_stored_value(v) for v in value]
+    return value
 
 
 def item_to_mention(item: dict[str, Any]) -> Mention:
@@ -96,6 +113,85 @@ class MentionStore:
             except ClientError as error:
                 raise StorageUnavailable(str(error)) from error
         return found
+
+    def transition(
+        self,
+        mention_identifier: str,
+        *,
+        set_fields: dict[str, Any] | None = None,
+        remove_fields: tuple[str, ...] = (),
+        expected: dict[str, Any] | None = None,
+    ) -> bool:
+        """One conditional update of a stored mention: set and remove fields only if every `expected` field
+        still has its value (None: the field is absent). False when the condition failed, so callers can
+        tell "somebody else did it first" (an overlapping escalation run, a second agent) from success.
+
+        Lifecycle fields: status, priority, assigned_to, notified_at, escalation_level, waiting_reason,
+        opened_at/by, answered_at/by, first_response_seconds; gsi2pk/gsi2sk ("PENDING", <due time>) mark a
+        mention that still needs a human, for the escalation sweep."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        assignments = []
+        for index, (field, value) in enumerate((set_fields or {}).items()):
+            names[f"#s{index}"] = field
+            values[f":s{index}"] = _stored_value(value)
+            assignments.append(f"#s{index} = :s{index}")
+        removals = []
+        for index, field in enumerate(remove_fields):
+            names[f"#r{index}"] = field
+            removals.append(f"#r{index}")
+        conditions = ["attribute_exists(pk)"]
+        for index, (field, value) in enumerate((expected or {}).items()):
+            names[f"#e{index}"] = field
+            if value is None:
+                conditions.append(f"attribute_not_exists(#e{index})")
+            else:
+                values[f":e{index}"] = _stored_value(value)
+                conditions.append(f"#e{index} = :e{index}")
+        expression = " ".join(
+            part
+            for part in (
+                "SET " + ", ".join(assignments) if assignments else "",
+                "REMOVE " + ", ".join(removals) if removals else "",
+            )
+            if part
+        )
+        if not expression:
+            raise ValueError("transition needs fields to set or remove")
+        arguments: dict[str, Any] = {
+            "Key": _mention_key(mention_identifier),
+            "UpdateExpression": expression,
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            arguments["ExpressionAttributeValues"] = values
+        try:
+            self._table.update_item(**arguments)
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise StorageUnavailable(str(error)) from error
+        return True
+
+    def pending(self, due_before: datetime, limit: int = 500) -> list[Mention]:
+        """Mentions that still need a human and are due (gsi2sk <= due_before), oldest first."""
+        query: dict[str, Any] = {
+            "IndexName": "gsi2",
+            "KeyConditionExpression": "gsi2pk = :pending AND gsi2sk <= :due",
+            "ExpressionAttributeValues": {":pending": PENDING_INDEX_KEY, ":due": _stored_value(due_before)},
+        }
+        mentions: list[Mention] = []
+        try:
+            while len(mentions) < limit:
+                page = self._table.query(**query)
+                mentions.extend(item_to_mention(item) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+        return mentions[:limit]
 
     def mark_gone(self, tombstone: Tombstone) -> bool:
         """Mark a stored mention deleted or removed; False when we never stored it."""
