@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from samtranslator.yaml_helper import yaml_parse
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
@@ -67,6 +65,10 @@ class Template:
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> Template:
+    # Imported here: the gateway's event building (used by the benchmarks in a Lambda-like interpreter)
+    # needs Route but not the YAML reader.
+    from samtranslator.yaml_helper import yaml_parse
+
     document = yaml_parse(path.read_text())
     function_globals = document.get("Globals", {}).get("Function", {})
     functions: dict[str, FunctionSpec] = {}

@@ -1,0 +1,83 @@
+"""Every AWS call answered in-process by a stub, for measuring our own code's memory without a backend:
+a botocore before-send hook on boto3's default session, so every client the code creates inherits it."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+
+from infra.local.gateway import build_event
+from infra.local.template import Route
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+class FakeContext:
+    function_name = "bench"
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    aws_request_id = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def install_stub_aws(config_document: str) -> None:
+    answers: dict[str, dict[str, Any]] = {
+        "secretsmanager.GetSecretValue": {
+            "ARN": "arn",
+            "Name": "bench-secret",
+            "SecretString": config_document,
+        },
+        "DynamoDB_20120810.PutItem": {},
+        "DynamoDB_20120810.UpdateItem": {},
+        "DynamoDB_20120810.GetItem": {},
+        "DynamoDB_20120810.BatchGetItem": {"Responses": {}, "UnprocessedKeys": {}},
+        "DynamoDB_20120810.Query": {"Items": [], "Count": 0},
+    }
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        target = request.headers.get("X-Amz-Target", b"")
+        target = target.decode() if isinstance(target, bytes) else target
+        body = json.dumps(answers.get(target, {})).encode()
+        return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0"}, _Body(body))
+
+    boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    session.events.register("before-send", answer)
+
+
+def x_delivery_events(count: int, secret: str) -> Iterator[dict[str, Any]]:
+    import base64
+    import hashlib
+    import hmac
+
+    route = Route("POST", "/webhooks/x", "XWebhookFunction")
+    for index in range(count):
+        body = json.dumps(
+            {
+                "for_user_id": "1000000001",
+                "tweet_create_events": [
+                    {
+                        "id_str": str(10**15 + index),
+                        "text": f"@brand bench mention {index} ✨",
+                        "created_at": "Wed Oct 10 20:19:24 +0000 2018",
+                        "user": {"id_str": str(index % 97), "screen_name": f"user{index % 97}"},
+                    }
+                ],
+            }
+        ).encode()
+        signature = (
+            "sha256=" + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+        )
+        headers = [("content-type", "application/json"), ("x-twitter-webhooks-signature", signature)]
+        yield build_event(route, {}, "POST", "/webhooks/x", headers, body, "198.51.100.7")
