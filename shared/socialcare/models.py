@@ -72,6 +72,9 @@ class Mention(BaseModel):
     is_ours: bool = False
     status: MentionStatus = MentionStatus.NEW
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+    # The platform sent only ids (an Instagram mention) and fetching the text failed: it is stored with empty
+    # text, and socialcare.enrichment.retry_pending_texts fills it in later.
+    text_pending: bool = False
     # The mention's life after ingest, written by dispatch, escalation and the reply page.
     priority: str | None = None
     assigned_to: list[str] = Field(default_factory=list)  # emails of the agents it was sent to

@@ -1,11 +1,18 @@
 """Mentions in the table:
   mention       pk=MENTION#<platform>-<external id>  sk=MENTION   gsi1: MENTIONS|OURS / <received_at>#<id>
+                                                                 gsi3: CONVERSATION#<conversation id> /
+                                                                       <created_at>#<id>
+  text pending  pk=TEXTPENDING  sk=<next attempt at>#<mention id>   (a mention whose text is still to fetch)
+  delivery      pk=DELIVERY#<sha256 of the platform's delivery id>  sk=DELIVERY   (idempotency claim, TTL)
 Conditional puts on the mention's key make a platform's resends and concurrent duplicates store once."""
 
+import hashlib
 import json
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -14,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from socialcare.data import is_condition_failure, plain, table
 from socialcare.errors import StorageUnavailable
-from socialcare.models import Author, Mention, MentionStatus, Tombstone, mention_id
+from socialcare.models import Author, Mention, MentionStatus, Tombstone, mention_id, utc_now
 from socialcare.settings import get_settings
 
 MENTION_SK = "MENTION"
@@ -24,10 +31,54 @@ PENDING_INDEX_KEY = "PENDING"
 # Parallel conditional puts for large batches: BatchWriteItem cannot carry a condition, and a condition is
 # what keeps a resent event from overwriting a mention that is already being handled.
 PUT_CONCURRENCY = 16
+CONVERSATION_INDEX_PREFIX = "CONVERSATION#"
+TEXT_PENDING_PK = "TEXTPENDING"
+DELIVERY_SK = "DELIVERY"
+# Standard Webhooks senders retry for a few days at most; the claim outlives that, then TTL removes it.
+DELIVERY_CLAIM_TTL = timedelta(days=7)
+# DynamoDB refuses items over 400 KB and key values over 2048 (partition) / 1024 (sort) bytes. Ids go into
+# keys (pk, gsi1sk, gsi3pk, gsi3sk), so ingest refuses longer ids and larger mentions with a 4xx up front: a
+# ValidationException at write time would be a 5xx, and the platform would resend it for days.
+MAX_ID_BYTES = 512
+MAX_ITEM_BYTES = 350_000
 
 
 def _mention_key(mention_identifier: str) -> dict[str, str]:
     return {"pk": f"MENTION#{mention_identifier}", "sk": MENTION_SK}
+
+
+def sortable_time(moment: datetime) -> str:
+    """Fixed-width UTC ISO time (microseconds always present), so string order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parallel_map[ItemT, ResultT](
+    function: Callable[[ItemT], ResultT], items: list[ItemT], workers: int = PUT_CONCURRENCY
+) -> list[ResultT]:
+    """`function` over `items` on a few threads (one round trip each, overlapped); results in order."""
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+def item_bytes(mention: Mention) -> int:
+    """An upper bound of the mention's stored size (JSON escaping only overestimates it)."""
+    return len(json.dumps(mention_to_item(mention), ensure_ascii=False).encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class PendingText:
+    """A mention whose text is still to be fetched, and when to try next."""
+
+    mention_id: str
+    due_at: str
+    pending_since: datetime
+    attempts: int
+
+    @property
+    def key(self) -> dict[str, str]:
+        return {"pk": TEXT_PENDING_PK, "sk": f"{self.due_at}#{self.mention_id}"}
 
 
 def mention_to_item(mention: Mention) -> dict[str, Any]:
@@ -43,6 +94,9 @@ def mention_to_item(mention: Mention) -> dict[str, Any]:
         # Pending from the start: if dispatch never happens, the escalation sweep finds it.
         item["gsi2pk"] = PENDING_INDEX_KEY
         item["gsi2sk"] = item["received_at"]
+    if mention.conversation_id:
+        item["gsi3pk"] = CONVERSATION_INDEX_PREFIX + mention.conversation_id
+        item["gsi3sk"] = f"{sortable_time(mention.created_at)}#{mention.id}"
     return item
 
 
@@ -82,10 +136,7 @@ class MentionStore:
 
     def put_all_if_new(self, mentions: list[Mention]) -> list[Mention]:
         """Store each mention once; returns those that were new."""
-        if len(mentions) <= 1:
-            return [m for m in mentions if self.put_if_new(m)]
-        with ThreadPoolExecutor(max_workers=min(PUT_CONCURRENCY, len(mentions))) as pool:
-            stored = list(pool.map(self.put_if_new, mentions))
+        stored = parallel_map(self.put_if_new, mentions)
         return [m for m, new in zip(mentions, stored, strict=True) if new]
 
     def get(self, mention_identifier: str) -> Mention | None:
@@ -193,6 +244,167 @@ class MentionStore:
             raise StorageUnavailable(str(error)) from error
         return mentions[:limit]
 
+    def replace_text(
+        self, mention_identifier: str, old_text: str, new_text: str, edited_at: datetime
+    ) -> bool:
+        """The customer edited what they wrote: set the new text and append the old one to edit_history
+        ([{"text", "replaced_at"}], oldest first). Conditional on the stored text still being `old_text`, so
+        two edits racing cannot lose one; False when that (or the mention's existence) no longer holds."""
+        entry = {"text": old_text, "replaced_at": sortable_time(edited_at)}
+        arguments: dict[str, Any] = {
+            "Key": _mention_key(mention_identifier),
+            "UpdateExpression": (
+                "SET #text = :new, edited_at = :at, "
+                "edit_history = list_append(if_not_exists(edit_history, :empty), :entry)"
+            ),
+            "ConditionExpression": "attribute_exists(pk) AND #text = :old",
+            "ExpressionAttributeNames": {"#text": "text"},
+            "ExpressionAttributeValues": {
+                ":new": new_text,
+                ":old": old_text,
+                ":at": sortable_time(edited_at),
+                ":empty": [],
+                ":entry": [entry],
+            },
+        }
+        try:
+            self._table.update_item(**arguments)
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            if error.response.get("Error", {}).get("Code") != "ValidationException":
+                raise StorageUnavailable(str(error)) from error
+            # The history made the item too large (many edits of a long text): keep only the latest entry.
+            arguments["UpdateExpression"] = "SET #text = :new, edited_at = :at, edit_history = :entry"
+            del arguments["ExpressionAttributeValues"][":empty"]
+            try:
+                self._table.update_item(**arguments)
+            except ClientError as retry_error:
+                if is_condition_failure(retry_error):
+                    return False
+                raise StorageUnavailable(str(retry_error)) from retry_error
+        return True
+
+    def fill_text(self, mention: Mention) -> bool:
+        """Store the text (and author and time) fetched for a mention stored with text_pending. Conditional
+        on it still being pending, so a late retry never overwrites a text that is already there."""
+        values: dict[str, Any] = {
+            ":text": mention.text,
+            ":author": mention.author.model_dump(mode="json", exclude_none=True),
+            ":created": _stored_value(mention.created_at),
+            ":done": False,
+            ":pending": True,
+        }
+        assignments = "#text = :text, author = :author, created_at = :created, text_pending = :done"
+        if mention.conversation_id:
+            values[":sk"] = f"{sortable_time(mention.created_at)}#{mention.id}"
+            assignments += ", gsi3sk = :sk"
+        try:
+            self._table.update_item(
+                Key=_mention_key(mention.id),
+                UpdateExpression="SET " + assignments,
+                ConditionExpression="attribute_exists(pk) AND text_pending = :pending",
+                ExpressionAttributeNames={"#text": "text"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise StorageUnavailable(str(error)) from error
+        return True
+
+    # ---------------------------------------------------------------- texts still to fetch
+    def add_pending_texts(self, mentions: list[Mention], due_at: datetime) -> None:
+        """Remember mentions whose text is still to fetch. Written before the mentions themselves: a failure
+        in between leaves a marker without a mention (the retry drops it), never a mention nobody retries."""
+        now = utc_now()
+        markers = [PendingText(m.id, sortable_time(due_at), now, 0) for m in mentions]
+        parallel_map(self._put_pending_text, markers)
+
+    def _put_pending_text(self, marker: PendingText) -> None:
+        item = {
+            **marker.key,
+            "entity": "text_pending",
+            "mention_id": marker.mention_id,
+            "pending_since": sortable_time(marker.pending_since),
+            "attempts": marker.attempts,
+            # A safety net only: retry_pending_texts gives up (and deletes the marker) long before.
+            "expires_at": int(marker.pending_since.timestamp()) + 7 * 86400,
+        }
+        try:
+            self._table.put_item(Item=item)
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+
+    def due_pending_texts(self, now: datetime, limit: int) -> list[PendingText]:
+        """Markers whose next attempt is due, earliest first."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND sk < :after",
+            # sk starts with the fixed-width due time: sk < (now + 1 µs) means due at or before now.
+            "ExpressionAttributeValues": {
+                ":pk": TEXT_PENDING_PK,
+                ":after": sortable_time(now + timedelta(microseconds=1)),
+            },
+            "Limit": limit,
+        }
+        try:
+            items = self._table.query(**query).get("Items", [])
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+        return [
+            PendingText(
+                mention_id=item["mention_id"],
+                due_at=str(item["sk"]).split("#", 1)[0],
+                pending_since=datetime.fromisoformat(str(item["pending_since"])),
+                attempts=int(item.get("attempts", 0)),
+            )
+            for item in items
+        ][:limit]
+
+    def reschedule_pending_text(self, marker: PendingText, due_at: datetime) -> None:
+        """Try again at `due_at` (one more attempt counted). The new marker is written before the old one is
+        deleted: a failure in between leaves two, and the second finds the work done or does it again."""
+        self._put_pending_text(
+            PendingText(marker.mention_id, sortable_time(due_at), marker.pending_since, marker.attempts + 1)
+        )
+        self.drop_pending_text(marker)
+
+    def drop_pending_text(self, marker: PendingText) -> None:
+        try:
+            self._table.delete_item(Key=marker.key)
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+
+    # ---------------------------------------------------------------- deliveries
+    def claim_delivery(self, delivery_id: str, fingerprint: str) -> bool:
+        """Record that the platform's delivery `delivery_id` carried the content `fingerprint`. True the first
+        time, and again for a resend with the same content (so a resend after a failed attempt still stores
+        it); False when the same delivery id comes back with other content: that is not stored."""
+        digest = hashlib.sha256(delivery_id.encode("utf-8")).hexdigest()
+        item = {
+            "pk": f"DELIVERY#{digest}",
+            "sk": DELIVERY_SK,
+            "entity": "delivery",
+            "delivery_id": delivery_id[:256],
+            "fingerprint": fingerprint,
+            "expires_at": int(time.time() + DELIVERY_CLAIM_TTL.total_seconds()),
+        }
+        try:
+            self._table.put_item(
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR fingerprint = :fingerprint",
+                ExpressionAttributeValues={":fingerprint": fingerprint},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise StorageUnavailable(str(error)) from error
+        return True
+
+    def mark_all_gone(self, tombstones: list[Tombstone]) -> int:
+        """mark_gone for each, overlapped; how many were stored."""
+        return sum(parallel_map(self.mark_gone, tombstones))
+
     def mark_gone(self, tombstone: Tombstone) -> bool:
         """Mark a stored mention deleted or removed; False when we never stored it."""
         try:
@@ -208,6 +420,27 @@ class MentionStore:
                 return False
             raise StorageUnavailable(str(error)) from error
         return True
+
+    def conversation(self, conversation_id: str, limit: int = 1000) -> list[Mention]:
+        """Every mention of a conversation, ours included, oldest first."""
+        query: dict[str, Any] = {
+            "IndexName": "gsi3",
+            "KeyConditionExpression": "gsi3pk = :conversation",
+            "ExpressionAttributeValues": {":conversation": CONVERSATION_INDEX_PREFIX + conversation_id},
+            "ScanIndexForward": True,
+        }
+        mentions: list[Mention] = []
+        try:
+            while len(mentions) < limit:
+                page = self._table.query(**query)
+                mentions.extend(item_to_mention(item) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+        mentions.sort(key=lambda m: (m.created_at, m.id))
+        return mentions[:limit]
 
     def list(
         self,
