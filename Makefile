@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test lint typecheck template unit integration e2e bench layer-requirements clean
+.PHONY: install run test lint typecheck template browser bench layer-requirements clean
 
 install: $(INSTALLED)
 
@@ -24,8 +24,18 @@ $(INSTALLED): pyproject.toml
 run: install
 	$(PY) -m infra.local
 
-test: install lint typecheck template
+test: install lint typecheck template browser
 	$(PY) -m pytest -q
+
+# The browser tests drive Debian's chromium through Playwright; never a browser download of Playwright's own.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is missing and cannot be installed here (needs root and apt-get): install it" >&2; exit 1; \
+		fi; }
 
 lint: install
 	$(BIN)/ruff check .

@@ -55,19 +55,25 @@ def merged_environment(environments: dict[str, dict[str, str]]) -> dict[str, str
 class FunctionRuntime:
     def __init__(self, functions: dict[str, FunctionSpec], log: Callable[[str], None] | None = None) -> None:
         self._functions = functions
-        self._handlers: dict[str, Handler] = {}
+        self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
 
-    def handler(self, logical_id: str) -> Handler:
+    def module(self, logical_id: str) -> ModuleType:
+        """The function's handler module, imported on first use (its cold start)."""
         with self._lock:
-            if logical_id not in self._handlers:
-                self._handlers[logical_id] = self._load(self._functions[logical_id])
-            return self._handlers[logical_id]
+            if logical_id not in self._modules:
+                self._modules[logical_id] = self._load(self._functions[logical_id])
+            return self._modules[logical_id]
+
+    def handler(self, logical_id: str) -> Handler:
+        attribute = self._functions[logical_id].handler.rpartition(".")[2]
+        handler: Handler = getattr(self.module(logical_id), attribute)
+        return handler
 
     @staticmethod
-    def _load(spec: FunctionSpec) -> Handler:
-        module_name, _, attribute = spec.handler.rpartition(".")
+    def _load(spec: FunctionSpec) -> ModuleType:
+        module_name = spec.handler.rpartition(".")[0]
         path = spec.code_dir / f"{module_name.replace('.', '/')}.py"
         unique_name = f"socialcare_functions.{spec.logical_id}.{module_name}"
         module_spec = importlib.util.spec_from_file_location(unique_name, path)
@@ -76,8 +82,7 @@ class FunctionRuntime:
         module: ModuleType = importlib.util.module_from_spec(module_spec)
         sys.modules[unique_name] = module
         module_spec.loader.exec_module(module)
-        handler: Handler = getattr(module, attribute)
-        return handler
+        return module
 
     def invoke(self, logical_id: str, event: dict[str, Any], summary: str = "") -> Any:
         spec = self._functions[logical_id]
