@@ -1,0 +1,116 @@
+"""Reply-link tokens in the table:
+  reply link    pk=TOKEN#<sha256 of the token>  sk=TOKEN
+
+Only the hash is stored (socialcare.reply_tokens): whoever reads the table cannot open reply pages. The link
+stops working at `link_expires_at`; the item itself stays a while longer (the table's TTL attribute
+`expires_at`, epoch seconds), so the reply page can still say "this link has expired" instead of "unknown"."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from socialcare.data import is_condition_failure, table
+from socialcare.errors import StorageUnavailable
+from socialcare.reply_tokens import DEFAULT_TOKEN_TTL, hash_token, is_expired, new_token, token_expiry
+from socialcare.settings import get_settings
+
+TOKEN_SK = "TOKEN"  # noqa: S105 - a key name, not a secret
+# How long a token item outlives its link before DynamoDB's TTL deletes it.
+KEEP_AFTER_EXPIRY = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class ReplyLink:
+    """What a reply-link token opens: one mention, on behalf of the agent it was sent to."""
+
+    mention_id: str
+    agent_email: str
+    created_at: datetime
+    expires_at: datetime  # the link's own expiry (not the item's TTL)
+    used_at: datetime | None = None
+    reply_id: str | None = None
+
+    def is_expired(self, now: datetime) -> bool:
+        return is_expired(self.expires_at, now)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _key(token: str) -> dict[str, str]:
+    return {"pk": f"TOKEN#{hash_token(token)}", "sk": TOKEN_SK}
+
+
+def _item_to_link(item: dict[str, Any]) -> ReplyLink:
+    used_at = item.get("used_at")
+    return ReplyLink(
+        mention_id=str(item["mention_id"]),
+        agent_email=str(item["agent_email"]),
+        created_at=datetime.fromisoformat(str(item["created_at"])),
+        expires_at=datetime.fromisoformat(str(item["link_expires_at"])),
+        used_at=datetime.fromisoformat(str(used_at)) if used_at else None,
+        reply_id=str(item["reply_id"]) if item.get("reply_id") else None,
+    )
+
+
+class TokenStore:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def create(
+        self, mention_id: str, agent_email: str, now: datetime, ttl: timedelta = DEFAULT_TOKEN_TTL
+    ) -> str:
+        """A new reply link for `agent_email` to answer `mention_id`; returns the raw token (put it in the
+        link, never in logs). Only its hash is stored."""
+        token = new_token()
+        link_expires_at = token_expiry(now, ttl)
+        item = {
+            **_key(token),
+            "entity": "reply_link",
+            "mention_id": mention_id,
+            "agent_email": agent_email.lower(),
+            "created_at": _iso(now),
+            "link_expires_at": _iso(link_expires_at),
+            "expires_at": int((link_expires_at + KEEP_AFTER_EXPIRY).timestamp()),
+        }
+        try:
+            # 256 random bits never collide; the condition makes a collision an error, not an overwrite.
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+        return token
+
+    def find(self, token: str) -> ReplyLink | None:
+        """The link this token opens (expired or used ones too: callers decide), or None if unknown."""
+        if not token:
+            return None
+        try:
+            item = self._table.get_item(Key=_key(token), ConsistentRead=True).get("Item")
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+        return _item_to_link(item) if item else None
+
+    def mark_used(self, token: str, reply_id: str, now: datetime) -> bool:
+        """Record that the link sent reply `reply_id`. Conditional: True only for the first caller, False when
+        the link was already used (or never existed)."""
+        try:
+            self._table.update_item(
+                Key=_key(token),
+                UpdateExpression="SET used_at = :now, reply_id = :reply",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(used_at)",
+                ExpressionAttributeValues={":now": _iso(now), ":reply": reply_id},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise StorageUnavailable(str(error)) from error
+        return True
+
+
+@lru_cache(maxsize=1)
+def get_token_store() -> TokenStore:
+    return TokenStore(table(get_settings().table_name))
