@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from socialcare import settings
+from socialcare import reply_flow, reply_sending, settings
 from socialcare.data import mentions as store
+from socialcare.data import replies
+from socialcare.dispatch import clear_caches as clear_dispatch_caches
 from socialcare.signatures import sha256_base64
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,10 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     settings.get_settings.cache_clear()
     store.get_mention_store.cache_clear()
+    replies.get_reply_store.cache_clear()
+    reply_flow.get_reply_flow.cache_clear()
+    reply_sending.get_reply_sender.cache_clear()
+    clear_dispatch_caches()
     parameters.clear_caches()
 
 

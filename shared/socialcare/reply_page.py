@@ -358,12 +358,17 @@ def sent_page(reply_text: str, *, platform: str, url: str | None = None, posted:
     return _document("Reply sent", content, status=200)
 
 
-def answered_page(reply_text: str, by: str, at: datetime | str | None = None) -> Page:
+def answered_page(
+    reply_text: str, by: str, at: datetime | str | None = None, *, note: str | None = None
+) -> Page:
+    """A used link: the reply it sent and who sent it. `note` says where that reply is, when it is not
+    simply out (still on its way, or refused by the platform)."""
+    status = f'<p class="notice">{escape(note)}</p>' if note else "<p>Nothing left to do here.</p>"
     content = (
         "<h1>Already answered</h1>"
         f'<p class="meta">{escape(by)} replied {_format_time(at)}</p>'
         f'<section class="card"><p class="text">{escape(reply_text)}</p></section>'
-        "<p>Nothing left to do here.</p>"
+        f"{status}"
     )
     return _document("Already answered", content, status=200)
 
@@ -385,3 +390,9 @@ def not_found_page() -> Page:
 def forbidden_page(reason: str) -> Page:
     content = f"<h1>Not allowed</h1><p>{escape(reason)}</p>"
     return _document("Not allowed", content, status=403)
+
+
+def error_page(status: int, title: str, message: str) -> Page:
+    """Any other refusal or failure, with the same strict headers as every page."""
+    content = f"<h1>{escape(title)}</h1><p>{escape(message)}</p>"
+    return _document(title, content, status=status)

@@ -1,0 +1,369 @@
+"""The reply page's behaviour (GET and POST /r/<token>); socialcare.reply_page renders, this decides.
+
+GET shows the mention and the form and marks the mention opened, but never uses up the link: mail and SMS
+apps open every link to preview it. POST is the only thing that uses a link, and only once:
+
+* It must come from our own page. Browsers say where a form post comes from in Sec-Fetch-Site (every
+  current browser) or, failing that, in Origin; a cross-site post is refused. The page's own post may carry
+  `Origin: null`, because the page sends Referrer-Policy: no-referrer, so `null` alone proves nothing.
+* It must carry the form nonce the page was rendered with: an HMAC, under a key derived from the platform
+  configuration secret, of the link's token hash and the render time. Nothing secret lives in code or in the
+  table, a nonce only works for its own link, and rotating the configuration secret retires every nonce.
+* The reply gets an id derived from the link (socialcare.data.replies.reply_id_for_link) and is written with
+  a conditional put: a double tap, two tabs, or a retry after a crash find the reply instead of making a
+  second one. Then the link is marked used (TokenStore.mark_used, conditional), then the reply is queued.
+  Should the queueing fail, the agent's retry finds the reply still pending and never attempted, and queues
+  it again; duplicate messages are harmless, the reply sender claims a reply once."""
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+
+from socialcare.data import table
+from socialcare.data.agents import AgentStore
+from socialcare.data.mentions import MentionStore
+from socialcare.data.replies import LIVE_STATES, Reply, ReplyState, ReplyStore, reply_id_for_link
+from socialcare.data.tokens import ReplyLink, TokenStore
+from socialcare.models import Mention, MentionStatus, utc_now
+from socialcare.observability import logger
+from socialcare.reply_page import (
+    Page,
+    PreviousReply,
+    ReplyView,
+    answered_page,
+    error_page,
+    expired_page,
+    forbidden_page,
+    not_found_page,
+    reply_form_page,
+    sent_page,
+    validate_reply,
+)
+from socialcare.reply_tokens import hash_token
+from socialcare.settings import get_settings
+
+MAX_FORM_BYTES = 64 * 1024  # the longest reply anywhere is 10,000 characters, at most 4 bytes each
+NONCE_SKEW = timedelta(minutes=5)
+MAX_CONVERSATION = 20  # earlier messages shown on the page
+MAX_CONVERSATION_READ = 500
+REQUEUE_AFTER = timedelta(minutes=1)  # the sender picks a queued reply up within seconds
+GONE_STATUSES = (MentionStatus.DELETED, MentionStatus.REMOVED)
+_NONCE = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{43})$")
+
+
+# ---------------------------------------------------------------- the form nonce
+def nonce_key_from_config(secret_text: str) -> bytes:
+    """The form nonce key: derived from the whole configuration secret, under a label of its own, so it is
+    never the same as any platform secret and cannot be turned back into one."""
+    return hmac.new(secret_text.encode("utf-8"), b"socialcare reply-form nonce v1", hashlib.sha256).digest()
+
+
+def get_nonce_key() -> bytes:
+    # Powertools caches the secret (POWERTOOLS_PARAMETERS_MAX_AGE), like the platform configuration.
+    secret = parameters.get_secret(get_settings().config_secret_id)
+    return nonce_key_from_config(secret if isinstance(secret, str) else bytes(secret).decode("utf-8"))
+
+
+def form_nonce(key: bytes, token_hash: str, rendered_at: int) -> str:
+    mac = hmac.new(key, f"reply-form|{token_hash}|{rendered_at}".encode(), hashlib.sha256).digest()
+    return f"{rendered_at}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def nonce_is_valid(key: bytes, token_hash: str, nonce: str, link: ReplyLink, now: datetime) -> bool:
+    """Rendered by us, for this link, while the link was valid (and not in the future)."""
+    found = _NONCE.fullmatch(nonce)
+    if found is None:
+        return False
+    rendered_at = int(found.group(1))
+    expected = form_nonce(key, token_hash, rendered_at)
+    if not hmac.compare_digest(expected.encode(), nonce.encode()):
+        return False
+    earliest = (link.created_at - NONCE_SKEW).timestamp()
+    return earliest <= rendered_at <= (now + NONCE_SKEW).timestamp()
+
+
+# ---------------------------------------------------------------- request checks
+def is_cross_site(headers: Mapping[str, str]) -> bool:
+    """Whether a browser says this POST comes from another site. Headers are lower case (HTTP API)."""
+    fetch_site = headers.get("sec-fetch-site", "").strip().lower()
+    if fetch_site:
+        # "none": the user made the request (typed, bookmarked); "same-site" is a sibling host, not us.
+        return fetch_site not in ("same-origin", "none")
+    origin = headers.get("origin", "").strip()
+    if not origin or origin == "null":
+        return False  # no browser claim either way: the nonce still has to match
+    host = headers.get("host", "").strip().lower()
+    try:
+        origin_host = urlsplit(origin).netloc.lower()
+    except ValueError:
+        return True
+    return not host or origin_host != host
+
+
+def is_prefetch(headers: Mapping[str, str]) -> bool:
+    """A browser's speculative load (prefetch, prerender) is nobody reading the page."""
+    purpose = (headers.get("sec-purpose") or headers.get("purpose") or "").lower()
+    mode = headers.get("sec-fetch-mode", "").lower()
+    return "prefetch" in purpose or "prerender" in purpose or (bool(mode) and mode != "navigate")
+
+
+def parse_form(body: bytes, content_type: str) -> dict[str, str] | None:
+    """The posted form fields (last value wins), or None when it is not a urlencoded UTF-8 form."""
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        return None
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qs(text, keep_blank_values=True, strict_parsing=False, max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return {name: values[-1] for name, values in pairs.items()}
+
+
+def normalized_reply(text: str) -> str:
+    """What the agent typed, as it will be posted: the form's CRLF line ends as LF, no surrounding blanks."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+# ---------------------------------------------------------------- the flow
+@dataclass
+class ReplyFlow:
+    tokens: TokenStore
+    mentions: MentionStore
+    replies: ReplyStore
+    agents: AgentStore
+    queue: Callable[[Reply], None]
+    nonce_key: Callable[[], bytes]
+    now: Callable[[], datetime] = utc_now
+
+    # ---- GET
+    def show(self, token: str, headers: Mapping[str, str]) -> Page:
+        token_hash = hash_token(token)
+        link = self.tokens.find(token)
+        if link is None:
+            return not_found_page()
+        now = self.now()
+        if link.is_expired(now):
+            return expired_page()
+        mention = self.mentions.get(link.mention_id)
+        if mention is None:
+            logger.warning("a reply link points at a missing mention", link=token_hash[:12])
+            return not_found_page()
+        own = self.replies.get(mention.id, reply_id_for_link(token_hash))
+        if own is not None or link.used_at is not None:
+            return self._answered(own, link)
+        if not is_prefetch(headers):
+            self._mark_opened(mention, link, now)
+        error = _gone_notice(mention)
+        return self._form(mention, link, token_hash, self._others_replies(mention, None), error=error)
+
+    def _mark_opened(self, mention: Mention, link: ReplyLink, now: datetime) -> None:
+        """assigned/waiting -> opened, once: the first agent to open it. Its escalation stops (gsi2)."""
+        for status in (MentionStatus.ASSIGNED, MentionStatus.WAITING):
+            opened = self.mentions.transition(
+                mention.id,
+                set_fields={"status": MentionStatus.OPENED, "opened_at": now, "opened_by": link.agent_email},
+                remove_fields=("gsi2pk", "gsi2sk"),
+                expected={"status": status},
+            )
+            if opened:
+                logger.info("mention opened", mention_id=mention.id)
+                return
+
+    # ---- POST
+    def submit(self, token: str, headers: Mapping[str, str], body: bytes) -> Page:
+        if is_cross_site(headers):
+            logger.warning("cross-site reply post refused")
+            return forbidden_page("This form can only be sent from its own page.")
+        token_hash = hash_token(token)
+        link = self.tokens.find(token)
+        if link is None:
+            return not_found_page()
+        now = self.now()
+        if link.is_expired(now):
+            return expired_page()
+        if len(body) > MAX_FORM_BYTES:
+            return error_page(413, "Too long", "The reply is far longer than any platform takes.")
+        form = parse_form(body, headers.get("content-type", ""))
+        if form is None:
+            return error_page(400, "Not a form", "Send the reply from the reply page.")
+        if not nonce_is_valid(self.nonce_key(), token_hash, form.get("nonce", ""), link, now):
+            logger.warning("reply post with a bad form nonce refused", link=token_hash[:12])
+            return forbidden_page("This form is out of date. Open the link from the text message again.")
+        mention = self.mentions.get(link.mention_id)
+        if mention is None:
+            return not_found_page()
+        reply_id = reply_id_for_link(token_hash)
+        own = self.replies.get(mention.id, reply_id)
+        if own is not None or link.used_at is not None:
+            return self._again(token, link, own)
+
+        text = normalized_reply(form.get("text", ""))
+        others = self._others_replies(mention, reply_id)
+        problem = validate_reply(mention.platform, mention.kind, text) or _gone_notice(mention)
+        if problem is not None:
+            return replace(
+                self._form(mention, link, token_hash, others, error=problem, draft=text), status=422
+            )
+        if others and form.get("confirm_second") != "yes":
+            names = ", ".join(dict.fromkeys(_agent_label(r) for r in others))
+            problem = f"{names} answered meanwhile. Read it first; to send yours too, tick the box and send."
+            return replace(
+                self._form(mention, link, token_hash, others, error=problem, draft=text), status=409
+            )
+
+        record = self.agents.get(link.agent_email)
+        reply = Reply(
+            mention_id=mention.id,
+            reply_id=reply_id,
+            platform=mention.platform,
+            text=text,
+            agent_email=link.agent_email,
+            agent_name=record.agent.name if record else None,
+            agent_phone=record.agent.phone if record else None,
+            created_at=now,
+        )
+        if not self.replies.create(reply):  # the same link, posted twice at the same moment
+            return self._again(token, link, self.replies.get(mention.id, reply_id))
+        if not self.tokens.mark_used(token, reply_id, now):
+            logger.warning("reply link was already marked used", link=token_hash[:12])
+        self.queue(reply)
+        logger.info("reply queued", mention_id=mention.id, reply_id=reply_id, second=bool(others))
+        return sent_page(text, platform=mention.platform, url=mention.url)
+
+    def _again(self, token: str, link: ReplyLink, own: Reply | None) -> Page:
+        """A used link posted again: nothing more is sent. A reply that never left (the first POST died
+        between storing and queueing it: still pending, never attempted, long after the sender would have
+        picked it up) is queued again; the sender posts a reply once however often it is queued."""
+        if own is not None:
+            if link.used_at is None:
+                self.tokens.mark_used(token, own.reply_id, self.now())
+            stuck = self.now() - own.created_at > REQUEUE_AFTER
+            if own.state is ReplyState.PENDING and own.attempts == 0 and stuck:
+                logger.warning("queueing a reply again that never left", reply_id=own.reply_id)
+                self.queue(own)
+        return self._answered(own, link)
+
+    # ---- pages
+    def _answered(self, own: Reply | None, link: ReplyLink) -> Page:
+        if own is None:
+            return answered_page("", link.agent_email, link.used_at, note="This link was used already.")
+        notes = {
+            ReplyState.PENDING: "It is on its way to the platform.",
+            ReplyState.SENDING: "It is on its way to the platform.",
+            ReplyState.SENT: None,
+            ReplyState.FAILED: (
+                f"It could not be posted: {own.failure_reason or own.failure_code}. "
+                "Please answer on the platform directly."
+            ),
+        }
+        return answered_page(
+            own.text, _agent_label(own), own.sent_at or own.created_at, note=notes[own.state]
+        )
+
+    def _form(
+        self,
+        mention: Mention,
+        link: ReplyLink,
+        token_hash: str,
+        others: list[Reply],
+        *,
+        error: str | None = None,
+        draft: str = "",
+    ) -> Page:
+        view = ReplyView(
+            platform=mention.platform,
+            kind=mention.kind,
+            text=mention.text,
+            created_at=mention.created_at,
+            author_handle=mention.author.handle,
+            author_name=mention.author.name,
+            url=mention.url,
+            conversation=self._conversation(mention),
+            other_agents=self._other_agents(mention, link),
+            previous_replies=[
+                PreviousReply(by=_agent_label(r), text=r.text, at=r.sent_at or r.created_at) for r in others
+            ],
+        )
+        nonce = form_nonce(self.nonce_key(), token_hash, int(self.now().timestamp()))
+        return reply_form_page(view, nonce=nonce, error=error, draft=draft)
+
+    def _others_replies(self, mention: Mention, reply_id: str | None) -> list[Reply]:
+        return [
+            reply
+            for reply in self.replies.for_mention(mention.id)
+            if reply.reply_id != reply_id and reply.state in LIVE_STATES
+        ]
+
+    def _other_agents(self, mention: Mention, link: ReplyLink) -> list[str]:
+        labels = []
+        for email in mention.assigned_to:
+            if email.lower() == link.agent_email.lower():
+                continue
+            record = self.agents.get(email)
+            labels.append(record.agent.name if record else email)
+        return labels
+
+    def _conversation(self, mention: Mention) -> list[tuple[str, str, bool]]:
+        """The conversation up to this mention (ours included), oldest first, the last MAX_CONVERSATION."""
+        if not mention.conversation_id:
+            return []
+        earlier = [
+            m
+            for m in self.mentions.conversation(mention.conversation_id, limit=MAX_CONVERSATION_READ)
+            if m.id != mention.id and m.created_at <= mention.created_at
+        ][-MAX_CONVERSATION:]
+        return [(_author(m), m.text, m.is_ours) for m in earlier]
+
+
+def _author(mention: Mention) -> str:
+    if mention.is_ours:
+        return "Us"
+    author = mention.author
+    return f"@{author.handle}" if author.handle else (author.name or "someone")
+
+
+def _agent_label(reply: Reply) -> str:
+    return reply.agent_name or reply.agent_email
+
+
+def _gone_notice(mention: Mention) -> str | None:
+    if mention.status is MentionStatus.DELETED:
+        return "The customer deleted this message: there is nothing to reply to any more."
+    if mention.status is MentionStatus.REMOVED:
+        return "The platform removed this message: there is nothing to reply to any more."
+    return None
+
+
+# ---------------------------------------------------------------- wiring
+def sqs_queue(sqs: Any, queue_url: str) -> Callable[[Reply], None]:
+    def send(reply: Reply) -> None:
+        body = json.dumps({"mention_id": reply.mention_id, "reply_id": reply.reply_id})
+        sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+
+    return send
+
+
+@lru_cache(maxsize=1)
+def get_reply_flow() -> ReplyFlow:
+    settings = get_settings()
+    shared_table = table(settings.table_name)
+    return ReplyFlow(
+        tokens=TokenStore(shared_table),
+        mentions=MentionStore(shared_table),
+        replies=ReplyStore(shared_table),
+        agents=AgentStore(shared_table),
+        queue=sqs_queue(boto3.client("sqs"), settings.reply_queue_url),
+        nonce_key=get_nonce_key,
+    )

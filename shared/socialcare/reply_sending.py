@@ -1,0 +1,473 @@
+"""The reply sender: posts each queued reply to its platform, once.
+
+The reply page writes a `pending` reply (socialcare.data.replies) and queues {"mention_id", "reply_id"} on the
+reply queue. SQS delivers at least once, and may deliver one message twice at the same time, so what makes
+a reply go out once is the reply's own state, changed only by conditional writes:
+
+* claim: pending -> sending. A delivery that finds the reply sent or failed does nothing; one that finds it
+  `sending` under a live lease comes back when the lease runs out.
+* The lease. A sender can die while posting (Lambda timeout, out of memory, a lost host) and leave `sending`
+  behind with nobody to finish it. So `sending` is held for LEASE only, longer than one attempt can last
+  (the function's timeout; each post's read timeout is cut to the time left), and the message that carries
+  the reply returns after the queue's visibility timeout (60 s) because the dead sender never deleted it.
+  That delivery finds the lease run out and claims the reply again. Every later write (sent, failed, back
+  to pending) is conditional on still holding the lease, so an attempt that outlived its lease cannot
+  overwrite its successor's outcome.
+* The duplicate risk. A sender that died mid-post, or a post whose answer never came (read timeout), may
+  have posted already, and the platforms take no idempotency key. Before posting such a reply again the
+  sender looks for the post itself among our own mentions: the one it stores right after every successful
+  post (is_ours, raw.reply_id), or the platform's webhook echo of it (is_ours, answering the same mention,
+  same text). Found: the reply is recorded as sent with that id. Not found: it is posted again, which is the
+  only choice left; a platform echo that arrives later than the retry is the remaining window.
+
+Temporary failures (throttling, 5xx, network) put the reply back to pending and the message back on the
+queue with a visibility timeout: the platform's retry-after when it gives one, else exponential backoff with
+jitter; never a tight loop. After MAX_ATTEMPTS, or before the queue would move the message to the dead-letter
+queue, the reply fails like a permanent failure does: recorded with its reason, the agent gets a text, and
+leads get an email when a person must fix the configuration."""
+
+import json
+import math
+import random
+import unicodedata
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, Protocol
+
+import boto3
+import requests
+from aws_lambda_powertools.metrics import MetricUnit
+
+from socialcare.data import table
+from socialcare.data.agents import AgentStore, agent_id_for
+from socialcare.data.mentions import MentionStore
+from socialcare.data.replies import Reply, ReplyState, ReplyStore
+from socialcare.models import Author, Mention, MentionKind, MentionStatus, utc_now
+from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
+from socialcare.observability import logger, metrics
+from socialcare.platform_config import PlatformConfig, get_platform_config
+from socialcare.platforms.replies import (
+    DEFAULT_TIMEOUT,
+    PermanentFailure,
+    ReplyTarget,
+    RetryLater,
+    post_reply,
+)
+from socialcare.reply_page import platform_label
+from socialcare.settings import get_settings
+
+LEASE = timedelta(seconds=30)  # > the function's 10 s timeout, < the queue's 60 s visibility timeout
+MAX_ATTEMPTS = 8
+# The template's ReplyQueue RedrivePolicy.maxReceiveCount: the sender gives up one receive before the queue
+# would move the message to the dead-letter queue, so a reply never stays `pending` with no message left.
+MAX_RECEIVE_COUNT = 10
+BASE_BACKOFF_S = 10
+MAX_BACKOFF_S = 900  # X's rate-limit window
+MAX_VISIBILITY_S = 12 * 3600 - 60  # SQS refuses visibility timeouts over 12 hours
+# A post needs this much of the invocation left; with less, the message comes straight back instead.
+MIN_ATTEMPT_BUDGET_S = 5.0
+SAFETY_MARGIN_S = 1.5
+ECHO_LOOKBACK = timedelta(minutes=2)  # clock skew between our attempt and the webhook's received_at
+
+
+class RetryScheduled(Exception):
+    """The message must come back after `delay_s`: the reply is not done yet. Reported as a batch item
+    failure, after the message's visibility was set to the delay."""
+
+    def __init__(self, delay_s: int, reason: str) -> None:
+        super().__init__(f"retry in {delay_s} s: {reason}")
+        self.delay_s = delay_s
+        self.reason = reason
+
+
+class Notifier(Protocol):
+    def text_agent(self, phone: str, message: str) -> None: ...
+
+    def alert_leads(self, subject: str, message: str) -> None: ...
+
+
+def retry_delay(attempts: int, retry_after_s: float | None, rand: Callable[[], float] = random.random) -> int:
+    """Seconds until the next attempt: what the platform asked for (plus a little jitter, so replies
+    throttled together do not come back together), else exponential backoff with equal jitter."""
+    if retry_after_s is not None:
+        delay = math.ceil(retry_after_s) + 1 + int(rand() * 5)
+    else:
+        ceiling = min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2 ** max(0, attempts - 1))
+        delay = math.ceil(ceiling / 2 + rand() * ceiling / 2)
+    return max(1, min(MAX_VISIBILITY_S, delay))
+
+
+def reply_target(mention: Mention) -> ReplyTarget:
+    """Everything post_reply needs to attach an answer to `mention`, from the stored mention."""
+    raw = mention.raw
+    media = raw.get("media")
+    media_id = (media.get("id") if isinstance(media, dict) else None) or raw.get("media_id")
+    parent_id = raw.get("parent_id") if mention.platform == "instagram" else None
+    # An Instagram @mention arrives as {"comment_id", "media_id"} (field "mentions"), not as a comment.
+    is_instagram_mention = mention.platform == "instagram" and "comment_id" in raw and "media" not in raw
+    return ReplyTarget(
+        platform=mention.platform,
+        kind=mention.kind,
+        external_id=mention.external_id,
+        author_id=mention.author.id,
+        parent_id=str(parent_id) if parent_id else None,
+        media_id=str(media_id) if media_id else None,
+        is_instagram_mention=is_instagram_mention,
+    )
+
+
+def brand_id(config: PlatformConfig, platform: str) -> str:
+    if platform == "x":
+        return config.x.brand_user_id
+    if platform == "facebook":
+        return config.meta.page_id
+    if platform == "instagram":
+        return config.meta.ig_user_id
+    return platform
+
+
+def _normalized(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+@dataclass
+class ReplySender:
+    replies: ReplyStore
+    mentions: MentionStore
+    config: Callable[[], PlatformConfig]
+    notifier: Notifier
+    sqs: Any
+    queue_url: str
+    now: Callable[[], datetime] = utc_now
+    rand: Callable[[], float] = random.random
+    session: requests.Session | None = None
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    owner: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+
+    # ---- one SQS record
+    def handle_record(self, body: str, receipt_handle: str, receive_count: int, remaining_s: float) -> None:
+        """Process one message; raises RetryScheduled (after moving the message's visibility) when it must
+        come back later. Any other exception also fails the record: it returns after the queue's
+        visibility timeout, and after MAX_RECEIVE_COUNT receives it lands in the dead-letter queue."""
+        message = json.loads(body)
+        try:
+            self.process(message["mention_id"], message["reply_id"], receive_count, remaining_s)
+        except RetryScheduled as retry:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=retry.delay_s
+            )
+            logger.info("reply comes back later", delay_s=retry.delay_s, reason=retry.reason)
+            raise
+
+    def process(
+        self, mention_id: str, reply_id: str, receive_count: int = 1, remaining_s: float = 60
+    ) -> None:
+        reply = self.replies.get(mention_id, reply_id)
+        if reply is None:
+            raise LookupError(f"no reply {reply_id} for mention {mention_id}")
+        if reply.state in (ReplyState.SENT, ReplyState.FAILED):
+            self._follow_up(reply)  # a failure whose text or alert did not go out yet
+            return  # a redelivered message: done already
+        if remaining_s < MIN_ATTEMPT_BUDGET_S:
+            raise RetryScheduled(1, "too little time left in this invocation")
+        owner = self.owner()
+        now = self.now()
+        claimed = self.replies.claim(reply, owner, now, LEASE)
+        if claimed is None:
+            current = self.replies.get(mention_id, reply_id)
+            if current is None or current.state in (ReplyState.SENT, ReplyState.FAILED):
+                return
+            wait = (current.lease_until or 0) - int(now.timestamp()) + 1
+            raise RetryScheduled(max(1, wait), "another sender holds the reply")
+        before, reply = claimed
+        took_over = before.state is ReplyState.SENDING
+        maybe_since = before.maybe_delivered_since
+        if took_over and before.attempt_started_at is not None:
+            # The previous sender died while posting: it may have posted.
+            maybe_since = min(filter(None, (maybe_since, before.attempt_started_at)))
+            logger.warning("took over a reply whose sender died", reply_id=reply_id, attempts=reply.attempts)
+        self._attempt(reply, owner, maybe_since, receive_count, remaining_s)
+
+    def _attempt(
+        self, reply: Reply, owner: str, maybe_since: datetime | None, receive_count: int, remaining_s: float
+    ) -> None:
+        mention = self.mentions.get(reply.mention_id)
+        if mention is None:
+            self._fail(reply, owner, PermanentFailure("the mention is no longer stored", "mention_missing"))
+            return
+        config = self.config()
+        if maybe_since is not None:
+            echo = self._find_echo(reply, mention, maybe_since)
+            if echo is not None:
+                logger.info("the earlier attempt was posted: found its echo", reply_id=reply.reply_id)
+                self._record_sent(reply, owner, mention, echo, config, store_ours=False)
+                return
+        connect, read = self.timeout
+        read = max(1.0, min(read, remaining_s - connect - SAFETY_MARGIN_S))
+        try:
+            result = post_reply(
+                reply_target(mention), reply.text, config, self.session, timeout=(connect, read)
+            )
+        except RetryLater as retry:
+            self._retry_later(reply, owner, retry, maybe_since, receive_count)
+            return
+        except PermanentFailure as failure:
+            self._fail(reply, owner, failure)
+            return
+        self._record_sent(reply, owner, mention, result.external_id, config, store_ours=True)
+
+    # ---- outcomes
+    def _record_sent(
+        self,
+        reply: Reply,
+        owner: str,
+        mention: Mention,
+        platform_reply_id: str,
+        config: PlatformConfig,
+        *,
+        store_ours: bool,
+    ) -> None:
+        sent_at = self.now()
+        if store_ours:
+            # First of all: the platform's id is ours. The webhook's echo of this post then dedups against it
+            # (same platform + external id), and a sender that dies right after this line finds it.
+            self.mentions.put_if_new(self._our_mention(reply, mention, platform_reply_id, config, sent_at))
+        if not self.replies.mark_sent(reply, owner, platform_reply_id, sent_at):
+            logger.error(
+                "lost the lease while posting: another sender may post this reply too",
+                reply_id=reply.reply_id,
+            )
+        seconds = max(0, int((sent_at - mention.created_at).total_seconds()))
+        first = self.mentions.transition(
+            mention.id,
+            set_fields={
+                "status": MentionStatus.ANSWERED,
+                "answered_at": sent_at,
+                "answered_by": reply.agent_email,
+                "first_response_seconds": seconds,
+            },
+            remove_fields=("gsi2pk", "gsi2sk"),
+            expected={"answered_at": None},
+        )
+        metrics.add_metric(name="RepliesSent", unit=MetricUnit.Count, value=1)
+        logger.info(
+            "reply sent",
+            reply_id=reply.reply_id,
+            mention_id=mention.id,
+            platform=mention.platform,
+            first_response=first,
+            first_response_seconds=seconds if first else None,
+        )
+
+    def _our_mention(
+        self,
+        reply: Reply,
+        mention: Mention,
+        platform_reply_id: str,
+        config: PlatformConfig,
+        sent_at: datetime,
+    ) -> Mention:
+        direct = mention.kind is MentionKind.DIRECT_MESSAGE
+        kind = mention.kind if direct else MentionKind.COMMENT
+        if mention.platform == "x" and not direct:
+            kind = MentionKind.POST
+        return Mention(
+            platform=mention.platform,
+            external_id=platform_reply_id,
+            kind=kind,
+            author=Author(id=brand_id(config, mention.platform)),
+            text=reply.text,
+            created_at=sent_at,
+            received_at=sent_at,
+            thread_key=mention.thread_key,
+            in_reply_to=None if direct else mention.external_id,
+            conversation_id=mention.conversation_id,
+            is_ours=True,
+            status=MentionStatus.OURS,
+            raw={"reply_id": reply.reply_id, "answered_by": reply.agent_email},
+        )
+
+    def _retry_later(
+        self,
+        reply: Reply,
+        owner: str,
+        retry: RetryLater,
+        maybe_since: datetime | None,
+        receive_count: int,
+    ) -> None:
+        if retry.maybe_delivered and maybe_since is None:
+            maybe_since = reply.attempt_started_at
+        if reply.attempts >= MAX_ATTEMPTS or receive_count >= MAX_RECEIVE_COUNT - 1:
+            reason = f"gave up after {reply.attempts} attempts: {retry.reason}"
+            self._fail(reply, owner, PermanentFailure(reason, "gave_up"))
+            return
+        self.replies.release(reply, owner, error=retry.reason, maybe_delivered_since=maybe_since)
+        metrics.add_metric(name="ReplyRetries", unit=MetricUnit.Count, value=1)
+        raise RetryScheduled(retry_delay(reply.attempts, retry.retry_after_s, self.rand), retry.reason)
+
+    def _fail(self, reply: Reply, owner: str, failure: PermanentFailure) -> None:
+        failed_at = self.now()
+        if not self.replies.mark_failed(
+            reply, owner, failure.code, failure.reason, failed_at, alert_leads=failure.alert_leads
+        ):
+            logger.error("lost the lease before recording a failure", reply_id=reply.reply_id)
+            return
+        metrics.add_metric(name="RepliesFailed", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "reply failed", reply_id=reply.reply_id, code=failure.code, alert_leads=failure.alert_leads
+        )
+        failed = reply.model_copy(
+            update={
+                "state": ReplyState.FAILED,
+                "failure_code": failure.code,
+                "failure_reason": failure.reason,
+                "failed_at": failed_at,
+                "alert_leads": failure.alert_leads,
+            }
+        )
+        self._follow_up(failed)
+
+    def _follow_up(self, reply: Reply) -> None:
+        """A failed reply's text to its agent and email to the leads, each once. An SNS error fails the
+        record, and the redelivered message finds the reply failed and sends what is still missing."""
+        if reply.state is not ReplyState.FAILED:
+            return
+        mention = self.mentions.get(reply.mention_id)
+        who = _customer(mention)
+        label = platform_label(reply.platform)
+        if reply.agent_notified_at is None:
+            if reply.agent_phone:
+                self.notifier.text_agent(reply.agent_phone, failure_text(reply, who, label))
+            else:
+                logger.warning("no phone number to tell the agent", reply_id=reply.reply_id)
+            self.replies.note(reply, "agent_notified_at", self.now())
+        if reply.alert_leads and reply.leads_alerted_at is None:
+            subject, body = lead_alert(reply, mention, label)
+            self.notifier.alert_leads(subject, body)
+            self.replies.note(reply, "leads_alerted_at", self.now())
+
+    def _find_echo(self, reply: Reply, mention: Mention, since: datetime) -> str | None:
+        """The platform id of this reply if it was posted already: our own record of it, or its echo."""
+        others = {
+            other.platform_reply_id
+            for other in self.replies.for_mention(reply.mention_id)
+            if other.reply_id != reply.reply_id and other.platform_reply_id
+        }
+        text = _normalized(reply.text)
+        earliest = since - ECHO_LOOKBACK
+        conversation = self.mentions.conversation(mention.conversation_id) if mention.conversation_id else []
+        candidates = [m for m in conversation if m.is_ours and m.received_at >= earliest]
+        for candidate in candidates:
+            if not candidate.is_ours or candidate.external_id in others:
+                continue
+            if candidate.raw.get("reply_id") == reply.reply_id:
+                return candidate.external_id
+            if mention.kind is MentionKind.DIRECT_MESSAGE:
+                answers = (
+                    candidate.kind is MentionKind.DIRECT_MESSAGE
+                    and candidate.conversation_id == mention.conversation_id
+                )
+            else:
+                answers = candidate.in_reply_to == mention.external_id
+            # X puts the @handles it adds in front of the text: ours is contained, not equal.
+            if answers and text and text in _normalized(candidate.text):
+                return candidate.external_id
+        return None
+
+
+def _customer(mention: Mention | None) -> str:
+    if mention is None:
+        return "the customer"
+    author = mention.author
+    return f"@{author.handle}" if author.handle else (author.name or "the customer")
+
+
+def failure_text(reply: Reply, who: str, label: str) -> str:
+    """The SMS: what failed and what to do, in at most two segments (the reason is cut to fit)."""
+    reason = " ".join((reply.failure_reason or reply.failure_code or "refused").split())
+
+    def message(cause: str) -> str:
+        return (
+            f"Social Care: your reply to {who[:30]} was NOT posted on {label} ({cause}). "
+            f"Please answer on {label} directly."
+        )
+
+    for length in range(min(len(reason), 120), 0, -1):
+        cause = reason if length == len(reason) else reason[: length - 3].rstrip() + "..."
+        if sms_segments(message(cause)) <= MAX_SMS_SEGMENTS:
+            return message(cause)
+    return message(reply.failure_code or "refused")
+
+
+def lead_alert(reply: Reply, mention: Mention | None, label: str) -> tuple[str, str]:
+    """An email for the leads: ASCII subject under 100 characters, the whole story in the body."""
+    subject = f"Social Care: a reply could not be posted on {label} ({reply.failure_code})"
+    subject = subject.encode("ascii", "ignore").decode()[:99]
+    lines = [
+        f"A reply by {reply.agent_name or reply.agent_email} could not be posted on {label}.",
+        "",
+        f"Reason: {reply.failure_reason}",
+        f"Code: {reply.failure_code}",
+        "A person must fix this (the platform's token, permissions or configuration) before replies to "
+        f"{label} can go out again.",
+        "",
+        f"Mention: {reply.mention_id}" + (f" ({mention.url})" if mention and mention.url else ""),
+        f"Reply id: {reply.reply_id}",
+        "",
+        "The reply:",
+        reply.text,
+    ]
+    return subject, "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- wiring
+@dataclass
+class SnsNotifier:
+    """Texts go straight to a phone; lead emails go through the notification topic, one message per lead
+    with the lead's agent_id attribute, which their email subscription's filter policy selects."""
+
+    sns: Any
+    topic_arn: str
+    agents: AgentStore
+
+    def text_agent(self, phone: str, message: str) -> None:
+        self.sns.publish(
+            PhoneNumber=phone,
+            Message=message,
+            MessageAttributes={
+                "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+            },
+        )
+
+    def alert_leads(self, subject: str, message: str) -> None:
+        agents = self.agents.agents()
+        leads = [a for a in agents if a.lead and a.active] or [a for a in agents if a.lead]
+        if not leads:
+            logger.error("no lead to alert: make an agent a lead with the socialcare agents command")
+            return
+        for lead in leads:
+            agent_id = agent_id_for(lead.email)
+            self.sns.publish(
+                TopicArn=self.topic_arn,
+                Subject=subject,
+                Message=message,
+                MessageAttributes={"agent_id": {"DataType": "String", "StringValue": agent_id}},
+            )
+
+
+@lru_cache(maxsize=1)
+def get_reply_sender() -> ReplySender:
+    settings = get_settings()
+    shared_table = table(settings.table_name)
+    return ReplySender(
+        replies=ReplyStore(shared_table),
+        mentions=MentionStore(shared_table),
+        config=get_platform_config,
+        notifier=SnsNotifier(boto3.client("sns"), settings.notification_topic_arn, AgentStore(shared_table)),
+        sqs=boto3.client("sqs"),
+        queue_url=settings.reply_queue_url,
+        session=requests.Session(),  # kept warm between invocations: one TLS handshake per platform
+    )
