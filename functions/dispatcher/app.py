@@ -1,0 +1,38 @@
+"""Dispatcher: new customer mentions from the table stream (INSERT, entity mention, status new: the
+template's FilterCriteria) get a priority, an agent on shift and a text. Records that fail are reported back
+to Lambda one by one (partial batch failures) and retried; notifications are idempotent, so a retry never
+texts twice."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from socialcare.dispatch import get_dispatcher, mention_id_of_stream_image
+from socialcare.models import utc_now
+from socialcare.observability import logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@tracer.capture_method
+def record_handler(record: DynamoDBRecord) -> None:
+    mention_id = mention_id_of_stream_image(record.dynamodb.new_image if record.dynamodb else {})
+    if mention_id is None:
+        logger.warning("stream record is not a mention; skipped", event_id=record.event_id)
+        return
+    outcome = get_dispatcher().dispatch(mention_id, utc_now())
+    metrics.add_metric(name=f"Dispatch_{outcome.result}", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    get_dispatcher().notifier.register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,186 @@
+"""Escalation: every minute, the mentions that still need a human and are due (the sparse gsi2 "PENDING"
+index) get what they need.
+
+- opened, answered or gone: dropped from pending;
+- waiting (nobody could take it), or still new a minute after it arrived (dispatch never ran): dispatched
+  again;
+- assigned and not opened within its priority's deadline: level 1 tells the next agent on shift, level 2
+  (after twice the deadline) every agent on shift and the leads (socialcare.routing).
+
+Each escalation is recorded once: its notice is written first-writer-wins, then the mention's transition
+expects the previous escalation level, so overlapping runs never tell anyone twice. Notices whose delivery
+failed are retried here until they are delivered, no longer needed, or older than a reply link lives."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from socialcare.dispatch import CLOSED_STATUSES, Dispatcher
+from socialcare.models import Mention, MentionStatus
+from socialcare.observability import logger
+from socialcare.routing import (
+    MAX_ESCALATION_LEVEL,
+    Priority,
+    escalation_due,
+    escalation_recipients,
+    guess_language,
+)
+
+# A new mention is the dispatcher's for this long; after it, the sweep dispatches it itself.
+NEW_MENTION_GRACE = timedelta(minutes=1)
+# An undelivered notice is the run that wrote it for this long; after it, the sweep delivers it.
+DELIVERY_GRACE = timedelta(minutes=1)
+
+
+@dataclass
+class SweepReport:
+    dropped: int = 0
+    dispatched: int = 0
+    still_waiting: int = 0
+    escalated: dict[int, int] = field(default_factory=dict)  # level -> mentions
+    redelivered: int = 0
+    abandoned: int = 0
+    errors: int = 0
+
+
+class Escalator:
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.mentions = dispatcher.mentions
+        self.agents = dispatcher.agents
+        self.store = dispatcher.store
+        self.deadlines = dispatcher.deadlines
+
+    def sweep(self, now: datetime) -> SweepReport:
+        report = SweepReport()
+        for mention in self.mentions.pending(due_before=now):
+            try:
+                self._handle(mention, now, report)
+            except Exception:  # one mention's trouble must not stop the others
+                report.errors += 1
+                logger.exception("escalation failed for a mention", mention_id=mention.id)
+        self.retry_undelivered(now, report)
+        return report
+
+    def _handle(self, mention: Mention, now: datetime, report: SweepReport) -> None:
+        if mention.is_ours or mention.status in CLOSED_STATUSES:
+            if self.mentions.transition(
+                mention.id, remove_fields=("gsi2pk", "gsi2sk"), expected={"status": mention.status}
+            ):
+                report.dropped += 1
+            return
+        if mention.status is MentionStatus.NEW and now - mention.received_at < NEW_MENTION_GRACE:
+            return  # the dispatcher is on it
+        if mention.status in (MentionStatus.NEW, MentionStatus.WAITING):
+            outcome = self.dispatcher.dispatch(mention.id, now)
+            if outcome.result == "waiting":
+                report.still_waiting += 1
+            elif outcome.result == "assigned":
+                report.dispatched += 1
+            return
+        if mention.status is MentionStatus.ASSIGNED:
+            level = self.escalate(mention, now)
+            if level is not None:
+                report.escalated[level] = report.escalated.get(level, 0) + 1
+
+    def escalate(self, mention: Mention, now: datetime) -> int | None:
+        """Run the escalation due for an assigned mention, if any; returns the level recorded by this call."""
+        priority = Priority(mention.priority) if mention.priority else Priority.NORMAL
+        notified_at = mention.notified_at or mention.received_at
+        deadline = self.deadlines[priority]
+        level = escalation_due(
+            priority,
+            notified_at,
+            opened=mention.opened_at is not None,
+            answered=mention.answered_at is not None,
+            level=mention.escalation_level,
+            now=now,
+            deadlines=self.deadlines,
+        )
+        if level is None:
+            self._reschedule(mention, notified_at, deadline)
+            return None
+
+        recipients = escalation_recipients(
+            level,
+            mention.platform,
+            guess_language(mention.text),
+            self.agents.agents(),
+            mention.assigned_to,
+            now,
+        )
+        notice = None
+        if recipients:
+            reason = f"not opened within {_minutes(deadline * level)} minutes"
+            notice = self.store.create_notice(mention.id, level, [a.email for a in recipients], reason, now)
+        told = list(dict.fromkeys([*mention.assigned_to, *(notice.recipients if notice else [])]))
+        schedule: dict[str, object] = (
+            {"gsi2sk": notified_at + deadline * (level + 1)} if level < MAX_ESCALATION_LEVEL else {}
+        )
+        recorded = self.mentions.transition(
+            mention.id,
+            set_fields={"escalation_level": level, "assigned_to": told, **schedule},
+            # The last level leaves the pending index: there is nobody further to tell.
+            remove_fields=("gsi2pk", "gsi2sk") if level >= MAX_ESCALATION_LEVEL else (),
+            expected={"status": MentionStatus.ASSIGNED, "escalation_level": mention.escalation_level},
+        )
+        if not recorded:
+            logger.info(
+                "escalation recorded by a concurrent run", mention_id=mention.id, escalation_level=level
+            )
+            return None
+        if notice is None:
+            logger.warning(
+                "escalation found nobody new to tell", mention_id=mention.id, escalation_level=level
+            )
+            return level
+        logger.info(
+            "mention escalated",
+            mention_id=mention.id,
+            escalation_level=level,
+            priority=priority.value,
+            recipients=len(notice.recipients),
+        )
+        self.dispatcher.deliver(notice, mention, now)
+        return level
+
+    def _reschedule(self, mention: Mention, notified_at: datetime, deadline: timedelta) -> None:
+        """Nothing due although the index said so (a clock or configuration change): put the mention back at
+        the time its next level is due, or out of pending when nothing is left to do."""
+        level = mention.escalation_level
+        if level >= MAX_ESCALATION_LEVEL or mention.opened_at or mention.answered_at:
+            self.mentions.transition(
+                mention.id, remove_fields=("gsi2pk", "gsi2sk"), expected={"escalation_level": level}
+            )
+        else:
+            self.mentions.transition(
+                mention.id,
+                set_fields={"gsi2sk": notified_at + deadline * (level + 1)},
+                expected={"escalation_level": level},
+            )
+
+    def retry_undelivered(self, now: datetime, report: SweepReport | None = None) -> None:
+        """Deliver notices an earlier run recorded but could not send; give up on those no longer needed."""
+        report = report or SweepReport()
+        for notice in self.store.undelivered(created_before=now - DELIVERY_GRACE):
+            try:
+                mention = self.mentions.get(notice.mention_id)
+                if mention is None or mention.is_ours or mention.status in CLOSED_STATUSES:
+                    self.store.abandon(notice.mention_id, notice.level, "the mention no longer needs it", now)
+                    report.abandoned += 1
+                elif now - notice.created_at > self.dispatcher.settings.reply_link_ttl:
+                    self.store.abandon(notice.mention_id, notice.level, "too old to matter", now)
+                    report.abandoned += 1
+                    logger.error("notice given up", mention_id=mention.id, escalation_level=notice.level)
+                elif mention.status is MentionStatus.ASSIGNED and mention.escalation_level >= notice.level:
+                    self.dispatcher.deliver(notice, mention, now)
+                    report.redelivered += 1
+                # Otherwise the mention has not recorded this notice yet: its dispatch or escalation will.
+            except Exception:
+                report.errors += 1
+                logger.exception(
+                    "notice redelivery failed", mention_id=notice.mention_id, escalation_level=notice.level
+                )
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)

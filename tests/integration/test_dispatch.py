@@ -1,0 +1,312 @@
+"""Dispatch in-process against moto, with a controlled clock: who gets a new mention (shifts across time
+zones, round robin and capacity, the conversation's agent, leads, nobody), and that each agent is texted
+and emailed exactly once however often the stream delivers the record or SNS fails."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from socialcare.data.dispatch import UNDELIVERED_INDEX_KEY
+from socialcare.data.tokens import TokenStore
+from socialcare.dispatch import NotificationFailed, get_dispatcher
+from socialcare.models import MentionStatus
+from socialcare.reply_tokens import hash_token
+from tests.integration.conftest import Aws, Invoke
+from tests.integration.dispatch_support import (
+    World,
+    emails,
+    link_in,
+    make_world,
+    new_mention_records,
+    texts,
+    texts_to,
+)
+
+WEDNESDAY_NOON = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+ANN, BEN, LEA = "+14155550101", "+14155550102", "+14155550103"
+
+
+@pytest.fixture
+def world(aws: Aws) -> World:
+    return make_world(aws)
+
+
+def fail_publishes(world: World, should_fail: Callable[[dict[str, Any]], bool]) -> list[str]:
+    """Make SNS Publish calls for which should_fail(params) is true raise, as an outage would. Returns the
+    list the failures are recorded in."""
+    failures: list[str] = []
+
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        if should_fail(params):
+            failures.append("PhoneNumber" if "PhoneNumber" in params else "TopicArn")
+            raise EndpointConnectionError(endpoint_url="https://sns.us-east-1.amazonaws.com")
+
+    world.dispatcher.notifier.sns.meta.events.register("before-parameter-build.sns.Publish", refuse)
+    return failures
+
+
+# ---------------------------------------------------------------- who gets it
+def test_agent_gets_sms_with_reply_link_and_email_through_the_topic(world: World) -> None:
+    ann = world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    mention = world.mention("1", WEDNESDAY_NOON, text="@brand where is my parcel?")
+
+    outcome = world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON)
+
+    assert outcome.result == "assigned" and outcome.recipients == (ann,)
+    (sms,) = texts_to(ANN)
+    assert sms.startswith("[x] @alice: @brand where is my parcel?\n")
+    link = link_in(sms)
+    assert link.startswith("http://127.0.0.1:3000/r/")
+    token = link.removeprefix("http://127.0.0.1:3000/r/")
+    found = TokenStore(world.aws.mention_store()._table).find(token)
+    assert found is not None and (found.mention_id, found.agent_email) == (mention.id, ann)
+    assert found.expires_at == WEDNESDAY_NOON + timedelta(hours=24) and found.used_at is None
+    # Only the token's hash is stored, never the token itself.
+    assert not [item for item in world.aws.items() if token in str(item)]
+    assert [i for i in world.aws.items() if i["pk"] == f"TOKEN#{hash_token(token)}"]
+
+    (email,) = emails()
+    assert email["agent_id"] == world.agents.get(ann).agent_id
+    assert email["subject"] == "[x] post from @alice: @brand where is my parcel?"
+    assert "Reply: http://127.0.0.1:3000/r/" in email["body"]
+
+    stored = world.stored(mention.id)
+    assert stored.status is MentionStatus.ASSIGNED and stored.assigned_to == [ann]
+    assert stored.priority == "normal" and stored.notified_at == WEDNESDAY_NOON
+    assert stored.escalation_level == 0
+    assert world.aws.mention_store().pending(WEDNESDAY_NOON + timedelta(minutes=14)) == []
+    assert [m.id for m in world.aws.mention_store().pending(WEDNESDAY_NOON + timedelta(minutes=15))] == [
+        mention.id
+    ]
+
+
+def test_shifts_are_read_in_each_agents_time_zone(world: World) -> None:
+    los_angeles = world.add_agent("Lou", ANN, "Mon-Fri 09:00-17:00", "America/Los_Angeles", at=WEDNESDAY_NOON)
+    berlin = world.add_agent("Bea", BEN, "Mon-Fri 09:00-17:00", "Europe/Berlin", at=WEDNESDAY_NOON)
+
+    morning_in_berlin = datetime(2026, 3, 4, 8, 30, tzinfo=UTC)  # 09:30 Berlin, 00:30 Los Angeles
+    morning_in_california = datetime(2026, 3, 4, 17, 30, tzinfo=UTC)  # 18:30 Berlin, 09:30 Los Angeles
+    first = world.mention("1", morning_in_berlin)
+    second = world.mention("2", morning_in_california)
+    assert world.dispatcher.dispatch(first.id, morning_in_berlin).recipients == (berlin,)
+    assert world.dispatcher.dispatch(second.id, morning_in_california).recipients == (los_angeles,)
+
+    # 16:30 UTC is 08:30 in Los Angeles on Friday (PST) but 09:30 on Monday (PDT since March 8).
+    friday = datetime(2026, 3, 6, 16, 30, tzinfo=UTC)
+    monday = datetime(2026, 3, 9, 16, 30, tzinfo=UTC)
+    third = world.mention("3", friday)
+    assert world.dispatcher.dispatch(third.id, friday).result == "waiting"  # Berlin is 17:30: off too
+    fourth = world.mention("4", monday)
+    assert world.dispatcher.dispatch(fourth.id, monday).recipients == (los_angeles,)
+    assert len(texts_to(BEN)) == 1 and len(texts_to(ANN)) == 2
+
+
+def test_round_robin_alternates_between_agents_on_shift(world: World) -> None:
+    ann = world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    ben = world.add_agent("Ben", BEN, at=WEDNESDAY_NOON)
+    chosen = []
+    for number in range(1, 5):
+        mention = world.mention(str(number), WEDNESDAY_NOON + timedelta(minutes=number))
+        chosen.append(world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON + timedelta(minutes=number)))
+    assert [outcome.recipients for outcome in chosen] == [(ann,), (ben,), (ann,), (ben,)]
+    assert {outcome.via for outcome in chosen} == {"round_robin"}
+    assert [to for to, _ in texts()] == [ANN, BEN, ANN, BEN]
+
+
+def test_agents_at_capacity_are_skipped_until_a_mention_is_answered(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_OPEN_ASSIGNMENTS", "2")
+    world = make_world(aws)
+    ann = world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    ben = world.add_agent("Ben", BEN, at=WEDNESDAY_NOON)
+    outcomes = [
+        world.dispatcher.dispatch(world.mention(str(n), WEDNESDAY_NOON).id, WEDNESDAY_NOON) for n in range(4)
+    ]
+    assert [o.recipients for o in outcomes] == [(ann,), (ben,), (ann,), (ben,)]
+
+    full = world.dispatcher.dispatch(world.mention("5", WEDNESDAY_NOON).id, WEDNESDAY_NOON)
+    assert full.result == "waiting" and "2 or more open" in full.reason
+    assert world.stored("x-5").status is MentionStatus.WAITING
+    assert world.stored("x-5").waiting_reason == full.reason
+
+    # Ben answers one of his: he has room again, and the waiting mention goes to him.
+    world.aws.mention_store().transition(
+        "x-1", set_fields={"status": MentionStatus.ANSWERED}, remove_fields=("gsi2pk", "gsi2sk")
+    )
+    later = WEDNESDAY_NOON + timedelta(minutes=1)
+    assert world.dispatcher.dispatch("x-5", later).recipients == (ben,)
+    assert len(texts_to(ANN)) == 2 and len(texts_to(BEN)) == 3
+
+
+def test_follow_ups_in_a_conversation_go_to_its_agent(world: World) -> None:
+    ann = world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    ben = world.add_agent("Ben", BEN, at=WEDNESDAY_NOON)
+    first = world.mention("1", WEDNESDAY_NOON, conversation="1")
+    assert world.dispatcher.dispatch(first.id, WEDNESDAY_NOON).recipients == (ann,)
+
+    # Round robin would pick Ben next; the customer's follow-up stays with Ann.
+    follow_up = world.mention("2", WEDNESDAY_NOON, text="@brand any news?", conversation="1")
+    outcome = world.dispatcher.dispatch(follow_up.id, WEDNESDAY_NOON)
+    assert outcome.recipients == (ann,) and outcome.via == "sticky"
+    other = world.mention("3", WEDNESDAY_NOON, conversation="3")
+    assert world.dispatcher.dispatch(other.id, WEDNESDAY_NOON).recipients == (ben,)
+
+    # The follow-up's email shows the conversation so far.
+    follow_up_email = emails()[1]
+    assert "Conversation so far" in follow_up_email["body"]
+    assert "@brand my order is late" in follow_up_email["body"]
+
+
+def test_when_nobody_on_shift_covers_it_the_leads_get_it(world: World) -> None:
+    world.add_agent("Ann", ANN, "Mon-Fri 20:00-23:00", at=WEDNESDAY_NOON)
+    lea = world.add_agent("Lea", LEA, "Mon-Fri 06:00-08:00", lead=True, at=WEDNESDAY_NOON)
+    mention = world.mention("1", WEDNESDAY_NOON)
+    outcome = world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON)
+    assert outcome.recipients == (lea,) and outcome.via == "leads"
+    assert texts_to(ANN) == [] and len(texts_to(LEA)) == 1
+    assert world.stored(mention.id).assigned_to == [lea]
+
+
+def test_spanish_mentions_go_to_agents_who_speak_spanish(world: World) -> None:
+    world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    ben = world.add_agent("Ben", BEN, languages=["en", "es"], at=WEDNESDAY_NOON)
+    mention = world.mention("1", WEDNESDAY_NOON, text="Hola, mi pedido no llegó y nadie me responde")
+    assert world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON).recipients == (ben,)
+    assert world.stored(mention.id).priority == "urgent"  # "no llegó"
+
+
+def test_nobody_and_no_leads_leaves_the_mention_waiting_and_pending(world: World) -> None:
+    world.add_agent("Ann", ANN, "Mon-Fri 20:00-23:00", at=WEDNESDAY_NOON)
+    mention = world.mention("1", WEDNESDAY_NOON)
+    outcome = world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON)
+    assert outcome.result == "waiting" and "no leads" in outcome.reason
+    stored = world.stored(mention.id)
+    assert stored.status is MentionStatus.WAITING and stored.waiting_reason == outcome.reason
+    assert [m.id for m in world.aws.mention_store().pending(WEDNESDAY_NOON)] == [mention.id]
+    assert texts() == [] and emails() == []
+
+
+def test_inactive_agents_are_never_texted(world: World) -> None:
+    world.add_agent("Ann", ANN, active=False, at=WEDNESDAY_NOON)
+    ben = world.add_agent("Ben", BEN, at=WEDNESDAY_NOON)
+    for number in range(3):
+        mention = world.mention(str(number), WEDNESDAY_NOON)
+        assert world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON).recipients == (ben,)
+    assert texts_to(ANN) == []
+
+
+# ---------------------------------------------------------------- exactly once
+def test_sns_failing_then_recovering_notifies_exactly_once(world: World) -> None:
+    world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    mention = world.mention("1", WEDNESDAY_NOON)
+    outage = True
+    failures = fail_publishes(world, lambda _params: outage)
+
+    with pytest.raises(NotificationFailed):
+        world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON)
+    assert failures and texts() == [] and emails() == []
+    assert world.stored(mention.id).status is MentionStatus.ASSIGNED  # recorded; delivery still owed
+    undelivered = [i for i in world.aws.items() if i.get("gsi1pk") == UNDELIVERED_INDEX_KEY]
+    assert len(undelivered) == 1
+
+    with pytest.raises(NotificationFailed):  # still down: retried, still nothing sent
+        world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON + timedelta(seconds=5))
+    outage = False
+    assert world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON + timedelta(seconds=10)).result == (
+        "already_assigned"
+    )
+    world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON + timedelta(seconds=15))
+
+    assert len(texts_to(ANN)) == 1 and len(emails()) == 1
+    assert not [i for i in world.aws.items() if i.get("gsi1pk") == UNDELIVERED_INDEX_KEY]
+
+
+def test_email_failing_after_the_text_went_out_does_not_text_again(world: World) -> None:
+    world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    mention = world.mention("1", WEDNESDAY_NOON)
+    email_down = True
+    fail_publishes(world, lambda params: email_down and "TopicArn" in params)
+
+    with pytest.raises(NotificationFailed):
+        world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON)
+    assert len(texts_to(ANN)) == 1 and emails() == []
+    email_down = False
+    world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON + timedelta(seconds=5))
+    assert len(texts_to(ANN)) == 1 and len(emails()) == 1
+
+
+def test_concurrent_dispatch_of_one_mention_notifies_one_agent_once(world: World) -> None:
+    world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    world.add_agent("Ben", BEN, at=WEDNESDAY_NOON)
+    mention = world.mention("1", WEDNESDAY_NOON)
+    stale = world.stored(mention.id)
+    first = world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON)
+    # A second run that read the mention while it was still new loses the transition and sends nothing.
+    world.dispatcher.mentions = _StaleReads(world.dispatcher.mentions, stale)  # type: ignore[assignment]
+    second = world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON)
+    assert first.result == "assigned" and second.result == "lost_race"
+    assert len(texts()) == 1 and len(emails()) == 1
+
+
+class _StaleReads:
+    """A MentionStore whose get() answers with an old copy of one mention."""
+
+    def __init__(self, store: Any, stale: Any) -> None:
+        self._store, self._stale = store, stale
+
+    def get(self, mention_id: str) -> Any:
+        return self._stale if mention_id == self._stale.id else self._store.get(mention_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+# ---------------------------------------------------------------- through the handler
+def test_stream_record_redelivered_notifies_once(
+    world: World, aws: Aws, handlers: Callable[[str], Invoke]
+) -> None:
+    world.add_agent("Ann", ANN, at=datetime.now(UTC))
+    world.mention("1", datetime.now(UTC))
+    world.mention("2", datetime.now(UTC), is_ours=True, status=MentionStatus.OURS)  # filtered out
+    records = new_mention_records(aws)
+    assert len(records) == 1
+    dispatcher = handlers("DispatcherFunction")
+
+    first = dispatcher({"Records": records})
+    again = dispatcher({"Records": records})
+
+    assert first == again == {"batchItemFailures": []}
+    assert len(texts_to(ANN)) == 1 and len(emails()) == 1
+    assert world.stored("x-1").status is MentionStatus.ASSIGNED
+
+
+def test_stream_record_whose_sns_call_fails_is_reported_and_retried_once(
+    world: World, aws: Aws, handlers: Callable[[str], Invoke]
+) -> None:
+    world.add_agent("Ann", ANN, at=datetime.now(UTC))
+    world.mention("1", datetime.now(UTC), text="@brand my parcel is lost")
+    world.mention("2", datetime.now(UTC), text="@brand the app crashes")
+    records = new_mention_records(aws)
+    dispatcher = handlers("DispatcherFunction")
+    outage = True
+    get_dispatcher().notifier.sns.meta.events.register(
+        "before-parameter-build.sns.Publish",
+        lambda params, **_: _raise_if(outage and "parcel is lost" in str(params.get("Message", ""))),
+    )
+
+    failed = dispatcher({"Records": records})
+    assert failed == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
+    assert len(texts_to(ANN)) == 1  # the other mention's text went out
+
+    outage = False
+    assert dispatcher({"Records": records[:1]}) == {"batchItemFailures": []}  # Lambda retries the failed one
+    assert len(texts_to(ANN)) == 2 and len(emails()) == 2
+
+
+def _raise_if(condition: bool) -> None:
+    if condition:
+        raise EndpointConnectionError(endpoint_url="https://sns.us-east-1.amazonaws.com")

@@ -1,0 +1,194 @@
+"""The escalation sweep in-process against moto, with a controlled clock: waiting mentions retried once
+someone is on shift, first and second misses escalated once each (overlapping runs included), nothing more
+once the link is opened, and texts that failed delivered by a later sweep."""
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from socialcare.dispatch import NotificationFailed
+from socialcare.escalation import Escalator
+from socialcare.models import MentionStatus
+from tests.integration.conftest import Aws, Invoke
+from tests.integration.dispatch_support import World, emails, make_world, texts, texts_to
+
+T0 = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday
+ANN, BEN, LEA = "+14155550101", "+14155550102", "+14155550103"
+
+
+@pytest.fixture
+def world(aws: Aws) -> World:
+    return make_world(aws)
+
+
+def minutes(count: float) -> datetime:
+    return T0 + timedelta(minutes=count)
+
+
+def sns_down(**_: object) -> None:
+    raise EndpointConnectionError(endpoint_url="https://sns.us-east-1.amazonaws.com")
+
+
+def test_waiting_mention_is_dispatched_once_an_agent_comes_on_shift(world: World) -> None:
+    ann = world.add_agent("Ann", ANN, "Mon-Fri 12:30-17:00", at=T0)
+    mention = world.mention("1", T0)
+    assert world.dispatcher.dispatch(mention.id, T0).result == "waiting"
+
+    report = world.escalator.sweep(minutes(10))
+    assert report.still_waiting == 1 and texts() == []
+    assert world.stored(mention.id).status is MentionStatus.WAITING
+
+    report = world.escalator.sweep(minutes(31))
+    assert report.dispatched == 1
+    stored = world.stored(mention.id)
+    assert stored.status is MentionStatus.ASSIGNED and stored.assigned_to == [ann]
+    assert stored.notified_at == minutes(31) and stored.waiting_reason is None
+    world.escalator.sweep(minutes(32))
+    assert len(texts_to(ANN)) == 1 and len(emails()) == 1
+
+
+def test_a_mention_the_dispatcher_never_saw_is_dispatched_by_the_sweep(world: World) -> None:
+    world.add_agent("Ann", ANN, at=T0)
+    mention = world.mention("1", T0)  # stored, but the stream never delivered it
+
+    assert world.escalator.sweep(minutes(0.5)).dispatched == 0  # the dispatcher's minute
+    assert world.escalator.sweep(minutes(1.5)).dispatched == 1
+    assert world.stored(mention.id).status is MentionStatus.ASSIGNED
+    assert len(texts_to(ANN)) == 1
+
+
+def test_first_miss_goes_to_the_next_agent_and_second_to_everyone_and_the_leads(world: World) -> None:
+    ann = world.add_agent("Ann", ANN, at=T0)
+    ben = world.add_agent("Ben", BEN, at=T0)
+    lea = world.add_agent("Lea", LEA, "Sat 08:00-12:00", lead=True, at=T0)  # a lead, off shift
+    mention = world.mention("1", T0)  # normal priority: 15 minutes
+    assert world.dispatcher.dispatch(mention.id, T0).recipients == (ann,)
+
+    assert world.escalator.sweep(minutes(14)).escalated == {}
+    assert world.escalator.sweep(minutes(15)).escalated == {1: 1}
+    stored = world.stored(mention.id)
+    assert stored.escalation_level == 1 and stored.assigned_to == [ann, ben]
+    assert (len(texts_to(ANN)), len(texts_to(BEN)), len(texts_to(LEA))) == (1, 1, 0)
+    assert "Escalation level 1" in emails()[-1]["body"]
+
+    assert world.escalator.sweep(minutes(29)).escalated == {}
+    assert world.escalator.sweep(minutes(30)).escalated == {2: 1}
+    stored = world.stored(mention.id)
+    assert stored.escalation_level == 2 and stored.assigned_to == [ann, ben, lea]
+    assert (len(texts_to(ANN)), len(texts_to(BEN)), len(texts_to(LEA))) == (2, 2, 1)
+
+    # Nothing is left to escalate: the mention leaves the pending index and later sweeps send nothing.
+    assert world.aws.mention_store().pending(minutes(600)) == []
+    world.escalator.sweep(minutes(120))
+    assert len(texts()) == 5
+
+
+def test_urgent_mentions_escalate_after_their_own_shorter_deadline(world: World) -> None:
+    world.add_agent("Ann", ANN, at=T0)
+    ben = world.add_agent("Ben", BEN, at=T0)
+    mention = world.mention("1", T0, text="@brand this is a scam, I want a refund")
+    world.dispatcher.dispatch(mention.id, T0)
+    assert world.stored(mention.id).priority == "urgent"
+    assert world.escalator.sweep(minutes(4)).escalated == {}
+    assert world.escalator.sweep(minutes(5)).escalated == {1: 1}
+    assert world.stored(mention.id).assigned_to[-1] == ben
+
+
+def test_a_late_sweep_goes_straight_to_the_second_level_once(world: World) -> None:
+    world.add_agent("Ann", ANN, at=T0)
+    world.add_agent("Ben", BEN, at=T0)
+    mention = world.mention("1", T0)
+    world.dispatcher.dispatch(mention.id, T0)
+    assert world.escalator.sweep(minutes(45)).escalated == {2: 1}
+    assert world.escalator.sweep(minutes(46)).escalated == {}
+    assert (len(texts_to(ANN)), len(texts_to(BEN))) == (2, 1)
+
+
+def test_overlapping_sweeps_escalate_once(world: World) -> None:
+    world.add_agent("Ann", ANN, at=T0)
+    world.add_agent("Ben", BEN, at=T0)
+    mention = world.mention("1", T0)
+    world.dispatcher.dispatch(mention.id, T0)
+
+    # Two runs read the mention before either recorded the escalation.
+    stale = world.stored(mention.id)
+    first = world.escalator.escalate(stale, minutes(16))
+    second = Escalator(world.dispatcher).escalate(stale, minutes(16.5))
+    assert (first, second) == (1, None)
+
+    # And truly concurrent sweeps, each with its own start.
+    start = threading.Barrier(4)
+    reports = []
+
+    def sweep() -> None:
+        start.wait()
+        reports.append(Escalator(world.dispatcher).sweep(minutes(31)))
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(report.escalated.get(2, 0) for report in reports) == 1
+    assert (len(texts_to(ANN)), len(texts_to(BEN))) == (2, 2)
+    assert world.stored(mention.id).escalation_level == 2
+
+
+def test_opening_the_link_stops_escalation(world: World) -> None:
+    ann = world.add_agent("Ann", ANN, at=T0)
+    world.add_agent("Ben", BEN, at=T0)
+    first = world.mention("1", T0)
+    second = world.mention("2", T0)
+    world.dispatcher.dispatch(first.id, T0)
+    world.dispatcher.dispatch(second.id, T0)
+    world.open_reply_link(first.id, ann, minutes(3))
+    # The reply page may also just set the status: the sweep then drops the mention from pending itself.
+    world.aws.mention_store().transition(second.id, set_fields={"status": MentionStatus.OPENED})
+
+    report = world.escalator.sweep(minutes(60))
+    assert report.escalated == {} and report.dropped == 1
+    assert world.aws.mention_store().pending(minutes(600)) == []
+    assert len(texts()) == 2
+
+
+def test_a_text_that_failed_is_delivered_by_the_next_sweep(world: World) -> None:
+    world.add_agent("Ann", ANN, at=T0)
+    mention = world.mention("1", T0)
+    outage = True
+
+    def refuse(**_: object) -> None:
+        if outage:
+            sns_down()
+
+    world.dispatcher.notifier.sns.meta.events.register("before-parameter-build.sns.Publish", refuse)
+    with pytest.raises(NotificationFailed):
+        world.dispatcher.dispatch(mention.id, T0)
+    assert world.escalator.sweep(minutes(2)).redelivered == 0  # still down
+    outage = False
+    assert world.escalator.sweep(minutes(0.5)).redelivered == 0  # too fresh: the dispatcher's to retry
+    assert world.escalator.sweep(minutes(3)).redelivered == 1
+    assert world.escalator.sweep(minutes(4)).redelivered == 0
+    assert len(texts_to(ANN)) == 1 and len(emails()) == 1
+
+
+def test_a_failed_notice_for_a_mention_since_opened_is_abandoned(world: World) -> None:
+    ann = world.add_agent("Ann", ANN, at=T0)
+    mention = world.mention("1", T0)
+    world.dispatcher.notifier.sns.meta.events.register("before-parameter-build.sns.Publish", sns_down)
+    with pytest.raises(NotificationFailed):
+        world.dispatcher.dispatch(mention.id, T0)
+    world.open_reply_link(mention.id, ann, minutes(1))  # opened from the email that did arrive, say
+    assert world.escalator.sweep(minutes(3)).abandoned == 1
+    assert world.escalator.sweep(minutes(4)).abandoned == 0
+
+
+def test_the_scheduled_handler_runs_the_sweep(world: World, handlers: Callable[[str], Invoke]) -> None:
+    now = datetime.now(UTC)
+    world.add_agent("Ann", ANN, at=now)
+    world.mention("1", now - timedelta(minutes=5))  # never dispatched
+    summary = handlers("EscalationFunction")({"detail-type": "Scheduled Event", "detail": {}})
+    assert summary["dispatched"] == 1 and summary["errors"] == 0
+    assert len(texts_to(ANN)) == 1
