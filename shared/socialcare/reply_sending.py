@@ -206,7 +206,7 @@ class ReplySender:
                 self._record_sent(reply, owner, mention, echo, config, store_ours=False)
                 return
         connect, read = self.timeout
-        read = max(1.0, min(read, remaining_s - connect - SAFETY_MARGIN_S))
+        read = min(read, max(1.0, remaining_s - connect - SAFETY_MARGIN_S))  # end before the function
         try:
             result = post_reply(
                 reply_target(mention), reply.text, config, self.session, timeout=(connect, read)

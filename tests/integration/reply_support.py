@@ -5,7 +5,7 @@ SQS event source does it (failed records stay on the queue with the visibility t
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
@@ -71,7 +71,16 @@ class ReplyWorld:
     page: Invoke
     sender: Invoke
     simulator: PlatformSimulator
-    links: dict[str, str] = field(default_factory=dict)
+    x_webhook: Invoke | None = None
+    refused: int = 0  # platform calls the simulator was told to refuse
+
+    def refuse(self, count: int, status: int, **kwargs: Any) -> None:
+        self.simulator.fail_next(count, status, **kwargs)
+        self.refused += count
+
+    def accepted(self) -> int:
+        """Calls the simulator answered with a success (it records every call, refused ones too)."""
+        return len(self.simulator.calls) - self.refused
 
     @property
     def table(self) -> Any:
