@@ -24,9 +24,19 @@ class RunningStack:
     moto_port: int
     port: int
     extra_env: dict[str, str]
+    simulator_port: int = 4000
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.simulator_port}"
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, **self.extra_env, "MOTO_PORT": str(self.moto_port), "PORT": str(self.port)}
+        ports = {
+            "MOTO_PORT": str(self.moto_port),
+            "PORT": str(self.port),
+            "SIMULATOR_PORT": str(self.simulator_port),
+        }
+        return {**os.environ, **self.extra_env, **ports}
 
     def cli(self, *arguments: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -48,9 +58,12 @@ class RunningStack:
 def running_stack(
     extra_env: dict[str, str] | None = None, log_path: str | None = None
 ) -> Iterator[RunningStack]:
-    moto_port, port = free_port(), free_port()
+    # The platform simulator gets a free port too: the local stack points the dev configuration's platform
+    # URLs at it, so tests run beside `make run` (which holds 4000) and beside each other.
+    moto_port, port, simulator_port = free_port(), free_port(), free_port()
     stack_env = {**(extra_env or {})}
-    environment = {**os.environ, **stack_env, "MOTO_PORT": str(moto_port), "PORT": str(port)}
+    ports = {"MOTO_PORT": str(moto_port), "PORT": str(port), "SIMULATOR_PORT": str(simulator_port)}
+    environment = {**os.environ, **stack_env, **ports}
     log = open(log_path or os.devnull, "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local"],
@@ -59,7 +72,7 @@ def running_stack(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    stack = RunningStack(process, f"http://127.0.0.1:{port}", moto_port, port, stack_env)
+    stack = RunningStack(process, f"http://127.0.0.1:{port}", moto_port, port, stack_env, simulator_port)
     try:
         deadline = time.monotonic() + 60
         while True:

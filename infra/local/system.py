@@ -18,6 +18,7 @@ from infra.local.gateway import Gateway
 from infra.local.runtime import FunctionRuntime, apply_environment, merged_environment
 from infra.local.stack import DEFAULT_STACK_NAME, REGION, LocalStack
 from infra.local.template import TEMPLATE_PATH, Resolver, load_template
+from infra.simulator.server import PlatformSimulator, point_at_simulator
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "dev-config.json"
 HOST = "127.0.0.1"
@@ -50,6 +51,7 @@ class LocalSystem:
         stack_name: str = DEFAULT_STACK_NAME,
         schedule_seconds: float | None = None,
         log: Any = None,
+        simulator_port: int | None = None,
     ) -> None:
         self.moto_port = moto_port
         self.port = port
@@ -65,10 +67,21 @@ class LocalSystem:
         self.resolver: Resolver | None = None
         self.gateway: Gateway | None = None
         self.pollers: EventSourcePollers | None = None
+        # The fake X and Graph APIs the reply sender posts to (None: platform URLs are left as configured).
+        self.simulator = PlatformSimulator(HOST, simulator_port) if simulator_port is not None else None
 
     def start(self) -> "LocalSystem":
         os.environ.update(LOCAL_ENVIRONMENT)
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+        if self.simulator is not None:
+            try:
+                self.simulator.start()
+            except OSError as error:
+                port = self.simulator.port
+                raise SystemExit(f"the platform simulator cannot listen on port {port}: {error}") from error
+            # The dev configuration expects the simulator at 127.0.0.1:4000; on another port (SIMULATOR_PORT,
+            # or a free one for tests) the URLs that point there follow it, and no others.
+            self.config = point_at_simulator(self.config, self.simulator.url)
         self.moto.start()
         self.resolver = self.stack.provision(self.config)
         environments = {
@@ -95,6 +108,8 @@ class LocalSystem:
             self.pollers.stop()
         if self.gateway:
             self.gateway.stop()
+        if self.simulator:
+            self.simulator.stop()
         self.moto.stop()
 
     def outputs(self) -> dict[str, str]:
@@ -124,13 +139,17 @@ def load_config(path: str | None = None) -> dict[str, Any]:
 def main() -> None:
     moto_port = int(os.environ.get("MOTO_PORT", "5000"))
     port = int(os.environ.get("PORT", "3000"))
-    system = LocalSystem(moto_port, port, load_config())
+    simulator_setting = os.environ.get("SIMULATOR_PORT", "4000").strip().lower()
+    simulator_port = None if simulator_setting in ("", "off") else int(simulator_setting)
+    system = LocalSystem(moto_port, port, load_config(), simulator_port=simulator_port)
     system.start()
     outputs = system.outputs()
     print(f"Social Care is running locally (moto at {system.endpoint_url}).", flush=True)
     for name, value in sorted(outputs.items()):
         if value.startswith("http"):
             print(f"  {name:<24} {value}", flush=True)
+    if system.simulator is not None:
+        print(f"  {'PlatformSimulator':<24} {system.simulator.url}  (socialcare simulate calls)", flush=True)
     print('Try: curl "' + system.api_url + '/webhooks/x?crc_token=abc"   Stop with Ctrl-C.', flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 CONTROL_PREFIX = "/_simulator/"
 X_TWEETS = re.compile(r"^/2/tweets/?$")
@@ -31,6 +31,8 @@ GRAPH_EDGE = re.compile(
 )
 SOURCE_REPLY = re.compile(r"^/sources/(?P<name>[^/]+)/replies/?$")
 MAX_BODY_BYTES = 1024 * 1024
+# Where infra/dev-config.json expects the simulator (`make run` puts it there unless SIMULATOR_PORT says).
+DEFAULT_ADDRESS = "127.0.0.1:4000"
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,31 @@ def _answer(simulator: PlatformSimulator, call: RecordedCall) -> tuple[int, Any,
     if SOURCE_REPLY.match(call.path):
         return 200, {"id": f"reply_{simulator.next_id()}"}, {}
     return 404, {"error": f"no simulated endpoint for POST {call.path}"}, {}
+
+
+def point_at_simulator(config: dict[str, Any], simulator_url: str) -> dict[str, Any]:
+    """The configuration document with every platform URL that points at the default simulator address
+    (http://127.0.0.1:4000, as in infra/dev-config.json) moved to `simulator_url`, the simulator's actual
+    address. URLs that point anywhere else are somebody's deliberate choice (a real API, another fake) and
+    stay as they are; so does everything when the simulator runs at the default address anyway."""
+    target = urlsplit(simulator_url).netloc
+    document = json.loads(json.dumps(config))
+
+    def moved(url: Any) -> Any:
+        if not isinstance(url, str):
+            return url
+        parts = urlsplit(url)
+        if parts.scheme != "http" or parts.netloc != DEFAULT_ADDRESS:
+            return url
+        return urlunsplit(parts._replace(netloc=target))
+
+    for section, key in (("x", "api_base"), ("meta", "graph_base")):
+        if isinstance(document.get(section), dict) and key in document[section]:
+            document[section][key] = moved(document[section][key])
+    for source in (document.get("sources") or {}).values():
+        if isinstance(source, dict) and "reply_url" in source:
+            source["reply_url"] = moved(source["reply_url"])
+    return document
 
 
 def main(argv: list[str] | None = None) -> None:
