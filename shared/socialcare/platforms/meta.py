@@ -348,13 +348,13 @@ def _created_at(value: int | float | str | None, sent_at: datetime | None, where
 
 
 def _epoch(value: int | float | str, where: str) -> datetime:
-    seconds = float(value)
-    if seconds >= MILLISECONDS_FROM:
-        seconds /= 1000
     try:
+        seconds = float(value)  # an integer of 400 digits overflows here already
+        if seconds >= MILLISECONDS_FROM:
+            seconds /= 1000
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError) as error:
-        raise MalformedPayload(f"{where}: {value!r} is not a valid time") from error
+        raise MalformedPayload(f"{where}: {str(value)[:32]!r} is not a valid time") from error
 
 
 def _validate[ModelT: BaseModel](model: type[ModelT], item: object, where: str) -> ModelT:
@@ -384,7 +384,8 @@ def fetch_instagram_mention(
             timeout=timeout,
         )
     except requests.RequestException as error:
-        raise GraphApiError(f"request failed: {error}") from error
+        # Not the exception's text: it holds the URL, and the URL holds the access token.
+        raise GraphApiError(f"request failed: {type(error).__name__}") from error
     finally:
         if session is None:
             http.close()

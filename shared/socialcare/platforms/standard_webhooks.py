@@ -40,10 +40,9 @@ def verify(
     missing = [name for name, value in named if not value]
     if missing:
         raise InvalidSignature(f"missing {' and '.join(missing)} header")
-    try:
-        timestamp = int(timestamp_text)
-    except ValueError as error:
-        raise InvalidSignature(f"{TIMESTAMP_HEADER} must be an integer (unix seconds)") from error
+    if not (timestamp_text.isascii() and timestamp_text.isdigit() and len(timestamp_text) <= 12):
+        raise InvalidSignature(f"{TIMESTAMP_HEADER} must be an integer (unix seconds)")
+    timestamp = int(timestamp_text)
     skew = (time.time() if now is None else now) - timestamp
     if skew > tolerance_s:
         raise InvalidSignature(f"{TIMESTAMP_HEADER} is too old ({int(skew)} s, more than {tolerance_s} s)")

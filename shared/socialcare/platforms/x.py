@@ -141,7 +141,7 @@ def _mention_from_dm(
     sender = _User.model_validate(users.get(message.sender_id) or {"id_str": message.sender_id})
     try:
         created_at = datetime.fromtimestamp(int(event.created_timestamp) / 1000, UTC)
-    except ValueError as error:
+    except (ValueError, OverflowError, OSError) as error:
         raise MalformedPayload("direct message created_timestamp is not a number") from error
     return Mention(
         platform=PLATFORM,
