@@ -4,16 +4,13 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare.data.mentions import get_mention_store
 from socialcare.errors import MalformedPayload
-from socialcare.ingest import ingest
 from socialcare.observability import logger, metrics, tracer
 from socialcare.platform_config import get_platform_config
 from socialcare.platforms import x
-from socialcare.webhook_http import json_body, raw_body, register_error_handlers
+from socialcare.webhook_http import receive, register_error_handlers
 
 app = APIGatewayHttpResolver()
 register_error_handlers(app)
@@ -30,12 +27,11 @@ def crc_check() -> dict[str, str]:
 @app.post("/webhooks/x")
 def delivery() -> dict[str, Any]:
     config = get_platform_config().x
-    body = raw_body(app.current_event)
-    x.verify_signature(body, app.current_event.headers, config)
-    parsed = x.parse_delivery(json_body(body, app.current_event.headers), config)
-    result = ingest(parsed, get_mention_store())
-    metrics.add_metric(name="MentionsStored", unit=MetricUnit.Count, value=len(result.stored))
-    return {"stored": len(result.stored), "duplicates": result.duplicates, "ignored": result.ignored}
+    return receive(
+        app.current_event,
+        verify=lambda body, headers: x.verify_signature(body, headers, config),
+        parse=lambda payload: x.parse_delivery(payload, config),
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

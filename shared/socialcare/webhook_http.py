@@ -1,16 +1,19 @@
-"""What every webhook does with an HTTP API (payload 2.0) request before the platform adapter sees it:
-the raw bytes (signatures are over them), size and content-type limits, JSON decoding with a clear error,
-and the mapping of refusals to 4xx and storage failures to 503."""
+"""What every webhook does with an HTTP API (payload 2.0) request: the raw bytes (signatures are over them),
+size and content-type limits, JSON decoding with a clear error, the one receive path every platform shares
+(`receive`), and the mapping of refusals to 4xx and storage failures to 503."""
 
 import base64
 import binascii
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+from socialcare.data.mentions import get_mention_store
+from socialcare.enrichment import TextFetcher
 from socialcare.errors import (
     MalformedPayload,
     PayloadTooLarge,
@@ -18,9 +21,38 @@ from socialcare.errors import (
     UnsupportedMediaType,
     WebhookRejected,
 )
-from socialcare.observability import logger
+from socialcare.ingest import ingest
+from socialcare.models import Delivery
+from socialcare.observability import logger, metrics
 
 MAX_BODY_BYTES = 1024 * 1024
+
+# A platform adapter's two halves: check the raw bytes (raises WebhookRejected), then parse the decoded JSON
+# into a Delivery (raises MalformedPayload).
+Verify = Callable[[bytes, Mapping[str, str]], None]
+Parse = Callable[[Any], Delivery]
+
+
+def receive(
+    event: APIGatewayProxyEventV2,
+    verify: Verify,
+    parse: Parse,
+    *,
+    fetch_text: TextFetcher | None = None,
+    delivery_id: str | None = None,
+) -> dict[str, Any]:
+    """The one way a webhook delivery is handled: raw body -> verify -> JSON -> parse -> ingest -> metrics ->
+    response. Refusals raise WebhookRejected (4xx, nothing written); see socialcare.ingest for the options."""
+    body = raw_body(event)
+    headers = event.headers
+    verify(body, headers)
+    delivery = parse(json_body(body, headers))
+    result = ingest(delivery, get_mention_store(), fetch_text=fetch_text, delivery_id=delivery_id)
+    metrics.add_metric(name="MentionsStored", unit=MetricUnit.Count, value=len(result.stored))
+    metrics.add_metric(name="DuplicateMentions", unit=MetricUnit.Count, value=result.duplicates)
+    if result.text_pending:
+        metrics.add_metric(name="MentionTextsPending", unit=MetricUnit.Count, value=result.text_pending)
+    return result.summary()
 
 
 def raw_body(event: APIGatewayProxyEventV2) -> bytes:
@@ -42,11 +74,29 @@ def json_body(raw: bytes, headers: Mapping[str, str]) -> Any:
     if media_type != "application/json":
         raise UnsupportedMediaType(f"content-type must be application/json, not {media_type or 'missing'}")
     try:
-        return json.loads(raw)
+        # Decoded as UTF-8 explicitly: json.loads would guess UTF-16 or UTF-32 from the first bytes.
+        payload = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError as error:
         raise MalformedPayload("the body is not UTF-8") from error
     except json.JSONDecodeError as error:
         raise MalformedPayload(f"the body is not valid JSON: {error.msg} at position {error.pos}") from error
+    except RecursionError as error:
+        raise MalformedPayload("the body is not valid JSON: nested too deeply") from error
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        raise MalformedPayload(f"the body is not valid JSON: {error}"[:200]) from error
+    try:
+        # \ud800-style escapes decode to lone surrogates, which no store or log can encode later.
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise MalformedPayload("the body is not valid JSON: it escapes a lone surrogate") from error
+    except RecursionError as error:
+        raise MalformedPayload("the body is not valid JSON: nested too deeply") from error
+    return payload
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    # Python's json accepts NaN and Infinity; JSON does not, and neither do times or counts.
+    raise MalformedPayload(f"the body is not valid JSON: {name} is not a JSON value")
 
 
 def error_response(status_code: int, message: str) -> Response:

@@ -42,7 +42,14 @@ def test_signed_mention_is_stored_once_however_often_sent(x_webhook: Invoke, aws
     first = x_webhook(signed_post(body))
     again = x_webhook(signed_post(body))
     assert first["statusCode"] == again["statusCode"] == 200
-    assert json_of(first)["stored"] == 1 and json_of(again) == {"stored": 0, "duplicates": 1, "ignored": []}
+    assert json_of(first)["stored"] == 1 and json_of(again) == {
+        "stored": 0,
+        "duplicates": 1,
+        "edited": 0,
+        "gone": 0,
+        "text_pending": 0,
+        "ignored": [],
+    }
     (mention,) = aws.mention_store().list()
     assert mention.id == "x-1850000000000000001" and mention.text == "@brand where is my parcel? 📦"
     assert mention.conversation_id == "x:1850000000000000001"
