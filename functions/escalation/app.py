@@ -1,25 +1,34 @@
 """Escalation, every minute: mentions nobody opened in time go to the next agent, then to everyone on
 shift and the leads; waiting and never-dispatched mentions are dispatched again; failed notifications are
-retried."""
+retried. Instagram mentions whose text could not be fetched yet are retried first (socialcare.enrichment), so
+a mention waiting for its text can be dispatched in the same run."""
 
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from socialcare.data.mentions import get_mention_store
 from socialcare.dispatch import get_dispatcher
+from socialcare.enrichment import retry_pending_texts
 from socialcare.escalation import Escalator
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics, tracer
+from socialcare.platform_config import get_platform_config
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = utc_now()
+    try:
+        retry_pending_texts(get_mention_store(), get_platform_config(), now=now)
+    except Exception:  # the texts wait for the next run; escalation must not
+        logger.exception("retrying pending mention texts failed")
     dispatcher = get_dispatcher()
     dispatcher.notifier.register_lambda_context(context)
-    report = Escalator(dispatcher).sweep(utc_now())
+    report = Escalator(dispatcher).sweep(now)
     for level, count in report.escalated.items():
         metrics.add_metric(name=f"EscalatedLevel{level}", unit=MetricUnit.Count, value=count)
     metrics.add_metric(name="EscalationErrors", unit=MetricUnit.Count, value=report.errors)

@@ -228,7 +228,7 @@ class Dispatcher:
         if mention.status not in (MentionStatus.NEW, MentionStatus.WAITING):
             return Outcome(mention_id, "closed")
 
-        priority = Priority(mention.priority) if mention.priority else classify_priority(mention)
+        priority = classify_priority(mention)  # again each time: a waiting mention may have its text now
         if mention.text_pending and now - mention.received_at < TEXT_WAIT:
             # An Instagram mention whose text is still being fetched: a text without it helps nobody.
             return self._wait(mention, priority, "its text is not fetched yet", now)

@@ -192,3 +192,27 @@ def test_the_scheduled_handler_runs_the_sweep(world: World, handlers: Callable[[
     summary = handlers("EscalationFunction")({"detail-type": "Scheduled Event", "detail": {}})
     assert summary["dispatched"] == 1 and summary["errors"] == 0
     assert len(texts_to(ANN)) == 1
+
+
+def test_a_mention_whose_text_is_still_being_fetched_waits_for_it(world: World) -> None:
+    world.add_agent("Ann", ANN, at=T0)
+    mention = world.mention("1", T0, text="", text_pending=True)  # an Instagram mention, ids only so far
+    outcome = world.dispatcher.dispatch(mention.id, T0)
+    assert outcome.result == "waiting" and "text" in outcome.reason and texts() == []
+
+    filled = world.stored(mention.id).model_copy(update={"text": "@brand my order is broken"})
+    filled.text_pending = False
+    assert world.aws.mention_store().fill_text(filled)
+    assert world.escalator.sweep(minutes(1)).dispatched == 1
+    (sms,) = texts_to(ANN)
+    assert "@brand my order is broken" in sms
+    assert world.stored(mention.id).priority == "urgent"
+
+
+def test_a_text_that_never_comes_does_not_hold_the_mention_forever(world: World) -> None:
+    world.add_agent("Ann", ANN, at=T0)
+    mention = world.mention("1", T0, text="", text_pending=True)
+    assert world.dispatcher.dispatch(mention.id, T0).result == "waiting"
+    assert world.escalator.sweep(minutes(4)).still_waiting == 1
+    assert world.escalator.sweep(minutes(6)).dispatched == 1
+    assert texts_to(ANN) == ["[x] @alice: (no text)\n" + texts_to(ANN)[0].rsplit("\n", 1)[-1]]
