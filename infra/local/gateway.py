@@ -6,6 +6,7 @@ import json
 import secrets
 import threading
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -118,6 +119,8 @@ class Gateway:
         self.server = ThreadingHTTPServer((host, port), self._request_handler())
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        # The local stack's own admin routes (e.g. the outbox), answered here and never part of the template.
+        self.local_routes: dict[tuple[str, str], Callable[[], tuple[int, dict[str, str], bytes]]] = {}
 
     @property
     def url(self) -> str:
@@ -155,6 +158,11 @@ class Gateway:
                     )
                     return
                 body = self.rfile.read(length) if length else b""
+                local_route = gateway.local_routes.get((self.command, path))
+                if local_route is not None:
+                    status, headers, payload = local_route()
+                    self._send(status, headers, [], payload)
+                    return
                 if found is None:
                     self._send(404, {"content-type": "application/json"}, [], b'{"message":"Not Found"}')
                     return

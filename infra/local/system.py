@@ -15,6 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from infra.local.event_sources import EventSourcePollers
 from infra.local.gateway import Gateway
+from infra.local.outbox import OUTBOX_PATH, Outbox
 from infra.local.runtime import FunctionRuntime, apply_environment, merged_environment
 from infra.local.stack import DEFAULT_STACK_NAME, REGION, LocalStack
 from infra.local.template import TEMPLATE_PATH, Resolver, load_template
@@ -67,6 +68,7 @@ class LocalSystem:
         self.resolver: Resolver | None = None
         self.gateway: Gateway | None = None
         self.pollers: EventSourcePollers | None = None
+        self.outbox: Outbox | None = None
         # The fake X and Graph APIs the reply sender posts to (None: platform URLs are left as configured).
         self.simulator = PlatformSimulator(HOST, simulator_port) if simulator_port is not None else None
 
@@ -91,6 +93,9 @@ class LocalSystem:
         apply_environment(merged_environment(environments))
         runtime = FunctionRuntime(self.template.functions, log=self._log)
         self.gateway = Gateway(self.template.routes, runtime, HOST, self.port)
+        self.outbox = Outbox()  # what SNS "sent": `socialcare local outbox` reads it from the gateway
+        self.outbox.start()
+        self.gateway.local_routes[("GET", OUTBOX_PATH)] = self.outbox.http_response
         self.gateway.start()
         self.pollers = EventSourcePollers(
             self.template.event_sources,
@@ -108,6 +113,8 @@ class LocalSystem:
             self.pollers.stop()
         if self.gateway:
             self.gateway.stop()
+        if self.outbox:
+            self.outbox.stop()
         if self.simulator:
             self.simulator.stop()
         self.moto.stop()

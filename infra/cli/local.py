@@ -1,0 +1,65 @@
+"""`socialcare local ...`: what only the local stack of `make run` can show. `local outbox` lists every SMS
+and email its SNS sent (nothing leaves the machine), read from the gateway's local-only /_local/outbox
+route."""
+
+import argparse
+import json
+import os
+from typing import Any
+
+import requests
+
+from infra.cli.connection import CliError
+from infra.local.outbox import OUTBOX_PATH
+
+
+def local_api_url() -> str:
+    return f"http://127.0.0.1:{os.environ.get('PORT', '3000')}"
+
+
+def fetch_outbox() -> list[dict[str, Any]]:
+    url = local_api_url() + OUTBOX_PATH
+    try:
+        response = requests.get(url, timeout=10)
+    except requests.ConnectionError as error:
+        raise CliError(
+            f"the local stack is not running at {local_api_url()}: start it with `make run`"
+        ) from error
+    if response.status_code != 200:
+        raise CliError(f"{url} answered {response.status_code}: is this the local stack of `make run`?")
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
+
+
+def cmd_outbox(arguments: argparse.Namespace) -> None:
+    if arguments.stack:
+        raise CliError("the outbox exists only in the local stack; a deployed stack really sends its texts")
+    messages = fetch_outbox()
+    if arguments.channel:
+        messages = [m for m in messages if m["channel"] == arguments.channel]
+    if arguments.json:
+        print(json.dumps(messages, ensure_ascii=False, indent=2))
+        return
+    if not messages:
+        print("Nothing sent yet.")
+        return
+    for message in messages:
+        heading = (
+            f"{message['sent_at']}  {message['channel'].upper():<5} to {message['to'] or '(no subscriber)'}"
+        )
+        print(heading)
+        if message.get("subject"):
+            print(f"  Subject: {message['subject']}")
+        for line in str(message["body"]).splitlines():
+            print(f"  {line}")
+        print()
+
+
+def register(commands: Any) -> None:
+    local = commands.add_parser("local", help="what only the local stack can show").add_subparsers(
+        dest="local_command", required=True
+    )
+    outbox = local.add_parser("outbox", help="every SMS and email the local stack sent, oldest first")
+    outbox.add_argument("--json", action="store_true", help="print a JSON array")
+    outbox.add_argument("--channel", choices=["sms", "email"], help="only texts or only emails")
+    outbox.set_defaults(run=cmd_outbox)
