@@ -1,0 +1,162 @@
+"""Answering a customer through the system as `make run` serves it, the way the README walks a newcomer
+through it: `socialcare simulate x-mention`, the texted link in `socialcare local outbox`, the reply page over
+HTTP, and the platform simulator's record of what was posted (`socialcare simulate calls`)."""
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.running_stack import RunningStack, running_stack
+
+pytestmark = pytest.mark.integration
+
+AGENT_PHONE = "+14155550177"
+NONCE = re.compile(r'name="nonce" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    log = Path(tmp_path_factory.mktemp("reply-stack")) / "stack.log"
+    with running_stack(log_path=str(log)) as running:
+        added = running.cli(
+            "agents", "add", "--name", "Olga Agent", "--email", "olga@example.com", "--phone", AGENT_PHONE
+        )
+        assert added.returncode == 0, added.stderr
+        shift = running.cli("shifts", "set", "olga@example.com", "Mon-Sun 00:00-24:00", "--tz", "UTC")
+        assert shift.returncode == 0, shift.stderr
+        yield running
+
+
+def eventually[T](probe: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = probe()
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def simulate_mention(stack: RunningStack, text: str) -> str:
+    """`socialcare simulate x-mention`; returns the tweet id it sent."""
+    exchange = stack.cli_json("simulate", "x-mention", "--from", "@alice", "--text", text, "--json")
+    assert exchange["answer"]["status"] == 200
+    assert exchange["answer"]["body"]["stored"] == 1
+    tweet_id: str = exchange["sent"]["body"]["tweet_create_events"][0]["id_str"]
+    assert exchange["sent"]["headers"]["x-twitter-webhooks-signature"].startswith("sha256=")
+    return tweet_id
+
+
+def texted_link(stack: RunningStack, text: str) -> str:
+    """The reply link in the SMS the agent got about the mention with this text."""
+
+    def probe() -> str | None:
+        for message in stack.cli_json("local", "outbox", "--json", "--channel", "sms"):
+            if message["to"] == AGENT_PHONE and text in message["body"]:
+                found = re.search(r"(http://\S+/r/[A-Za-z0-9_-]+)", message["body"])
+                assert found, message
+                return found.group(1)
+        return None
+
+    return eventually(probe, "the agent's text message")
+
+
+def calls(stack: RunningStack) -> list[dict[str, Any]]:
+    recorded: list[dict[str, Any]] = stack.cli_json("simulate", "calls", "--json")
+    return recorded
+
+
+def calls_answering(stack: RunningStack, tweet_id: str) -> list[dict[str, Any]]:
+    return [c for c in calls(stack) if c["body"].get("reply", {}).get("in_reply_to_tweet_id") == tweet_id]
+
+
+def open_and_answer(link: str, text: str, headers: dict[str, str] | None = None) -> requests.Response:
+    page = requests.get(link, timeout=10)
+    assert page.status_code == 200, page.text
+    nonce = unescape(NONCE.search(page.text).group(1))  # type: ignore[union-attr]
+    # What a browser sends for the page's own form; requests encodes the form as browsers do.
+    form_headers = {"Sec-Fetch-Site": "same-origin", "Origin": "null", **(headers or {})}
+    return requests.post(link, data={"nonce": nonce, "text": text}, headers=form_headers, timeout=10)
+
+
+def test_a_texted_link_answers_the_customer_once(stack: RunningStack) -> None:
+    tweet_id = simulate_mention(stack, "@brand my parcel never came")
+    link = texted_link(stack, "my parcel never came")
+    assert link.startswith(stack.api_url + "/r/")
+
+    page = requests.get(link, timeout=10)
+    assert page.status_code == 200
+    assert "my parcel never came" in page.text and "Reply to Alice (@alice) on X" in unescape(page.text)
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+
+    sent = open_and_answer(link, "Sorry Alice! A new parcel ships today.")
+    assert sent.status_code == 200 and "Reply sent" in sent.text
+
+    (call,) = eventually(lambda: calls_answering(stack, tweet_id) or None, "the reply at the simulator")
+    assert call["method"] == "POST" and call["path"] == "/2/tweets"
+    assert call["headers"]["authorization"] == "Bearer dev-x-bearer-token"
+    assert call["body"] == {
+        "text": "Sorry Alice! A new parcel ships today.",
+        "reply": {"in_reply_to_tweet_id": tweet_id},
+    }
+    answered = eventually(
+        lambda: next(
+            (
+                m
+                for m in stack.cli_json("mentions", "list", "--json")
+                if m["external_id"] == tweet_id and m["status"] == "answered"
+            ),
+            None,
+        ),
+        "the mention to be answered",
+    )
+    assert answered["text"] == "@brand my parcel never came"
+
+    # The used link shows what went out, and posting it again sends nothing.
+    again = requests.get(link, timeout=10)
+    assert again.status_code == 200 and "Already answered" in again.text and 'name="nonce"' not in again.text
+    nonce = unescape(NONCE.search(page.text).group(1))  # type: ignore[union-attr]
+    resent = requests.post(
+        link,
+        data={"nonce": nonce, "text": "Posting twice?"},
+        headers={"Sec-Fetch-Site": "same-origin"},
+        timeout=10,
+    )
+    assert resent.status_code == 200 and "Already answered" in resent.text
+    # Sync point: a later reply's post shows the queue has moved past anything that second POST could have
+    # queued.
+    later_id = simulate_mention(stack, "@brand and another thing")
+    assert open_and_answer(texted_link(stack, "and another thing"), "Noted!").status_code == 200
+    eventually(lambda: calls_answering(stack, later_id) or None, "the later reply at the simulator")
+    assert len(calls_answering(stack, tweet_id)) == 1
+    assert not [c for c in calls(stack) if "Posting twice?" in c["raw_body"]]
+
+
+def test_a_cross_site_post_is_refused_and_the_link_still_works(stack: RunningStack) -> None:
+    tweet_id = simulate_mention(stack, "@brand is anyone there?")
+    link = texted_link(stack, "is anyone there?")
+    page = requests.get(link, timeout=10)
+    nonce = unescape(NONCE.search(page.text).group(1))  # type: ignore[union-attr]
+
+    refused = requests.post(
+        link,
+        data={"nonce": nonce, "text": "Sent from evil.example"},
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+        timeout=10,
+    )
+
+    assert refused.status_code == 403
+    assert refused.headers["x-frame-options"] == "DENY"
+    still = requests.get(link, timeout=10)
+    assert still.status_code == 200 and 'name="nonce"' in still.text, "the link was not used up"
+    assert open_and_answer(link, "Yes, we're here!").status_code == 200
+    (call,) = eventually(lambda: calls_answering(stack, tweet_id) or None, "the real reply")
+    assert call["body"]["text"] == "Yes, we're here!"
+    assert not [c for c in calls(stack) if "evil.example" in c["raw_body"]]
