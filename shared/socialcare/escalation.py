@@ -155,7 +155,7 @@ class Escalator:
             self.mentions.transition(
                 mention.id,
                 set_fields={"gsi2sk": notified_at + deadline * (level + 1)},
-                expected={"escalation_level": level},
+                expected={"escalation_level": level, "status": MentionStatus.ASSIGNED},
             )
 
     def retry_undelivered(self, now: datetime, report: SweepReport | None = None) -> None:
