@@ -264,7 +264,8 @@ def cmd_calls(arguments: argparse.Namespace) -> None:
         return
     for call in calls:
         when = datetime.fromtimestamp(call["timestamp"], UTC).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{when}  {call['method']} {call['path']}")
+        answered = f" -> {call['status']}" if call.get("status") else ""
+        print(f"{when}  {call['method']} {call['path']}{answered}")
         print(f"  {json.dumps(_readable(call['body']), ensure_ascii=False)}")
 
 

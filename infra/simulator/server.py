@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import Any
@@ -44,6 +44,7 @@ class RecordedCall:
     body: Any  # parsed JSON, a form as {name: value}, or the text
     raw_body: str  # exactly what was sent (signatures are over it)
     timestamp: float
+    status: int | None = None  # what the simulator answers (None until it has decided, e.g. during a delay)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,9 +119,16 @@ class PlatformSimulator:
         with self._lock:
             self._calls.clear()
 
-    def record(self, call: RecordedCall) -> None:
+    def record(self, call: RecordedCall) -> int:
         with self._lock:
             self._calls.append(call)
+            return len(self._calls) - 1
+
+    def answered(self, index: int, call: RecordedCall, status: int) -> None:
+        """Note the status the call was answered with (unless the calls were cleared meanwhile)."""
+        with self._lock:
+            if index < len(self._calls) and self._calls[index] is call:
+                self._calls[index] = replace(call, status=status)
 
     # ---- injection
     def fail_next(
@@ -207,14 +215,16 @@ class _Handler(BaseHTTPRequestHandler):
             raw_body=raw.decode("utf-8", errors="replace"),
             timestamp=time.time(),
         )
-        simulator.record(call)
+        index = simulator.record(call)
         injected, delay = simulator.take_injected()
         if delay:
             time.sleep(delay)
         if injected is not None:
-            self._send(injected.status, injected.json_body, injected.headers)
-            return
-        status, answer, headers = _answer(simulator, call)
+            status, answer, headers = injected.status, injected.json_body, injected.headers
+        else:
+            status, answer, headers = _answer(simulator, call)
+        # Noted before the answer goes out, so whoever reads the calls after getting the answer sees it.
+        simulator.answered(index, call, status)
         self._send(status, answer, headers)
 
     def _control(self, simulator: PlatformSimulator, path: str, raw: bytes) -> None:
