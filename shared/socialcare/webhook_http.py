@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from pydantic import ValidationError
 
 from socialcare.data.mentions import get_mention_store
 from socialcare.enrichment import TextFetcher
@@ -46,13 +47,25 @@ def receive(
     body = raw_body(event)
     headers = event.headers
     verify(body, headers)
-    delivery = parse(json_body(body, headers))
+    delivery = decode_delivery(body, headers, parse)
     result = ingest(delivery, get_mention_store(), fetch_text=fetch_text, delivery_id=delivery_id)
     metrics.add_metric(name="MentionsStored", unit=MetricUnit.Count, value=len(result.stored))
     metrics.add_metric(name="DuplicateMentions", unit=MetricUnit.Count, value=result.duplicates)
     if result.text_pending:
         metrics.add_metric(name="MentionTextsPending", unit=MetricUnit.Count, value=result.text_pending)
     return result.summary()
+
+
+def decode_delivery(body: bytes, headers: Mapping[str, str], parse: Parse) -> Delivery:
+    """JSON, then the adapter: anything wrong with the body is a MalformedPayload (400)."""
+    payload = json_body(body, headers)
+    try:
+        return parse(payload)
+    except ValidationError as error:
+        # An adapter passed on a value the Mention model refuses (an empty id, say): still the body's fault.
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise MalformedPayload(f"{where}: {first['msg']}") from error
 
 
 def raw_body(event: APIGatewayProxyEventV2) -> bytes:

@@ -6,7 +6,7 @@ acknowledged and reported as ignored: a refused delivery is resent for up to 36 
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -70,6 +70,10 @@ def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: MetaCo
 
 
 # ---------------------------------------------------------------- payload shapes
+# The ids that become a mention's external id: an empty one is malformed, not a mention.
+Id = Annotated[str, Field(min_length=1)]
+
+
 class _Shape(BaseModel):
     # Ids are strings in Meta's JSON, but test tools and older payloads send some as numbers.
     model_config = ConfigDict(coerce_numbers_to_str=True)
@@ -100,8 +104,8 @@ class _FacebookUser(_Shape):
 class _FeedValue(_Shape):
     item: str
     verb: str
-    post_id: str
-    comment_id: str | None = None
+    post_id: Id
+    comment_id: Id | None = None
     parent_id: str | None = None
     from_: _FacebookUser = Field(alias="from")
     message: str = ""  # a comment with only a photo or sticker has none
@@ -125,7 +129,7 @@ class _InstagramMedia(_Shape):
 
 
 class _InstagramComment(_Shape):
-    id: str
+    id: Id
     text: str = ""
     from_: _InstagramUser = Field(alias="from")
     media: _InstagramMedia
@@ -133,7 +137,7 @@ class _InstagramComment(_Shape):
 
 
 class _InstagramMention(_Shape):
-    comment_id: str | None = None
+    comment_id: Id | None = None
     media_id: str
 
 
@@ -142,7 +146,7 @@ class _Party(_Shape):
 
 
 class _Message(_Shape):
-    mid: str
+    mid: Id
     text: str = ""  # absent when the message is only attachments
     is_echo: bool = False
     is_deleted: bool = False  # Instagram: the customer unsent the message

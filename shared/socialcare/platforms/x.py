@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone
@@ -53,7 +53,7 @@ class _ExtendedTweet(BaseModel):
 
 
 class _Tweet(BaseModel):
-    id_str: str
+    id_str: str = Field(min_length=1)
     text: str = ""
     full_text: str | None = None
     truncated: bool = False
@@ -88,7 +88,7 @@ class _MessageCreate(BaseModel):
 
 class _DirectMessageEvent(BaseModel):
     type: str
-    id: str
+    id: str = Field(min_length=1)
     created_timestamp: str
     message_create: _MessageCreate | None = None
 
