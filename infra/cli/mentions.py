@@ -1,4 +1,4 @@
-"""`socialcare mentions ...`: what customers said, newest first."""
+"""`socialcare mentions ...`: what customers said, newest first; one mention with its whole conversation."""
 
 import argparse
 import json
@@ -25,6 +25,8 @@ def mention_summary(mention: Mention) -> dict[str, Any]:
         "text": mention.text,
         "status": mention.status.value,
         "conversation_id": mention.conversation_id,
+        "is_ours": mention.is_ours,
+        "text_pending": mention.text_pending,
         "url": mention.url,
         "created_at": mention.created_at.isoformat(),
         "received_at": mention.received_at.isoformat(),
@@ -66,13 +68,33 @@ def cmd_mentions_show(arguments: argparse.Namespace) -> None:
     store = mention_store(arguments)
     mention = store.get(arguments.id)
     if mention is None:
-        raise CliError(f"no mention {arguments.id}")
+        raise CliError(
+            f"no mention {arguments.id} (ids look like x-1850000000000000001; see `mentions list`)"
+        )
+    conversation = store.conversation(mention.conversation_id) if mention.conversation_id else []
+    if mention.id not in {m.id for m in conversation}:  # stored before conversations were indexed
+        conversation = sorted([*conversation, mention], key=lambda m: (m.created_at, m.id))
     if arguments.json:
-        print(json.dumps(mention_summary(mention), ensure_ascii=False, indent=2))
+        document = {
+            "mention": mention_summary(mention),
+            "conversation": [mention_summary(m) for m in conversation],
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    print(f"{mention.platform} {mention.kind.value} {mention.url or ''}")
-    print(f"@{mention.author.handle or mention.author.name} ({mention.status.value}) at {mention.created_at}")
-    print(mention.text)
+    print(
+        f"{mention.id}: {mention.platform} {mention.kind.value}, {mention.status.value}  {mention.url or ''}"
+    )
+    count = len(conversation)
+    print(f"Conversation {mention.conversation_id}: {count} mention{'s' * (count != 1)}, oldest first")
+    print("(> this mention, * ours)")
+    for entry in conversation:
+        marker = ">" if entry.id == mention.id else "*" if entry.is_ours else " "
+        who = entry.author.handle or entry.author.name or entry.author.id or "?"
+        text = "(text not fetched yet)" if entry.text_pending else entry.text
+        first, *rest = text.splitlines() or [""]
+        print(f"{marker} {entry.created_at:%Y-%m-%d %H:%M}  @{who} [{entry.status.value}]: {first}")
+        for line in rest:
+            print(f"    {line}")
 
 
 def register(commands: Any) -> None:
@@ -87,7 +109,7 @@ def register(commands: Any) -> None:
     listing.add_argument("--since", type=iso_datetime, help="received at or after (ISO 8601 with offset)")
     listing.add_argument("--limit", type=int, default=100)
     listing.set_defaults(run=cmd_mentions_list)
-    show = mentions.add_parser("show", help="one mention")
-    show.add_argument("id")
-    show.add_argument("--json", action="store_true")
+    show = mentions.add_parser("show", help="one mention and its whole conversation, oldest first")
+    show.add_argument("id", help="a mention's id, as `mentions list` prints it")
+    show.add_argument("--json", action="store_true", help='print {"mention": ..., "conversation": [...]}')
     show.set_defaults(run=cmd_mentions_show)

@@ -1,0 +1,75 @@
+"""`socialcare mentions show` in-process against moto: one mention with its whole conversation, oldest
+first, ours marked, as text and as JSON."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from infra import cli
+from infra.cli import mentions as mentions_cli
+from tests.integration.conftest import Aws, Invoke, http_event
+from tests.integration.webhook_requests import PAGE_ID, meta_body, meta_headers, page_comment, page_delivery
+
+
+@pytest.fixture
+def show(aws: Aws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., str]:
+    monkeypatch.setattr(mentions_cli, "mention_store", lambda _arguments: aws.mention_store())
+
+    def run(*arguments: str) -> str:
+        cli.main(["mentions", "show", *arguments])
+        return capsys.readouterr().out
+
+    return run
+
+
+@pytest.fixture
+def thread(handlers: Callable[[str], Invoke]) -> None:
+    """A customer's comment, our answer, their follow-up; and an unrelated comment on another post."""
+    webhook = handlers("MetaWebhookFunction")
+    comments = [
+        page_comment("P1_C1", "My parcel never came"),
+        page_comment(
+            "P1_C2", "Sorry! Sending another", parent_id="P1_C1", author_id=PAGE_ID, author_name="Brand"
+        ),
+        page_comment("P1_C3", "Thanks,\nit arrived", parent_id="P1_C1"),
+        page_comment("P8_C1", "Unrelated", post_id="P8"),
+    ]
+    for minute, value in enumerate(comments):
+        value["created_time"] += 60 * minute
+        body = meta_body(page_delivery(value))
+        assert webhook(http_event("POST", "/webhooks/meta", body, meta_headers(body)))["statusCode"] == 200
+
+
+def test_show_json_gives_the_mention_and_its_conversation_oldest_first(
+    thread: None, show: Callable[..., str]
+) -> None:
+    document: dict[str, Any] = json.loads(show("facebook-P1_C3", "--json"))
+    assert document["mention"]["id"] == "facebook-P1_C3"
+    assert document["mention"]["text"] == "Thanks,\nit arrived"
+    conversation = document["conversation"]
+    assert [m["id"] for m in conversation] == ["facebook-P1_C1", "facebook-P1_C2", "facebook-P1_C3"]
+    assert [m["is_ours"] for m in conversation] == [False, True, False]
+    assert {m["conversation_id"] for m in conversation} == {"facebook:P1"}
+
+
+def test_show_prints_the_conversation_with_ours_and_this_one_marked(
+    thread: None, show: Callable[..., str]
+) -> None:
+    lines = show("facebook-P1_C1").splitlines()
+    assert lines[1].startswith("Conversation facebook:P1: 3 mentions, oldest first")
+    body = lines[3:]
+    assert body[0].startswith("> ") and "@Ana Cliente [new]: My parcel never came" in body[0]
+    assert body[1].startswith("* ") and "@Brand [ours]: Sorry! Sending another" in body[1]
+    assert body[2].startswith("  ") and body[2].endswith(": Thanks,") and body[3] == "    it arrived"
+    assert "Unrelated" not in "\n".join(lines)
+
+
+def test_show_of_an_unknown_id_fails_with_a_hint(
+    aws: Aws, show: Callable[..., str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        show("facebook-nothing")
+    assert exited.value.code == 1
+    assert "no mention facebook-nothing" in capsys.readouterr().err
