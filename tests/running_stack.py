@@ -81,7 +81,7 @@ def running_stack(
             try:
                 if requests.get(f"{stack.api_url}/webhooks/x?crc_token=ready", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still starting, or busy importing
                 pass
             if time.monotonic() > deadline:
                 raise TimeoutError("the local stack did not answer within 60 s")
