@@ -388,3 +388,34 @@ def test_a_sender_that_died_after_posting_is_not_posted_again(world: ReplyWorld)
     assert len(world.simulator.calls) == 1, "its own record of the post was found"
     again = only_reply(world, mention)
     assert again.state is ReplyState.SENT and again.platform_reply_id == sent.platform_reply_id
+
+
+def test_a_text_that_could_not_be_sent_is_sent_when_the_message_comes_back(
+    world: ReplyWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mention = customer_mention(created_at=CREATED)
+    queue_reply(world, mention, "Hello!")
+    world.refuse(1, 403, json_body={"title": "Forbidden", "detail": "You are not permitted to reply"})
+    notifier = get_reply_sender().notifier
+    real_text = notifier.text_agent
+    outages = [RuntimeError("SNS is down")]
+
+    def flaky_text(phone: str, message: str) -> None:
+        if outages:
+            raise outages.pop()
+        real_text(phone, message)
+
+    monkeypatch.setattr(notifier, "text_agent", flaky_text)
+
+    (answer,) = world.drain()
+
+    assert len(answer["batchItemFailures"]) == 1, "the record fails, so the message comes back"
+    reply = only_reply(world, mention)
+    assert reply.state is ReplyState.FAILED and reply.agent_notified_at is None
+    assert world.sms() == []
+    assert world.time_passes() == 1  # the queue's visibility timeout
+    world.drain()
+    ((phone, message),) = world.sms()
+    assert phone == ALICE.phone and "NOT posted on X" in message
+    assert only_reply(world, mention).agent_notified_at is not None
+    assert len(world.simulator.calls) == 1, "the reply itself is not posted again"
