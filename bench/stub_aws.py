@@ -27,7 +27,7 @@ class FakeContext:
     aws_request_id = "bench"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return 60_000
 
 
 def install_stub_aws(config_document: str) -> None:

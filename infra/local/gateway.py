@@ -177,7 +177,8 @@ class Gateway:
                     self.client_address[0],
                 )
                 try:
-                    result = gateway.runtime.invoke(route.function, event, f"{self.command} {path}")
+                    # The route key, not the path: a path can carry a secret (the reply link's token).
+                    result = gateway.runtime.invoke(route.function, event, route.route_key)
                     status, headers, cookies, payload = response_parts(result)
                 except Exception:  # an unhandled error in a handler is a 500, as API Gateway answers it
                     status, headers, cookies = 500, {"content-type": "application/json"}, []
