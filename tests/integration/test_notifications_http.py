@@ -48,6 +48,16 @@ def wait_for_text(stack: RunningStack, containing: str, timeout_s: float = 15) -
         time.sleep(0.3)
 
 
+def only_agents(stack: RunningStack, *agents: tuple[str, str]) -> None:
+    """Exactly these (name, phone) agents, on shift around the clock: each test stands alone, whichever
+    tests ran before it on this stack."""
+    for agent in stack.cli_json("agents", "list", "--json"):
+        removed = stack.cli("agents", "remove", agent["email"])
+        assert removed.returncode == 0, removed.stderr
+    for name, phone in agents:
+        add_agent(stack, name, phone)
+
+
 def add_agent(stack: RunningStack, name: str, phone: str) -> None:
     email = f"{name.lower()}@example.com"
     added = stack.cli("agents", "add", "--name", name, "--email", email, "--phone", phone)
@@ -57,7 +67,7 @@ def add_agent(stack: RunningStack, name: str, phone: str) -> None:
 
 
 def test_a_signed_mention_texts_the_agent_on_shift_a_working_reply_link(stack: RunningStack) -> None:
-    add_agent(stack, "Ann", ANN)
+    only_agents(stack, ("Ann", ANN))
     assert [a["email"] for a in stack.cli_json("on-shift", "--json")] == ["ann@example.com"]
 
     post_mention(stack, "5001", "@brand my parcel never arrived")
@@ -76,7 +86,7 @@ def test_a_signed_mention_texts_the_agent_on_shift_a_working_reply_link(stack: R
 
 
 def test_new_mentions_alternate_between_two_agents_on_shift(stack: RunningStack) -> None:
-    add_agent(stack, "Ben", BEN)
+    only_agents(stack, ("Ann", ANN), ("Ben", BEN))
     recipients = []
     for number in range(4):
         text = f"@brand question number {number} about my order"
