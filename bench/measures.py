@@ -137,7 +137,6 @@ def warm_overhead(deliveries: int = 300) -> dict[str, Any]:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",
-            "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }

@@ -13,6 +13,7 @@ from socialcare import reply_flow, reply_sending, settings
 from socialcare.data import mentions as store
 from socialcare.data import replies
 from socialcare.dispatch import clear_caches as clear_dispatch_caches
+from socialcare.observability import metrics
 from socialcare.signatures import sha256_base64
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +22,6 @@ DEV_CONFIG: dict[str, Any] = json.loads((REPO_ROOT / "infra" / "dev-config.json"
 
 @pytest.fixture(autouse=True)
 def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SocialCareTests")
     for variable in ("AWS_ENDPOINT_URL",):
@@ -34,6 +34,9 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reply_sending.get_reply_sender.cache_clear()
     clear_dispatch_caches()
     parameters.clear_caches()
+    # With metrics disabled Powertools never flushes, so values pile up across tests; at 100 of one metric it
+    # serializes them and fails (no namespace at import time). Lambda flushes after every invocation.
+    metrics.clear_metrics()
 
 
 @pytest.fixture

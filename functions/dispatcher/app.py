@@ -13,12 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.dispatch import get_dispatcher, mention_id_of_stream_image
 from socialcare.models import utc_now
-from socialcare.observability import logger, metrics, tracer
+from socialcare.observability import logger, metrics
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-@tracer.capture_method
 def record_handler(record: DynamoDBRecord) -> None:
     mention_id = mention_id_of_stream_image(record.dynamodb.new_image if record.dynamodb else {})
     if mention_id is None:
@@ -29,7 +28,6 @@ def record_handler(record: DynamoDBRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     get_dispatcher().notifier.register_lambda_context(context)

@@ -13,12 +13,11 @@ from socialcare.dispatch import get_dispatcher
 from socialcare.enrichment import retry_pending_texts
 from socialcare.escalation import Escalator
 from socialcare.models import utc_now
-from socialcare.observability import logger, metrics, tracer
+from socialcare.observability import logger, metrics
 from socialcare.platform_config import get_platform_config
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = utc_now()

@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.errors import StorageUnavailable
-from socialcare.observability import logger, tracer
+from socialcare.observability import logger
 from socialcare.reply_flow import get_reply_flow
 from socialcare.reply_page import Page, error_page
 
@@ -53,6 +53,5 @@ def unexpected(error: Exception) -> Response:
 
 # The page holds a customer's words and the form nonce: keep the response out of traces.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare.observability import logger, metrics, tracer
+from socialcare.observability import logger, metrics
 from socialcare.reply_sending import get_reply_sender
 
 # A batch whose records all come back later (throttled together) is a normal answer, not an error.
@@ -25,7 +25,6 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event, record_handler, processor, context)

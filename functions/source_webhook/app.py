@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.errors import UnknownSource
-from socialcare.observability import logger, metrics, tracer
+from socialcare.observability import logger, metrics
 from socialcare.platform_config import get_platform_config
 from socialcare.platforms import standard_webhooks
 from socialcare.webhook_http import receive, register_error_handlers
@@ -35,7 +35,6 @@ def delivery(source: str) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
