@@ -53,7 +53,9 @@ def test_signed_mention_shows_up_once_in_the_cli(stack: RunningStack) -> None:
     listed = [m for m in stack.cli_json("mentions", "list", "--json") if m["external_id"] == "4242"]
     assert len(listed) == 1
     (mention,) = listed
-    assert mention["platform"] == "x" and mention["kind"] == "post" and mention["status"] == "new"
+    assert mention["platform"] == "x" and mention["kind"] == "post"
+    # The stack's dispatcher may already have handled it: nobody is on shift here, so it waits.
+    assert mention["status"] in {"new", "waiting"}
     assert mention["author_handle"] == "bob" and mention["text"] == "@brand the app logs me out — ¿por qué?"
     assert mention["id"] == "x-4242" and mention["received_at"]
 
