@@ -18,7 +18,7 @@ register_error_handlers(app)
 
 
 @app.get("/webhooks/meta")
-def verification() -> Response:
+def verification() -> Response[str]:
     query = app.current_event.query_string_parameters or {}
     challenge = meta.verify_subscription(query, get_platform_config().meta)
     # Meta wants the challenge back as the whole body; nosniff: browsers must not read it as anything else.

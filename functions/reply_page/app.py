@@ -26,12 +26,12 @@ def as_response(page: Page) -> Response:
 
 
 @app.get("/r/<token>")
-def show(token: str) -> Response:
+def show(token: str) -> Response[str]:
     return as_response(get_reply_flow().show(token, app.current_event.headers))
 
 
 @app.post("/r/<token>")
-def send(token: str) -> Response:
+def send(token: str) -> Response[str]:
     try:
         body = (app.current_event.decoded_body or "").encode("utf-8")
     except (UnicodeDecodeError, ValueError):
