@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy shared infra
+	$(BIN)/mypy shared infra bench
 	@# Every function's module is named app: check them one by one.
 	@for handler in functions/*/app.py; do $(BIN)/mypy --no-error-summary "$$handler" || exit 1; done
 

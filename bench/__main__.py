@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import measures
+from bench.aws_calls import aws_calls
 from bench.lambda_like import REPO_ROOT, ensure_runtime
+from bench.load import ingest_load
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -19,6 +21,10 @@ TARGETS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "peak_rss_mb": ("< 128", lambda v: v < 128),
     "artifact_kb_max": ("< 64 (each function)", lambda v: v < 64),
     "layer_mb": ("< 25", lambda v: v < 25),
+    "aws_calls_per_mention": ("<= 5", lambda v: v <= 5),
+    "aws_calls_per_reply": ("<= 6", lambda v: v <= 6),
+    "ingest.lost": ("0", lambda v: v == 0),
+    "ingest.double": ("0", lambda v: v == 0),
 }
 
 
@@ -33,6 +39,8 @@ def main() -> None:
         ("cold imports", measures.cold_imports),
         ("warm overhead", measures.warm_overhead),
         ("peak memory", lambda: {"peak_rss_mb": measures.peak_rss()}),
+        ("AWS calls", aws_calls),
+        ("ingest through the local stack", ingest_load),
     ]
     for label, step in steps:
         print(f"measuring {label}...", file=sys.stderr, flush=True)
@@ -53,7 +61,9 @@ def print_table(results: dict[str, Any]) -> None:
         if isinstance(value, dict):
             print(f"\n{key}:")
             for name, item in value.items():
-                print(f"  {name:<26} {item}")
+                target, check = TARGETS.get(f"{key}.{name}", ("", lambda _v: True))
+                verdict = ("yes" if check(item) else "NO") if target else ""
+                print(f"  {name:<26} {item!s:>12}  {target:<20} {verdict}")
     print(f"\nwritten to {RESULTS.relative_to(REPO_ROOT)}")
 
 

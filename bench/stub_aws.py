@@ -1,12 +1,13 @@
 """Every AWS call answered in-process by a stub, for measuring our own code's memory without a backend:
-a botocore before-send hook on boto3's default session, so every client the code creates inherits it."""
+botocore's HTTP sender is replaced, so every client answers from here, whichever session made it (Powertools
+Parameters makes its own)."""
 
 import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.httpsession import URLLib3Session
 
 from infra.local.gateway import build_event
 from infra.local.template import Route
@@ -44,16 +45,15 @@ def install_stub_aws(config_document: str) -> None:
         "DynamoDB_20120810.Query": {"Items": [], "Count": 0},
     }
 
-    def answer(request: Any, **_: Any) -> AWSResponse:
+    def answer(_session: Any, request: Any) -> AWSResponse:
         target = request.headers.get("X-Amz-Target", b"")
         target = target.decode() if isinstance(target, bytes) else target
         body = json.dumps(answers.get(target, {})).encode()
-        return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0"}, _Body(body))
+        headers = HTTPHeaders()
+        headers["content-type"] = "application/x-amz-json-1.0"
+        return AWSResponse(request.url, 200, headers, _Body(body))
 
-    boto3.setup_default_session()
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
-    session.events.register("before-send", answer)
+    URLLib3Session.send = answer  # type: ignore[method-assign,assignment]
 
 
 def x_delivery_events(count: int, secret: str) -> Iterator[dict[str, Any]]:
