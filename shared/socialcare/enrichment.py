@@ -16,7 +16,6 @@ from socialcare.data.mentions import MentionStore, PendingText
 from socialcare.models import Author, Mention, utc_now
 from socialcare.observability import logger
 from socialcare.platform_config import MetaConfig, PlatformConfig
-from socialcare.platforms import meta
 
 # One Graph call during ingest; all calls of one delivery together. What does not make it is left pending.
 INGEST_FETCH_TIMEOUT_S = 2.0
@@ -41,6 +40,8 @@ def needs_text(mention: Mention) -> bool:
 
 def instagram_fetcher(config: MetaConfig, timeout: float = INGEST_FETCH_TIMEOUT_S) -> TextFetcher:
     def fetch(mention: Mention) -> dict[str, Any]:
+        from socialcare.platforms import meta  # imported on use: the X and source webhooks never fetch
+
         return meta.fetch_instagram_mention(mention.external_id, config, timeout=timeout)
 
     return fetch

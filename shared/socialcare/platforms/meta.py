@@ -6,10 +6,12 @@ acknowledged and reported as ignored: a refused delivery is resent for up to 36 
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+if TYPE_CHECKING:
+    import requests
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured, WrongVerifyToken
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone, utc_now
@@ -372,11 +374,13 @@ def _validate[ModelT: BaseModel](model: type[ModelT], item: object, where: str) 
 
 # ---------------------------------------------------------------- Graph API
 def fetch_instagram_mention(
-    comment_id: str, config: MetaConfig, session: requests.Session | None = None, timeout: float = 5
+    comment_id: str, config: MetaConfig, session: "requests.Session | None" = None, timeout: float = 5
 ) -> dict[str, Any]:
     """The text, username and timestamp of a comment that mentions our Instagram account."""
     if not config.ig_user_id or not config.page_access_token:
         raise NotConfigured("meta.ig_user_id and meta.page_access_token are needed to fetch mentions")
+    import requests  # only this call needs it: the webhooks that parse Meta payloads do not pay for it
+
     http = session if session is not None else requests.Session()
     try:
         response = http.get(
