@@ -12,11 +12,14 @@ from typing import Any
 import requests
 
 from bench.lambda_like import REPO_ROOT
-from tests.conftest import tweet, tweet_delivery, x_signature
 from tests.running_stack import RunningStack, running_stack
 
 
 def ingest_load(deliveries: int = 2000, senders: int = 8, resend_share: float = 0.1) -> dict[str, Any]:
+    # Imported here: the test helpers load the socialcare package, whose Metrics must be created after the
+    # other measures set the template's environment.
+    from tests.conftest import tweet, tweet_delivery, x_signature
+
     unique = int(deliveries * (1 - resend_share))
     bodies = [
         tweet_delivery(tweet(tweet_id=str(7 * 10**17 + i), text=f"@brand load test #{i}#"))
