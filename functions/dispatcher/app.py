@@ -1,7 +1,8 @@
 """Dispatcher: new customer mentions from the table stream (INSERT, entity mention, status new: the
 template's FilterCriteria) get a priority, an agent on shift and a text. Records that fail are reported back
-to Lambda one by one (partial batch failures) and retried; notifications are idempotent, so a retry never
-texts twice."""
+to Lambda one by one (partial batch failures) and retried; each notification is recorded once sent, so a
+retry never texts twice. The record's NewImage is the mention as stored: dispatch starts from it instead of
+reading it again (its transaction checks that the mention has not changed since)."""
 
 from typing import Any
 
@@ -11,7 +12,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare.dispatch import get_dispatcher, mention_id_of_stream_image
+from socialcare.dispatch import get_dispatcher, mention_id_of_stream_image, mention_of_stream_image
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
 
@@ -19,11 +20,15 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    mention_id = mention_id_of_stream_image(record.dynamodb.new_image if record.dynamodb else {})
+    image = (record.dynamodb.new_image if record.dynamodb else None) or {}
+    mention_id = mention_id_of_stream_image(image)
     if mention_id is None:
         logger.warning("stream record is not a mention; skipped", event_id=record.event_id)
         return
-    outcome = get_dispatcher().dispatch(mention_id, utc_now())
+    stored = mention_of_stream_image(image)
+    if stored is not None and stored.id != mention_id:
+        stored = None
+    outcome = get_dispatcher().dispatch(mention_id, utc_now(), stored)
     metrics.add_metric(name=f"Dispatch_{outcome.result}", unit=MetricUnit.Count, value=1)
 
 

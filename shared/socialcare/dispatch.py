@@ -3,47 +3,65 @@
 The steps, each safe to repeat (the table stream delivers at least once, SNS calls fail, and the escalation
 sweep may dispatch the same mention concurrently):
 
-1. Decide (socialcare.routing): sticky agent of the conversation, else round robin among agents on shift with
+1. Read (two Queries): the roster (agents, the round robin cursor and open assignments, one gsi1 partition)
+   and the conversation (its mentions: the email's history, and which agent the conversation sticks to). A
+   mention from the table stream comes with its stored image, so it is not read again.
+2. Decide (socialcare.routing): sticky agent of the conversation, else round robin among agents on shift with
    room, else the leads; nobody at all -> the mention is recorded as waiting and stays pending for the sweep.
-2. Write a notice (who is told at level 0). The first writer wins, so concurrent runs tell the same people.
-3. Record the assignment on the mention with one conditional transition (expected: the status it had). The
-   loser of a race stops here.
-4. Deliver the notice: per recipient, an SMS and an email, each behind Powertools idempotency keyed on
-   (mention, level, agent, channel), so a repeated delivery never texts twice and a failed call is retried.
-   Any failure raises NotificationFailed; the notice stays undelivered for the next attempt.
+3. Record the assignment in one transaction (socialcare.data.dispatch.DispatchStore.assign): the mention's
+   transition (expected: the status it was read with), the notice (who is told at level 0, claimed by this
+   run), the conversation's agent, the cursor, the open assignments and the reply links. Everything read in 1
+   from an index is checked by the transaction's conditions; a stale read is retried with consistent reads.
+   The loser of a race (or a redelivered record) stops here: the mention's condition fails.
+4. Deliver the notice: per recipient and channel one SNS publish, each recorded on the notice right after it
+   went out, so a repeated delivery never sends it twice and a failed one is retried; retries claim the notice
+   first, so two runs never deliver it at once. Any failure raises NotificationFailed; the notice stays
+   undelivered for the next attempt (the stream's retry, or the escalation sweep).
 
 Everything takes `now` explicitly: tests run it with a controlled clock."""
 
+import threading
+import time
+import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 import boto3
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.data import table
 from socialcare.data.agents import AgentRecord, AgentStore, agent_id_for, get_agent_store
-from socialcare.data.dispatch import DispatchStore, Notice, get_dispatch_store
-from socialcare.data.mentions import PENDING_INDEX_KEY, MentionStore
-from socialcare.data.tokens import TokenStore, get_token_store
+from socialcare.data.dispatch import (
+    CONVERSATION_AGENT_FIELD,
+    AssignmentConflict,
+    AssignmentWrite,
+    DispatchStore,
+    Notice,
+    Roster,
+    conversation_agent_of,
+    get_dispatch_store,
+)
+from socialcare.data.mentions import PENDING_INDEX_KEY, MentionStore, item_to_mention
+from socialcare.data.tokens import TokenStore, get_token_store, new_reply_link
+from socialcare.errors import StorageUnavailable
 from socialcare.models import Agent, Mention, MentionStatus
 from socialcare.models import mention_id as make_mention_id
 from socialcare.notification import email_body, email_subject, sms_text
 from socialcare.observability import logger
-from socialcare.routing import DEFAULT_DEADLINES, Priority, choose_assignee, classify_priority, guess_language
+from socialcare.routing import (
+    DEFAULT_DEADLINES,
+    Assignment,
+    Priority,
+    choose_assignee,
+    classify_priority,
+    guess_language,
+)
 from socialcare.settings import Settings, get_settings
 from socialcare.shifts import is_on_shift
 
-# A notification must not be sent twice while the stream or the sweep may still retry it.
-IDEMPOTENCY_TTL = timedelta(days=2)
-IDEMPOTENCY_PARTITION = "IDEMPOTENCY#notify"
 # Statuses in which an assignment still counts against an agent's capacity.
 OPEN_STATUSES = (MentionStatus.ASSIGNED, MentionStatus.OPENED)
 CLOSED_STATUSES = (
@@ -56,6 +74,13 @@ CLOSED_STATUSES = (
 # An Instagram mention may arrive before its text (socialcare.enrichment): it waits this long for it.
 TEXT_WAIT = timedelta(minutes=5)
 CONVERSATION_IN_EMAIL = 20  # earlier mentions of the conversation shown in the email
+CHANNELS = ("sms", "email")
+# A delivery attempt holds its notice this long when no Lambda context says how long the run has left.
+DEFAULT_CLAIM = timedelta(minutes=1)
+# Attempts at recording one assignment when what was read turns out stale (each re-reads what was).
+ASSIGN_ATTEMPTS = 4
+# How long this process trusts its own recent writes over what the (eventually consistent) index shows.
+RECENT_WRITES = 30.0  # seconds
 
 
 class NotificationFailed(Exception):
@@ -83,50 +108,35 @@ class Outcome:
     reason: str = ""
 
 
-class _FallbackContext:
-    """Until a handler registers its Lambda context, in-progress idempotency records expire after a minute,
-    so a crashed attempt never blocks a notification for longer."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 class Notifier:
-    """Sends one notice's texts and emails, each exactly once per (mention, level, agent, channel)."""
+    """Sends notifications (one SNS publish each) and says how long a delivery attempt may hold a notice."""
 
-    def __init__(self, settings: Settings, tokens: TokenStore, sns: Any, idempotency_table: str) -> None:
+    def __init__(self, settings: Settings, tokens: TokenStore, sns: Any) -> None:
         if not settings.public_base_url:
             raise ValueError("PUBLIC_BASE_URL is not set: reply links would have no address")
         if not settings.notification_topic_arn:
             raise ValueError("NOTIFICATION_TOPIC_ARN is not set: emails to agents would have nowhere to go")
         self._settings = settings
-        self._tokens = tokens
+        self.tokens = tokens
         self._sns = sns
-        self.config = IdempotencyConfig(
-            expires_after_seconds=int(IDEMPOTENCY_TTL.total_seconds()),
-            lambda_context=cast(LambdaContext, _FallbackContext()),
-        )
-        persistence = DynamoDBPersistenceLayer(
-            table_name=idempotency_table,
-            key_attr="pk",
-            sort_key_attr="sk",
-            static_pk_value=IDEMPOTENCY_PARTITION,  # shared by the dispatcher and the escalation job
-            expiry_attr="expires_at",  # the table's TTL attribute
-        )
-        self._send_once = idempotent_function(
-            self._send,
-            data_keyword_argument="notification",
-            persistence_store=persistence,
-            config=self.config,
-            key_prefix="notify",  # not the function's name: both functions must share the keys
-        )
+        self._context: LambdaContext | None = None
 
     @property
     def sns(self) -> Any:
         return self._sns
 
     def register_lambda_context(self, context: LambdaContext) -> None:
-        self.config.register_lambda_context(context)
+        self._context = context
+
+    def claim_window(self) -> timedelta:
+        """How long a delivery attempt holds its notice: what is left of this invocation (a run that times
+        out never blocks the notice for longer), else a minute."""
+        if self._context is not None:
+            try:
+                return timedelta(milliseconds=max(1000, int(self._context.get_remaining_time_in_millis())))
+            except Exception:  # noqa: S110 - a context without the method: the default will do
+                pass
+        return DEFAULT_CLAIM
 
     def link(self, token: str) -> str:
         return f"{self._settings.public_base_url.rstrip('/')}/r/{token}"
@@ -138,35 +148,11 @@ class Notifier:
         recipient: AgentRecord,
         level: int,
         conversation: list[Mention],
-        now: datetime,
+        link: str,
     ) -> None:
-        self._send_once(
-            notification={
-                "mention_id": mention.id,
-                "level": level,
-                "agent_id": recipient.agent_id,
-                "channel": channel,
-            },
-            mention=mention,
-            recipient=recipient,
-            conversation=conversation,
-            now=now,
-        )
-
-    def _send(
-        self,
-        notification: dict[str, Any],
-        mention: Mention,
-        recipient: AgentRecord,
-        conversation: list[Mention],
-        now: datetime,
-    ) -> dict[str, str]:
-        token = self._tokens.create(mention.id, recipient.email, now, self._settings.reply_link_ttl)
-        link = self.link(token)
-        level = int(notification["level"])
-        if notification["channel"] == "sms":
+        if channel == "sms":
             phone = recipient.agent.phone
-            answer = self._sns.publish(
+            self._sns.publish(
                 PhoneNumber=phone,
                 Message=sms_text(mention, link),
                 MessageAttributes={
@@ -180,20 +166,74 @@ class Notifier:
                 agent_id=recipient.agent_id,
                 phone=mask_phone(phone),
             )
-        else:
-            body = email_body(mention, conversation, link)
-            if level > 0:
-                body = f"Escalation level {level}: nobody has opened this mention yet.\n\n" + body
-            answer = self._sns.publish(
-                TopicArn=self._settings.notification_topic_arn,
-                Subject=email_subject(mention),
-                Message=body,
-                MessageAttributes={"agent_id": {"DataType": "String", "StringValue": recipient.agent_id}},
-            )
-            logger.info(
-                "email sent", mention_id=mention.id, escalation_level=level, agent_id=recipient.agent_id
-            )
-        return {"message_id": str(answer.get("MessageId", ""))}
+            return
+        body = email_body(mention, conversation, link)
+        if level > 0:
+            body = f"Escalation level {level}: nobody has opened this mention yet.\n\n" + body
+        self._sns.publish(
+            TopicArn=self._settings.notification_topic_arn,
+            Subject=email_subject(mention),
+            Message=body,
+            MessageAttributes={"agent_id": {"DataType": "String", "StringValue": recipient.agent_id}},
+        )
+        logger.info("email sent", mention_id=mention.id, escalation_level=level, agent_id=recipient.agent_id)
+
+
+@dataclass
+class _Prepared:
+    """What the run that recorded an assignment already has for its delivery: no need to read it again."""
+
+    claim_id: str
+    recipients: dict[str, AgentRecord]
+    links: dict[str, str]  # email -> reply link token
+    conversation: list[Mention]
+
+
+@dataclass
+class _RecentWrites:
+    """This process's own recent writes, merged into what it reads from the eventually consistent index, so
+    a batch of mentions handled one after the other sees its own assignments at once. Only a hint: the
+    transaction checks the cursor and the conversation's agent; open counts were never exact across runs."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cursor: tuple[float, str] | None = None
+    conversations: dict[str, tuple[float, str]] = field(default_factory=dict)
+    open: dict[str, dict[str, float]] = field(default_factory=dict)  # email -> mention id -> when
+
+    def _fresh(self, at: float) -> bool:
+        return time.monotonic() - at < RECENT_WRITES
+
+    def remember(self, write: AssignmentWrite) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if write.cursor:
+                self.cursor = (now, write.cursor)
+            if write.conversation_id and write.conversation_agent:
+                self.conversations[write.conversation_id] = (now, write.conversation_agent)
+            for email in write.recipients:
+                self.open.setdefault(email, {})[write.mention_id] = now
+            self.conversations = {k: v for k, v in self.conversations.items() if self._fresh(v[0])}
+            self.open = {
+                email: {m: at for m, at in ids.items() if self._fresh(at)} for email, ids in self.open.items()
+            }
+
+    def forget_open(self, email: str, mention_id: str) -> None:
+        with self.lock:
+            self.open.get(email, {}).pop(mention_id, None)
+
+    def cursor_or(self, read: str | None) -> str | None:
+        with self.lock:
+            return self.cursor[1] if self.cursor and self._fresh(self.cursor[0]) else read
+
+    def conversation_agent_or(self, conversation_id: str, read: str | None) -> str | None:
+        with self.lock:
+            mine = self.conversations.get(conversation_id)
+            return mine[1] if mine and self._fresh(mine[0]) else read
+
+    def open_ids(self, email: str, read: Iterable[str]) -> list[str]:
+        with self.lock:
+            mine = [m for m, at in self.open.get(email, {}).items() if self._fresh(at)]
+        return list(dict.fromkeys([*read, *mine]))
 
 
 class Dispatcher:
@@ -211,15 +251,23 @@ class Dispatcher:
         self.store = store
         self.notifier = notifier
         self.deadlines = deadlines_of(settings)
+        self._recent = _RecentWrites()
 
     # ---------------------------------------------------------------- dispatch
-    def dispatch(self, mention_id: str, now: datetime) -> Outcome:
+    def dispatch(self, mention_id: str, now: datetime, stored: Mention | None = None) -> Outcome:
         """Assign and notify one mention that is new or waiting. Raises NotificationFailed (after recording
-        the assignment) when a text or email could not be sent: calling again later finishes the delivery."""
-        mention = self.mentions.get(mention_id)
+        the assignment) when a text or email could not be sent: calling again later finishes the delivery.
+
+        `stored` is the mention as the table stream delivered it: not read again, but not trusted either (the
+        record may be a redelivery, the text may have been edited since); the assignment's transaction expects
+        its status and text, and when they changed the mention is read and dispatched as it is now."""
+        unverified = stored is not None
+        mention = stored if stored is not None else self.mentions.get(mention_id)
         if mention is None:
             logger.warning("mention to dispatch not found", mention_id=mention_id)
             return Outcome(mention_id, "missing")
+        if unverified and mention.status not in (MentionStatus.NEW, MentionStatus.WAITING):
+            return self.dispatch(mention_id, now)
         if mention.is_ours:
             return Outcome(mention_id, "ignored")
         if mention.status is MentionStatus.ASSIGNED:
@@ -233,55 +281,128 @@ class Dispatcher:
             # An Instagram mention whose text is still being fetched: a text without it helps nobody.
             return self._wait(mention, priority, "its text is not fetched yet", now)
         language = guess_language(mention.text)
-        candidates = self.agents.agents()
-        sticky = self.store.conversation_agent(mention.conversation_id) if mention.conversation_id else None
-        assignment = choose_assignee(
-            mention.platform,
-            language,
-            candidates,
-            self.open_counts(agent for agent in candidates if agent.active and is_on_shift(agent, now)),
-            self.settings.max_open_assignments,
-            self.store.last_assigned(),
-            sticky,
-            now,
-        )
-        if not assignment.agents:
-            return self._wait(mention, priority, assignment.reason, now)
 
-        chosen = [agent.email for agent in assignment.agents]
-        notice = self.store.create_notice(mention.id, 0, chosen, assignment.reason, now)
-        recorded = self.mentions.transition(
-            mention.id,
-            set_fields={
-                "status": MentionStatus.ASSIGNED,
-                "assigned_to": notice.recipients,
-                "priority": priority,
-                "notified_at": now,
-                "escalation_level": 0,
-                "gsi2pk": PENDING_INDEX_KEY,
-                "gsi2sk": now + self.deadlines[priority],  # when level 1 is due
-            },
-            remove_fields=("waiting_reason",),
-            expected={"status": mention.status},
+        roster = self.store.roster()
+        history = self.store.conversation_items(mention.conversation_id) if mention.conversation_id else []
+        sticky = (
+            self._recent.conversation_agent_or(
+                mention.conversation_id, conversation_agent_of(history, leave_out=mention.id)
+            )
+            if mention.conversation_id
+            else None
         )
-        if not recorded:
-            logger.info("mention assigned by a concurrent run", mention_id=mention.id)
-            return Outcome(mention.id, "lost_race")
-        via = assignment.via if notice.recipients == chosen else "earlier_notice"
-        self._remember(mention, notice.recipients, via, now)
+        cursor = self._recent.cursor_or(roster.last_assigned)
+        expected: dict[str, Any] = {"status": mention.status}
+        if unverified:
+            expected["text"] = mention.text
+        for _attempt in range(ASSIGN_ATTEMPTS):
+            candidates = [record.agent for record in roster.agents]
+            working = [agent for agent in candidates if agent.active and is_on_shift(agent, now)]
+            assignment = choose_assignee(
+                mention.platform,
+                language,
+                candidates,
+                self.open_counts(roster, working),
+                self.settings.max_open_assignments,
+                cursor,
+                sticky,
+                now,
+            )
+            if not assignment.agents:
+                return self._wait(mention, priority, assignment.reason, now)
+            write, links = self._assignment(mention, priority, assignment, now)
+            write.expected = expected
+            write.conversation_agent_seen, write.cursor_seen = sticky, cursor
+            try:
+                self.store.assign(write, now)
+            except AssignmentConflict as conflict:
+                if "mention" in conflict.parts:
+                    if unverified:  # redelivered, edited, or dispatched by someone else: look again
+                        return self.dispatch(mention_id, now)
+                    logger.info("mention assigned by a concurrent run", mention_id=mention.id)
+                    return Outcome(mention.id, "lost_race")
+                # The index was behind: read what the decision depends on consistently and decide again.
+                logger.info("assignment read stale routing data; deciding again", mention_id=mention.id)
+                if "conversation" in conflict.parts and mention.conversation_id:
+                    sticky = self.store.conversation_agent(mention.conversation_id)
+                if "cursor" in conflict.parts:
+                    cursor = self.store.last_assigned()
+                continue
+            break
+        else:
+            raise StorageUnavailable(f"mention {mention.id}: routing data kept changing; will retry")
+
+        self._recent.remember(write)
+        recipients = write.recipients
         logger.info(
             "mention assigned",
             mention_id=mention.id,
             priority=priority.value,
-            via=via,
-            reason=notice.reason,
-            recipients=[agent_id_for(email) for email in notice.recipients],
+            via=assignment.via,
+            reason=assignment.reason,
+            recipients=[agent_id_for(email) for email in recipients],
         )
         assigned = mention.model_copy(
-            update={"status": MentionStatus.ASSIGNED, "priority": priority.value, "notified_at": now}
+            update={
+                "status": MentionStatus.ASSIGNED,
+                "priority": priority.value,
+                "notified_at": now,
+                "assigned_to": recipients,
+                "escalation_level": 0,
+            }
         )
-        self.deliver(notice, assigned, now)
-        return Outcome(mention.id, "assigned", tuple(notice.recipients), via, notice.reason)
+        by_email = {record.email: record for record in roster.agents}
+        prepared = _Prepared(
+            claim_id=write.claim_id,
+            recipients={email: by_email[email] for email in recipients if email in by_email},
+            links=links,
+            conversation=_earlier([item_to_mention(item) for item in history], mention.id),
+        )
+        self.deliver(write.notice, assigned, now, prepared=prepared)
+        return Outcome(mention.id, "assigned", tuple(recipients), assignment.via, assignment.reason)
+
+    def _assignment(
+        self, mention: Mention, priority: Priority, assignment: Assignment, now: datetime
+    ) -> tuple[AssignmentWrite, dict[str, str]]:
+        """What recording this assignment writes, and the reply link token per recipient."""
+        recipients = [agent.email for agent in assignment.agents]
+        via = assignment.via
+        # The conversation's agent, the round robin cursor: only a single agent picked by stickiness or round
+        # robin becomes them (leads answering an overflow do not).
+        single = recipients[0] if len(recipients) == 1 and via in ("sticky", "round_robin") else None
+        links: dict[str, str] = {}
+        link_items = []
+        for email in recipients:
+            token, item = new_reply_link(mention.id, email, now, self.settings.reply_link_ttl)
+            links[email] = token
+            link_items.append(item)
+        set_fields: dict[str, Any] = {
+            "status": MentionStatus.ASSIGNED,
+            "assigned_to": recipients,
+            "priority": priority,
+            "notified_at": now,
+            "escalation_level": 0,
+            "gsi2pk": PENDING_INDEX_KEY,
+            "gsi2sk": now + self.deadlines[priority],  # when level 1 is due
+        }
+        if mention.conversation_id and single:
+            set_fields[CONVERSATION_AGENT_FIELD] = single  # lets the next dispatch find it in one Query
+        claimed_until = now + self.notifier.claim_window()
+        write = AssignmentWrite(
+            mention_id=mention.id,
+            expected={},
+            set_fields=set_fields,
+            remove_fields=("waiting_reason",),
+            notice=Notice(mention.id, 0, recipients, assignment.reason, now),
+            claim_id=uuid.uuid4().hex,
+            claimed_until=claimed_until,
+            recipients=recipients,
+            conversation_id=mention.conversation_id,
+            conversation_agent=single if mention.conversation_id else None,
+            cursor=single if via == "round_robin" else None,
+            reply_links=link_items,
+        )
+        return write, links
 
     def _wait(self, mention: Mention, priority: Priority, reason: str, now: datetime) -> Outcome:
         """Nobody can be told yet: the mention waits, due at once, so every sweep tries again."""
@@ -299,24 +420,21 @@ class Dispatcher:
         logger.warning("mention waits", mention_id=mention.id, reason=reason)
         return Outcome(mention.id, "waiting", reason=reason)
 
-    def _remember(self, mention: Mention, recipients: list[str], via: str, now: datetime) -> None:
-        """Bookkeeping after an assignment: the conversation's agent, the round robin cursor, capacity."""
-        single = recipients[0] if len(recipients) == 1 and via in ("sticky", "round_robin") else None
-        if mention.conversation_id:
-            self.store.record_in_conversation(mention.conversation_id, mention.id, single, now)
-        if via == "round_robin" and single:
-            self.store.set_last_assigned(single, now)
-        for email in recipients:
-            self.store.add_open(email, mention.id, now)
-
-    def open_counts(self, agents: Iterable[Agent]) -> dict[str, int]:
-        """Open (assigned or opened, not answered) mentions per agent. Assignments whose mention was answered
-        or is gone are closed on the way, so the counts heal themselves whoever closed the mention."""
-        open_ids = {agent.email: self.store.open_mention_ids(agent.email) for agent in agents}
-        every_id = {mention_id for ids in open_ids.values() for mention_id in ids}
+    def open_counts(self, roster: Roster, agents: Iterable[Agent]) -> dict[str, int]:
+        """Open (assigned or opened, not answered) mentions per agent, as far as routing needs them: it only
+        asks whether an agent has fewer than max_open. An agent with fewer assignments than that has room
+        whatever became of them; only for the others are the mentions read, and assignments whose mention
+        was answered or is gone are closed on the way, so the counts heal themselves whoever closed it."""
+        limit = self.settings.max_open_assignments
+        open_ids = {
+            agent.email: self._recent.open_ids(agent.email, roster.open_assignments.get(agent.email, ()))
+            for agent in agents
+        }
+        counts = {email: len(ids) for email, ids in open_ids.items() if len(ids) < limit}
+        to_check = {email: ids for email, ids in open_ids.items() if email not in counts}
+        every_id = {mention_id for ids in to_check.values() for mention_id in ids}
         found = self.mentions.get_many(every_id) if every_id else {}
-        counts: dict[str, int] = {}
-        for email, ids in open_ids.items():
+        for email, ids in to_check.items():
             counts[email] = 0
             for mention_id in ids:
                 mention = found.get(mention_id)
@@ -324,6 +442,7 @@ class Dispatcher:
                     counts[email] += 1
                 else:
                     self.store.close_open(email, mention_id)
+                    self._recent.forget_open(email, mention_id)
         return counts
 
     # ---------------------------------------------------------------- delivery
@@ -334,45 +453,91 @@ class Dispatcher:
             if notice is not None and notice.delivered_at is None:
                 self.deliver(notice, mention, now)
 
-    def deliver(self, notice: Notice, mention: Mention, now: datetime) -> None:
-        """Text and email every recipient of the notice. Each send happens once, however often this runs;
-        raises NotificationFailed if any failed (after trying the others)."""
+    def deliver(
+        self, notice: Notice, mention: Mention, now: datetime, *, prepared: _Prepared | None = None
+    ) -> None:
+        """Text and email every recipient of the notice. Each notification goes out once, however often this
+        runs; raises NotificationFailed if any failed (after trying the others).
+
+        `prepared` comes from the run that just recorded the assignment (its notice is claimed already and its
+        recipients and reply links are known); any other run claims the notice first and reads them."""
         if notice.delivered_at is not None:
             return
-        conversation = self.conversation_so_far(mention)
-        failures: list[str] = []
+        if prepared is None:
+            claim_id = uuid.uuid4().hex
+            if not self.store.claim(
+                notice.mention_id, notice.level, claim_id, now, now + self.notifier.claim_window()
+            ):
+                raise NotificationFailed(
+                    f"mention {mention.id} level {notice.level}: delivered, or being delivered by another run"
+                )
+            prepared = _Prepared(claim_id, {}, {}, self.conversation_so_far(mention))
+            for email in notice.recipients:
+                record = self.agents.get(email)
+                if record is not None:
+                    prepared.recipients[email] = record
+        owed = [
+            (email, record, channel)
+            for email in notice.recipients
+            if (record := prepared.recipients.get(email)) is not None and record.agent.active
+            for channel in CHANNELS
+            if f"{record.agent_id}:{channel}" not in notice.sent
+        ]
         for email in notice.recipients:
-            recipient = self.agents.get(email)
-            if recipient is None or not recipient.agent.active:
+            record = prepared.recipients.get(email)
+            if record is None or not record.agent.active:
                 logger.warning(
                     "recipient no longer active; skipped",
                     mention_id=mention.id,
                     escalation_level=notice.level,
                 )
+        if not owed:
+            self.store.mark_delivered(notice.mention_id, notice.level, now)
+            return
+        failures: list[str] = []
+        for position, (email, record, channel) in enumerate(owed):
+            try:
+                token = prepared.links.get(email)
+                if token is None:  # a retry: the first attempt's token is not stored (only its hash)
+                    token = self.notifier.tokens.create(mention.id, email, now, self.settings.reply_link_ttl)
+                    prepared.links[email] = token
+                self.notifier.send(
+                    channel, mention, record, notice.level, prepared.conversation, self.notifier.link(token)
+                )
+            except Exception as error:  # any failure leaves the notice for a retry
+                failures.append(f"{channel} to {record.agent_id}: {type(error).__name__}")
+                logger.warning(
+                    "notification failed; will retry",
+                    mention_id=mention.id,
+                    escalation_level=notice.level,
+                    agent_id=record.agent_id,
+                    channel=channel,
+                    error=str(error),
+                )
                 continue
-            for channel in ("sms", "email"):
-                try:
-                    self.notifier.send(channel, mention, recipient, notice.level, conversation, now)
-                except Exception as error:  # any failure leaves the notice for a retry
-                    failures.append(f"{channel} to {recipient.agent_id}: {type(error).__name__}")
-                    logger.warning(
-                        "notification failed; will retry",
-                        mention_id=mention.id,
-                        escalation_level=notice.level,
-                        agent_id=recipient.agent_id,
-                        channel=channel,
-                        error=str(error),
-                    )
+            # Recorded at once: a run that stops after this never sends it again. Should this write fail, the
+            # claim is kept: no retry sends anything until it lapses.
+            self.store.record_sent(
+                notice.mention_id,
+                notice.level,
+                f"{record.agent_id}:{channel}",
+                now,
+                complete=not failures and position == len(owed) - 1,
+            )
         if failures:
+            self.store.release(notice.mention_id, notice.level, prepared.claim_id)
             raise NotificationFailed(f"mention {mention.id} level {notice.level}: " + "; ".join(failures))
-        self.store.mark_delivered(mention.id, notice.level, now)
 
     def conversation_so_far(self, mention: Mention) -> list[Mention]:
         """The conversation's latest mentions before this one (ours included), oldest first, for the email."""
         if not mention.conversation_id:
             return []
-        everything = self.mentions.conversation(mention.conversation_id)
-        return [m for m in everything if m.id != mention.id][-CONVERSATION_IN_EMAIL:]
+        return _earlier(self.mentions.conversation(mention.conversation_id), mention.id)
+
+
+def _earlier(conversation: list[Mention], mention_id: str) -> list[Mention]:
+    ordered = sorted(conversation, key=lambda m: (m.created_at, m.id))
+    return [m for m in ordered if m.id != mention_id][-CONVERSATION_IN_EMAIL:]
 
 
 def mention_id_of_stream_image(image: Mapping[str, Any]) -> str | None:
@@ -382,9 +547,19 @@ def mention_id_of_stream_image(image: Mapping[str, Any]) -> str | None:
     return make_mention_id(str(image["platform"]), str(image["external_id"]))
 
 
+def mention_of_stream_image(image: Mapping[str, Any]) -> Mention | None:
+    """The mention a table stream record's NewImage holds, or None when it does not parse (then dispatch
+    reads it from the table)."""
+    try:
+        return item_to_mention(dict(image))
+    except Exception:
+        logger.warning("stream image is not a readable mention; reading it from the table")
+        return None
+
+
 def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
     resource = table(settings.table_name)
-    notifier = Notifier(settings, TokenStore(resource), sns or boto3.client("sns"), settings.table_name)
+    notifier = Notifier(settings, TokenStore(resource), sns or boto3.client("sns"))
     return Dispatcher(
         settings, MentionStore(resource), AgentStore(resource), DispatchStore(resource), notifier
     )

@@ -3,7 +3,11 @@
 
 The item holds the Agent model (schedule included) plus what the system attached to it: a stable opaque id
 (the email subscription's filter policy selects on it, and logs name it instead of the email) and the ARN of
-the agent's email subscription to the notification topic."""
+the agent's email subscription to the notification topic.
+
+The gsi1 AGENTS partition also holds what routing needs besides the agents (socialcare.data.dispatch: the
+round robin cursor and the open assignments), so the dispatcher reads everything in one Query; readers of
+agents keep only items whose entity is "agent"."""
 
 import hashlib
 from dataclasses import dataclass
@@ -69,7 +73,7 @@ def _record_to_item(record: AgentRecord) -> dict[str, Any]:
     return item
 
 
-def _item_to_record(item: dict[str, Any]) -> AgentRecord:
+def item_to_record(item: dict[str, Any]) -> AgentRecord:
     data = plain(item)
     agent = Agent.model_validate({k: v for k, v in data.items() if k in Agent.model_fields})
     return AgentRecord(
@@ -109,7 +113,7 @@ class AgentStore:
             item = self._table.get_item(Key=_key(email), ConsistentRead=True).get("Item")
         except ClientError as error:
             raise StorageUnavailable(str(error)) from error
-        return _item_to_record(item) if item else None
+        return item_to_record(item) if item else None
 
     def remove(self, email: str) -> AgentRecord | None:
         """Delete the agent; returns what was stored, or None if there was no such agent."""
@@ -118,7 +122,7 @@ class AgentStore:
         except ClientError as error:
             raise StorageUnavailable(str(error)) from error
         old = answer.get("Attributes")
-        return _item_to_record(old) if old else None
+        return item_to_record(old) if old else None
 
     def records(self) -> list[AgentRecord]:
         """Every agent, by email."""
@@ -131,7 +135,9 @@ class AgentStore:
         try:
             while True:
                 page = self._table.query(**query)
-                records.extend(_item_to_record(item) for item in page.get("Items", []))
+                records.extend(
+                    item_to_record(item) for item in page.get("Items", []) if item.get("entity") == "agent"
+                )
                 if "LastEvaluatedKey" not in page:
                     break
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,30 +1,48 @@
 """What dispatch and escalation remember besides the mentions themselves:
-  round robin cursor  pk=DISPATCH            sk=ROUND_ROBIN      last agent a round robin pick went to
+  round robin cursor  pk=DISPATCH            sk=ROUND_ROBIN      last agent a round robin pick went to;
+                      gsi1: AGENTS / ~ROUND_ROBIN
   conversation        pk=CONV#<conv id>      sk=CONV             its agent (sticky) and mentions dispatched
-  open assignment     pk=OPEN#<email>        sk=MENTION#<id>     a mention assigned to the agent (TTL)
+  open assignment     pk=OPEN#<email>        sk=MENTION#<id>     a mention assigned to the agent (TTL);
+                      gsi1: AGENTS / <email>#OPEN#<id>
   notice              pk=NOTICE#<mention id> sk=LEVEL#<level>    who is told about a mention at one level;
-                      gsi1: UNDELIVERED / <created_at>#<id>#<level> until every text and email went out
+                      gsi1: UNDELIVERED / <created_at>#<id>#<level> until every notification went out
 
-Notices make "tell these agents" durable: the recipients are written once (the first writer wins, so two
-overlapping runs tell the same people), the mention's transition records them, and a notice whose delivery
-failed stays on the UNDELIVERED index until a later run delivers it."""
+The cursor and the open assignments share the agents' gsi1 partition (socialcare.data.agents), so routing
+reads agents, cursor and capacity in one Query (`roster`). That index is eventually consistent: what a
+decision read from it is checked again, atomically, by the assignment's transaction (`assign`): the mention
+must still have the status it was read with, the conversation the agent it was read with, the cursor the
+email it was read with. A stale read costs a retry with consistent reads, never a wrong assignment.
 
-from dataclasses import dataclass
+Notices make "tell these agents" durable. A dispatch writes its notice in the same transaction as the
+assignment, already claimed by the run that wrote it; every later delivery attempt (a redelivered stream
+record, the escalation sweep) claims it first (`claim`), so two runs never send at once. Each notification
+that went out is recorded (`record_sent`) right after SNS accepted it, so a retry sends only what is missing;
+the last one marks the notice delivered and takes it off the UNDELIVERED index."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from socialcare.data import is_condition_failure, plain, table
+from socialcare.data.agents import AGENTS_INDEX_KEY, AgentRecord, item_to_record
+from socialcare.data.mentions import CONVERSATION_INDEX_PREFIX, MENTION_SK
 from socialcare.errors import StorageUnavailable
 from socialcare.settings import get_settings
 
 UNDELIVERED_INDEX_KEY = "UNDELIVERED"
 CURSOR_KEY = {"pk": "DISPATCH", "sk": "ROUND_ROBIN"}
+CURSOR_INDEX_SK = "~ROUND_ROBIN"
 OPEN_ASSIGNMENT_TTL = timedelta(days=30)  # an assignment nobody closed stops counting after this
 NOTICE_TTL = timedelta(days=90)
 CONVERSATION_TTL = timedelta(days=180)
+CONVERSATION_READ_LIMIT = 1000  # as MentionStore.conversation
+# The attribute of a mention item naming the agent its assignment made the conversation's agent (sticky).
+CONVERSATION_AGENT_FIELD = "conversation_agent"
 
 
 def _iso(moment: datetime) -> str:
@@ -35,6 +53,21 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _stored(value: Any) -> Any:
+    """As MentionStore.transition stores values: datetimes as ISO strings in UTC, enums as their values."""
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_stored(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Notice:
     mention_id: str
@@ -43,6 +76,7 @@ class Notice:
     reason: str
     created_at: datetime
     delivered_at: datetime | None = None
+    sent: frozenset[str] = frozenset()  # notifications that went out (Dispatcher.deliver names them)
 
 
 @dataclass(frozen=True)
@@ -52,12 +86,58 @@ class Conversation:
     mention_ids: list[str]  # the customer mentions dispatched in it, in dispatch order
 
 
+@dataclass(frozen=True)
+class Roster:
+    """Everything routing reads, from one Query of the gsi1 AGENTS partition (eventually consistent)."""
+
+    agents: list[AgentRecord]  # by email
+    last_assigned: str | None  # the round robin cursor
+    open_assignments: dict[str, list[str]]  # email -> ids of mentions assigned to them and not closed yet
+
+
+@dataclass
+class AssignmentWrite:
+    """One assignment, written by `DispatchStore.assign` in a single transaction."""
+
+    mention_id: str
+    expected: dict[str, Any]  # the mention's fields as the decision read them (status, and text when unsure)
+    set_fields: dict[str, Any]
+    remove_fields: tuple[str, ...]
+    notice: Notice
+    claim_id: str
+    claimed_until: datetime
+    recipients: list[str]
+    conversation_id: str | None = None
+    conversation_agent_seen: str | None = None  # the sticky agent the decision read
+    conversation_agent: str | None = None  # the conversation's agent from now on, when it changes
+    cursor_seen: str | None = None
+    cursor: str | None = None  # the round robin cursor from now on, when it moves
+    reply_links: list[dict[str, Any]] = field(default_factory=list)  # socialcare.data.tokens items
+
+
+class AssignmentConflict(Exception):
+    """The transaction was refused because something the decision read has changed since; `parts` says what
+    ("mention", "conversation", "cursor", "reply_link")."""
+
+    def __init__(self, parts: set[str]) -> None:
+        super().__init__(", ".join(sorted(parts)) or "unknown")
+        self.parts = parts
+
+
 def _conversation_key(conversation_id: str) -> dict[str, str]:
     return {"pk": f"CONV#{conversation_id}", "sk": "CONV"}
 
 
 def _notice_key(mention_id: str, level: int) -> dict[str, str]:
     return {"pk": f"NOTICE#{mention_id}", "sk": f"LEVEL#{level}"}
+
+
+def _open_key(email: str, mention_id: str) -> dict[str, str]:
+    return {"pk": f"OPEN#{email}", "sk": f"MENTION#{mention_id}"}
+
+
+def _mention_key(mention_id: str) -> dict[str, str]:
+    return {"pk": f"MENTION#{mention_id}", "sk": MENTION_SK}  # socialcare.data.mentions' layout
 
 
 def _item_to_notice(item: dict[str, Any]) -> Notice:
@@ -70,7 +150,52 @@ def _item_to_notice(item: dict[str, Any]) -> Notice:
         reason=data.get("reason", ""),
         created_at=datetime.fromisoformat(data["created_at"]),
         delivered_at=datetime.fromisoformat(delivered_at) if delivered_at else None,
+        sent=frozenset(data.get("sent") or ()),
     )
+
+
+def _notice_item(notice: Notice) -> dict[str, Any]:
+    now = notice.created_at
+    return {
+        **_notice_key(notice.mention_id, notice.level),
+        "entity": "notice",
+        "mention_id": notice.mention_id,
+        "level": notice.level,
+        "recipients": notice.recipients,
+        "reason": notice.reason,
+        "created_at": _iso(now),
+        "gsi1pk": UNDELIVERED_INDEX_KEY,
+        "gsi1sk": f"{_iso(now)}#{notice.mention_id}#{notice.level}",
+        "expires_at": _epoch(now + NOTICE_TTL),
+    }
+
+
+def open_assignment_item(email: str, mention_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        **_open_key(email, mention_id),
+        "entity": "open_assignment",
+        "email": email,
+        "mention_id": mention_id,
+        "assigned_at": _iso(now),
+        "expires_at": _epoch(now + OPEN_ASSIGNMENT_TTL),
+        "gsi1pk": AGENTS_INDEX_KEY,
+        "gsi1sk": f"{email}#OPEN#{mention_id}",
+    }
+
+
+def conversation_agent_of(items: Sequence[dict[str, Any]], leave_out: str) -> str | None:
+    """The conversation's agent as its mention items say: the one the latest dispatch that set it named (an
+    index read, so possibly stale; the assignment's transaction checks it against the conversation item)."""
+    latest: tuple[str, str] | None = None
+    for item in items:
+        agent, notified_at = item.get(CONVERSATION_AGENT_FIELD), str(item.get("notified_at") or "")
+        if (
+            agent
+            and item.get("pk") != f"MENTION#{leave_out}"
+            and (latest is None or notified_at >= latest[0])
+        ):
+            latest = (notified_at, str(agent))
+    return latest[1] if latest else None
 
 
 class DispatchStore:
@@ -83,17 +208,57 @@ class DispatchStore:
         except ClientError as error:
             raise StorageUnavailable(str(error)) from error
 
-    # ---------------------------------------------------------------- round robin
+    def _query_all(self, query: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while limit is None or len(items) < limit:
+            page = self._call("query", **query)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items if limit is None else items[:limit]
+
+    # ---------------------------------------------------------------- what routing reads
+    def roster(self) -> Roster:
+        """Agents, the round robin cursor and the open assignments: one Query (more only past 1 MB)."""
+        items = self._query_all(
+            {
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :agents",
+                "ExpressionAttributeValues": {":agents": AGENTS_INDEX_KEY},
+            }
+        )
+        agents: list[AgentRecord] = []
+        last_assigned: str | None = None
+        open_assignments: dict[str, list[str]] = {}
+        for item in items:
+            entity = item.get("entity")
+            if entity == "agent":
+                agents.append(item_to_record(item))
+            elif entity == "cursor" and item.get("last_email"):
+                last_assigned = str(item["last_email"])
+            elif entity == "open_assignment" and item.get("email"):
+                open_assignments.setdefault(str(item["email"]), []).append(str(item["mention_id"]))
+        return Roster(sorted(agents, key=lambda r: r.email), last_assigned, open_assignments)
+
+    def conversation_items(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The conversation's mention items (gsi3, as MentionStore.conversation reads them), raw: the
+        dispatcher needs the email's history and the conversation_agent attribute from one Query."""
+        return self._query_all(
+            {
+                "IndexName": "gsi3",
+                "KeyConditionExpression": "gsi3pk = :conversation",
+                "ExpressionAttributeValues": {":conversation": CONVERSATION_INDEX_PREFIX + conversation_id},
+                "ScanIndexForward": True,
+            },
+            limit=CONVERSATION_READ_LIMIT,
+        )
+
+    # ---------------------------------------------------------------- consistent re-reads after a conflict
     def last_assigned(self) -> str | None:
         item = self._call("get_item", Key=CURSOR_KEY, ConsistentRead=True).get("Item")
         return str(item["last_email"]) if item and item.get("last_email") else None
 
-    def set_last_assigned(self, email: str, now: datetime) -> None:
-        self._call(
-            "put_item", Item={**CURSOR_KEY, "entity": "cursor", "last_email": email, "updated_at": _iso(now)}
-        )
-
-    # ---------------------------------------------------------------- conversations
     def conversation(self, conversation_id: str) -> Conversation | None:
         """The conversation's agent (sticky) and the mentions dispatched in it, in dispatch order."""
         item = self._call("get_item", Key=_conversation_key(conversation_id), ConsistentRead=True).get("Item")
@@ -110,90 +275,161 @@ class DispatchStore:
         conversation = self.conversation(conversation_id)
         return conversation.agent_email if conversation else None
 
-    def record_in_conversation(
-        self, conversation_id: str, mention_id: str, agent_email: str | None, now: datetime
-    ) -> None:
-        """Add the mention to the conversation's list (once) and, when given, make agent_email its agent."""
-        key = _conversation_key(conversation_id)
-        sets = ["entity = :entity", "updated_at = :now", "expires_at = :ttl"]
-        values: dict[str, Any] = {
-            ":entity": "conversation",
-            ":now": _iso(now),
-            ":ttl": _epoch(now + CONVERSATION_TTL),
-        }
-        if agent_email:
-            sets.append("agent_email = :agent")
-            values[":agent"] = agent_email
-        try:
-            self._table.update_item(
-                Key=key,
-                UpdateExpression="SET "
-                + ", ".join([*sets, "mention_ids = list_append(if_not_exists(mention_ids, :none), :id)"]),
-                ConditionExpression="attribute_not_exists(mention_ids) OR NOT contains(mention_ids, :mid)",
-                ExpressionAttributeValues={**values, ":none": [], ":id": [mention_id], ":mid": mention_id},
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise StorageUnavailable(str(error)) from error
-            # Already listed (a retry): still take the agent and the time.
-            self._call(
-                "update_item",
-                Key=key,
-                UpdateExpression="SET " + ", ".join(sets),
-                ExpressionAttributeValues=values,
-            )
+    # ---------------------------------------------------------------- the assignment
+    def assign(self, write: AssignmentWrite, now: datetime) -> None:
+        """Record an assignment in one transaction: the mention's transition (only if it still has the
+        expected fields), its notice (claimed by this run), the conversation's agent and mention list (only if
+        its agent is still the one read), the round robin cursor (only if it is still the one read), an open
+        assignment per recipient and their reply links. Raises AssignmentConflict naming what changed."""
+        parts: list[str] = []
+        actions: list[dict[str, Any]] = []
+        name = self._table.name
 
-    # ---------------------------------------------------------------- open assignments
-    def add_open(self, email: str, mention_id: str, now: datetime) -> None:
-        self._call(
-            "put_item",
-            Item={
-                "pk": f"OPEN#{email}",
-                "sk": f"MENTION#{mention_id}",
-                "entity": "open_assignment",
-                "mention_id": mention_id,
-                "assigned_at": _iso(now),
-                "expires_at": _epoch(now + OPEN_ASSIGNMENT_TTL),
-            },
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets, removes, conditions = [], [], ["attribute_exists(pk)"]
+        for index, (key, value) in enumerate(write.set_fields.items()):
+            names[f"#s{index}"] = key
+            values[f":s{index}"] = _stored(value)
+            sets.append(f"#s{index} = :s{index}")
+        for index, key in enumerate(write.remove_fields):
+            names[f"#r{index}"] = key
+            removes.append(f"#r{index}")
+        for index, (key, value) in enumerate(write.expected.items()):
+            names[f"#e{index}"] = key
+            values[f":e{index}"] = _stored(value)
+            conditions.append(f"#e{index} = :e{index}")
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        parts.append("mention")
+        actions.append(
+            {
+                "Update": {
+                    "TableName": name,
+                    "Key": _mention_key(write.mention_id),
+                    "UpdateExpression": update,
+                    "ConditionExpression": " AND ".join(conditions),
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            }
         )
 
-    def open_mention_ids(self, email: str) -> list[str]:
-        query: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": f"OPEN#{email}", ":prefix": "MENTION#"},
-            "ProjectionExpression": "mention_id",
+        # No condition on the notice: the mention's condition already guarantees that no run recorded this
+        # assignment, so no notice of it was ever delivered.
+        notice = {
+            **_notice_item(write.notice),
+            "claim_id": write.claim_id,
+            "claimed_until": _millis(write.claimed_until),
         }
-        found: list[str] = []
-        while True:
-            page = self._call("query", **query)
-            found.extend(str(item["mention_id"]) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return found
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        parts.append("notice")
+        actions.append({"Put": {"TableName": name, "Item": notice}})
 
+        if write.conversation_id:
+            sets = ["entity = :entity", "updated_at = :now", "expires_at = :ttl"]
+            sets.append("mention_ids = list_append(if_not_exists(mention_ids, :none), :id)")
+            conversation_values: dict[str, Any] = {
+                ":entity": "conversation",
+                ":now": _iso(now),
+                ":ttl": _epoch(now + CONVERSATION_TTL),
+                ":none": [],
+                ":id": [write.mention_id],
+            }
+            if write.conversation_agent:
+                sets.append("agent_email = :agent")
+                conversation_values[":agent"] = write.conversation_agent
+            if write.conversation_agent_seen:
+                condition = "agent_email = :seen"
+                conversation_values[":seen"] = write.conversation_agent_seen
+            else:
+                condition = "attribute_not_exists(agent_email)"
+            parts.append("conversation")
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": _conversation_key(write.conversation_id),
+                        "UpdateExpression": "SET " + ", ".join(sets),
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeValues": conversation_values,
+                    }
+                }
+            )
+
+        if write.cursor:
+            cursor_values: dict[str, Any] = {
+                ":entity": "cursor",
+                ":email": write.cursor,
+                ":now": _iso(now),
+                ":index": AGENTS_INDEX_KEY,
+                ":sk": CURSOR_INDEX_SK,
+            }
+            if write.cursor_seen:
+                condition = "last_email = :seen"
+                cursor_values[":seen"] = write.cursor_seen
+            else:
+                condition = "attribute_not_exists(last_email)"
+            parts.append("cursor")
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": CURSOR_KEY,
+                        "UpdateExpression": (
+                            "SET entity = :entity, last_email = :email, updated_at = :now, "
+                            "gsi1pk = :index, gsi1sk = :sk"
+                        ),
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeValues": cursor_values,
+                    }
+                }
+            )
+
+        for email in write.recipients:
+            parts.append("open_assignment")
+            actions.append(
+                {"Put": {"TableName": name, "Item": open_assignment_item(email, write.mention_id, now)}}
+            )
+        for link in write.reply_links:
+            parts.append("reply_link")
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": name,
+                        "Item": link,
+                        # 256 random bits never collide; the condition makes a collision an error.
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+
+        try:
+            self._table.meta.client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise StorageUnavailable(str(error)) from error
+            reasons = error.response.get("CancellationReasons") or []
+            failed = {
+                part
+                for part, reason in zip(parts, reasons, strict=False)
+                if reason.get("Code") == "ConditionalCheckFailed"
+            }
+            if not failed:  # a conflicting transaction, throttling: nothing we read was wrong
+                raise StorageUnavailable(str(error)) from error
+            raise AssignmentConflict(failed) from error
+
+    # ---------------------------------------------------------------- open assignments
     def close_open(self, email: str, mention_id: str) -> None:
-        self._call("delete_item", Key={"pk": f"OPEN#{email}", "sk": f"MENTION#{mention_id}"})
+        self._call("delete_item", Key=_open_key(email, mention_id))
 
     # ---------------------------------------------------------------- notices
     def create_notice(
         self, mention_id: str, level: int, recipients: list[str], reason: str, now: datetime
     ) -> Notice:
         """Write who is told about the mention at this level, unless a notice for that level exists: then
-        the stored one is returned, so every run tells the same people."""
-        item = {
-            **_notice_key(mention_id, level),
-            "entity": "notice",
-            "mention_id": mention_id,
-            "level": level,
-            "recipients": recipients,
-            "reason": reason,
-            "created_at": _iso(now),
-            "gsi1pk": UNDELIVERED_INDEX_KEY,
-            "gsi1sk": f"{_iso(now)}#{mention_id}#{level}",
-            "expires_at": _epoch(now + NOTICE_TTL),
-        }
+        the stored one is returned, so every run tells the same people (escalations)."""
+        notice = Notice(mention_id, level, recipients, reason, now)
         try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            self._table.put_item(Item=_notice_item(notice), ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
             if not is_condition_failure(error):
                 raise StorageUnavailable(str(error)) from error
@@ -201,17 +437,68 @@ class DispatchStore:
             if existing is None:  # deleted in between: cannot happen with TTLs of months
                 raise StorageUnavailable(f"notice {mention_id} level {level} vanished") from error
             return existing
-        return _item_to_notice(item)
+        return notice
 
     def notice(self, mention_id: str, level: int) -> Notice | None:
         item = self._call("get_item", Key=_notice_key(mention_id, level), ConsistentRead=True).get("Item")
         return _item_to_notice(item) if item else None
 
+    def claim(self, mention_id: str, level: int, claim_id: str, now: datetime, until: datetime) -> bool:
+        """Take the undelivered notice for one delivery attempt, unless another attempt holds it (a claim
+        lapses at `until`, so a run that died never blocks the notice for longer). False when it is held or
+        already delivered."""
+        try:
+            self._table.update_item(
+                Key=_notice_key(mention_id, level),
+                UpdateExpression="SET claim_id = :claim, claimed_until = :until",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND attribute_not_exists(delivered_at) "
+                    "AND (attribute_not_exists(claimed_until) OR claimed_until <= :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":claim": claim_id,
+                    ":until": _millis(until),
+                    ":now": _millis(now),
+                },
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise StorageUnavailable(str(error)) from error
+        return True
+
+    def release(self, mention_id: str, level: int, claim_id: str) -> None:
+        """Give the claim back after a failed attempt, so the next one need not wait for it to lapse."""
+        try:
+            self._table.update_item(
+                Key=_notice_key(mention_id, level),
+                UpdateExpression="REMOVE claim_id, claimed_until",
+                ConditionExpression="claim_id = :claim",
+                ExpressionAttributeValues={":claim": claim_id},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise StorageUnavailable(str(error)) from error
+
+    def record_sent(self, mention_id: str, level: int, sent: str, now: datetime, *, complete: bool) -> None:
+        """Note that one notification of the notice went out; `complete` when it was the last one owed."""
+        update = "ADD sent :sent"
+        values: dict[str, Any] = {":sent": {sent}}
+        if complete:
+            update = "SET delivered_at = :now ADD sent :sent REMOVE gsi1pk, gsi1sk, claim_id, claimed_until"
+            values[":now"] = _iso(now)
+        self._call(
+            "update_item",
+            Key=_notice_key(mention_id, level),
+            UpdateExpression=update,
+            ExpressionAttributeValues=values,
+        )
+
     def mark_delivered(self, mention_id: str, level: int, now: datetime) -> None:
         self._call(
             "update_item",
             Key=_notice_key(mention_id, level),
-            UpdateExpression="SET delivered_at = :now REMOVE gsi1pk, gsi1sk",
+            UpdateExpression="SET delivered_at = :now REMOVE gsi1pk, gsi1sk, claim_id, claimed_until",
             ExpressionAttributeValues={":now": _iso(now)},
         )
 
@@ -226,22 +513,18 @@ class DispatchStore:
 
     def undelivered(self, created_before: datetime, limit: int = 100) -> list[Notice]:
         """Notices still waiting to be delivered, created before the given time, oldest first."""
-        query: dict[str, Any] = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :undelivered AND gsi1sk < :before",
-            "ExpressionAttributeValues": {
-                ":undelivered": UNDELIVERED_INDEX_KEY,
-                ":before": _iso(created_before),
+        items = self._query_all(
+            {
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :undelivered AND gsi1sk < :before",
+                "ExpressionAttributeValues": {
+                    ":undelivered": UNDELIVERED_INDEX_KEY,
+                    ":before": _iso(created_before),
+                },
             },
-        }
-        notices: list[Notice] = []
-        while len(notices) < limit:
-            page = self._call("query", **query)
-            notices.extend(_item_to_notice(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return notices[:limit]
+            limit=limit,
+        )
+        return [_item_to_notice(item) for item in items]
 
 
 @lru_cache(maxsize=1)

@@ -57,6 +57,25 @@ def _item_to_link(item: dict[str, Any]) -> ReplyLink:
     )
 
 
+def new_reply_link(
+    mention_id: str, agent_email: str, now: datetime, ttl: timedelta = DEFAULT_TOKEN_TTL
+) -> tuple[str, dict[str, Any]]:
+    """A new raw token and the item that stores its hash. The dispatcher writes the item inside its
+    assignment transaction (socialcare.data.dispatch); put it with the condition attribute_not_exists(pk)."""
+    token = new_token()
+    link_expires_at = token_expiry(now, ttl)
+    item = {
+        **_key(token),
+        "entity": "reply_link",
+        "mention_id": mention_id,
+        "agent_email": agent_email.lower(),
+        "created_at": _iso(now),
+        "link_expires_at": _iso(link_expires_at),
+        "expires_at": int((link_expires_at + KEEP_AFTER_EXPIRY).timestamp()),
+    }
+    return token, item
+
+
 class TokenStore:
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -66,17 +85,7 @@ class TokenStore:
     ) -> str:
         """A new reply link for `agent_email` to answer `mention_id`; returns the raw token (put it in the
         link, never in logs). Only its hash is stored."""
-        token = new_token()
-        link_expires_at = token_expiry(now, ttl)
-        item = {
-            **_key(token),
-            "entity": "reply_link",
-            "mention_id": mention_id,
-            "agent_email": agent_email.lower(),
-            "created_at": _iso(now),
-            "link_expires_at": _iso(link_expires_at),
-            "expires_at": int((link_expires_at + KEEP_AFTER_EXPIRY).timestamp()),
-        }
+        token, item = new_reply_link(mention_id, agent_email, now, ttl)
         try:
             # 256 random bits never collide; the condition makes a collision an error, not an overwrite.
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
