@@ -199,6 +199,28 @@ def test_inactive_agents_are_never_texted(world: World) -> None:
     assert texts_to(ANN) == []
 
 
+def test_a_stale_index_never_breaks_round_robin_or_stickiness(aws: Aws) -> None:
+    """Routing reads agents, cursor and conversation from eventually consistent indexes; the assignment's
+    transaction checks what it read, so a run that read them before the last assignment decides again."""
+    world = make_world(aws)
+    ann = world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    ben = world.add_agent("Ben", BEN, at=WEDNESDAY_NOON)
+    first = world.mention("1", WEDNESDAY_NOON, conversation="1")
+    before = world.dispatcher.store.roster()  # the cursor as it was before the first assignment
+    assert world.dispatcher.dispatch(first.id, WEDNESDAY_NOON).recipients == (ann,)
+
+    # Another execution environment whose index reads lag: no cursor yet, and an empty conversation.
+    lagging = make_world(aws).dispatcher
+    lagging.store.roster = lambda: before  # type: ignore[method-assign]
+    lagging.store.conversation_items = lambda _conversation_id: []  # type: ignore[method-assign]
+    other = world.mention("2", WEDNESDAY_NOON, conversation="2")
+    assert lagging.dispatch(other.id, WEDNESDAY_NOON).recipients == (ben,)  # not Ann again
+    follow_up = world.mention("3", WEDNESDAY_NOON, text="@brand any news?", conversation="1")
+    outcome = lagging.dispatch(follow_up.id, WEDNESDAY_NOON)
+    assert outcome.recipients == (ann,) and outcome.via == "sticky"
+    assert [to for to, _ in texts()] == [ANN, BEN, ANN] and len(emails()) == 3
+
+
 # ---------------------------------------------------------------- exactly once
 def test_sns_failing_then_recovering_notifies_exactly_once(world: World) -> None:
     world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
