@@ -5,7 +5,10 @@ reply queue. SQS delivers at least once, and may deliver one message twice at th
 a reply go out once is the reply's own state, changed only by conditional writes:
 
 * claim: pending -> sending. A delivery that finds the reply sent or failed does nothing; one that finds it
-  `sending` under a live lease comes back when the lease runs out.
+  `sending` under a live lease comes back when the lease runs out. The claim is also how the sender reads
+  the reply (it answers with the item as it was, claimed or not), and the reply carries what the sender
+  needs of its mention (mention_for_reply, written by the page): a reply goes out with two requests to the
+  table, the claim and one transaction for the outcome.
 * The lease. A sender can die while posting (Lambda timeout, out of memory, a lost host) and leave `sending`
   behind with nobody to finish it. So `sending` is held for LEASE only, longer than one attempt can last
   (the function's timeout; each post's read timeout is cut to the time left), and the message that carries
@@ -15,10 +18,11 @@ a reply go out once is the reply's own state, changed only by conditional writes
   overwrite its successor's outcome.
 * The duplicate risk. A sender that died mid-post, or a post whose answer never came (read timeout), may
   have posted already, and the platforms take no idempotency key. Before posting such a reply again the
-  sender looks for the post itself among our own mentions: the one it stores right after every successful
-  post (is_ours, raw.reply_id), or the platform's webhook echo of it (is_ours, answering the same mention,
-  same text). Found: the reply is recorded as sent with that id. Not found: it is posted again, which is the
-  only choice left; a platform echo that arrives later than the retry is the remaining window.
+  sender looks for the post itself among our own mentions: the one it stores with every successful post, in
+  the transaction that marks the reply sent (is_ours, raw.reply_id), or the platform's webhook echo of it
+  (is_ours, answering the same mention, same text). Found: the reply is recorded as sent with that id. Not
+  found: it is posted again, which is the only choice left; a platform echo that arrives later than the
+  retry is the remaining window.
 
 Temporary failures (throttling, 5xx, network) put the reply back to pending and the message back on the
 queue with a visibility timeout: the platform's retry-after when it gives one, else exponential backoff with
@@ -119,6 +123,18 @@ def reply_target(mention: Mention) -> ReplyTarget:
     )
 
 
+def mention_for_reply(mention: Mention) -> Mention:
+    """The part of `mention` the sender needs, stored with the reply (Reply.target_mention) so that it does
+    not read the mention back: ids, kind, author, url, times, conversation, and of `raw` only what
+    reply_target reads. Not the text (the customer's, up to the item size) nor the rest of the raw event."""
+    raw = mention.raw
+    kept: dict[str, Any] = {k: raw[k] for k in ("media_id", "parent_id", "comment_id") if k in raw}
+    if "media" in raw:
+        media = raw["media"]
+        kept["media"] = {"id": media.get("id")} if isinstance(media, dict) else media
+    return mention.model_copy(update={"text": "", "raw": kept})
+
+
 def brand_id(config: PlatformConfig, platform: str) -> str:
     if platform == "x":
         return config.x.brand_user_id
@@ -165,24 +181,27 @@ class ReplySender:
     def process(
         self, mention_id: str, reply_id: str, receive_count: int = 1, remaining_s: float = 60
     ) -> None:
-        reply = self.replies.get(mention_id, reply_id)
-        if reply is None:
-            raise LookupError(f"no reply {reply_id} for mention {mention_id}")
-        if reply.state in (ReplyState.SENT, ReplyState.FAILED):
-            self._follow_up(reply)  # a failure whose text or alert did not go out yet
-            return  # a redelivered message: done already
         if remaining_s < MIN_ATTEMPT_BUDGET_S:
+            reply = self.replies.get(mention_id, reply_id)
+            if reply is None:
+                raise LookupError(f"no reply {reply_id} for mention {mention_id}")
+            if reply.state in (ReplyState.SENT, ReplyState.FAILED):
+                self._follow_up(reply)
+                return
             raise RetryScheduled(1, "too little time left in this invocation")
         owner = self.owner()
         now = self.now()
-        claimed = self.replies.claim(reply, owner, now, LEASE)
-        if claimed is None:
-            current = self.replies.get(mention_id, reply_id)
-            if current is None or current.state in (ReplyState.SENT, ReplyState.FAILED):
-                return
-            wait = (current.lease_until or 0) - int(now.timestamp()) + 1
+        # The claim is the first read too: it answers with the reply as it was, claimed or not.
+        claim = self.replies.claim(mention_id, reply_id, owner, now, LEASE)
+        before, reply = claim.before, claim.after
+        if before is None:
+            raise LookupError(f"no reply {reply_id} for mention {mention_id}")
+        if reply is None:
+            if before.state in (ReplyState.SENT, ReplyState.FAILED):
+                self._follow_up(before)  # a failure whose text or alert did not go out yet
+                return  # a redelivered message: done already
+            wait = (before.lease_until or 0) - int(now.timestamp()) + 1
             raise RetryScheduled(max(1, wait), "another sender holds the reply")
-        before, reply = claimed
         took_over = before.state is ReplyState.SENDING
         maybe_since = before.maybe_delivered_since
         if took_over and before.attempt_started_at is not None:
@@ -191,10 +210,19 @@ class ReplySender:
             logger.warning("took over a reply whose sender died", reply_id=reply_id, attempts=reply.attempts)
         self._attempt(reply, owner, maybe_since, receive_count, remaining_s)
 
+    def _target_mention(self, reply: Reply) -> Mention | None:
+        """What the reply answers: the page's copy, taken when it checked the mention (platform, ids, author,
+        times and conversation do not change after ingest). A reply stored without one, or while the
+        mention's text was still being fetched (fetching it sets the author and time), reads the mention."""
+        copy = reply.target_mention
+        if copy is not None and not copy.text_pending:
+            return copy
+        return self.mentions.get(reply.mention_id)
+
     def _attempt(
         self, reply: Reply, owner: str, maybe_since: datetime | None, receive_count: int, remaining_s: float
     ) -> None:
-        mention = self.mentions.get(reply.mention_id)
+        mention = self._target_mention(reply)
         if mention is None:
             self._fail(reply, owner, PermanentFailure("the mention is no longer stored", "mention_missing"))
             return
@@ -231,27 +259,25 @@ class ReplySender:
         store_ours: bool,
     ) -> None:
         sent_at = self.now()
-        if store_ours:
-            # First of all: the platform's id is ours. The webhook's echo of this post then dedups against it
-            # (same platform + external id), and a sender that dies right after this line finds it.
-            self.mentions.put_if_new(self._our_mention(reply, mention, platform_reply_id, config, sent_at))
-        if not self.replies.mark_sent(reply, owner, platform_reply_id, sent_at):
+        seconds = max(0, int((sent_at - mention.created_at).total_seconds()))
+        # One transaction: the platform's id stored as ours (the webhook's echo of this post then dedups
+        # against it, and a sender that takes over finds it), the reply sent, the mention answered.
+        ours = self._our_mention(reply, mention, platform_reply_id, config, sent_at) if store_ours else None
+        record = self.replies.mark_sent(
+            reply,
+            owner,
+            platform_reply_id,
+            sent_at,
+            mention=mention,
+            first_response_seconds=seconds,
+            ours=ours,
+        )
+        if not record.marked:
             logger.error(
                 "lost the lease while posting: another sender may post this reply too",
                 reply_id=reply.reply_id,
             )
-        seconds = max(0, int((sent_at - mention.created_at).total_seconds()))
-        first = self.mentions.transition(
-            mention.id,
-            set_fields={
-                "status": MentionStatus.ANSWERED,
-                "answered_at": sent_at,
-                "answered_by": reply.agent_email,
-                "first_response_seconds": seconds,
-            },
-            remove_fields=("gsi2pk", "gsi2sk"),
-            expected={"answered_at": None},
-        )
+        first = record.first_answer
         metrics.add_metric(name="RepliesSent", unit=MetricUnit.Count, value=1)
         logger.info(
             "reply sent",
@@ -335,7 +361,9 @@ class ReplySender:
         record, and the redelivered message finds the reply failed and sends what is still missing."""
         if reply.state is not ReplyState.FAILED:
             return
-        mention = self.mentions.get(reply.mention_id)
+        if reply.agent_notified_at is not None and (not reply.alert_leads or reply.leads_alerted_at):
+            return  # everyone was told already
+        mention = self._target_mention(reply)
         who = _customer(mention)
         label = platform_label(reply.platform)
         if reply.agent_notified_at is None:

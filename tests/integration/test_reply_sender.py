@@ -419,3 +419,38 @@ def test_a_text_that_could_not_be_sent_is_sent_when_the_message_comes_back(
     assert phone == ALICE.phone and "NOT posted on X" in message
     assert only_reply(world, mention).agent_notified_at is not None
     assert len(world.simulator.calls) == 1, "the reply itself is not posted again"
+
+
+# ---------------------------------------------------------------- what the reply carries
+def test_a_reply_stored_without_a_copy_of_its_mention_reads_the_mention(world: ReplyWorld) -> None:
+    mention = customer_mention(created_at=CREATED)
+    reply = queue_reply(world, mention, "Hello!")
+    # As replies were stored before they carried what the sender needs of the mention.
+    world.table.update_item(
+        Key={"pk": f"REPLY#{reply.mention_id}", "sk": f"REPLY#{reply.reply_id}"},
+        UpdateExpression="REMOVE target_mention",
+    )
+    world.drain()
+    (call,) = world.simulator.calls
+    assert call.body == {"text": "Hello!", "reply": {"in_reply_to_tweet_id": mention.external_id}}
+    assert_sent_once(world, mention, "Hello!")
+
+
+def test_a_second_reply_is_posted_and_stored_as_ours_but_the_first_answer_stays(world: ReplyWorld) -> None:
+    mention = world.assigned(customer_mention(created_at=CREATED), ALICE, BOB)
+    alice, bob = world.link(mention, ALICE), world.link(mention, BOB)
+    assert world.answer(alice, "Alice here.")["statusCode"] == 200
+    world.drain()
+    first = world.aws.mention_store().get(mention.id)
+    assert first is not None and first.answered_by == ALICE.email
+
+    assert world.answer(bob, "Bob here.", confirm_second="yes")["statusCode"] == 200
+    world.drain()
+
+    assert world.accepted() == 2
+    assert [r.state for r in world.replies(mention)] == [ReplyState.SENT, ReplyState.SENT]
+    assert sorted(m.text for m in our_mentions(world, mention)) == ["Alice here.", "Bob here."]
+    stored = world.aws.mention_store().get(mention.id)
+    assert stored is not None and stored.status is MentionStatus.ANSWERED
+    assert (stored.answered_by, stored.answered_at) == (ALICE.email, first.answered_at)
+    assert stored.first_response_seconds == first.first_response_seconds

@@ -29,6 +29,7 @@ from socialcare.reply_sending import (
     MAX_VISIBILITY_S,
     failure_text,
     lead_alert,
+    mention_for_reply,
     reply_target,
     retry_delay,
 )
@@ -165,6 +166,33 @@ def test_an_instagram_mention_uses_the_mentions_edge() -> None:
 def test_a_direct_message_goes_to_its_author() -> None:
     target = reply_target(mention("facebook", MentionKind.DIRECT_MESSAGE, {}))
     assert (target.kind, target.author_id, target.parent_id) == (MentionKind.DIRECT_MESSAGE, "u1", None)
+
+
+@pytest.mark.parametrize(
+    ("platform", "kind", "raw"),
+    [
+        ("instagram", MentionKind.COMMENT, {"id": "c1", "media": {"id": "m1", "caption": "x" * 999}}),
+        ("instagram", MentionKind.COMMENT, {"media": {"id": "m1"}, "parent_id": "c0", "from": {"id": "u"}}),
+        ("instagram", MentionKind.COMMENT, {"comment_id": "c1", "media_id": "m9"}),
+        ("instagram", MentionKind.DIRECT_MESSAGE, {"sender": {"id": "u1"}}),
+        ("facebook", MentionKind.COMMENT, {"parent_id": "p1", "post_id": "p0"}),
+        ("x", MentionKind.POST, {"in_reply_to_status_id_str": "9"}),
+    ],
+)
+def test_the_copy_of_a_mention_kept_with_its_reply_answers_the_same_target(
+    platform: str, kind: MentionKind, raw: dict[str, object]
+) -> None:
+    full = mention(platform, kind, raw, url="https://example.com/c1", conversation_id="conv")
+    copy = mention_for_reply(full)
+    assert reply_target(copy) == reply_target(full)
+    assert copy.text == "" and copy.id == full.id
+    assert (copy.author, copy.url, copy.created_at, copy.conversation_id, copy.thread_key) == (
+        full.author,
+        full.url,
+        full.created_at,
+        full.conversation_id,
+        full.thread_key,
+    )
 
 
 # ---------------------------------------------------------------- failure words

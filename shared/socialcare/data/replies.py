@@ -1,5 +1,6 @@
 """The reply outbox: every answer an agent sends from the reply page, and where it is on its way out.
   reply         pk=REPLY#<mention id>  sk=REPLY#<reply id>
+  live replies  pk=REPLY#<mention id>  sk=LIVE   reply_ids: the mention's replies that are not failed
 
 One partition per mention, so "what has been answered already?" is one Query. A reply is written `pending`
 by the reply page; the reply sender moves it, with conditional writes only:
@@ -10,20 +11,48 @@ by the reply page; the reply sender moves it, with conditional writes only:
 
 `sending` is held under a lease (lease_owner, lease_until in epoch seconds): a sender that crashed while
 posting leaves it behind, and once the lease has run out another delivery of the message may claim it again
-(see socialcare.reply_sending for why and how the duplicate risk is handled)."""
+(see socialcare.reply_sending for why and how the duplicate risk is handled).
+
+Each step is one request (the reply path is counted in AWS calls, bench/aws_calls.py):
+
+* The page's send is one TransactWriteItems: the link marked used (condition: unused), the reply put
+  (condition: new) and its id added to the mention's live-replies item (condition, unless the agent confirmed
+  a second reply: no live reply yet). The live-replies item is what lets "did another agent answer
+  meanwhile?" be a condition instead of a Query before every send; it only ever over-approximates (an id is
+  removed when its reply fails), and the page checks with a Query whenever it objects.
+* The reply carries `target_mention`, what the sender needs of the mention (socialcare.reply_sending.
+  mention_for_reply), taken when the page checked the mention: the sender does not read the mention back.
+* The sender's claim returns the reply as it was (ALL_OLD, or the item whose condition failed), so it reads
+  nothing before it; its outcome (sent: our post stored as ours, the reply sent, the mention answered) is
+  one TransactWriteItems whose conditions are the three separate writes' conditions of before.
+
+The token and mention items in those transactions are built here: the token's key from
+socialcare.data.tokens' layout (TOKEN#<sha256>, TOKEN_SK), mentions through data.mentions.mention_to_item."""
 
 import hashlib
+import json
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from socialcare.data import is_condition_failure, plain, table
+from socialcare.data.mentions import mention_to_item
+from socialcare.data.tokens import TOKEN_SK
 from socialcare.errors import StorageUnavailable
+from socialcare.models import Mention, MentionStatus
 from socialcare.settings import get_settings
+
+LIVE_SK = "LIVE"
+# A transaction cancelled by another one on the same items (two agents sending at once) is tried again.
+TRANSACTION_TRIES = 3
+TRANSACTION_PAUSE_S = 0.05
 
 
 class ReplyState(StrEnum):
@@ -65,6 +94,30 @@ class Reply(BaseModel):
     alert_leads: bool = False  # the failure needs a person to fix the configuration
     agent_notified_at: datetime | None = None  # the "could not be posted" text went out
     leads_alerted_at: datetime | None = None
+    # What the sender needs of the mention, as the page saw it when the reply was written (None: a reply
+    # stored before replies carried it; the sender then reads the mention).
+    target_mention: Mention | None = None
+
+
+class CreateOutcome(StrEnum):
+    CREATED = "created"
+    TAKEN = "taken"  # the link was used already, or its reply exists
+    OTHERS_LIVE = "others_live"  # another reply to the mention is live (the agent did not confirm a second)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of a claim: `before` is the reply as it was (None: there is no such reply); `after` is the
+    claimed reply, None when it was not claimable (sent, failed, or a live lease held by someone else)."""
+
+    before: Reply | None
+    after: Reply | None
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    marked: bool  # the reply is sent (False: this sender had lost its lease)
+    first_answer: bool  # the mention's answered fields are this reply's
 
 
 def reply_id_for_link(token_hash: str) -> str:
@@ -85,15 +138,42 @@ def _stored(value: Any) -> Any:
     return value
 
 
+def _live_key(mention_id: str) -> dict[str, str]:
+    return {"pk": f"REPLY#{mention_id}", "sk": LIVE_SK}
+
+
+def _token_key(token_hash: str) -> dict[str, str]:
+    # socialcare.data.tokens' layout (pk=TOKEN#<sha256 of the token>, sk=TOKEN), whose key helper is private.
+    return {"pk": f"TOKEN#{token_hash}", "sk": TOKEN_SK}
+
+
+def _mention_key(mention: Mention) -> dict[str, str]:
+    item = mention_to_item(mention)
+    return {"pk": item["pk"], "sk": item["sk"]}
+
+
 def reply_to_item(reply: Reply) -> dict[str, Any]:
-    item = {k: _stored(v) for k, v in reply.model_dump().items() if v is not None}
+    item = {k: _stored(v) for k, v in reply.model_dump(exclude={"target_mention"}).items() if v is not None}
+    if reply.target_mention is not None:
+        item["target_mention"] = reply.target_mention.model_dump_json(exclude_none=True)
     item.update(_key(reply.mention_id, reply.reply_id))
     item["entity"] = "reply"
     return item
 
 
 def item_to_reply(item: dict[str, Any]) -> Reply:
-    return Reply.model_validate(plain(item))
+    data = plain(item)
+    if isinstance(data.get("target_mention"), str):
+        data["target_mention"] = json.loads(data["target_mention"])
+    return Reply.model_validate(data)
+
+
+_DESERIALIZER = TypeDeserializer()
+
+
+def _from_wire(item: dict[str, Any]) -> dict[str, Any]:
+    """An item in DynamoDB's own JSON (what a failed condition returns) as the table resource gives it."""
+    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
 
 
 class ReplyStore:
@@ -110,6 +190,31 @@ class ReplyStore:
                 return False
             raise StorageUnavailable(str(error)) from error
         return True
+
+    def create_for_link(self, reply: Reply, token_hash: str, *, only_live_reply: bool) -> CreateOutcome:
+        """The page's send, in one transaction: the link `token_hash` is marked used by this reply (condition:
+        not used yet), the reply is stored pending (condition: new), and its id joins the mention's live
+        replies (condition when `only_live_reply`: there is none yet). Nothing is written unless all hold."""
+        used = {
+            "Update": {
+                "Key": _token_key(token_hash),
+                "UpdateExpression": "SET used_at = :now, reply_id = :reply",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(used_at)",
+                "ExpressionAttributeValues": {":now": _stored(reply.created_at), ":reply": reply.reply_id},
+            }
+        }
+        stored = {"Put": {"Item": reply_to_item(reply), "ConditionExpression": "attribute_not_exists(pk)"}}
+        live: dict[str, Any] = {
+            "Key": _live_key(reply.mention_id),
+            "UpdateExpression": "SET entity = :entity ADD reply_ids :ids",
+            "ExpressionAttributeValues": {":entity": "live_replies", ":ids": {reply.reply_id}},
+        }
+        if only_live_reply:
+            live["ConditionExpression"] = "attribute_not_exists(reply_ids)"
+        failed = self._transact([used, stored, {"Update": live}])
+        if not failed:
+            return CreateOutcome.CREATED
+        return CreateOutcome.OTHERS_LIVE if failed == {2} else CreateOutcome.TAKEN
 
     def get(self, mention_id: str, reply_id: str) -> Reply | None:
         try:
@@ -138,13 +243,15 @@ class ReplyStore:
         return sorted(replies, key=lambda reply: (reply.created_at, reply.reply_id))
 
     # ---- the reply sender
-    def claim(self, reply: Reply, owner: str, now: datetime, lease: timedelta) -> tuple[Reply, Reply] | None:
-        """pending -> sending, or take over a `sending` whose lease ran out. Returns (before, after), or None
-        when the reply is not claimable (sent, failed, or a live lease held by someone else)."""
+    def claim(self, mention_id: str, reply_id: str, owner: str, now: datetime, lease: timedelta) -> Claim:
+        """pending -> sending, or take over a `sending` whose lease ran out. One request either way: the reply
+        as it was comes back with the claim (ALL_OLD), or with the failed condition when it was not
+        claimable (sent, failed, a live lease held by someone else, or no such reply)."""
         epoch = int(now.timestamp())
+        until = int((now + lease).timestamp())
         try:
             answer = self._table.update_item(
-                Key=_key(reply.mention_id, reply.reply_id),
+                Key=_key(mention_id, reply_id),
                 UpdateExpression=(
                     "SET #state = :sending, lease_owner = :owner, lease_until = :until, "
                     "attempt_started_at = :now, attempts = if_not_exists(attempts, :zero) + :one"
@@ -158,29 +265,31 @@ class ReplyStore:
                     ":sending": ReplyState.SENDING.value,
                     ":pending": ReplyState.PENDING.value,
                     ":owner": owner,
-                    ":until": int((now + lease).timestamp()),
+                    ":until": until,
                     ":now": _stored(now),
                     ":epoch": epoch,
                     ":zero": 0,
                     ":one": 1,
                 },
                 ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise StorageUnavailable(str(error)) from error
+            if not is_condition_failure(error):
+                raise StorageUnavailable(str(error)) from error
+            current: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
+            return Claim(item_to_reply(_from_wire(current)) if current else None, None)
         before = item_to_reply(answer["Attributes"])
         after = before.model_copy(
             update={
                 "state": ReplyState.SENDING,
                 "lease_owner": owner,
-                "lease_until": int((now + lease).timestamp()),
+                "lease_until": until,
                 "attempt_started_at": now,
                 "attempts": before.attempts + 1,
             }
         )
-        return before, after
+        return Claim(before, after)
 
     def release(
         self, reply: Reply, owner: str, *, error: str, maybe_delivered_since: datetime | None
@@ -191,13 +300,55 @@ class ReplyStore:
             fields["maybe_delivered_since"] = maybe_delivered_since
         return self._finish(reply, owner, fields)
 
-    def mark_sent(self, reply: Reply, owner: str, platform_reply_id: str, now: datetime) -> bool:
+    def mark_sent(
+        self,
+        reply: Reply,
+        owner: str,
+        platform_reply_id: str,
+        now: datetime,
+        *,
+        mention: Mention,
+        first_response_seconds: int,
+        ours: Mention | None = None,
+    ) -> SentRecord:
+        """A posted reply, in one transaction: `ours` (the post, stored as one of our own mentions, so the
+        platform's echo of it is a duplicate) put if new, the reply sent while this sender holds the lease,
+        and `mention` answered by it (status, answered_at/by, first_response_seconds, out of the escalation
+        index) if nobody answered it before. Each write happens whenever its own condition holds, as three
+        separate writes would: a cancelled transaction is repeated without the writes whose condition
+        failed (our post already stored by its echo, the mention answered already, the lease lost)."""
+        writes: dict[str, dict[str, Any]] = {}
+        if ours is not None:
+            writes["ours"] = {
+                "Put": {"Item": mention_to_item(ours), "ConditionExpression": "attribute_not_exists(pk)"}
+            }
         fields = {"state": ReplyState.SENT, "platform_reply_id": platform_reply_id, "sent_at": now}
-        return self._finish(reply, owner, fields)
+        writes["reply"] = {"Update": self._finish_update(reply, owner, fields)}
+        writes["answered"] = {
+            "Update": {
+                "Key": _mention_key(mention),
+                "UpdateExpression": (
+                    "SET #status = :answered, answered_at = :at, answered_by = :by, "
+                    "first_response_seconds = :seconds REMOVE gsi2pk, gsi2sk"
+                ),
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(answered_at)",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":answered": MentionStatus.ANSWERED.value,
+                    ":at": _stored(now),
+                    ":by": reply.agent_email,
+                    ":seconds": first_response_seconds,
+                },
+            }
+        }
+        refused = self._transact_each(writes)
+        return SentRecord(marked="reply" not in refused, first_answer="answered" not in refused)
 
     def mark_failed(
         self, reply: Reply, owner: str, code: str, reason: str, now: datetime, *, alert_leads: bool = False
     ) -> bool:
+        """sending -> failed while this sender holds the lease, and the reply leaves the mention's live
+        replies (a reply stored before that item existed has none to leave)."""
         fields = {
             "state": ReplyState.FAILED,
             "failure_code": code,
@@ -205,10 +356,35 @@ class ReplyStore:
             "failed_at": now,
             "alert_leads": alert_leads,
         }
-        return self._finish(reply, owner, fields)
+        writes = {
+            "reply": {"Update": self._finish_update(reply, owner, fields)},
+            "live": {
+                "Update": {
+                    "Key": _live_key(reply.mention_id),
+                    "UpdateExpression": "DELETE reply_ids :ids",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": {":ids": {reply.reply_id}},
+                }
+            },
+        }
+        failed = self._transact(list(writes.values()))
+        if 0 in failed:
+            return False
+        if failed:  # no live-replies item
+            return not self._transact([writes["reply"]])
+        return True
 
     def _finish(self, reply: Reply, owner: str, fields: dict[str, Any]) -> bool:
         """Leave `sending`, only while this sender still holds the lease. False when it lost it."""
+        try:
+            self._table.update_item(**self._finish_update(reply, owner, fields))
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise StorageUnavailable(str(error)) from error
+        return True
+
+    def _finish_update(self, reply: Reply, owner: str, fields: dict[str, Any]) -> dict[str, Any]:
         names = {"#state": "state"}
         values: dict[str, Any] = {":sending": ReplyState.SENDING.value, ":owner": owner}
         assignments = []
@@ -216,19 +392,13 @@ class ReplyStore:
             names[f"#f{index}"] = field
             values[f":f{index}"] = _stored(value)
             assignments.append(f"#f{index} = :f{index}")
-        try:
-            self._table.update_item(
-                Key=_key(reply.mention_id, reply.reply_id),
-                UpdateExpression="SET " + ", ".join(assignments) + " REMOVE lease_owner, lease_until",
-                ConditionExpression="#state = :sending AND lease_owner = :owner",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        return {
+            "Key": _key(reply.mention_id, reply.reply_id),
+            "UpdateExpression": "SET " + ", ".join(assignments) + " REMOVE lease_owner, lease_until",
+            "ConditionExpression": "#state = :sending AND lease_owner = :owner",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
 
     def note(self, reply: Reply, field: str, now: datetime) -> None:
         """Record when a follow-up of a failure happened (agent_notified_at, leads_alerted_at)."""
@@ -244,6 +414,47 @@ class ReplyStore:
             )
         except ClientError as error:
             raise StorageUnavailable(str(error)) from error
+
+    # ---- transactions
+    def _transact(self, writes: list[dict[str, Any]]) -> set[int]:
+        """One TransactWriteItems of `writes` ({"Put"|"Update": {...}} without the table name). Returns the
+        indexes of the writes whose condition failed (nothing was written then), empty when all were.
+        A transaction that collided with another one is tried again, TRANSACTION_TRIES times in all."""
+        items = [
+            {operation: {"TableName": self._table.name, **request} for operation, request in write.items()}
+            for write in writes
+        ]
+        for attempt in range(1, TRANSACTION_TRIES + 1):
+            try:
+                self._table.meta.client.transact_write_items(TransactItems=items)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise StorageUnavailable(str(error)) from error
+                reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+                failed = {index for index, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+                if failed:
+                    return failed
+                if "TransactionConflict" in reasons and attempt < TRANSACTION_TRIES:
+                    time.sleep(TRANSACTION_PAUSE_S * attempt)
+                    continue
+                raise StorageUnavailable(str(error)) from error
+            return set()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _transact_each(self, writes: dict[str, dict[str, Any]]) -> set[str]:
+        """Every write of `writes` whose condition holds, in as few transactions as that takes (one when all
+        hold). Returns the names of those whose condition failed."""
+        refused: set[str] = set()
+        pending = dict(writes)
+        while pending:
+            names = list(pending)
+            failed = self._transact(list(pending.values()))
+            if not failed:
+                break
+            for index in failed:
+                refused.add(names[index])
+                del pending[names[index]]
+        return refused
 
 
 @lru_cache(maxsize=1)
