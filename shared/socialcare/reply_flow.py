@@ -9,11 +9,17 @@ apps open every link to preview it. POST is the only thing that uses a link, and
 * It must carry the form nonce the page was rendered with: an HMAC, under a key derived from the platform
   configuration secret, of the link's token hash and the render time. Nothing secret lives in code or in the
   table, a nonce only works for its own link, and rotating the configuration secret retires every nonce.
-* The reply gets an id derived from the link (socialcare.data.replies.reply_id_for_link) and is written with
-  a conditional put: a double tap, two tabs, or a retry after a crash find the reply instead of making a
-  second one. Then the link is marked used (TokenStore.mark_used, conditional), then the reply is queued.
-  Should the queueing fail, the agent's retry finds the reply still pending and never attempted, and queues
-  it again; duplicate messages are harmless, the reply sender claims a reply once."""
+* The reply gets an id derived from the link (socialcare.data.replies.reply_id_for_link) and is written
+  together with the link's use, in one transaction (ReplyStore.create_for_link): the reply put if new, the
+  link marked used if unused, and, unless the agent ticked "send another reply anyway", on the condition
+  that no other reply to the mention is live. A double tap, two tabs, or a retry after a crash find the
+  reply instead of making a second one; two agents sending at the same moment get one reply and one
+  question. Then the reply is queued. Should the queueing fail, the agent's retry finds the reply still
+  pending and never attempted, and queues it again; duplicate messages are harmless, the reply sender
+  claims a reply once.
+* What a send reads: the link, the mention (is it still there, what the platform takes, what the sender
+  needs to post), the agent (name and phone, kept on the reply). Other agents' replies are read (a Query)
+  only when the mention shows one was sent, or when the transaction says one is live."""
 
 import base64
 import hashlib
@@ -33,7 +39,14 @@ from aws_lambda_powertools.utilities import parameters
 from socialcare.data import table
 from socialcare.data.agents import AgentStore
 from socialcare.data.mentions import MentionStore
-from socialcare.data.replies import LIVE_STATES, Reply, ReplyState, ReplyStore, reply_id_for_link
+from socialcare.data.replies import (
+    LIVE_STATES,
+    CreateOutcome,
+    Reply,
+    ReplyState,
+    ReplyStore,
+    reply_id_for_link,
+)
 from socialcare.data.tokens import ReplyLink, TokenStore
 from socialcare.models import Mention, MentionStatus, utc_now
 from socialcare.observability import logger
@@ -50,6 +63,7 @@ from socialcare.reply_page import (
     sent_page,
     validate_reply,
 )
+from socialcare.reply_sending import mention_for_reply
 from socialcare.reply_tokens import hash_token
 from socialcare.settings import get_settings
 
@@ -205,23 +219,24 @@ class ReplyFlow:
         if mention is None:
             return not_found_page()
         reply_id = reply_id_for_link(token_hash)
-        own = self.replies.get(mention.id, reply_id)
-        if own is not None or link.used_at is not None:
-            return self._again(token, link, own)
+        if link.used_at is not None:
+            return self._again(token, link, self.replies.get(mention.id, reply_id))
 
         text = normalized_reply(form.get("text", ""))
-        others = self._others_replies(mention, reply_id)
         problem = validate_reply(mention.platform, mention.kind, text) or _gone_notice(mention)
         if problem is not None:
+            others = self._others_replies(mention, reply_id)
             return replace(
                 self._form(mention, link, token_hash, others, error=problem, draft=text), status=422
             )
-        if others and form.get("confirm_second") != "yes":
-            names = ", ".join(dict.fromkeys(_agent_label(r) for r in others))
-            problem = f"{names} answered meanwhile. Read it first; to send yours too, tick the box and send."
-            return replace(
-                self._form(mention, link, token_hash, others, error=problem, draft=text), status=409
-            )
+        confirmed = form.get("confirm_second") == "yes"
+        # Another agent's reply that was sent shows on the mention (answered_at): read them all, as
+        # before. One still on its way (or sent at this very moment) is what the transaction's condition
+        # on the mention's live replies catches; it is then read the same way.
+        if not confirmed and mention.answered_at is not None:
+            others = self._others_replies(mention, reply_id)
+            if others:
+                return self._answered_meanwhile(mention, link, token_hash, others, text)
 
         record = self.agents.get(link.agent_email)
         reply = Reply(
@@ -233,14 +248,28 @@ class ReplyFlow:
             agent_name=record.agent.name if record else None,
             agent_phone=record.agent.phone if record else None,
             created_at=now,
+            target_mention=mention_for_reply(mention),
         )
-        if not self.replies.create(reply):  # the same link, posted twice at the same moment
+        # One write: the link used, the reply pending, and (unless confirmed) no other live reply.
+        outcome = self.replies.create_for_link(reply, token_hash, only_live_reply=not confirmed)
+        if outcome is CreateOutcome.OTHERS_LIVE:
+            others = self._others_replies(mention, reply_id)
+            if others:
+                return self._answered_meanwhile(mention, link, token_hash, others, text)
+            # Only failed replies after all (the live-replies item only ever says too much): send it.
+            outcome = self.replies.create_for_link(reply, token_hash, only_live_reply=False)
+        if outcome is CreateOutcome.TAKEN:  # the same link, posted twice at the same moment
             return self._again(token, link, self.replies.get(mention.id, reply_id))
-        if not self.tokens.mark_used(token, reply_id, now):
-            logger.warning("reply link was already marked used", link=token_hash[:12])
         self.queue(reply)
-        logger.info("reply queued", mention_id=mention.id, reply_id=reply_id, second=bool(others))
+        logger.info("reply queued", mention_id=mention.id, reply_id=reply_id, confirmed_second=confirmed)
         return sent_page(text, platform=mention.platform, url=mention.url)
+
+    def _answered_meanwhile(
+        self, mention: Mention, link: ReplyLink, token_hash: str, others: list[Reply], text: str
+    ) -> Page:
+        names = ", ".join(dict.fromkeys(_agent_label(r) for r in others))
+        problem = f"{names} answered meanwhile. Read it first; to send yours too, tick the box and send."
+        return replace(self._form(mention, link, token_hash, others, error=problem, draft=text), status=409)
 
     def _again(self, token: str, link: ReplyLink, own: Reply | None) -> Page:
         """A used link posted again: nothing more is sent. A reply that never left (the first POST died

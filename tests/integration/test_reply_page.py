@@ -358,3 +358,18 @@ def test_a_reply_that_was_stored_but_never_queued_is_queued_when_the_agent_sends
     assert queued(world) == [{"mention_id": mention.id, "reply_id": reply.reply_id}]
     world.drain()
     assert len(world.simulator.calls) == 1
+
+
+def test_a_failed_reply_of_another_agent_needs_no_confirming(world: ReplyWorld) -> None:
+    mention = world.assigned(customer_mention(), ALICE, BOB)
+    alice_token, bob_token = world.link(mention, ALICE), world.link(mention, BOB)
+    bob_nonce = nonce_of(world.get(bob_token))
+    assert world.answer(alice_token, "Alice here: refund sent.")["statusCode"] == 200
+    world.refuse(1, 404, json_body={"title": "Not Found Error", "detail": "the post was deleted"})
+    world.drain()
+    assert [r.state for r in world.replies(mention)] == [ReplyState.FAILED]
+
+    sent = world.post(bob_token, {"nonce": bob_nonce, "text": "Bob here: refund sent!"})
+
+    assert sent["statusCode"] == 200, text_of(sent)
+    assert [r.agent_email for r in world.replies(mention)] == [ALICE.email, BOB.email]

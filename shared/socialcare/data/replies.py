@@ -181,16 +181,6 @@ class ReplyStore:
         self._table = table
 
     # ---- the reply page
-    def create(self, reply: Reply) -> bool:
-        """Store a new pending reply; False when a reply with this id exists already."""
-        try:
-            self._table.put_item(Item=reply_to_item(reply), ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
-
     def create_for_link(self, reply: Reply, token_hash: str, *, only_live_reply: bool) -> CreateOutcome:
         """The page's send, in one transaction: the link `token_hash` is marked used by this reply (condition:
         not used yet), the reply is stored pending (condition: new), and its id joins the mention's live
