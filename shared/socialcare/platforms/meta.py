@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import requests
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured, WrongVerifyToken
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone, utc_now
 from socialcare.platform_config import MetaConfig
+from socialcare.platforms import validate_payload
 from socialcare.signatures import matches, sha256_hex
 
 FACEBOOK = "facebook"
@@ -178,11 +179,11 @@ def parse_delivery(payload: object, config: MetaConfig) -> Delivery:
     delivery = Delivery()
     for index, item in enumerate(entries):
         where = f"entry[{index}]"
-        entry = _validate(_Entry, item, where)
+        entry = validate_payload(_Entry, item, where)
         own_id = (config.page_id if platform == FACEBOOK else config.ig_user_id) or entry.id
         sent_at = _epoch(entry.time, f"{where}.time") if entry.time is not None else None
         for change_index, change_item in enumerate(entry.changes):
-            change = _validate(_Change, change_item, f"{where}.changes[{change_index}]")
+            change = validate_payload(_Change, change_item, f"{where}.changes[{change_index}]")
             _parse_change(
                 change, sent_at, platform, own_id, f"{where}.changes[{change_index}].value", delivery
             )
@@ -202,10 +203,10 @@ def _parse_change(
     if platform == FACEBOOK and change.field == "feed":
         _parse_feed(change.value, sent_at, own_id, where, delivery)
     elif platform == INSTAGRAM and change.field == "comments":
-        comment = _validate(_InstagramComment, change.value, where)
+        comment = validate_payload(_InstagramComment, change.value, where)
         delivery.mentions.append(_mention_from_instagram_comment(comment, sent_at, own_id, change.value))
     elif platform == INSTAGRAM and change.field == "mentions":
-        mention = _validate(_InstagramMention, change.value, where)
+        mention = validate_payload(_InstagramMention, change.value, where)
         if mention.comment_id is None:
             # A mention in a media caption: fetching it needs another Graph call we do not make yet.
             delivery.ignored.append("mentions:caption")
@@ -220,11 +221,11 @@ def _parse_change(
 def _parse_feed(
     value: dict[str, Any], sent_at: datetime | None, own_id: str, where: str, delivery: Delivery
 ) -> None:
-    kind = _validate(_FeedKind, value, where)
+    kind = validate_payload(_FeedKind, value, where)
     if kind.item not in FEED_ITEMS:
         delivery.ignored.append(f"feed:{kind.item}")  # reaction, like, share, photo, video, ...
     elif kind.verb == "remove":
-        removal = _validate(_FeedRemoval, value, where)
+        removal = validate_payload(_FeedRemoval, value, where)
         id_field = "comment_id" if removal.item == "comment" else "post_id"
         external_id = removal.comment_id if removal.item == "comment" else removal.post_id
         if not external_id:
@@ -233,7 +234,7 @@ def _parse_feed(
             Tombstone(platform=FACEBOOK, external_id=external_id, status=MentionStatus.REMOVED)
         )
     elif kind.verb in {"add", "edited"}:
-        feed = _validate(_FeedValue, value, where)
+        feed = validate_payload(_FeedValue, value, where)
         mention = _mention_from_feed(feed, sent_at, own_id, where, value)
         (delivery.mentions if kind.verb == "add" else delivery.edits).append(mention)
     else:
@@ -311,7 +312,7 @@ def _mention_from_instagram_mention(
 
 
 def _parse_messaging(item: Any, platform: str, where: str, delivery: Delivery) -> None:
-    event = _validate(_Messaging, item, where)
+    event = validate_payload(_Messaging, item, where)
     message = event.message
     if message is None:
         others = [key for key in item if key not in {"sender", "recipient", "timestamp"}]
@@ -361,15 +362,6 @@ def _epoch(value: int | float | str, where: str) -> datetime:
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError) as error:
         raise MalformedPayload(f"{where}: {str(value)[:32]!r} is not a valid time") from error
-
-
-def _validate[ModelT: BaseModel](model: type[ModelT], item: object, where: str) -> ModelT:
-    try:
-        return model.model_validate(item)
-    except ValidationError as error:
-        first = error.errors()[0]
-        location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
-        raise MalformedPayload(f"{where}{location}: {first['msg']}") from error
 
 
 # ---------------------------------------------------------------- Graph API

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone
+from socialcare.platforms import validate_payload
 from socialcare.signatures import matches, standard_webhooks_signature
 
 ID_HEADER = "webhook-id"
@@ -95,12 +96,12 @@ class _Deleted(BaseModel):
 def parse_delivery(source: str, payload: object, message_id: str) -> Delivery:
     if not isinstance(payload, Mapping):
         raise MalformedPayload("the body must be a JSON object")
-    envelope = _validate(_Envelope, payload, "")
+    envelope = validate_payload(_Envelope, payload, "")
     if envelope.type == "mention.created":
-        data = _validate(_MentionData, envelope.data, "data")
+        data = validate_payload(_MentionData, envelope.data, "data")
         return Delivery(mentions=[_mention(source, data, envelope.data, message_id)])
     if envelope.type == "mention.deleted":
-        deleted = _validate(_Deleted, envelope.data, "data")
+        deleted = validate_payload(_Deleted, envelope.data, "data")
         return Delivery(
             tombstones=[Tombstone(platform=source, external_id=deleted.id, status=MentionStatus.DELETED)]
         )
@@ -125,12 +126,3 @@ def _mention(source: str, data: _MentionData, raw: dict[str, Any], message_id: s
         in_reply_to=data.in_reply_to,
         raw={**raw, "webhook_id": message_id},
     )
-
-
-def _validate[ModelT: BaseModel](model: type[ModelT], item: object, where: str) -> ModelT:
-    try:
-        return model.model_validate(item)
-    except ValidationError as error:
-        first = error.errors()[0]
-        location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
-        raise MalformedPayload(f"{where}{location}".lstrip(".") + f": {first['msg']}") from error

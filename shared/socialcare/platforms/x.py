@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone
 from socialcare.platform_config import XConfig
+from socialcare.platforms import validate_payload
 from socialcare.signatures import matches, sha256_base64
 
 PLATFORM = "x"
@@ -180,7 +181,7 @@ class AccountActivityEnvelope:
         delivery = Delivery()
         envelope_blocked = _blocked(payload.get("user_has_blocked"))
         for index, item in enumerate(_event_list(payload, "tweet_create_events")):
-            tweet = _validate(_Tweet, item, f"tweet_create_events[{index}]")
+            tweet = validate_payload(_Tweet, item, f"tweet_create_events[{index}]")
             if tweet.retweeted_status is not None and tweet.quoted_status is None:
                 delivery.ignored.append("retweet")
             elif envelope_blocked or _blocked(tweet.user_has_blocked):
@@ -191,7 +192,7 @@ class AccountActivityEnvelope:
         if not isinstance(users, Mapping):
             raise MalformedPayload("users must be an object")
         for index, item in enumerate(_event_list(payload, "direct_message_events")):
-            event = _validate(_DirectMessageEvent, item, f"direct_message_events[{index}]")
+            event = validate_payload(_DirectMessageEvent, item, f"direct_message_events[{index}]")
             mention = _mention_from_dm(event, users, brand_user_id, item)
             if mention is None:
                 delivery.ignored.append(f"direct_message_events:{event.type}")
@@ -227,12 +228,3 @@ def _event_list(payload: Mapping[str, Any], key: str) -> list[Any]:
     if not isinstance(events, list):
         raise MalformedPayload(f"{key} must be a list")
     return events
-
-
-def _validate[ModelT: BaseModel](model: type[ModelT], item: object, where: str) -> ModelT:
-    try:
-        return model.model_validate(item)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "item"
-        raise MalformedPayload(f"{where}.{field}: {first['msg']}") from error
