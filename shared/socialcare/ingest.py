@@ -60,6 +60,9 @@ class IngestResult:
         }
 
 
+PRE_READ_ABOVE = 10
+
+
 def assign_conversations(mentions: list[Mention], known: dict[str, Mention]) -> None:
     """A reply joins the conversation of what it answers (when we have it); otherwise the thread's own key.
 
@@ -151,8 +154,12 @@ def ingest(
     edit_groups: dict[str, list[Mention]] = {}
     for edit in delivery.edits:
         edit_groups.setdefault(edit.id, []).append(edit)
-    wanted = {m.id for m in mentions} | edit_groups.keys()
+    wanted = set(edit_groups.keys())
     wanted |= {mention_id(m.platform, m.in_reply_to) for m in [*mentions, *delivery.edits] if m.in_reply_to}
+    # Reading a large delivery's own ids first turns its resend into a few batched reads instead of a failed
+    # conditional put per mention; a small delivery relies on its conditional puts alone (one call, not two).
+    # Mentions whose text must be fetched are always read first, so a resend never fetches again.
+    wanted |= {m.id for m in mentions if len(mentions) > PRE_READ_ABOVE or needs_text(m)}
     known = store.get_many(wanted) if wanted else {}
 
     fresh = [m for m in mentions if m.id not in known]
