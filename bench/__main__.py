@@ -7,10 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import measures
-from bench.aws_calls import aws_calls
 from bench.lambda_like import REPO_ROOT, ensure_runtime
-from bench.load import ingest_load
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -28,23 +25,43 @@ TARGETS: dict[str, tuple[str, Callable[[Any], bool]]] = {
 }
 
 
+# Each step runs in a fresh interpreter, as separate Lambda functions would: no cached settings, clients or
+# environment carry over from one measure to the next.
+STEPS: dict[str, str] = {
+    "artifact sizes": "from bench.measures import artifacts as step",
+    "cold imports": "from bench.measures import cold_imports as step",
+    "warm overhead": "from bench.measures import warm_overhead as step",
+    "peak memory": "from bench.measures import peak_rss_step as step",
+    "AWS calls": "from bench.aws_calls import aws_calls as step",
+    "ingest through the local stack": "from bench.load import ingest_load as step",
+}
+STEP_CODE = "import json, sys\n{imports}\nsys.stdout.write('\\nRESULT ' + json.dumps(step()) + '\\n')\n"
+
+
+def run_step(label: str, imports: str) -> dict[str, Any]:
+    print(f"measuring {label}...", file=sys.stderr, flush=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", STEP_CODE.format(imports=imports)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    if completed.returncode != 0 or not lines:
+        raise SystemExit(f"{label} failed:\n{completed.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix("RESULT "))
+    return result
+
+
 def main() -> None:
     subprocess.run(
         ["sam", "build", "--template", "template.yaml"], cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL
     )
     ensure_runtime()
     results: dict[str, Any] = {}
-    steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-        ("artifact sizes", measures.artifacts),
-        ("cold imports", measures.cold_imports),
-        ("warm overhead", measures.warm_overhead),
-        ("peak memory", lambda: {"peak_rss_mb": measures.peak_rss()}),
-        ("AWS calls", aws_calls),
-        ("ingest through the local stack", ingest_load),
-    ]
-    for label, step in steps:
-        print(f"measuring {label}...", file=sys.stderr, flush=True)
-        results.update(step())
+    for label, imports in STEPS.items():
+        results.update(run_step(label, imports))
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
 

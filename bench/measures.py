@@ -191,3 +191,7 @@ def warm_overhead(deliveries: int = 300) -> dict[str, Any]:
         "warm_baseline_ms": round(baseline_ms, 2),
         "warm_overhead_ratio": round(subject_ms / baseline_ms, 2),
     }
+
+
+def peak_rss_step() -> dict[str, Any]:
+    return {"peak_rss_mb": peak_rss()}

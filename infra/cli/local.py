@@ -20,7 +20,8 @@ def local_api_url() -> str:
 def fetch_outbox() -> list[dict[str, Any]]:
     url = local_api_url() + OUTBOX_PATH
     try:
-        response = requests.get(url, timeout=10)
+        # Generous: a busy local stack (thousands of messages, a load test running) answers slowly.
+        response = requests.get(url, timeout=60)
     except requests.ConnectionError as error:
         raise CliError(
             f"the local stack is not running at {local_api_url()}: start it with `make run`"
