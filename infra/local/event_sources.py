@@ -207,11 +207,12 @@ class EventSourcePollers:
             messages = sqs.receive_message(
                 QueueUrl=queue_url,
                 MaxNumberOfMessages=batch_size,
-                WaitTimeSeconds=1,
+                WaitTimeSeconds=0,  # moto answers one request at a time: never hold it while waiting
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not messages:
+                self._stop.wait(0.2)
                 continue
             records = [_sqs_record(dict(message), queue_arn) for message in messages]
             try:

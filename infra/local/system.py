@@ -11,10 +11,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from moto.server import ThreadedMotoServer
-
 from infra.local.event_sources import EventSourcePollers
 from infra.local.gateway import Gateway
+from infra.local.moto_server import SerializedMotoServer
 from infra.local.outbox import OUTBOX_PATH, Outbox
 from infra.local.runtime import FunctionRuntime, apply_environment, merged_environment
 from infra.local.stack import DEFAULT_STACK_NAME, REGION, LocalStack
@@ -62,7 +61,7 @@ class LocalSystem:
         self.stack = LocalStack(self.template, self.endpoint_url, self.api_url, stack_name)
         self.schedule_seconds = schedule_seconds
         self._log = log
-        self.moto = ThreadedMotoServer(ip_address=HOST, port=moto_port, verbose=False)
+        self.moto = SerializedMotoServer(ip_address=HOST, port=moto_port, verbose=False)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines drown ours
         self.resolver: Resolver | None = None
         self.gateway: Gateway | None = None
