@@ -45,6 +45,7 @@ from socialcare.data.replies import (
     Reply,
     ReplyState,
     ReplyStore,
+    mention_for_reply,
     reply_id_for_link,
 )
 from socialcare.data.tokens import ReplyLink, TokenStore
@@ -63,7 +64,6 @@ from socialcare.reply_page import (
     sent_page,
     validate_reply,
 )
-from socialcare.reply_sending import mention_for_reply
 from socialcare.reply_tokens import hash_token
 from socialcare.settings import get_settings
 

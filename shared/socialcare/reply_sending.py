@@ -7,8 +7,8 @@ a reply go out once is the reply's own state, changed only by conditional writes
 * claim: pending -> sending. A delivery that finds the reply sent or failed does nothing; one that finds it
   `sending` under a live lease comes back when the lease runs out. The claim is also how the sender reads
   the reply (it answers with the item as it was, claimed or not), and the reply carries what the sender
-  needs of its mention (mention_for_reply, written by the page): a reply goes out with two requests to the
-  table, the claim and one transaction for the outcome.
+  needs of its mention (data.replies.mention_for_reply, written by the page): a reply goes out with two
+  requests to the table, the claim and one transaction for the outcome.
 * The lease. A sender can die while posting (Lambda timeout, out of memory, a lost host) and leave `sending`
   behind with nobody to finish it. So `sending` is held for LEASE only, longer than one attempt can last
   (the function's timeout; each post's read timeout is cut to the time left), and the message that carries
@@ -121,18 +121,6 @@ def reply_target(mention: Mention) -> ReplyTarget:
         media_id=str(media_id) if media_id else None,
         is_instagram_mention=is_instagram_mention,
     )
-
-
-def mention_for_reply(mention: Mention) -> Mention:
-    """The part of `mention` the sender needs, stored with the reply (Reply.target_mention) so that it does
-    not read the mention back: ids, kind, author, url, times, conversation, and of `raw` only what
-    reply_target reads. Not the text (the customer's, up to the item size) nor the rest of the raw event."""
-    raw = mention.raw
-    kept: dict[str, Any] = {k: raw[k] for k in ("media_id", "parent_id", "comment_id") if k in raw}
-    if "media" in raw:
-        media = raw["media"]
-        kept["media"] = {"id": media.get("id")} if isinstance(media, dict) else media
-    return mention.model_copy(update={"text": "", "raw": kept})
 
 
 def brand_id(config: PlatformConfig, platform: str) -> str:

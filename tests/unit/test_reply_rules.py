@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from infra.local.template import load_template
-from socialcare.data.replies import Reply, ReplyState, reply_id_for_link
+from socialcare.data.replies import Reply, ReplyState, mention_for_reply, reply_id_for_link
 from socialcare.data.tokens import ReplyLink
 from socialcare.models import Author, Mention, MentionKind
 from socialcare.notification import sms_segments
@@ -29,7 +29,6 @@ from socialcare.reply_sending import (
     MAX_VISIBILITY_S,
     failure_text,
     lead_alert,
-    mention_for_reply,
     reply_target,
     retry_delay,
 )

@@ -450,3 +450,15 @@ class ReplyStore:
 @lru_cache(maxsize=1)
 def get_reply_store() -> ReplyStore:
     return ReplyStore(table(get_settings().table_name))
+
+
+def mention_for_reply(mention: Mention) -> Mention:
+    """The part of `mention` the sender needs, stored with the reply (Reply.target_mention) so that it does
+    not read the mention back: ids, kind, author, url, times, conversation, and of `raw` only what
+    reply_target reads. Not the text (the customer's, up to the item size) nor the rest of the raw event."""
+    raw = mention.raw
+    kept: dict[str, Any] = {k: raw[k] for k in ("media_id", "parent_id", "comment_id") if k in raw}
+    if "media" in raw:
+        media = raw["media"]
+        kept["media"] = {"id": media.get("id")} if isinstance(media, dict) else media
+    return mention.model_copy(update={"text": "", "raw": kept})
