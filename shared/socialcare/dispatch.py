@@ -3,7 +3,7 @@
 The steps, each safe to repeat (the table stream delivers at least once, SNS calls fail, and the escalation
 sweep may dispatch the same mention concurrently):
 
-1. Read (two Queries): the roster (agents, the round robin cursor and open assignments, one gsi1 partition)
+1. Read (two Queries): the roster (agents, the round robin cursor and open counts, one gsi1 partition)
    and the conversation (its mentions: the email's history, and which agent the conversation sticks to). A
    mention from the table stream comes with its stored image, so it is not read again.
 2. Decide (socialcare.routing): sticky agent of the conversation, else round robin among agents on shift with
@@ -230,6 +230,10 @@ class _RecentWrites:
             mine = self.conversations.get(conversation_id)
             return mine[1] if mine and self._fresh(mine[0]) else read
 
+    def open_count(self, email: str) -> int:
+        with self.lock:
+            return sum(1 for at in self.open.get(email, {}).values() if self._fresh(at))
+
     def open_ids(self, email: str, read: Iterable[str]) -> list[str]:
         with self.lock:
             mine = [m for m, at in self.open.get(email, {}).items() if self._fresh(at)]
@@ -422,16 +426,19 @@ class Dispatcher:
 
     def open_counts(self, roster: Roster, agents: Iterable[Agent]) -> dict[str, int]:
         """Open (assigned or opened, not answered) mentions per agent, as far as routing needs them: it only
-        asks whether an agent has fewer than max_open. An agent with fewer assignments than that has room
-        whatever became of them; only for the others are the mentions read, and assignments whose mention
-        was answered or is gone are closed on the way, so the counts heal themselves whoever closed it."""
+        asks whether an agent has fewer than max_open. An agent whose open count is below that has room
+        whatever became of its assignments; only for the others are the assignments and their mentions read,
+        and assignments whose mention was answered or is gone are closed on the way, so the counts heal
+        themselves whoever closed it."""
         limit = self.settings.max_open_assignments
-        open_ids = {
-            agent.email: self._recent.open_ids(agent.email, roster.open_assignments.get(agent.email, ()))
-            for agent in agents
-        }
-        counts = {email: len(ids) for email, ids in open_ids.items() if len(ids) < limit}
-        to_check = {email: ids for email, ids in open_ids.items() if email not in counts}
+        counts: dict[str, int] = {}
+        to_check: dict[str, list[str]] = {}
+        for agent in agents:
+            count = max(roster.open_counts.get(agent.email, 0), self._recent.open_count(agent.email))
+            if count < limit:
+                counts[agent.email] = count
+            else:
+                to_check[agent.email] = self._recent.open_ids(agent.email, self.store.open_ids(agent.email))
         every_id = {mention_id for ids in to_check.values() for mention_id in ids}
         found = self.mentions.get_many(every_id) if every_id else {}
         for email, ids in to_check.items():

@@ -6,7 +6,7 @@ The item holds the Agent model (schedule included) plus what the system attached
 the agent's email subscription to the notification topic.
 
 The gsi1 AGENTS partition also holds what routing needs besides the agents (socialcare.data.dispatch: the
-round robin cursor and the open assignments), so the dispatcher reads everything in one Query; readers of
+round robin cursor and the open counts), so the dispatcher reads everything in one Query; readers of
 agents keep only items whose entity is "agent"."""
 
 import hashlib

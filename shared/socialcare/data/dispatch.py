@@ -2,16 +2,24 @@
   round robin cursor  pk=DISPATCH            sk=ROUND_ROBIN      last agent a round robin pick went to;
                       gsi1: AGENTS / ~ROUND_ROBIN
   conversation        pk=CONV#<conv id>      sk=CONV             its agent (sticky) and mentions dispatched
-  open assignment     pk=OPEN#<email>        sk=MENTION#<id>     a mention assigned to the agent (TTL);
-                      gsi1: AGENTS / <email>#OPEN#<id>
+  open count          pk=OPEN#<email>        sk=COUNT            how many open assignments the agent has;
+                      gsi1: AGENTS / <email>#OPEN
+  open assignment     pk=OPEN#<email>        sk=MENTION#<id>     a mention assigned to the agent (TTL)
   notice              pk=NOTICE#<mention id> sk=LEVEL#<level>    who is told about a mention at one level;
                       gsi1: UNDELIVERED / <created_at>#<id>#<level> until every notification went out
 
-The cursor and the open assignments share the agents' gsi1 partition (socialcare.data.agents), so routing
-reads agents, cursor and capacity in one Query (`roster`). That index is eventually consistent: what a
-decision read from it is checked again, atomically, by the assignment's transaction (`assign`): the mention
-must still have the status it was read with, the conversation the agent it was read with, the cursor the
-email it was read with. A stale read costs a retry with consistent reads, never a wrong assignment.
+The cursor and the open counts share the agents' gsi1 partition (socialcare.data.agents), so routing reads
+agents, cursor and capacity in one Query (`roster`) whose size does not grow with the backlog: the open
+assignments themselves are not in it. A count changes in the same transaction as its open assignment items
+(`assign` adds one per recipient, `close_open` takes one off with the item it deletes), so it is never below
+the number of items; it is above it by the items DynamoDB's TTL removed (30 days after their assignment, as
+before), which only means routing reads that agent's items (`open_ids`) to decide, as it does for an agent
+at capacity anyway. So an assignment stops counting after 30 days, as it always did.
+
+That index is eventually consistent: what a decision read from it is checked again, atomically, by the
+assignment's transaction (`assign`): the mention must still have the status it was read with, the
+conversation the agent it was read with, the cursor the email it was read with. A stale read costs a retry
+with consistent reads, never a wrong assignment.
 
 Notices make "tell these agents" durable. A dispatch writes its notice in the same transaction as the
 assignment, already claimed by the run that wrote it; every later delivery attempt (a redelivered stream
@@ -37,6 +45,8 @@ from socialcare.settings import get_settings
 UNDELIVERED_INDEX_KEY = "UNDELIVERED"
 CURSOR_KEY = {"pk": "DISPATCH", "sk": "ROUND_ROBIN"}
 CURSOR_INDEX_SK = "~ROUND_ROBIN"
+OPEN_COUNT_SK = "COUNT"
+OPEN_ASSIGNMENT_SK_PREFIX = "MENTION#"
 OPEN_ASSIGNMENT_TTL = timedelta(days=30)  # an assignment nobody closed stops counting after this
 NOTICE_TTL = timedelta(days=90)
 CONVERSATION_TTL = timedelta(days=180)
@@ -92,7 +102,7 @@ class Roster:
 
     agents: list[AgentRecord]  # by email
     last_assigned: str | None  # the round robin cursor
-    open_assignments: dict[str, list[str]]  # email -> ids of mentions assigned to them and not closed yet
+    open_counts: dict[str, int]  # email -> assignments to them not closed yet (at least; see open_ids)
 
 
 @dataclass
@@ -133,7 +143,11 @@ def _notice_key(mention_id: str, level: int) -> dict[str, str]:
 
 
 def _open_key(email: str, mention_id: str) -> dict[str, str]:
-    return {"pk": f"OPEN#{email}", "sk": f"MENTION#{mention_id}"}
+    return {"pk": f"OPEN#{email}", "sk": f"{OPEN_ASSIGNMENT_SK_PREFIX}{mention_id}"}
+
+
+def _open_count_key(email: str) -> dict[str, str]:
+    return {"pk": f"OPEN#{email}", "sk": OPEN_COUNT_SK}
 
 
 def _mention_key(mention_id: str) -> dict[str, str]:
@@ -178,8 +192,6 @@ def open_assignment_item(email: str, mention_id: str, now: datetime) -> dict[str
         "mention_id": mention_id,
         "assigned_at": _iso(now),
         "expires_at": _epoch(now + OPEN_ASSIGNMENT_TTL),
-        "gsi1pk": AGENTS_INDEX_KEY,
-        "gsi1sk": f"{email}#OPEN#{mention_id}",
     }
 
 
@@ -220,7 +232,7 @@ class DispatchStore:
 
     # ---------------------------------------------------------------- what routing reads
     def roster(self) -> Roster:
-        """Agents, the round robin cursor and the open assignments: one Query (more only past 1 MB)."""
+        """Agents, the round robin cursor and the open counts: one Query (more only past 1 MB)."""
         items = self._query_all(
             {
                 "IndexName": "gsi1",
@@ -230,16 +242,28 @@ class DispatchStore:
         )
         agents: list[AgentRecord] = []
         last_assigned: str | None = None
-        open_assignments: dict[str, list[str]] = {}
+        open_counts: dict[str, int] = {}
         for item in items:
             entity = item.get("entity")
             if entity == "agent":
                 agents.append(item_to_record(item))
             elif entity == "cursor" and item.get("last_email"):
                 last_assigned = str(item["last_email"])
-            elif entity == "open_assignment" and item.get("email"):
-                open_assignments.setdefault(str(item["email"]), []).append(str(item["mention_id"]))
-        return Roster(sorted(agents, key=lambda r: r.email), last_assigned, open_assignments)
+            elif entity == "open_count" and item.get("email"):
+                open_counts[str(item["email"])] = max(0, int(item.get("open_count") or 0))
+        return Roster(sorted(agents, key=lambda r: r.email), last_assigned, open_counts)
+
+    def open_ids(self, email: str) -> list[str]:
+        """The ids of the mentions whose assignment to the agent is not closed (a consistent read)."""
+        items = self._query_all(
+            {
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                "ExpressionAttributeValues": {":pk": f"OPEN#{email}", ":prefix": OPEN_ASSIGNMENT_SK_PREFIX},
+                "ProjectionExpression": "mention_id",
+                "ConsistentRead": True,
+            }
+        )
+        return [str(item["mention_id"]) for item in items if item.get("mention_id")]
 
     def conversation_items(self, conversation_id: str) -> list[dict[str, Any]]:
         """The conversation's mention items (gsi3, as MentionStore.conversation reads them), raw: the
@@ -280,7 +304,8 @@ class DispatchStore:
         """Record an assignment in one transaction: the mention's transition (only if it still has the
         expected fields), its notice (claimed by this run), the conversation's agent and mention list (only if
         its agent is still the one read), the round robin cursor (only if it is still the one read), an open
-        assignment per recipient and their reply links. Raises AssignmentConflict naming what changed."""
+        assignment per recipient with one more on their open count, and their reply links. Raises
+        AssignmentConflict naming what changed."""
         parts: list[str] = []
         actions: list[dict[str, Any]] = []
         name = self._table.name
@@ -389,6 +414,26 @@ class DispatchStore:
             actions.append(
                 {"Put": {"TableName": name, "Item": open_assignment_item(email, write.mention_id, now)}}
             )
+            parts.append("open_count")
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": _open_count_key(email),
+                        "UpdateExpression": (
+                            "SET entity = :entity, email = :email, gsi1pk = :index, gsi1sk = :sk "
+                            "ADD open_count :one"
+                        ),
+                        "ExpressionAttributeValues": {
+                            ":entity": "open_count",
+                            ":email": email,
+                            ":index": AGENTS_INDEX_KEY,
+                            ":sk": f"{email}#OPEN",
+                            ":one": 1,
+                        },
+                    }
+                }
+            )
         for link in write.reply_links:
             parts.append("reply_link")
             actions.append(
@@ -419,7 +464,41 @@ class DispatchStore:
 
     # ---------------------------------------------------------------- open assignments
     def close_open(self, email: str, mention_id: str) -> None:
-        self._call("delete_item", Key=_open_key(email, mention_id))
+        """Delete the open assignment and take it off the agent's count, together; only if it was still
+        there (two runs closing it take one off), and never below 0."""
+        name = self._table.name
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": name,
+                            "Key": _open_key(email, mention_id),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": name,
+                            "Key": _open_count_key(email),
+                            "UpdateExpression": "ADD open_count :minus",
+                            "ConditionExpression": "open_count > :zero",
+                            "ExpressionAttributeValues": {":minus": -1, ":zero": 0},
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise StorageUnavailable(str(error)) from error
+            reasons = error.response.get("CancellationReasons") or []
+            codes = [reason.get("Code") for reason in reasons]
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                return  # closed by another run already
+            if codes[1:2] == ["ConditionalCheckFailed"]:  # the count is 0 already: just the item
+                self._call("delete_item", Key=_open_key(email, mention_id))
+                return
+            raise StorageUnavailable(str(error)) from error
 
     # ---------------------------------------------------------------- notices
     def create_notice(
