@@ -407,19 +407,9 @@ class MentionStore:
 
     def mark_gone(self, tombstone: Tombstone) -> bool:
         """Mark a stored mention deleted or removed; False when we never stored it."""
-        try:
-            self._table.update_item(
-                Key=_mention_key(mention_id(tombstone.platform, tombstone.external_id)),
-                UpdateExpression="SET #status = :status",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":status": tombstone.status.value},
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        return self.transition(
+            mention_id(tombstone.platform, tombstone.external_id), set_fields={"status": tombstone.status}
+        )
 
     def conversation(self, conversation_id: str, limit: int = 1000) -> list[Mention]:
         """Every mention of a conversation, ours included, oldest first."""
