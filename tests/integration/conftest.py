@@ -3,12 +3,14 @@ the same provisioning code as the local stack; `handlers` loads the template's f
 gateway does, and `http_event` builds the API Gateway events the gateway would send them."""
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from infra.local.gateway import build_event
 from infra.local.runtime import FunctionRuntime, LambdaContext
@@ -94,3 +96,17 @@ def http_event(
 
 def json_of(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
+
+
+@pytest.fixture
+def atomic_aws_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each conditional write atomically; moto in-process does not lock. Serialize each AWS
+    call, so threads still interleave between calls as concurrent Lambdas do, but a call is one step."""
+    lock = threading.Lock()
+    original = BotocoreStubber.__call__
+
+    def one_at_a_time(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, event_name, request, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", one_at_a_time)

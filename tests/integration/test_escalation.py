@@ -5,11 +5,9 @@ once the link is opened, and texts that failed delivered by a later sweep."""
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from moto.core.botocore_stubber import BotocoreStubber
 
 from socialcare.dispatch import NotificationFailed
 from socialcare.escalation import Escalator
@@ -107,20 +105,6 @@ def test_a_late_sweep_goes_straight_to_the_second_level_once(world: World) -> No
     assert world.escalator.sweep(minutes(45)).escalated == {2: 1}
     assert world.escalator.sweep(minutes(46)).escalated == {}
     assert (len(texts_to(ANN)), len(texts_to(BEN))) == (2, 1)
-
-
-@pytest.fixture
-def atomic_aws_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each conditional write atomically; moto in-process does not lock. Serialize each AWS
-    call, so threads still interleave between calls as concurrent Lambdas do, but a call is one step."""
-    lock = threading.Lock()
-    original = BotocoreStubber.__call__
-
-    def one_at_a_time(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, event_name, request, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", one_at_a_time)
 
 
 @pytest.mark.usefixtures("atomic_aws_calls")

@@ -55,6 +55,7 @@ def test_signed_mention_is_stored_once_however_often_sent(x_webhook: Invoke, aws
     assert mention.conversation_id == "x:1850000000000000001"
 
 
+@pytest.mark.usefixtures("atomic_aws_calls")
 def test_concurrent_duplicate_deliveries_store_one_mention(x_webhook: Invoke, aws: Aws) -> None:
     body = tweet_delivery(tweet(tweet_id="777"))
     results: list[dict[str, Any]] = []
