@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -232,17 +233,7 @@ class MentionStore:
             "KeyConditionExpression": "gsi2pk = :pending AND gsi2sk <= :due",
             "ExpressionAttributeValues": {":pending": PENDING_INDEX_KEY, ":due": _stored_value(due_before)},
         }
-        mentions: list[Mention] = []
-        try:
-            while len(mentions) < limit:
-                page = self._table.query(**query)
-                mentions.extend(item_to_mention(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
-        return mentions[:limit]
+        return [item_to_mention(item) for item in islice(self._items(query), limit)]
 
     def replace_text(
         self, mention_identifier: str, old_text: str, new_text: str, edited_at: datetime
@@ -419,16 +410,7 @@ class MentionStore:
             "ExpressionAttributeValues": {":conversation": CONVERSATION_INDEX_PREFIX + conversation_id},
             "ScanIndexForward": True,
         }
-        mentions: list[Mention] = []
-        try:
-            while len(mentions) < limit:
-                page = self._table.query(**query)
-                mentions.extend(item_to_mention(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        mentions = [item_to_mention(item) for item in islice(self._items(query), limit)]
         mentions.sort(key=lambda m: (m.created_at, m.id))
         return mentions[:limit]
 
@@ -468,13 +450,17 @@ class MentionStore:
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
         }
+        yield from self._items(query)
+
+    def _items(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every item a query finds, page after page, read lazily: a caller that stops early reads no more."""
         try:
             while True:
                 page = self._table.query(**query)
                 yield from page.get("Items", [])
                 if "LastEvaluatedKey" not in page:
                     return
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+                query = {**query, "ExclusiveStartKey": page["LastEvaluatedKey"]}
         except ClientError as error:
             raise StorageUnavailable(str(error)) from error
 
