@@ -16,6 +16,7 @@ from infra.local.gateway import build_event
 from infra.local.runtime import FunctionRuntime, LambdaContext
 from infra.local.stack import REGION, LocalStack
 from infra.local.template import Resolver, Template, load_template
+from infra.simulator.server import PlatformSimulator
 from socialcare.data.mentions import MentionStore, table
 
 
@@ -110,3 +111,10 @@ def atomic_aws_calls(monkeypatch: pytest.MonkeyPatch) -> None:
             return original(self, event_name, request, **kwargs)
 
     monkeypatch.setattr(BotocoreStubber, "__call__", one_at_a_time)
+
+
+@pytest.fixture(scope="module")
+def running_simulator() -> Iterator[PlatformSimulator]:
+    """Fake X and Graph APIs for the tests that post replies; reset by whoever uses it."""
+    with PlatformSimulator() as simulator:
+        yield simulator

@@ -151,7 +151,7 @@ class ReplyWorld:
         sends back (visibility changed) is made visible again only by `time_passes`. Returns the sender's
         answers."""
         sqs = boto3.client("sqs")
-        answers = []
+        answers: list[dict[str, Any]] = []
         for round_number in range(max_rounds):
             messages = sqs.receive_message(
                 QueueUrl=self.queue_url, MaxNumberOfMessages=5, AttributeNames=["All"]
@@ -221,3 +221,18 @@ def nonce_of(response: dict[str, Any]) -> str:
 def text_of(response: dict[str, Any]) -> str:
     """The page's visible text, roughly: tags dropped, entities decoded."""
     return unescape(re.sub(r"<[^>]+>", " ", response["body"]))
+
+
+def make_reply_world(
+    aws: Aws,
+    handlers: Callable[[str], Invoke],
+    simulator: PlatformSimulator,
+    config: dict[str, Any],
+    *agents: Agent,
+) -> ReplyWorld:
+    """The page and sender handlers, with every platform call going to `simulator` and `agents` stored."""
+    simulator.reset()
+    point_config_at(aws, config, simulator)
+    world = ReplyWorld(aws, handlers("ReplyPageFunction"), handlers("ReplySenderFunction"), simulator)
+    world.add_agents(*agents)
+    return world

@@ -2,7 +2,7 @@
 on GET, what POST does with the reply, and every refusal (unknown, expired, cross-site, forged form)."""
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,18 +20,12 @@ from tests.integration.reply_support import (
     BOB,
     ReplyWorld,
     customer_mention,
+    make_reply_world,
     nonce_of,
-    point_config_at,
     text_of,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def running_simulator() -> Iterator[PlatformSimulator]:
-    with PlatformSimulator() as simulator:
-        yield simulator
 
 
 @pytest.fixture
@@ -41,11 +35,7 @@ def world(
     running_simulator: PlatformSimulator,
     dev_config: dict[str, Any],
 ) -> ReplyWorld:
-    running_simulator.reset()
-    point_config_at(aws, dev_config, running_simulator)
-    world = ReplyWorld(aws, handlers("ReplyPageFunction"), handlers("ReplySenderFunction"), running_simulator)
-    world.add_agents(ALICE, BOB)
-    return world
+    return make_reply_world(aws, handlers, running_simulator, dev_config, ALICE, BOB)
 
 
 def queued(world: ReplyWorld) -> list[dict[str, Any]]:

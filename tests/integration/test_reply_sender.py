@@ -1,7 +1,7 @@
 """The reply sender through its Lambda handler, fed from the reply queue the way Lambda's SQS event source
 feeds it, posting to the platform simulator: every way a post can fail, and that each reply goes out once."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,19 +21,13 @@ from tests.integration.reply_support import (
     LEAD,
     ReplyWorld,
     customer_mention,
-    point_config_at,
+    make_reply_world,
 )
 
 pytestmark = pytest.mark.integration
 
 CREATED = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
 BRAND_X_ID = "1000000001"  # infra/dev-config.json x.brand_user_id
-
-
-@pytest.fixture(scope="module")
-def running_simulator() -> Iterator[PlatformSimulator]:
-    with PlatformSimulator() as simulator:
-        yield simulator
 
 
 @pytest.fixture
@@ -43,11 +37,8 @@ def world(
     running_simulator: PlatformSimulator,
     dev_config: dict[str, Any],
 ) -> ReplyWorld:
-    running_simulator.reset()
-    point_config_at(aws, dev_config, running_simulator)
-    world = ReplyWorld(aws, handlers("ReplyPageFunction"), handlers("ReplySenderFunction"), running_simulator)
+    world = make_reply_world(aws, handlers, running_simulator, dev_config, ALICE, BOB, LEAD)
     world.x_webhook = handlers("XWebhookFunction")
-    world.add_agents(ALICE, BOB, LEAD)
     return world
 
 
