@@ -53,14 +53,8 @@ from socialcare.models import Author, Mention, MentionKind, MentionStatus, utc_n
 from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.observability import logger, metrics
 from socialcare.platform_config import PlatformConfig, get_platform_config
-from socialcare.platforms.replies import (
-    DEFAULT_TIMEOUT,
-    PermanentFailure,
-    ReplyTarget,
-    RetryLater,
-    post_reply,
-)
-from socialcare.reply_page import platform_label
+from socialcare.platforms import registry
+from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
 from socialcare.settings import get_settings
 
 LEASE = timedelta(seconds=30)  # > the function's 10 s timeout, < the queue's 60 s visibility timeout
@@ -105,32 +99,8 @@ def retry_delay(attempts: int, retry_after_s: float | None, rand: Callable[[], f
 
 
 def reply_target(mention: Mention) -> ReplyTarget:
-    """Everything post_reply needs to attach an answer to `mention`, from the stored mention."""
-    raw = mention.raw
-    media = raw.get("media")
-    media_id = (media.get("id") if isinstance(media, dict) else None) or raw.get("media_id")
-    parent_id = raw.get("parent_id") if mention.platform == "instagram" else None
-    # An Instagram @mention arrives as {"comment_id", "media_id"} (field "mentions"), not as a comment.
-    is_instagram_mention = mention.platform == "instagram" and "comment_id" in raw and "media" not in raw
-    return ReplyTarget(
-        platform=mention.platform,
-        kind=mention.kind,
-        external_id=mention.external_id,
-        author_id=mention.author.id,
-        parent_id=str(parent_id) if parent_id else None,
-        media_id=str(media_id) if media_id else None,
-        is_instagram_mention=is_instagram_mention,
-    )
-
-
-def brand_id(config: PlatformConfig, platform: str) -> str:
-    if platform == "x":
-        return config.x.brand_user_id
-    if platform == "facebook":
-        return config.meta.page_id
-    if platform == "instagram":
-        return config.meta.ig_user_id
-    return platform
+    """Everything the platform needs to attach an answer to `mention`, from the stored mention."""
+    return registry.adapter_for(mention.platform).reply_target(mention)
 
 
 def _normalized(text: str) -> str:
@@ -224,8 +194,13 @@ class ReplySender:
         connect, read = self.timeout
         read = min(read, max(1.0, remaining_s - connect - SAFETY_MARGIN_S))  # end before the function
         try:
-            result = post_reply(
-                reply_target(mention), reply.text, config, self.session, timeout=(connect, read)
+            result = registry.post_reply(
+                reply_target(mention),
+                reply.text,
+                config,
+                self.session,
+                timeout=(connect, read),
+                idempotency_key=reply.reply_id,
             )
         except RetryLater as retry:
             self._retry_later(reply, owner, retry, maybe_since, receive_count)
@@ -285,14 +260,11 @@ class ReplySender:
         sent_at: datetime,
     ) -> Mention:
         direct = mention.kind is MentionKind.DIRECT_MESSAGE
-        kind = mention.kind if direct else MentionKind.COMMENT
-        if mention.platform == "x" and not direct:
-            kind = MentionKind.POST
         return Mention(
             platform=mention.platform,
             external_id=platform_reply_id,
-            kind=kind,
-            author=Author(id=brand_id(config, mention.platform)),
+            kind=registry.adapter_for(mention.platform).reply_kind(mention),
+            author=Author(id=registry.brand_id(mention.platform, config)),
             text=reply.text,
             created_at=sent_at,
             received_at=sent_at,
@@ -353,7 +325,7 @@ class ReplySender:
             return  # everyone was told already
         mention = self._target_mention(reply)
         who = _customer(mention)
-        label = platform_label(reply.platform)
+        label = registry.label(reply.platform, self.config())
         if reply.agent_notified_at is None:
             if reply.agent_phone:
                 self.notifier.text_agent(reply.agent_phone, failure_text(reply, who, label))

@@ -9,7 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from socialcare.data import mentions as store_module
-from tests.conftest import tweet, tweet_delivery, x_signature
+from socialcare.platforms.x.payloads import tweet
+from tests.conftest import tweet_delivery, x_signature
 from tests.integration.conftest import Aws, Invoke, http_event, json_of
 
 

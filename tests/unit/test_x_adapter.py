@@ -7,10 +7,11 @@ import pytest
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
 from socialcare.models import MentionKind, MentionStatus
-from socialcare.platform_config import XConfig
 from socialcare.platforms import x
+from socialcare.platforms.x import XConfig
+from socialcare.platforms.x.payloads import tweet
 from socialcare.signatures import sha256_base64
-from tests.conftest import DEV_CONFIG, tweet
+from tests.conftest import DEV_CONFIG
 
 CONFIG = XConfig.model_validate(DEV_CONFIG["x"])
 BRAND = CONFIG.brand_user_id
@@ -143,3 +144,4 @@ def test_unknown_envelope_is_acknowledged_not_stored() -> None:
 def test_malformed_payloads_say_what_is_wrong(payload: Any, message: str) -> None:
     with pytest.raises(MalformedPayload, match=message.replace("[", r"\[").replace("]", r"\]")):
         x.parse_delivery(json.loads(json.dumps(payload)), CONFIG)
+

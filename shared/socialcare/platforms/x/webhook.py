@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone
-from socialcare.platform_config import XConfig
 from socialcare.platforms import validate_payload
+from socialcare.platforms.x.config import XConfig
 from socialcare.signatures import matches, sha256_base64
 
 PLATFORM = "x"
