@@ -49,6 +49,17 @@ class _User(BaseModel):
     verified: bool = False
 
 
+class _DirectMessageUser(BaseModel):
+    """A user in a DM delivery's `users` map: X identifies them by `id` (a string); `id_str` may be there."""
+
+    id: str | None = None
+    id_str: str | None = None
+    screen_name: str | None = None
+    name: str | None = None
+    followers_count: int | None = None
+    verified: bool = False
+
+
 class _ExtendedTweet(BaseModel):
     full_text: str
 
@@ -139,7 +150,9 @@ def _mention_from_dm(
         return None
     ours = bool(brand_user_id) and message.sender_id == brand_user_id
     customer_id = message.target.recipient_id if ours else message.sender_id
-    sender = _User.model_validate(users.get(message.sender_id) or {"id_str": message.sender_id})
+    sender = validate_payload(
+        _DirectMessageUser, users.get(message.sender_id) or {}, f"users.{message.sender_id}"
+    )
     try:
         created_at = datetime.fromtimestamp(int(event.created_timestamp) / 1000, UTC)
     except (ValueError, OverflowError, OSError) as error:
@@ -149,7 +162,7 @@ def _mention_from_dm(
         external_id=event.id,
         kind=MentionKind.DIRECT_MESSAGE,
         author=Author(
-            id=sender.id_str,
+            id=message.sender_id,
             handle=sender.screen_name,
             name=sender.name,
             followers=sender.followers_count,
