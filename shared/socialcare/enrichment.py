@@ -38,19 +38,6 @@ def needs_text(mention: Mention) -> bool:
     return bool(mention.raw.get("needs_text")) and not mention.text
 
 
-def platform_fetcher(config: PlatformConfig, timeout: float) -> TextFetcher:
-    """One fetcher for mentions of any platform: each is fetched through its own adapter."""
-    from socialcare.platforms.registry import adapter_for  # the sweep only: webhooks pass their adapter's
-
-    def fetch(mention: Mention) -> dict[str, Any]:
-        fetcher = adapter_for(mention.platform).text_fetcher(config, timeout)
-        if fetcher is None:
-            raise LookupError(f"{mention.platform} is not configured to fetch texts")
-        return fetcher(mention)
-
-    return fetch
-
-
 def apply_fetched(mention: Mention, fetched: dict[str, Any]) -> None:
     """Fill the mention in place from a text fetcher's answer: text, username, author_url, timestamp."""
     username = fetched.get("username") if isinstance(fetched.get("username"), str) else None
@@ -91,6 +78,26 @@ def fetch_texts(mentions: list[Mention], fetch: TextFetcher, budget_s: float) ->
             code=getattr(error, "code", None),
             status=getattr(error, "status", None),
         )
+
+
+def _with_platform_fetchers(
+    to_fetch: list[tuple[PendingText, Mention]], config: PlatformConfig
+) -> tuple[list[tuple[PendingText, Mention]], TextFetcher]:
+    """The mentions whose platform can fetch texts now, and one fetcher that asks each one's adapter. The
+    others stay due: nothing to do until an operator configures their platform."""
+    from socialcare.platforms.registry import adapter_for  # the sweep only: webhooks pass their adapter's
+
+    fetchers: dict[str, TextFetcher] = {}
+    ready = []
+    for marker, mention in to_fetch:
+        if mention.platform not in fetchers:
+            fetcher = adapter_for(mention.platform).text_fetcher(config, RETRY_FETCH_TIMEOUT_S)
+            if fetcher is None:
+                logger.warning("texts pending, but the platform is not configured to fetch them")
+                continue
+            fetchers[mention.platform] = fetcher
+        ready.append((marker, mention))
+    return ready, lambda mention: fetchers[mention.platform](mention)
 
 
 @dataclass
@@ -135,7 +142,7 @@ def retry_pending_texts(
     if not to_fetch:
         return result
     if fetch is None:
-        fetch = platform_fetcher(config, RETRY_FETCH_TIMEOUT_S)
+        to_fetch, fetch = _with_platform_fetchers(to_fetch, config)
     fetch_texts([mention for _, mention in to_fetch], fetch, RETRY_FETCH_BUDGET_S)
     for marker, mention in to_fetch:
         if not mention.text_pending:

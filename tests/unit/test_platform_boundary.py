@@ -14,7 +14,12 @@ ROOT = Path(__file__).resolve().parents[2]
 PLATFORMS_DIR = ROOT / "shared" / "socialcare" / "platforms"
 CHECKED = [ROOT / "shared" / "socialcare", ROOT / "functions", ROOT / "infra"]
 # The shared parts of the platforms package: what the rest of the code may import.
-GENERIC_MODULES = {"socialcare.platforms", "socialcare.platforms.base", "socialcare.platforms.registry"}
+GENERIC_MODULES = {
+    "socialcare.platforms",
+    "socialcare.platforms.base",
+    "socialcare.platforms.local",
+    "socialcare.platforms.registry",
+}
 # Names people may type for a platform we have, which code outside the adapters must not test for either.
 ALIASES = {"twitter", "messenger", "meta", "fb", "ig"}
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import requests
 
     from socialcare.platform_config import PlatformConfig
+    from socialcare.platforms.local import LocalPlatform
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds for every call to a platform
 
@@ -210,4 +211,9 @@ class PlatformAdapter(Protocol):
     def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
         """The platform's id of our answer to `target` with `text`, posted after `since`, if it is there:
         the look-up for a post whose outcome is unknown. Raises RetryLater when the platform cannot say."""
+        ...
+
+    # ---- local runs and tests
+    def local(self) -> "LocalPlatform":
+        """Its `socialcare simulate` events and its simulated API (socialcare.platforms.local)."""
         ...

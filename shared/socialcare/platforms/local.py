@@ -2,6 +2,8 @@
 `socialcare simulate` sends (built and signed by the same payload builders the tests use), and the platform
 simulator's answers for its API. Only the simulator, the CLI and the tests import this; Lambda never does."""
 
+import secrets
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -71,7 +73,8 @@ class SimulatedEvent:
 
 
 class LocalPlatform(Protocol):
-    events: Sequence[SimulatedEvent]
+    @property
+    def events(self) -> Sequence[SimulatedEvent]: ...
 
     def answer(self, call: Call, simulator: Simulator) -> Answer | None:
         """The platform's answer to `call`, or None when the call is not for this platform's API."""
@@ -101,3 +104,20 @@ def ok_calls(simulator: Simulator, method: str, path_matches: Callable[[str], bo
 
 def field_of(body: Any, name: str) -> Any:
     return body.get(name) if isinstance(body, dict) else None
+
+
+def numeric_id(digits: int = 19) -> str:
+    """An id shaped like the platforms' numeric ids, different on every call."""
+    return str(secrets.randbelow(9 * 10 ** (digits - 1)) + 10 ** (digits - 1))
+
+
+def stable_id(name: str, digits: int = 10) -> str:
+    """The same author always gets the same id, so their mentions join one conversation."""
+    return str(
+        int(uuid.uuid5(uuid.NAMESPACE_URL, name).hex, 16) % (9 * 10 ** (digits - 1)) + 10 ** (digits - 1)
+    )
+
+
+def query_value(call: Call, name: str) -> str:
+    values = call.query.get(name) or [""]
+    return values[-1]

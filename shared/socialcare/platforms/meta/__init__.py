@@ -4,7 +4,7 @@ Posting (`meta.replies`, which needs requests) is imported on use: the webhook n
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialcare.models import Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
@@ -30,6 +30,9 @@ from socialcare.platforms.meta.webhook import (
     verify_signature,
     verify_subscription,
 )
+
+if TYPE_CHECKING:
+    from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
     "FACEBOOK",
@@ -144,3 +147,8 @@ class MetaPlatform:
         from socialcare.platforms.meta import replies
 
         return replies.find(target, text, since, context, config_of(context.config))
+
+    def local(self) -> "LocalPlatform":
+        from socialcare.platforms.meta.local import LocalMeta
+
+        return LocalMeta()

@@ -3,7 +3,7 @@ of its own, named in the configuration, received on /webhooks/sources/<name> and
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialcare.errors import MalformedPayload, UnknownSource
 from socialcare.models import Delivery, Mention, MentionKind
@@ -27,6 +27,9 @@ from socialcare.platforms.sources.webhook import (
     sign_headers,
     verify,
 )
+
+if TYPE_CHECKING:
+    from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
     "ID_HEADER",
@@ -118,3 +121,8 @@ class SourcesPlatform:
     def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
         # Nothing to ask: every attempt carries the same webhook-id, and the source drops repeats.
         return None
+
+    def local(self) -> "LocalPlatform":
+        from socialcare.platforms.sources.local import LocalSources
+
+        return LocalSources()

@@ -4,7 +4,7 @@ Posting (`x.replies`, which needs requests) is imported on use: the webhook neve
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialcare.errors import MalformedPayload
 from socialcare.models import Delivery, Mention, MentionKind
@@ -30,6 +30,9 @@ from socialcare.platforms.x.webhook import (
     parse_delivery,
     verify_signature,
 )
+
+if TYPE_CHECKING:
+    from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
     "ENVELOPES",
@@ -123,3 +126,8 @@ class XPlatform:
         from socialcare.platforms.x import replies
 
         return replies.find(target, text, since, context, config_of(context.config))
+
+    def local(self) -> "LocalPlatform":
+        from socialcare.platforms.x.local import LocalX
+
+        return LocalX()

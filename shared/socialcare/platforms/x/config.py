@@ -11,7 +11,6 @@ class XConfig(BaseModel):
     consumer_secret: str = ""
     oauth2_client_secret: str = ""
     brand_user_id: str = ""
-    brand_handle: str = ""  # the brand's @handle, shown on its own posts
     api_base: str = "https://api.x.com"
     bearer_token: str = ""
 
