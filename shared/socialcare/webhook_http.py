@@ -8,6 +8,7 @@ sends each only its own routes."""
 
 import base64
 import binascii
+import inspect
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
@@ -156,9 +157,7 @@ def _add_route(app: APIGatewayHttpResolver, adapter: PlatformAdapter, route: Web
             delivery_id=adapter.delivery_id(incoming),
         )
 
-    # Distinct names: the OpenAPI document Powertools generates names each operation after its function.
-    delivery.__name__ = f"{adapter.webhook}_delivery"
-    app.post(route.path)(delivery)
+    app.post(route.path)(_described(delivery, f"{adapter.webhook}_delivery", route))
     if route.handshake:
 
         def handshake(**_path: str) -> Response[Any]:
@@ -176,8 +175,21 @@ def _add_route(app: APIGatewayHttpResolver, adapter: PlatformAdapter, route: Web
                 status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(answer.body)
             )
 
-        handshake.__name__ = f"{adapter.webhook}_check"
-        app.get(route.path)(handshake)
+        app.get(route.path)(_described(handshake, f"{adapter.webhook}_check", route))
+
+
+def _described[HandlerT: Callable[..., Any]](handler: HandlerT, name: str, route: WebhookRoute) -> HandlerT:
+    """Give a generated route handler the name and the signature (the route's path parameters, as strings)
+    that the OpenAPI document Powertools generates from handlers shows."""
+    handler.__name__ = handler.__qualname__ = name
+    parameters = [
+        inspect.Parameter(part[1:-1], inspect.Parameter.KEYWORD_ONLY, annotation=str)
+        for part in route.path.split("/")
+        if part.startswith("<") and part.endswith(">")
+    ]
+    handler.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    handler.__annotations__ = {parameter.name: str for parameter in parameters}
+    return handler
 
 
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:

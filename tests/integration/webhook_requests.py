@@ -7,6 +7,7 @@ from typing import Any
 
 from socialcare.platforms import sources as standard_webhooks
 from socialcare.platforms.meta import payloads
+from socialcare.platforms.sources import payloads as source_payloads
 from socialcare.signatures import sha256_hex
 from tests.conftest import DEV_CONFIG
 
@@ -66,18 +67,15 @@ def review(
     in_reply_to: str | None = None,
     **data: Any,
 ) -> dict[str, Any]:
-    return {
-        "type": "mention.created",
-        "data": {
-            "id": review_id,
-            "url": f"https://reviews.example/r/{review_id}",
-            "text": text,
-            "author": {"name": "Bea Buyer", "handle": "bea", "url": "https://reviews.example/u/bea"},
-            "created_at": "2024-05-01T10:00:00Z",
-            "in_reply_to": in_reply_to,
-            **data,
-        },
-    }
+    payload = source_payloads.mention_created(
+        review_id,
+        text,
+        url=f"https://reviews.example/r/{review_id}",
+        author_url="https://reviews.example/u/bea",
+        in_reply_to=in_reply_to,
+    )
+    payload["data"].update(data)
+    return payload
 
 
 def source_headers(
