@@ -232,8 +232,8 @@ def test_no_input_makes_a_webhook_fail_or_write_what_it_refused(
 # ---------------------------------------------------------------- the same bodies, many more, without moto
 CONFIG: PlatformConfig = PlatformConfig.model_validate(DEV_CONFIG)
 PARSERS: dict[str, Parse] = {
-    "XWebhookFunction": lambda payload: x.parse_delivery(payload, CONFIG.x),
-    "MetaWebhookFunction": lambda payload: meta.parse_delivery(payload, CONFIG.meta),
+    "XWebhookFunction": lambda payload: x.parse_delivery(payload, x.config_of(CONFIG)),
+    "MetaWebhookFunction": lambda payload: meta.parse_delivery(payload, meta.config_of(CONFIG)),
     "SourceWebhookFunction": lambda payload: standard_webhooks.parse_delivery("reviews", payload, "msg_1"),
 }
 
