@@ -52,6 +52,12 @@ class Author(BaseModel):
     followers: int | None = None
     verified: bool = False
 
+    @property
+    def label(self) -> str:
+        """How people know them: the @handle where the platform has handles, else the name (Facebook names
+        take no "@"), else the platform's id."""
+        return f"@{self.handle.lstrip('@')}" if self.handle else (self.name or self.id)
+
 
 class Mention(BaseModel):
     """One thing a customer (or the brand itself) said on a platform, in one shape for every platform."""

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from socialcare.models import Author, Mention, MentionKind, MentionStatus
+from socialcare.platforms import registry
 
 MAX_SMS_SEGMENTS = 2
 
@@ -75,13 +76,13 @@ def _fits(text: str) -> bool:
 
 
 def sms_text(mention: Mention, link: str) -> str:
-    """The SMS: "[x] DM @handle: start of the text..." then the reply link on its own line, in at most two
+    """The SMS: "[X] DM @handle: start of the text..." then the reply link on its own line, in at most two
     segments.
 
     The link is never cut; the text is cut (at a word boundary when one is near) and ends with an ellipsis.
     Raises ValueError when the link alone cannot fit, which is a configuration mistake."""
     kind = "DM " if mention.kind == MentionKind.DIRECT_MESSAGE else ""
-    head = f"[{mention.platform}] {kind}{_author_label(mention.author)}: "
+    head = f"[{registry.label(mention.platform)}] {kind}{_author_label(mention.author)}: "
     tail = f"\n{link}"
     text = _one_line(mention.text) or "(no text)"
     if _fits(head + text + tail):
@@ -116,8 +117,7 @@ def _at_word_boundary(head: str, text: str, length: int, tail: str, reach: int =
 
 
 def _author_label(author: Author) -> str:
-    label = f"@{author.handle}" if author.handle else (author.name or author.id)
-    label = _one_line(label)
+    label = _one_line(author.label)
     return label if len(label) <= MAX_AUTHOR_LABEL else label[: MAX_AUTHOR_LABEL - 3] + "..."
 
 
@@ -127,9 +127,10 @@ def _one_line(text: str) -> str:
 
 # ---------------------------------------------------------------- email
 def email_subject(mention: Mention) -> str:
-    """One ASCII line under 100 characters: "[x] DM from @handle: start of the text"."""
+    """One ASCII line under 100 characters: "[X] DM from @handle: start of the text"."""
     who = _ascii(_author_label(mention.author)) or "someone"
-    subject = f"[{_ascii(mention.platform)}] {_KIND_LABELS[mention.kind]} from {who}: {_ascii(mention.text)}"
+    platform = _ascii(registry.label(mention.platform))
+    subject = f"[{platform}] {_KIND_LABELS[mention.kind]} from {who}: {_ascii(mention.text)}"
     subject = subject.rstrip(": ")
     if len(subject) <= MAX_SUBJECT_LENGTH:
         return subject
@@ -146,7 +147,8 @@ def email_body(mention: Mention, conversation: Iterable[Mention], link: str) -> 
     """Plain text: who wrote what and where, the whole text, the reply link, then the conversation so far
     (oldest first, this mention left out) and the link again when the conversation pushed it far up."""
     author = mention.author
-    about = [f"{_KIND_TITLES[mention.kind]} on {mention.platform} from {_who(mention)}"]
+    platform = registry.label(mention.platform)
+    about = [f"{_KIND_TITLES[mention.kind]} on {platform} from {_who(mention)}"]
     if author.name and author.handle:
         about.append(f"Name: {author.name}")
     reach = [f"{author.followers:,} followers"] if author.followers is not None else []
@@ -156,7 +158,7 @@ def email_body(mention: Mention, conversation: Iterable[Mention], link: str) -> 
         about.append(", ".join(reach))
     about.append(f"Posted: {_when(mention.created_at)}")
     if mention.url:
-        about.append(f"On {mention.platform}: {mention.url}")
+        about.append(f"Open on {platform}: {mention.url}")
 
     lines = [*about, "", mention.text + _GONE.get(mention.status, ""), "", f"Reply: {link}"]
     earlier = sorted(
@@ -172,7 +174,11 @@ def email_body(mention: Mention, conversation: Iterable[Mention], link: str) -> 
 
 
 def _who(mention: Mention) -> str:
-    return "us" if mention.is_ours else _author_label(mention.author)
+    if mention.is_ours:
+        # Our own posts by the brand's handle or name, when the platform or the configuration gives one.
+        author = mention.author
+        return f"us ({_author_label(author)})" if author.handle or author.name else "us"
+    return _author_label(mention.author)
 
 
 def _when(moment: datetime) -> str:

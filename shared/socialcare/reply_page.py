@@ -292,16 +292,32 @@ def sent_page(reply_text: str, *, platform: str, url: str | None = None, posted:
 
 
 def answered_page(
-    reply_text: str, by: str, at: datetime | str | None = None, *, note: str | None = None
+    reply_text: str,
+    by: str,
+    at: datetime | str | None = None,
+    *,
+    note: str | None = None,
+    customer: PreviousReply | None = None,
+    platform: str | None = None,
+    url: str | None = None,
 ) -> Page:
-    """A used link: the reply it sent and who sent it. `note` says where that reply is, when it is not
-    simply out (still on its way, or refused by the platform)."""
+    """A used link: the customer's message it answered (`customer`: who wrote it, the text, when), the reply
+    it sent and who sent it, and a link to the post on the platform. `note` says where that reply is, when
+    it is not simply out (still on its way, or refused by the platform)."""
     status = f'<p class="notice">{escape(note)}</p>' if note else "<p>Nothing left to do here.</p>"
+    theirs = (
+        f'<section class="card"><p class="meta">{escape(customer.by)} wrote {_format_time(customer.at)}</p>'
+        f'<p class="text">{escape(customer.text)}</p></section>'
+        if customer is not None
+        else ""
+    )
+    link = _link_or_text(url, f"Open on {platform_label(platform)}") if platform else ""
     content = (
         "<h1>Already answered</h1>"
+        f"{theirs}"
         f'<p class="meta">{escape(by)} replied {_format_time(at)}</p>'
         f'<section class="card"><p class="text">{escape(reply_text)}</p></section>'
-        f"{status}"
+        f"{f'<p>{link}</p>' if link else ''}{status}"
     )
     return _document("Already answered", content, status=200)
 

@@ -52,7 +52,7 @@ from socialcare.data import table
 from socialcare.data.agents import AgentStore, agent_id_for
 from socialcare.data.mentions import MentionStore
 from socialcare.data.replies import Reply, ReplyState, ReplyStore
-from socialcare.models import Author, Mention, MentionKind, MentionStatus, utc_now
+from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
 from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.observability import logger, metrics
 from socialcare.platform_config import PlatformConfig, get_platform_config
@@ -317,7 +317,7 @@ class ReplySender:
             platform=mention.platform,
             external_id=platform_reply_id,
             kind=registry.adapter_for(mention.platform).reply_kind(mention),
-            author=Author(id=registry.brand_id(mention.platform, config)),
+            author=registry.brand(mention.platform, config),
             text=reply.text,
             created_at=sent_at,
             received_at=sent_at,
@@ -423,7 +423,7 @@ def _customer(mention: Mention | None) -> str:
     if mention is None:
         return "the customer"
     author = mention.author
-    return f"@{author.handle}" if author.handle else (author.name or "the customer")
+    return author.label if author.handle or author.name else "the customer"
 
 
 def failure_text(reply: Reply, who: str, label: str) -> str:

@@ -111,8 +111,8 @@ class Chirp:
     def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
         return None
 
-    def brand_id(self, platform: str, config: PlatformConfig) -> str:
-        return chirp_config(config).brand_id
+    def brand(self, platform: str, config: PlatformConfig) -> Author:
+        return Author(id=chirp_config(config).brand_id, handle="chirpbrand")
 
     def reply_rules(self, platform: str, kind: MentionKind | str | None) -> ReplyRules:
         return ReplyRules(limit=60)

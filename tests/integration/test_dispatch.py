@@ -57,7 +57,7 @@ def test_agent_gets_sms_with_reply_link_and_email_through_the_topic(world: World
 
     assert outcome.result == "assigned" and outcome.recipients == (ann,)
     (sms,) = texts_to(ANN)
-    assert sms.startswith("[x] @alice: @brand where is my parcel?\n")
+    assert sms.startswith("[X] @alice: @brand where is my parcel?\n")
     link = link_in(sms)
     assert link.startswith("http://127.0.0.1:3000/r/")
     token = link.removeprefix("http://127.0.0.1:3000/r/")
@@ -70,7 +70,7 @@ def test_agent_gets_sms_with_reply_link_and_email_through_the_topic(world: World
 
     (email,) = emails()
     assert email["agent_id"] == world.agents.get(ann).agent_id
-    assert email["subject"] == "[x] post from @alice: @brand where is my parcel?"
+    assert email["subject"] == "[X] post from @alice: @brand where is my parcel?"
     assert "Reply: http://127.0.0.1:3000/r/" in email["body"]
 
     stored = world.stored(mention.id)

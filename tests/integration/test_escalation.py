@@ -216,4 +216,4 @@ def test_a_text_that_never_comes_does_not_hold_the_mention_forever(world: World)
     assert world.dispatcher.dispatch(mention.id, T0).result == "waiting"
     assert world.escalator.sweep(minutes(4)).still_waiting == 1
     assert world.escalator.sweep(minutes(6)).dispatched == 1
-    assert texts_to(ANN) == ["[x] @alice: (no text)\n" + texts_to(ANN)[0].rsplit("\n", 1)[-1]]
+    assert texts_to(ANN) == ["[X] @alice: (no text)\n" + texts_to(ANN)[0].rsplit("\n", 1)[-1]]

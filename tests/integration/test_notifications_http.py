@@ -76,11 +76,11 @@ def test_a_signed_mention_texts_the_agent_on_shift_a_working_reply_link(stack: R
 
     assert sms["to"] == ANN and sms["sent_at"]
     head, link = sms["body"].rsplit("\n", 1)
-    assert head == "[x] @alice: @brand my parcel never arrived"
+    assert head == "[X] @alice: @brand my parcel never arrived"
     assert re.fullmatch(re.escape(stack.api_url) + "/r/" + TOKEN, link), link
     emails = [m for m in stack.cli_json("local", "outbox", "--json") if m["channel"] == "email"]
     assert [(m["to"], m["subject"]) for m in emails] == [
-        ("ann@example.com", "[x] post from @alice: @brand my parcel never arrived")
+        ("ann@example.com", "[X] post from @alice: @brand my parcel never arrived")
     ]
     if (REPO_ROOT / "functions" / "reply_page").is_dir():  # another developer's page; check it opens
         assert requests.get(link, timeout=10).status_code == 200

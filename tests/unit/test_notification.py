@@ -86,16 +86,16 @@ def test_gsm_alphabet() -> None:
 
 # ---------------------------------------------------------------- SMS
 def test_short_sms_carries_platform_author_text_and_link() -> None:
-    assert sms_text(mention("Where is my order?"), LINK) == f"[x] @cust: Where is my order?\n{LINK}"
+    assert sms_text(mention("Where is my order?"), LINK) == f"[X] @cust: Where is my order?\n{LINK}"
 
 
 def test_direct_messages_say_so_and_authors_without_handle_use_their_name() -> None:
     text = sms_text(mention("hi", kind=MentionKind.DIRECT_MESSAGE, handle=None), LINK)
-    assert text == f"[x] DM Carla Cust: hi\n{LINK}"
+    assert text == f"[X] DM Carla Cust: hi\n{LINK}"
 
 
 def test_line_breaks_in_the_text_become_spaces() -> None:
-    assert sms_text(mention("line one\n\nline two"), LINK).startswith("[x] @cust: line one line two\n")
+    assert sms_text(mention("line one\n\nline two"), LINK).startswith("[X] @cust: line one line two\n")
 
 
 def test_long_gsm_text_is_cut_to_two_segments_and_keeps_the_whole_link() -> None:
@@ -105,7 +105,7 @@ def test_long_gsm_text_is_cut_to_two_segments_and_keeps_the_whole_link() -> None
     assert 306 - 20 <= gsm_septets(text) <= 306  # uses the room, less at most the word cut; "[" "]" count 2
     assert sms_segments(text) == 2
     assert text.endswith(f"...\n{LINK}")
-    snippet = text.removeprefix("[x] @cust: ").removesuffix(f"...\n{LINK}")
+    snippet = text.removeprefix("[X] @cust: ").removesuffix(f"...\n{LINK}")
     assert long_text.startswith(snippet)
     assert snippet.split()[-1] in {"Parcel", "still", "missing"}  # cut between words, not inside one
 
@@ -123,13 +123,13 @@ def test_emoji_text_is_ucs2_and_cut_to_134_units() -> None:
     assert not is_gsm7(text)
     assert utf16_units(text) <= 134
     assert sms_segments(text) == 2
-    assert text.startswith("[x] @cust: My order never came 😡")
+    assert text.startswith("[X] @cust: My order never came 😡")
     assert text.endswith(f"…\n{LINK}")
 
 
 def test_a_short_emoji_text_is_not_cut() -> None:
     text = sms_text(mention("Love it 😍"), LINK)
-    assert text == f"[x] @cust: Love it 😍\n{LINK}"
+    assert text == f"[X] @cust: Love it 😍\n{LINK}"
     assert sms_segments(text) == 2  # UCS-2 with the link: over 70 units, within two segments
 
 
@@ -137,7 +137,7 @@ def test_a_non_gsm_author_name_makes_the_whole_sms_ucs2() -> None:
     text = sms_text(mention("plain words " * 40, handle=None, name="José Núñez"), LINK)
     assert utf16_units(text) <= 134
     assert sms_segments(text) == 2
-    assert text.startswith("[x] José Núñez: plain words")
+    assert text.startswith("[X] José Núñez: plain words")
     assert text.endswith(LINK)
 
 
@@ -149,7 +149,7 @@ def test_a_link_that_cannot_fit_is_an_error() -> None:
 # ---------------------------------------------------------------- email
 def test_email_subject_is_one_ascii_line_under_100_characters() -> None:
     subject = email_subject(mention("Mi pedido está roto 😡\n" * 10, kind=MentionKind.DIRECT_MESSAGE))
-    assert subject.startswith("[x] DM from @cust: Mi pedido esta roto Mi pedido")
+    assert subject.startswith("[X] DM from @cust: Mi pedido esta roto Mi pedido")
     assert subject.isascii()
     assert "\n" not in subject
     assert len(subject) < 100
@@ -157,7 +157,7 @@ def test_email_subject_is_one_ascii_line_under_100_characters() -> None:
 
 
 def test_short_email_subject_is_not_cut() -> None:
-    assert email_subject(mention("Where is my order?")) == "[x] post from @cust: Where is my order?"
+    assert email_subject(mention("Where is my order?")) == "[X] post from @cust: Where is my order?"
 
 
 def test_email_body_has_the_whole_text_the_conversation_in_order_and_the_link() -> None:
@@ -177,7 +177,7 @@ def test_email_body_has_the_whole_text_the_conversation_in_order_and_the_link() 
     assert "https://x.com/cust/status/103" in body
     assert body.count(f"Reply: {LINK}") == 2  # after the text, and again after the conversation
     first = body.index("2026-03-08 09:10 UTC  @cust: My parcel is late")
-    second = body.index("2026-03-08 09:20 UTC  us: We are looking into it.")
+    second = body.index("2026-03-08 09:20 UTC  us (@brand): We are looking into it.")
     third = body.index("2026-03-08 09:25 UTC  @cust: never mind (deleted by its author)")
     assert first < second < third
     assert (
@@ -187,7 +187,7 @@ def test_email_body_has_the_whole_text_the_conversation_in_order_and_the_link() 
 
 def test_email_body_without_earlier_messages_has_the_link_once() -> None:
     body = email_body(mention("Hello", kind=MentionKind.DIRECT_MESSAGE), [], LINK)
-    assert body.startswith("Direct message on x from @cust\nName: Carla Cust\n")
+    assert body.startswith("Direct message on X from @cust\nName: Carla Cust\n")
     assert "Conversation so far" not in body
     assert body.count(LINK) == 1
     assert body.endswith(f"Hello\n\nReply: {LINK}\n")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from socialcare.models import Delivery, Mention, MentionKind
+from socialcare.models import Author, Delivery, Mention, MentionKind
 
 if TYPE_CHECKING:
     import requests
@@ -183,8 +183,9 @@ class PlatformAdapter(Protocol):
         ...
 
     # ---- who we are
-    def brand_id(self, platform: str, config: "PlatformConfig") -> str:
-        """The brand's own id on the platform: its posts there are echoes of ours, never mentions."""
+    def brand(self, platform: str, config: "PlatformConfig") -> Author:
+        """Who we are on the platform: the id our posts carry (they are echoes of ours, never mentions),
+        and the handle or name people see on them."""
         ...
 
     # ---- answering

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from socialcare.models import MentionKind
+from socialcare.models import Author, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
     DEFAULT_TIMEOUT,
@@ -88,8 +88,8 @@ def reply_rules(platform: str, kind: MentionKind | str | None) -> ReplyRules:
     return adapter_for(platform).reply_rules(platform, kind)
 
 
-def brand_id(platform: str, config: PlatformConfig) -> str:
-    return adapter_for(platform).brand_id(platform, config)
+def brand(platform: str, config: PlatformConfig) -> Author:
+    return adapter_for(platform).brand(platform, config)
 
 
 def secrets(config: PlatformConfig) -> list[str]:

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from socialcare.models import Delivery, Mention, MentionKind
+from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
     Handshake,
@@ -102,9 +102,11 @@ class MetaPlatform:
 
         return fetch
 
-    def brand_id(self, platform: str, config: PlatformConfig) -> str:
+    def brand(self, platform: str, config: PlatformConfig) -> Author:
         meta = config_of(config)
-        return meta.ig_user_id if platform == INSTAGRAM else meta.page_id
+        if platform == INSTAGRAM:
+            return Author(id=meta.ig_user_id, handle=meta.ig_username or None)
+        return Author(id=meta.page_id, name=meta.page_name or None)  # a Page has a name, no @handle
 
     # ---- answering
     def reply_rules(self, platform: str, kind: MentionKind | str | None) -> ReplyRules:

@@ -14,3 +14,5 @@ class MetaConfig(BaseModel):
     ig_user_id: str = ""
     page_access_token: str = ""
     graph_base: str = "https://graph.facebook.com/v21.0"
+    page_name: str = ""  # the Page's name, shown on our own replies on Facebook
+    ig_username: str = ""  # the Instagram account's username, shown on our own replies there

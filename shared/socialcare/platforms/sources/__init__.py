@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from socialcare.errors import MalformedPayload, UnknownSource
-from socialcare.models import Delivery, Mention, MentionKind
+from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
     Handshake,
@@ -89,8 +89,9 @@ class SourcesPlatform:
     def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
         return None
 
-    def brand_id(self, platform: str, config: PlatformConfig) -> str:
-        return platform  # a source knows us by the name it gave us; its echoes carry no id of ours
+    def brand(self, platform: str, config: PlatformConfig) -> Author:
+        # A source knows us by the name it gave us; its echoes carry no id of ours.
+        return Author(id=platform)
 
     # ---- answering
     def reply_rules(self, platform: str, kind: MentionKind | str | None) -> ReplyRules:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from socialcare.errors import MalformedPayload
-from socialcare.models import Delivery, Mention, MentionKind
+from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
     Handshake,
@@ -86,8 +86,9 @@ class XPlatform:
     def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
         return None
 
-    def brand_id(self, platform: str, config: PlatformConfig) -> str:
-        return config_of(config).brand_user_id
+    def brand(self, platform: str, config: PlatformConfig) -> Author:
+        x = config_of(config)
+        return Author(id=x.brand_user_id, handle=x.brand_handle or None)
 
     # ---- answering
     def reply_rules(self, platform: str, kind: MentionKind | str | None) -> ReplyRules:

@@ -11,6 +11,7 @@ class XConfig(BaseModel):
     consumer_secret: str = ""
     oauth2_client_secret: str = ""
     brand_user_id: str = ""
+    brand_handle: str = ""  # the brand's @handle, shown on our own replies
     api_base: str = "https://api.x.com"
     bearer_token: str = ""
 
