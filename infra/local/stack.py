@@ -6,7 +6,7 @@ the system uses itself, with the properties the template gives, under determinis
 the API, the layer) has no local meaning: the gateway plays the API, the installed package plays the layer."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -26,6 +26,7 @@ class LocalStack:
     api_url: str
     stack_name: str = DEFAULT_STACK_NAME
     stage: str = "local"
+    overrides: dict[str, Any] = field(default_factory=dict)  # template parameters (SOCIALCARE_PARAMETERS)
 
     def _client(self, service: str) -> Any:
         client: Any = boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)  # type: ignore[call-overload]
@@ -34,6 +35,7 @@ class LocalStack:
     def parameters(self) -> dict[str, Any]:
         return {
             **self.template.parameter_defaults(),
+            **self._checked_overrides(),
             "Stage": self.stage,
             "PublicBaseUrl": self.api_url,
             "AWS::Region": REGION,
@@ -43,6 +45,13 @@ class LocalStack:
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::NoValue": None,
         }
+
+    def _checked_overrides(self) -> dict[str, Any]:
+        known = self.template.document.get("Parameters", {})
+        unknown = sorted(set(self.overrides) - set(known))
+        if unknown:
+            raise ValueError(f"unknown template parameters: {', '.join(unknown)}")
+        return dict(self.overrides)
 
     def _physical_name(self, logical_id: str, properties: dict[str, Any], name_key: str) -> str:
         if name_key in properties:

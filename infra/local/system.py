@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ from infra.local.moto_server import SerializedMotoServer
 from infra.local.outbox import OUTBOX_PATH, Outbox
 from infra.local.runtime import FunctionRuntime, apply_environment, merged_environment
 from infra.local.stack import DEFAULT_STACK_NAME, REGION, LocalStack
-from infra.local.template import TEMPLATE_PATH, Resolver, load_template
+from infra.local.template import TEMPLATE_PATH, EventSource, Resolver, load_template
 from infra.simulator.server import PlatformSimulator, point_at_simulator
 
+# A local-only route per scheduled function that runs it at once (the feed poller, the escalation sweep).
+SCHEDULES_PATH = "/_local/schedules"
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "dev-config.json"
 HOST = "127.0.0.1"
 
@@ -51,6 +54,7 @@ class LocalSystem:
         schedule_seconds: float | None = None,
         log: Any = None,
         simulator_port: int | None = None,
+        parameters: dict[str, str] | None = None,
     ) -> None:
         self.moto_port = moto_port
         self.port = port
@@ -58,7 +62,9 @@ class LocalSystem:
         self.template = load_template(template_path)
         self.endpoint_url = f"http://{HOST}:{moto_port}"
         self.api_url = f"http://{HOST}:{port}"
-        self.stack = LocalStack(self.template, self.endpoint_url, self.api_url, stack_name)
+        self.stack = LocalStack(
+            self.template, self.endpoint_url, self.api_url, stack_name, overrides=parameters or {}
+        )
         self.schedule_seconds = schedule_seconds
         self._log = log
         self.moto = SerializedMotoServer(ip_address=HOST, port=moto_port, verbose=False)
@@ -104,7 +110,17 @@ class LocalSystem:
             self._log,
         )
         self.pollers.start()
+        for name, source in self.pollers.schedules().items():
+            self.gateway.local_routes[("POST", f"{SCHEDULES_PATH}/{name}")] = self._run_now(source)
         return self
+
+    def _run_now(self, source: EventSource) -> Callable[[], tuple[int, dict[str, str], bytes]]:
+        def run() -> tuple[int, dict[str, str], bytes]:
+            assert self.pollers is not None
+            result = self.pollers.run_now(source)
+            return 200, {"content-type": "application/json"}, json.dumps(result, default=str).encode()
+
+        return run
 
     def stop(self) -> None:
         if self.pollers:
@@ -142,12 +158,25 @@ def load_config(path: str | None = None) -> dict[str, Any]:
     return document
 
 
+def parse_parameters(text: str) -> dict[str, str]:
+    """`SOCIALCARE_PARAMETERS="FeedPollMinutes=1 EscalationMinutes=urgent=1,normal=2,low=5"`: template
+    parameter overrides, as `sam deploy --parameter-overrides` takes them."""
+    overrides: dict[str, str] = {}
+    for pair in text.split():
+        name, separator, value = pair.partition("=")
+        if not separator or not name:
+            raise SystemExit(f"SOCIALCARE_PARAMETERS: {pair!r} is not Name=value")
+        overrides[name] = value
+    return overrides
+
+
 def main() -> None:
     moto_port = int(os.environ.get("MOTO_PORT", "5000"))
     port = int(os.environ.get("PORT", "3000"))
     simulator_setting = os.environ.get("SIMULATOR_PORT", "4000").strip().lower()
     simulator_port = None if simulator_setting in ("", "off") else int(simulator_setting)
-    system = LocalSystem(moto_port, port, load_config(), simulator_port=simulator_port)
+    parameters = parse_parameters(os.environ.get("SOCIALCARE_PARAMETERS", ""))
+    system = LocalSystem(moto_port, port, load_config(), simulator_port=simulator_port, parameters=parameters)
     system.start()
     outputs = system.outputs()
     print(f"Social Care is running locally (moto at {system.endpoint_url}).", flush=True)

@@ -51,6 +51,8 @@ from socialcare.data.replies import (
 from socialcare.data.tokens import ReplyLink, TokenStore
 from socialcare.models import Mention, MentionStatus, utc_now
 from socialcare.observability import logger
+from socialcare.platform_config import PlatformConfig, get_platform_config
+from socialcare.platforms import registry
 from socialcare.reply_page import (
     Page,
     PreviousReply,
@@ -160,6 +162,8 @@ class ReplyFlow:
     queue: Callable[[Reply], None]
     nonce_key: Callable[[], bytes]
     now: Callable[[], datetime] = utc_now
+    # The platform configuration: which platforms are answered on their own site (feeds), and their labels.
+    config: Callable[[], PlatformConfig] = PlatformConfig
 
     # ---- GET
     def show(self, token: str, headers: Mapping[str, str]) -> Page:
@@ -262,7 +266,14 @@ class ReplyFlow:
             return self._again(token, link, self.replies.get(mention.id, reply_id))
         self.queue(reply)
         logger.info("reply queued", mention_id=mention.id, reply_id=reply_id, confirmed_second=confirmed)
-        return sent_page(text, platform=mention.platform, url=mention.url)
+        config = self.config()
+        return sent_page(
+            text,
+            platform=mention.platform,
+            url=mention.url,
+            answered_there=registry.answered_elsewhere(mention.platform, mention.kind, config),
+            label=registry.label(mention.platform, config),
+        )
 
     def _answered_meanwhile(
         self, mention: Mention, link: ReplyLink, token_hash: str, others: list[Reply], text: str
@@ -321,6 +332,7 @@ class ReplyFlow:
         error: str | None = None,
         draft: str = "",
     ) -> Page:
+        config = self.config()
         view = ReplyView(
             platform=mention.platform,
             kind=mention.kind,
@@ -334,6 +346,8 @@ class ReplyFlow:
             previous_replies=[
                 PreviousReply(by=_agent_label(r), text=r.text, at=r.sent_at or r.created_at) for r in others
             ],
+            answer_there=registry.answered_elsewhere(mention.platform, mention.kind, config),
+            label=registry.label(mention.platform, config),
         )
         nonce = form_nonce(self.nonce_key(), token_hash, int(self.now().timestamp()))
         return reply_form_page(view, nonce=nonce, error=error, draft=draft)
@@ -406,4 +420,5 @@ def get_reply_flow() -> ReplyFlow:
         agents=AgentStore(shared_table),
         queue=sqs_queue(boto3.client("sqs"), settings.reply_queue_url),
         nonce_key=get_nonce_key,
+        config=get_platform_config,
     )
