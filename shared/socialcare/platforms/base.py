@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from socialcare.models import Author, Delivery, Mention, MentionKind
 
@@ -88,6 +88,7 @@ class ReplyTarget(BaseModel):
     media_id: str | None = None  # the media the brand was mentioned on
     via_mention: bool = False  # the brand was mentioned on someone else's media: answer through the mention
     reply_url: str | None = None  # overrides the configured reply URL (a source)
+    refs: dict[str, str] = Field(default_factory=dict)  # anything else the platform needs (Bluesky's cids)
 
 
 @dataclass(frozen=True)

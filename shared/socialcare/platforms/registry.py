@@ -21,6 +21,7 @@ from socialcare.platforms.base import (
     ReplyRules,
     ReplyTarget,
 )
+from socialcare.platforms.bluesky import BlueskyPlatform
 from socialcare.platforms.feeds import FeedsPlatform
 from socialcare.platforms.meta import MetaPlatform
 from socialcare.platforms.sources import SourcesPlatform
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 ADAPTERS: list[PlatformAdapter] = [
     XPlatform(),
     MetaPlatform(),
+    BlueskyPlatform(),
 ]
 # Adapters whose platform names come from the configuration (feeds): asked when the caller has it.
 CONFIGURED: list[PlatformAdapter] = [FeedsPlatform()]
