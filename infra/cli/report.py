@@ -33,9 +33,13 @@ def period_of(arguments: argparse.Namespace, today: date) -> Period:
     return Period(since, until)
 
 
+def report_table(arguments: argparse.Namespace) -> Any:
+    return table(stack_outputs(arguments)["TableName"])
+
+
 def cmd_report(arguments: argparse.Namespace) -> None:
     period = period_of(arguments, datetime.now(UTC).date())
-    shared_table = table(stack_outputs(arguments)["TableName"])
+    shared_table = report_table(arguments)
     rollups = RollupStore(shared_table).read(period.days())
     if arguments.html:
         surveys = SurveyStore(shared_table)
