@@ -11,7 +11,7 @@ delivered twice, or two invocations racing on it, count once. A year's report re
 import random
 import time
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -65,7 +65,7 @@ def counters_of_item(item: dict[str, Any]) -> dict[str, Counters]:
 
 class RollupStore:
     def __init__(self, table: Any) -> None:
-        self._table = table
+        self.table = table
         self.items_read = 0  # what reports cost: `make bench` reads it
 
     def record(self, fact: Fact) -> bool:
@@ -86,14 +86,14 @@ class RollupStore:
         items = [
             {
                 "Put": {
-                    "TableName": self._table.name,
+                    "TableName": self.table.name,
                     "Item": marker,
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
             {
                 "Update": {
-                    "TableName": self._table.name,
+                    "TableName": self.table.name,
                     "Key": rollup_key(fact.day),
                     "UpdateExpression": "ADD " + ", ".join(additions),
                     "ExpressionAttributeNames": names,
@@ -103,7 +103,7 @@ class RollupStore:
         ]
         for attempt in range(1, TRANSACTION_TRIES + 1):
             try:
-                self._table.meta.client.transact_write_items(TransactItems=items)
+                self.table.meta.client.transact_write_items(TransactItems=items)
             except ClientError as error:
                 if is_condition_failure(error) and _marker_refused(error):
                     return False
@@ -119,14 +119,14 @@ class RollupStore:
         """The roll-ups of these days (batched reads, 100 keys a call); days without one are absent."""
         wanted = list(dict.fromkeys(days))
         found: dict[str, dict[str, Counters]] = {}
-        client = self._table.meta.client
+        client = self.table.meta.client
         for start in range(0, len(wanted), 100):
             keys = [rollup_key(day) for day in wanted[start : start + 100]]
-            request: dict[str, Any] = {self._table.name: {"Keys": keys}}
+            request: dict[str, Any] = {self.table.name: {"Keys": keys}}
             try:
                 while request:
                     answer = client.batch_get_item(RequestItems=request)
-                    for item in answer["Responses"].get(self._table.name, []):
+                    for item in answer["Responses"].get(self.table.name, []):
                         self.items_read += 1
                         found[str(item["pk"]).removeprefix("ROLLUP#")] = counters_of_item(item)
                     request = answer.get("UnprocessedKeys") or {}
@@ -152,3 +152,23 @@ def _conflicted(error: ClientError) -> bool:
 def get_rollup_store() -> RollupStore:
     """The roll-ups of this function's table, created once per execution environment."""
     return RollupStore(table(get_settings().table_name))
+
+
+def claim_weekly_report(table: Any, week: str, now: datetime) -> bool:
+    """True once per `week` (its first day): the weekly email is sent by whoever claims it."""
+    try:
+        table.put_item(
+            Item={
+                "pk": f"WEEKLYREPORT#{week}",
+                "sk": "WEEKLYREPORT",
+                "entity": "weekly_report",
+                "claimed_at": now.isoformat(),
+                "expires_at": int((now + timedelta(days=60)).timestamp()),
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise StorageUnavailable(str(error)) from error
+    return True
