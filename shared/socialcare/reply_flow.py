@@ -96,6 +96,12 @@ def form_nonce(key: bytes, token_hash: str, rendered_at: int) -> str:
 
 def nonce_is_valid(key: bytes, token_hash: str, nonce: str, link: ReplyLink, now: datetime) -> bool:
     """Rendered by us, for this link, while the link was valid (and not in the future)."""
+    return nonce_rendered_since(key, token_hash, nonce, link.created_at, now)
+
+
+def nonce_rendered_since(key: bytes, token_hash: str, nonce: str, issued_at: datetime, now: datetime) -> bool:
+    """Rendered by us, for the token with this hash, after the token was issued (and not in the future).
+    Every form behind a token link (the reply page, the survey page) checks its nonce with this."""
     found = _NONCE.fullmatch(nonce)
     if found is None:
         return False
@@ -103,7 +109,7 @@ def nonce_is_valid(key: bytes, token_hash: str, nonce: str, link: ReplyLink, now
     expected = form_nonce(key, token_hash, rendered_at)
     if not hmac.compare_digest(expected.encode(), nonce.encode()):
         return False
-    earliest = (link.created_at - NONCE_SKEW).timestamp()
+    earliest = (issued_at - NONCE_SKEW).timestamp()
     return earliest <= rendered_at <= (now + NONCE_SKEW).timestamp()
 
 

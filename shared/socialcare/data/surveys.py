@@ -7,7 +7,6 @@
 The survey carries what the reports count it under (platform, priority, the agent who answered, when the
 mention was received), copied when it is sent, so the measures never read the mention again."""
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from socialcare.data import is_condition_failure, plain
 from socialcare.errors import StorageUnavailable
+from socialcare.reply_tokens import hash_token
 
 SURVEY_SK = "SURVEY"
 COMMENTS_INDEX_KEY = "SURVEYCOMMENTS"
@@ -23,10 +23,6 @@ CUSTOMER_SK = "SURVEYED"
 # The link works 14 days; the item stays a while longer so a late visitor learns it expired (410, not 404).
 KEEP_AFTER_EXPIRY = timedelta(days=30)
 MAX_COMMENT_CHARS = 2000
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _survey_key(hashed: str) -> dict[str, str]:
@@ -55,6 +51,7 @@ class Survey:
     valid_until: datetime
     rating: int | None = None
     rated_at: datetime | None = None
+    first_rated_at: datetime | None = None
     rating_version: int = 0
     comment: str | None = None
     failure_reason: str | None = None
@@ -95,6 +92,7 @@ class Survey:
             valid_until=_time(item["valid_until"]) or datetime.now(UTC),
             rating=int(item["rating"]) if item.get("rating") else None,
             rated_at=_time(item.get("rated_at")),
+            first_rated_at=_time(item.get("first_rated_at")),
             rating_version=int(item.get("rating_version") or 0),
             comment=item.get("comment"),
             failure_reason=item.get("failure_reason"),
@@ -117,7 +115,7 @@ class SurveyStore:
 
     def get(self, token: str) -> Survey | None:
         try:
-            item = self._table.get_item(Key=_survey_key(token_hash(token))).get("Item")
+            item = self._table.get_item(Key=_survey_key(hash_token(token))).get("Item")
         except ClientError as error:
             raise StorageUnavailable(str(error)) from error
         return Survey.from_item(item) if item else None
@@ -127,7 +125,8 @@ class SurveyStore:
         so two taps racing count as two versions, never as a lost one. False when the condition failed."""
         return self._update(
             survey,
-            "SET rating = :rating, rated_at = :at, rating_version = :next",
+            "SET rating = :rating, rated_at = :at, rating_version = :next, "
+            "first_rated_at = if_not_exists(first_rated_at, :at)",
             {":rating": rating, ":at": _iso(now), ":next": survey.rating_version + 1},
         )
 
