@@ -239,3 +239,11 @@ def _classify(image: Mapping[str, Any]) -> str:
         return classify_priority(item_to_mention(dict(image))).value
     except Exception:  # an image that does not parse still counts as received
         return DEFAULT_PRIORITY
+
+
+def first_answer(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, datetime] | None:
+    """(mention id, answered at) when this record is a customer's mention getting its first answer."""
+    if not _is_customer_mention(new) or old.get("answered_at") or not new.get("answered_at"):
+        return None
+    answered_at = datetime.fromisoformat(str(new["answered_at"]).replace("Z", "+00:00"))
+    return f"{new['platform']}-{new['external_id']}", answered_at

@@ -23,6 +23,7 @@ class Settings(BaseModel):
         pattern=r"^urgent=\d+,normal=\d+,low=\d+$",
     )
     max_open_assignments: int = Field(default=5, alias="MAX_OPEN_ASSIGNMENTS", ge=1)
+    survey_delay_minutes: int = Field(default=60, alias="SURVEY_DELAY_MINUTES", ge=0)
     response_target_minutes: str = Field(
         default="urgent=30,normal=60,low=240",
         alias="RESPONSE_TARGET_MINUTES",

@@ -2,6 +2,7 @@
   survey    pk=SURVEY#<sha256 of the link's token>  sk=SURVEY   one per answered mention asked; the token
                                                                itself is never stored. gsi1: SURVEYCOMMENTS /
                                                                <commented_at>#<survey id> once commented
+  due       pk=SURVEYDUE  sk=<due at>#<mention id>         an answered mention to ask about (the sweep)
   customer  pk=SURVEYED#<platform>#<author id>  sk=SURVEYED     when this customer was last asked (one survey
                                                                per customer per 14 days)
 The survey carries what the reports count it under (platform, priority, the agent who answered, when the
@@ -20,6 +21,7 @@ from socialcare.reply_tokens import hash_token
 SURVEY_SK = "SURVEY"
 COMMENTS_INDEX_KEY = "SURVEYCOMMENTS"
 CUSTOMER_SK = "SURVEYED"
+DUE_PK = "SURVEYDUE"
 # The link works 14 days; the item stays a while longer so a late visitor learns it expired (410, not 404).
 KEEP_AFTER_EXPIRY = timedelta(days=30)
 MAX_COMMENT_CHARS = 2000
@@ -164,6 +166,70 @@ class SurveyStore:
                 return False
             raise StorageUnavailable(str(error)) from error
         return True
+
+    def set_state(self, survey: Survey, state: str, reason: str | None = None) -> None:
+        """sending -> sent (the customer has the link) or failed (with the platform's reason)."""
+        values: dict[str, Any] = {":state": state, ":sending": "sending"}
+        expression = "SET #state = :state"
+        if reason:
+            expression += ", failure_reason = :reason"
+            values[":reason"] = reason[:500]
+        try:
+            self._table.update_item(
+                Key=_survey_key(survey.token_hash),
+                UpdateExpression=expression,
+                ConditionExpression="#state = :sending",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise StorageUnavailable(str(error)) from error
+
+    # ---------------------------------------------------------------- answered mentions to ask about
+    def schedule(self, mention_id: str, due_at: datetime) -> None:
+        """Remember to ask about an answered mention at `due_at` (the same key each time: repeats are one)."""
+        try:
+            self._table.put_item(
+                Item={
+                    "pk": DUE_PK,
+                    "sk": f"{_iso(due_at)}#{mention_id}",
+                    "entity": "survey_due",
+                    "mention_id": mention_id,
+                    "expires_at": int((due_at + timedelta(days=7)).timestamp()),
+                }
+            )
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+
+    def due(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        """(sort key, mention id) of the mentions due to be asked about, oldest first."""
+        try:
+            page = self._table.query(
+                KeyConditionExpression="pk = :due AND sk <= :now",
+                ExpressionAttributeValues={":due": DUE_PK, ":now": _iso(now) + "~"},
+                Limit=limit,
+            )
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+        return [(str(item["sk"]), str(item["mention_id"])) for item in page.get("Items", [])]
+
+    def reschedule(self, sort_key: str, mention_id: str, due_at: datetime) -> None:
+        self.schedule(mention_id, due_at)
+        self.done(sort_key)
+
+    def done(self, sort_key: str) -> None:
+        try:
+            self._table.delete_item(Key={"pk": DUE_PK, "sk": sort_key})
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+
+    def release_customer(self, platform: str, author_id: str) -> None:
+        """Undo claim_customer (the survey could not go out yet and will be tried again)."""
+        try:
+            self._table.delete_item(Key={"pk": f"SURVEYED#{platform}#{author_id}", "sk": CUSTOMER_SK})
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
 
     def latest_comments(self, limit: int = 10) -> list[Survey]:
         """The newest surveys with a comment, newest first (one Query page)."""
