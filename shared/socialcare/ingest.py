@@ -110,7 +110,7 @@ def fingerprint(delivery: Delivery) -> str:
     parts = sorted(
         [f"mention:{m.id}:{_digest(m.text)}" for m in delivery.mentions]
         + [f"edit:{m.id}:{_digest(m.text)}" for m in delivery.edits]
-        + [f"gone:{t.platform}-{t.external_id}:{t.status.value}" for t in delivery.tombstones]
+        + [f"gone:{mention_id(t.platform, t.external_id)}:{t.status.value}" for t in delivery.tombstones]
     )
     return _digest(json.dumps(parts))
 

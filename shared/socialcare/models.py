@@ -94,7 +94,11 @@ class Mention(BaseModel):
 
 
 def mention_id(platform: str, external_id: str) -> str:
-    return f"{platform}-{external_id}"
+    """`<platform>-<external id>`, split at the first `-`, so the platform part must not contain one: a
+    source name's `-` is written `.`, which names cannot contain (socialcare.platform_config.SOURCE_NAME).
+    Source `a` with id `b-c` is `a-b-c`; source `a-b` with id `c` is `a.b-c`. Built-in platforms and source
+    names without `-` keep the key they always had."""
+    return f"{platform.replace('-', '.')}-{external_id}"
 
 
 class Tombstone(BaseModel):
