@@ -7,7 +7,9 @@ from socialcare.models import mention_id
 from socialcare.platform_config import SOURCE_NAME
 
 # Small alphabets with `-` make colliding pairs likely; the names are valid source names.
-NAMES = st.from_regex(r"[ab][ab-]{0,3}", fullmatch=True).filter(lambda n: SOURCE_NAME.fullmatch(n) is not None)
+NAMES = st.from_regex(r"[ab][ab-]{0,3}", fullmatch=True).filter(
+    lambda n: SOURCE_NAME.fullmatch(n) is not None
+)
 IDS = st.from_regex(r"[ab.-]{1,4}", fullmatch=True)
 
 

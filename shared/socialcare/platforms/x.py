@@ -59,7 +59,9 @@ def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: XConfi
         if not matches(sha256_base64(config.oauth2_client_secret, raw_body), oauth2_signature):
             raise InvalidSignature(f"missing or wrong {OAUTH2_SIGNATURE_HEADER}")
     elif oauth2_signature is not None:
-        raise InvalidSignature(f"{OAUTH2_SIGNATURE_HEADER} sent, but x.oauth2_client_secret is not configured")
+        raise InvalidSignature(
+            f"{OAUTH2_SIGNATURE_HEADER} sent, but x.oauth2_client_secret is not configured"
+        )
 
 
 # ---------------------------------------------------------------- v1.1 payload shapes (Account Activity API)
