@@ -208,6 +208,11 @@ def test_the_failure_text_always_fits_two_segments(reason: str) -> None:
     assert message.startswith("Social Care: your reply to @ann was NOT posted on X")
 
 
+def test_the_failure_text_drops_a_customers_bidi_controls() -> None:
+    message = failure_text(failed("refused"), "Eve\u202e\u2066 gnissim", "X")
+    assert "Eve gnissim" in message and "\u202e" not in message and "\u2066" not in message
+
+
 def test_the_lead_alert_has_an_ascii_subject_and_the_whole_story() -> None:
     subject, body = lead_alert(failed("x: refused (403): You are not allowed to create a Tweet"), None, "X")
     assert subject.isascii() and len(subject) < 100 and "x_403" in subject
