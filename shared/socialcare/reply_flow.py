@@ -69,7 +69,6 @@ from socialcare.reply_page import (
     validate_reply,
 )
 from socialcare.reply_tokens import hash_token
-from socialcare.routing import answer_due
 from socialcare.settings import get_settings
 
 MAX_FORM_BYTES = 64 * 1024  # the longest reply anywhere is 10,000 characters, at most 4 bytes each
@@ -186,6 +185,8 @@ class ReplyFlow:
         stops; it stays pending until its answer deadline, when the sweep escalates it if still unanswered.
         (A reply sent without it leaves the mention assigned: the sender marks it answered within seconds,
         and should the reply fail, it keeps escalating as it was.)"""
+        from socialcare.routing import answer_due  # only this path needs routing (and its word lists)
+
         if mention.status not in (MentionStatus.ASSIGNED, MentionStatus.WAITING):
             return mention
         opened = {"status": MentionStatus.OPENED, "opened_at": now, "opened_by": link.agent_email}
@@ -195,7 +196,7 @@ class ReplyFlow:
             set_fields={**opened, "gsi2pk": PENDING_INDEX_KEY, "gsi2sk": due},
             expected={"status": mention.status},
         ):
-            return mention  # someone else was first, or it was answered or deleted meanwhile
+            return self.mentions.get(mention.id) or mention  # someone was first, or it changed meanwhile
         logger.info("mention opened", mention_id=mention.id)
         return mention.model_copy(update=opened)
 
