@@ -8,7 +8,9 @@ that also keeps two overlapping sweeps from asking twice. The survey records the
 is sent. Throttling is tried again later; a refusal (X: the author's DMs are closed) is recorded as failed
 with the reason, not retried."""
 
+import base64
 import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +19,7 @@ from typing import Any
 
 from socialcare.data.mentions import MentionStore
 from socialcare.data.surveys import Survey, SurveyStore
-from socialcare.models import Mention, MentionStatus
+from socialcare.models import Mention, MentionStatus, utc_now
 from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.replies import PermanentFailure, RetryLater
@@ -97,6 +99,46 @@ class SurveySender:
         self.surveys.set_state(survey, "sent")
         logger.info("survey sent", mention_id=mention_id, survey_id=survey.survey_id)
         return "sent"
+
+
+def source_survey_links(
+    surveys: SurveyStore, base_url: str, now: Callable[[], datetime] | None = None
+) -> Callable[[Any, Mention], str | None] | None:
+    """For replies to a Standard Webhooks source: the survey link its `reply.created` carries, so the
+    source can pass it on (by email to a reviewer, say). The token is derived from the reply's id under a
+    key derived from the configuration secret, so a retried post carries the same link and stores one
+    survey; a customer asked within 14 days gets none."""
+    if not base_url:
+        return None
+
+    def link(reply: Any, mention: Mention) -> str | None:
+        from socialcare.reply_flow import get_nonce_key  # only replies to sources need it
+
+        moment = (now or utc_now)()
+        digest = hmac.new(get_nonce_key(), f"survey-token|{reply.reply_id}".encode(), hashlib.sha256).digest()
+        token = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        url = survey_url(base_url, token)
+        if surveys.get(token) is not None:
+            return url  # a retry of this reply: the same survey
+        if not surveys.claim_customer(mention.platform, mention.author.id, moment, ONCE_PER_CUSTOMER):
+            return None
+        surveys.put(
+            Survey(
+                survey_id="srv-" + hash_token(token)[:20],
+                token_hash=hash_token(token),
+                mention_id=mention.id,
+                platform=mention.platform,
+                priority=mention.priority or "normal",
+                agent=str(reply.agent_email).lower(),
+                received_at=mention.received_at,
+                state="sent",
+                sent_at=moment,
+                valid_until=moment + LINK_VALID,
+            )
+        )
+        return url
+
+    return link
 
 
 @lru_cache(maxsize=1)

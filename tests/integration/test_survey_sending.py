@@ -125,3 +125,32 @@ def test_throttling_puts_the_survey_off_and_frees_the_customer_for_the_retry(
     assert not surveys.due(NOW + timedelta(minutes=1))  # not due again at once
     assert [m for _k, m in surveys.due(NOW + timedelta(minutes=10))] == ["x-dm-5"]
     assert surveys.claim_customer("x", "777", NOW, timedelta(days=14))  # the retry may still ask
+
+
+def test_a_sources_reply_created_carries_a_survey_url_that_opens_the_survey(
+    aws: Aws, handlers: Callable[[str], Invoke], world: PlatformSimulator, dev_config: dict[str, Any]
+) -> None:
+    from tests.integration.reply_support import ALICE, make_reply_world
+
+    replies = make_reply_world(aws, handlers, world, dev_config, ALICE)
+    for number in ("1", "2"):  # the same reviewer twice: asked once in 14 days
+        review = customer_mention(f"review-{number}", platform="reviews", kind=MentionKind.REVIEW)
+        assigned = replies.assigned(review, ALICE)
+        assert (
+            replies.answer(replies.link(assigned, ALICE), "Sorry, a refund is on its way.")["statusCode"]
+            == 200
+        )
+        replies.drain()
+    first, second = world.calls_to("/sources/reviews/replies")
+    url = first.body["data"]["survey_url"]
+    assert "survey_url" not in second.body["data"]
+    token = url.rsplit("/s/", 1)[1]
+    page = handlers("SurveyPageFunction")
+    assert get(page, token)["statusCode"] == 200
+    assert post(page, token, {"nonce": nonce_of(get(page, token)), "rating": "4"})["statusCode"] == 200
+    (survey,) = [i for i in aws.items() if i.get("entity") == "survey"]
+    assert (survey["agent"], survey["mention_id"], survey["state"]) == (
+        "alice@example.com",
+        "reviews-review-1",
+        "sent",
+    )

@@ -47,6 +47,7 @@ class ReplyTarget(BaseModel):
     media_id: str | None = None  # Instagram mention: the media the brand was mentioned on
     is_instagram_mention: bool = False
     reply_url: str | None = None  # a Standard Webhooks source: overrides the configured reply_url
+    survey_url: str | None = None  # a Standard Webhooks source: the customer's survey link, to pass on
 
 
 @dataclass(frozen=True)
@@ -211,11 +212,10 @@ class _Poster:
             )
         timestamp = int(self.now())
         created_at = datetime.fromtimestamp(timestamp, UTC).isoformat()
-        payload = {
-            "type": "reply.created",
-            "timestamp": created_at,
-            "data": {"in_reply_to": target.external_id, "text": text, "created_at": created_at},
-        }
+        data = {"in_reply_to": target.external_id, "text": text, "created_at": created_at}
+        if target.survey_url:
+            data["survey_url"] = target.survey_url
+        payload = {"type": "reply.created", "timestamp": created_at, "data": data}
         body = json.dumps(payload, separators=(",", ":")).encode()
         message_id = f"msg_{uuid.uuid4().hex}"
         headers = {
