@@ -22,8 +22,7 @@ from socialcare.data.surveys import Survey, SurveyStore
 from socialcare.models import Mention, MentionStatus, utc_now
 from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig
-from socialcare.platforms.replies import PermanentFailure, RetryLater
-from socialcare.platforms.surveys import private_channel, send_private_message
+from socialcare.platforms.surveys import private_channel
 from socialcare.reply_tokens import hash_token, new_token
 
 ONCE_PER_CUSTOMER = timedelta(days=14)
@@ -50,7 +49,8 @@ class SurveySender:
     mentions: MentionStore
     config: Callable[[], PlatformConfig]
     base_url: str
-    send: Callable[[Mention, str, PlatformConfig], Any] = send_private_message
+    # None: the platforms' own sender, imported on first use (requests would cost every sweep's cold start)
+    send: Callable[[Mention, str, PlatformConfig], Any] | None = None
 
     def sweep(self, now: datetime) -> SurveyReport:
         report = SurveyReport()
@@ -86,8 +86,12 @@ class SurveySender:
             valid_until=now + LINK_VALID,
         )
         self.surveys.put(survey)
+        from socialcare.platforms.replies import PermanentFailure, RetryLater
+        from socialcare.platforms.surveys import send_private_message
+
+        send = self.send or send_private_message
         try:
-            self.send(mention, QUESTION.format(url=survey_url(self.base_url, token)), self.config())
+            send(mention, QUESTION.format(url=survey_url(self.base_url, token)), self.config())
         except RetryLater as retry:
             self.surveys.set_state(survey, "failed", f"retried later: {retry.reason}")
             self.surveys.release_customer(mention.platform, mention.author.id)

@@ -4,10 +4,10 @@ one short follow-up with the survey link; Meta only inside its 24-hour messaging
 message. Public posts and comments get none (an agent-requested private reply is not built yet)."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from socialcare.models import Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
-from socialcare.platforms.replies import PostResult, ReplyTarget, post_reply
 
 META_MESSAGING_WINDOW = timedelta(hours=24)
 
@@ -23,9 +23,11 @@ def private_channel(mention: Mention, now: datetime) -> str | None:
     return None
 
 
-def send_private_message(mention: Mention, text: str, config: PlatformConfig) -> PostResult:
+def send_private_message(mention: Mention, text: str, config: PlatformConfig) -> Any:
     """Send `text` into the customer's direct-message conversation (raises RetryLater or PermanentFailure,
     as replies do: X refusing a DM because the author's DMs are closed is a PermanentFailure)."""
+    from socialcare.platforms.replies import ReplyTarget, post_reply  # requests: only when a survey goes out
+
     target = ReplyTarget(
         platform=mention.platform,
         kind=MentionKind.DIRECT_MESSAGE,
