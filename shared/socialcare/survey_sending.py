@@ -19,7 +19,7 @@ from typing import Any
 
 from socialcare.data.mentions import MentionStore
 from socialcare.data.surveys import Survey, SurveyStore
-from socialcare.models import Mention, MentionStatus, utc_now
+from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
 from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.surveys import private_channel
@@ -67,7 +67,8 @@ class SurveySender:
         mention = self.mentions.get(mention_id)
         if mention is None or mention.is_ours or mention.status is not MentionStatus.ANSWERED:
             return "skipped"  # deleted, removed, ours or never answered: never asked
-        if private_channel(mention, now) is None:
+        requested = mention.kind is not MentionKind.DIRECT_MESSAGE and self.surveys.requested(mention.id)
+        if private_channel(mention, now, requested=requested) is None:
             logger.info("no private channel for a survey", mention_id=mention_id, platform=mention.platform)
             return "skipped"
         if not self.surveys.claim_customer(mention.platform, mention.author.id, now, ONCE_PER_CUSTOMER):

@@ -154,3 +154,36 @@ def test_a_sources_reply_created_carries_a_survey_url_that_opens_the_survey(
         "reviews-review-1",
         "sent",
     )
+
+
+@pytest.mark.parametrize("asked", [False, True], ids=["not-asked", "asked-privately"])
+def test_a_facebook_comment_answered_publicly_is_surveyed_only_when_the_agent_asks_privately(
+    aws: Aws,
+    handlers: Callable[[str], Invoke],
+    world: PlatformSimulator,
+    dev_config: dict[str, Any],
+    asked: bool,
+) -> None:
+    from tests.integration.reply_support import ALICE, make_reply_world
+
+    replies = make_reply_world(aws, handlers, world, dev_config, ALICE)
+    comment = customer_mention("111_222", platform="facebook", kind=MentionKind.COMMENT, url=None)
+    assigned = replies.assigned(comment, ALICE)
+    page = replies.get(replies.link(assigned, ALICE))
+    assert "Ask privately how we did" in page["body"]
+    extra = {"ask_survey": "yes"} if asked else {}
+    assert (
+        replies.answer(replies.link(assigned, ALICE), "Sorry! Sending another.", **extra)["statusCode"] == 200
+    )
+    replies.drain()
+    run_stream_and_sweep(aws, handlers)
+    assert [c.path for c in world.calls_to("/111_222/comments")] == ["/v21.0/111_222/comments"]  # public
+    private = world.calls_to("/2000000001/messages")
+    if not asked:
+        assert private == []
+        return
+    (message,) = private
+    assert message.body["recipient"] == {"comment_id": "111_222"}
+    assert "/s/" in message.body["message"]["text"]
+    run_stream_and_sweep(aws, handlers)
+    assert len(world.calls_to("/2000000001/messages")) == 1  # one private reply per comment

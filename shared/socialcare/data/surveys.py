@@ -3,6 +3,7 @@
                                                                itself is never stored. gsi1: SURVEYCOMMENTS /
                                                                <commented_at>#<survey id> once commented
   due       pk=SURVEYDUE  sk=<due at>#<mention id>         an answered mention to ask about (the sweep)
+  request   pk=SURVEYREQUEST#<mention id>  sk=SURVEYREQUEST  the agent asked to survey a public mention
   customer  pk=SURVEYED#<platform>#<author id>  sk=SURVEYED     when this customer was last asked (one survey
                                                                per customer per 14 days)
 The survey carries what the reports count it under (platform, priority, the agent who answered, when the
@@ -22,6 +23,7 @@ SURVEY_SK = "SURVEY"
 COMMENTS_INDEX_KEY = "SURVEYCOMMENTS"
 CUSTOMER_SK = "SURVEYED"
 DUE_PK = "SURVEYDUE"
+REQUEST_SK = "SURVEYREQUEST"
 # The link works 14 days; the item stays a while longer so a late visitor learns it expired (410, not 404).
 KEEP_AFTER_EXPIRY = timedelta(days=30)
 MAX_COMMENT_CHARS = 2000
@@ -185,6 +187,29 @@ class SurveyStore:
         except ClientError as error:
             if not is_condition_failure(error):
                 raise StorageUnavailable(str(error)) from error
+
+    # ---------------------------------------------------------------- the agent asked for a survey
+    def request(self, mention: Any, agent_email: str) -> None:
+        """The agent ticked "Ask privately how we did" on the reply page for this public mention."""
+        try:
+            self._table.put_item(
+                Item={
+                    "pk": f"SURVEYREQUEST#{mention.id}",
+                    "sk": REQUEST_SK,
+                    "entity": "survey_request",
+                    "requested_by": agent_email,
+                    "expires_at": int((datetime.now(UTC) + timedelta(days=30)).timestamp()),
+                }
+            )
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+
+    def requested(self, mention_id: str) -> bool:
+        try:
+            key = {"pk": f"SURVEYREQUEST#{mention_id}", "sk": REQUEST_SK}
+            return "Item" in self._table.get_item(Key=key)
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
 
     # ---------------------------------------------------------------- answered mentions to ask about
     def schedule(self, mention_id: str, due_at: datetime) -> None:
