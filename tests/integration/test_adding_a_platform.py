@@ -188,7 +188,7 @@ def test_a_platform_registered_at_run_time_goes_from_webhook_to_posted_reply(
     # Notified: the dispatcher texts the agent on shift who covers Chirp, with a reply link.
     assert handlers("DispatcherFunction")({"Records": new_mention_records(aws)}) == {"batchItemFailures": []}
     (sms,) = texts_to(ALICE.phone)
-    token = sms.rsplit("/r/", 1)[-1].strip()
+    token = sms.split("\n", 1)[0].rsplit("/r/", 1)[-1]  # the link is the SMS's first line
 
     # Answered on the page, under Chirp's own label and length rule.
     page = reply_world.get(token)

@@ -89,6 +89,7 @@ class ReplyTarget(BaseModel):
     via_mention: bool = False  # the brand was mentioned on someone else's media: answer through the mention
     reply_url: str | None = None  # overrides the configured reply URL (a source)
     refs: dict[str, str] = Field(default_factory=dict)  # anything else the platform needs (Bluesky's cids)
+    survey_url: str | None = None  # the customer's survey link, for a platform that passes it on (a source)
 
 
 @dataclass(frozen=True)

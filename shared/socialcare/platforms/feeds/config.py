@@ -34,7 +34,7 @@ class FeedsConfig(RootModel[dict[str, FeedConfig]]):
 
         taken = named_platforms()
         for name in feeds:
-            if not SOURCE_NAME.match(name) or name in taken:
+            if not SOURCE_NAME.fullmatch(name) or name in taken:
                 raise ValueError(f"invalid feed name {name!r}: lowercase letters, digits, - and _")
         return feeds
 

@@ -45,6 +45,20 @@ def _auth(meta: MetaConfig) -> dict[str, Any]:
     return auth
 
 
+def private_reply(
+    platform: str, comment_id: str, text: str, context: PostContext, meta: MetaConfig
+) -> PostResult:
+    """A private reply: one message into the commenter's inbox, allowed once per comment within 7 days
+    (POST /{page-id}/messages with recipient.comment_id). Raises RetryLater or PermanentFailure."""
+    auth = _auth(meta)
+    if not meta.page_id:
+        raise NeedsConfiguration("meta.page_id is needed for a private reply")
+    body = {"recipient": {"comment_id": comment_id}, "message": {"text": text}, **auth}
+    url = f"{meta.graph_base.rstrip('/')}/{meta.page_id}/messages"
+    answer = _client(platform, context, meta).post(url, json_body=body)
+    return PostResult(required_id(answer, "message_id", platform))
+
+
 def post(target: ReplyTarget, text: str, context: PostContext, meta: MetaConfig) -> PostResult:
     auth = _auth(meta)
     base = meta.graph_base.rstrip("/")

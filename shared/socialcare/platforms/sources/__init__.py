@@ -50,6 +50,7 @@ def sources_of(config: PlatformConfig) -> SourcesConfig:
 
 class SourcesPlatform:
     webhook = "sources"
+    passes_survey_links = True  # reply.created carries data.survey_url
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
         return tuple(sources_of(config).root)

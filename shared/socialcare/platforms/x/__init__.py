@@ -22,11 +22,13 @@ from socialcare.platforms.base import (
 from socialcare.platforms.x import rules
 from socialcare.platforms.x.config import SECTION, XConfig
 from socialcare.platforms.x.webhook import (
+    CRC_TOKEN,
     ENVELOPES,
     OAUTH2_SIGNATURE_HEADER,
     PLATFORM,
     SIGNATURE_HEADER,
     crc_response,
+    is_crc_token,
     parse_delivery,
     verify_signature,
 )
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
+    "CRC_TOKEN",
     "ENVELOPES",
     "OAUTH2_SIGNATURE_HEADER",
     "PLATFORM",
@@ -42,6 +45,7 @@ __all__ = [
     "XConfig",
     "XPlatform",
     "crc_response",
+    "is_crc_token",
     "parse_delivery",
     "verify_signature",
 ]
