@@ -27,7 +27,7 @@ class SourcesConfig(RootModel[dict[str, SourceConfig]]):
         taken = named_platforms()
         for name in sources:
             # A source's name is its platform name: it must not pose as another platform.
-            if not SOURCE_NAME.match(name) or name in taken:
+            if not SOURCE_NAME.fullmatch(name) or name in taken:
                 raise ValueError(f"invalid source name {name!r}: lowercase letters, digits, - and _")
         return sources
 

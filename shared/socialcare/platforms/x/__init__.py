@@ -22,6 +22,7 @@ from socialcare.platforms.base import (
 from socialcare.platforms.x import rules
 from socialcare.platforms.x.config import SECTION, XConfig
 from socialcare.platforms.x.webhook import (
+    CRC_TOKEN,
     ENVELOPES,
     OAUTH2_SIGNATURE_HEADER,
     PLATFORM,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
+    "CRC_TOKEN",
     "ENVELOPES",
     "OAUTH2_SIGNATURE_HEADER",
     "PLATFORM",
