@@ -16,9 +16,6 @@ from pydantic import (
     model_validator,
 )
 
-# Platforms with built-in adapters. A Standard Webhooks source uses its own configured name as its platform.
-BUILT_IN_PLATFORMS = ("x", "facebook", "instagram")
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)

@@ -52,6 +52,7 @@ from socialcare.data import table
 from socialcare.data.agents import AgentStore, agent_id_for
 from socialcare.data.mentions import MentionStore
 from socialcare.data.replies import Reply, ReplyState, ReplyStore
+from socialcare.data.surveys import SurveyStore
 from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
 from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.observability import logger, metrics
@@ -59,6 +60,7 @@ from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
 from socialcare.settings import get_settings
+from socialcare.survey_sending import source_survey_links
 from socialcare.untrusted_text import without_format_characters
 
 LEASE = timedelta(seconds=30)  # > the function's 10 s timeout, < the queue's 60 s visibility timeout
@@ -138,6 +140,8 @@ class ReplySender:
     session: requests.Session | None = None
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     owner: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+    # (reply, mention) -> the survey link a Standard Webhooks source passes on, or None (asked lately)
+    survey_links: Callable[[Reply, Mention], str | None] | None = None
 
     # ---- one SQS record
     def handle_record(self, body: str, receipt_handle: str, receive_count: int, remaining_s: float) -> None:
@@ -205,6 +209,10 @@ class ReplySender:
         config = self.config()
         connect, read = self.timeout
         read = min(read, max(1.0, remaining_s - connect - SAFETY_MARGIN_S))  # end before the function
+        target = reply_target(mention)
+        if self.survey_links is not None and registry.adapter_for(mention.platform).passes_survey_links():
+            # A platform that passes it on (a Standard Webhooks source) gets the customer's survey link.
+            target = target.model_copy(update={"survey_url": self.survey_links(reply, mention)})
         via = SentVia.POSTED
         if maybe_since is not None:
             found = self._find_earlier_post(reply, owner, mention, maybe_since, config, (connect, read))
@@ -218,7 +226,7 @@ class ReplySender:
             via = found
         try:
             result = registry.post_reply(
-                reply_target(mention),
+                target,
                 reply.text,
                 config,
                 self.session,
@@ -514,4 +522,5 @@ def get_reply_sender() -> ReplySender:
         sqs=boto3.client("sqs"),
         queue_url=settings.reply_queue_url,
         session=requests.Session(),  # kept warm between invocations: one TLS handshake per platform
+        survey_links=source_survey_links(SurveyStore(shared_table), settings.public_base_url),
     )

@@ -126,6 +126,9 @@ class Chirp:
     def reply_target(self, mention: Mention) -> ReplyTarget:
         return ReplyTarget(platform=NAME, kind=mention.kind, external_id=mention.external_id)
 
+    def passes_survey_links(self) -> bool:
+        return False
+
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.POST
 

@@ -86,6 +86,7 @@ class ReplyTarget(BaseModel):
     media_id: str | None = None  # the media the brand was mentioned on
     via_mention: bool = False  # the brand was mentioned on someone else's media: answer through the mention
     reply_url: str | None = None  # overrides the configured reply URL (a source)
+    survey_url: str | None = None  # the customer's survey link, for a platform that passes it on
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,10 @@ class PlatformAdapter(Protocol):
         ...
 
     def reply_target(self, mention: Mention) -> ReplyTarget: ...
+
+    def passes_survey_links(self) -> bool:
+        """Whether a reply carries the customer's survey link for the platform to pass on (`survey_url`)."""
+        ...
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         """What our posted answer to `mention` is on the platform (a post, a comment, a message)."""

@@ -111,6 +111,9 @@ class SourcesPlatform:
             author_id=mention.author.id,
         )
 
+    def passes_survey_links(self) -> bool:
+        return True
+
     def reply_kind(self, mention: Mention) -> MentionKind:
         return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.COMMENT
 

@@ -28,11 +28,10 @@ def post(target: ReplyTarget, text: str, context: PostContext, source: SourceCon
         raise NeedsConfiguration(f"source {target.platform!r} has no reply_url")
     timestamp = int(context.now())
     created_at = datetime.fromtimestamp(timestamp, UTC).isoformat()
-    payload = {
-        "type": "reply.created",
-        "timestamp": created_at,
-        "data": {"in_reply_to": target.external_id, "text": text, "created_at": created_at},
-    }
+    data = {"in_reply_to": target.external_id, "text": text, "created_at": created_at}
+    if target.survey_url:
+        data["survey_url"] = target.survey_url
+    payload = {"type": "reply.created", "timestamp": created_at, "data": data}
     body = json.dumps(payload, separators=(",", ":")).encode()
     message_id = message_id_for(context.idempotency_key)
     headers = {"Content-Type": "application/json", **sign_headers(source.secret, body, message_id, timestamp)}
