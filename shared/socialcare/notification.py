@@ -86,7 +86,7 @@ def _fits(text: str) -> bool:
 
 
 def sms_text(mention: Mention, link: str) -> str:
-    """The SMS: the reply link on the first line, then `[x] DM @handle: "start of the text..."`, in at most
+    """The SMS: the reply link on the first line, then `[X] DM @handle: "start of the text..."`, in at most
     two segments. The link comes first so that nothing the customer wrote can precede it or pose as it.
 
     The link is never cut; the text is cut (at a word boundary when one is near) and ends with an ellipsis.

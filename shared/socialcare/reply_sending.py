@@ -209,6 +209,10 @@ class ReplySender:
         config = self.config()
         connect, read = self.timeout
         read = min(read, max(1.0, remaining_s - connect - SAFETY_MARGIN_S))  # end before the function
+        target = reply_target(mention)
+        if self.survey_links is not None and registry.adapter_for(mention.platform).passes_survey_links():
+            # A platform that passes it on (a Standard Webhooks source) gets the customer's survey link.
+            target = target.model_copy(update={"survey_url": self.survey_links(reply, mention)})
         via = SentVia.POSTED
         if maybe_since is not None:
             found = self._find_earlier_post(reply, owner, mention, maybe_since, config, (connect, read))
@@ -220,10 +224,6 @@ class ReplySender:
                 self._record_sent(reply, owner, mention, external_id, config, store_ours=store, via=via)
                 return
             via = found
-        target = reply_target(mention)
-        if self.survey_links is not None and registry.passes_survey_links(mention.platform, config):
-            # A Standard Webhooks source gets the customer's survey link with the reply, to pass it on.
-            target = target.model_copy(update={"survey_url": self.survey_links(reply, mention)})
         try:
             result = registry.post_reply(
                 target,

@@ -33,7 +33,7 @@ from socialcare.platforms.base import (
 )
 from socialcare.platforms.local import Answer, Call, SimulatedEvent, Simulator, field_of
 from tests.integration.conftest import Aws, Invoke, json_of
-from tests.integration.dispatch_support import make_world, new_mention_records, texts_to
+from tests.integration.dispatch_support import link_in, make_world, new_mention_records, texts_to
 from tests.integration.reply_support import ALICE, make_reply_world, text_of
 
 NAME = "chirp"
@@ -126,6 +126,9 @@ class Chirp:
     def reply_target(self, mention: Mention) -> ReplyTarget:
         return ReplyTarget(platform=NAME, kind=mention.kind, external_id=mention.external_id)
 
+    def passes_survey_links(self) -> bool:
+        return False
+
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.POST
 
@@ -188,7 +191,8 @@ def test_a_platform_registered_at_run_time_goes_from_webhook_to_posted_reply(
     # Notified: the dispatcher texts the agent on shift who covers Chirp, with a reply link.
     assert handlers("DispatcherFunction")({"Records": new_mention_records(aws)}) == {"batchItemFailures": []}
     (sms,) = texts_to(ALICE.phone)
-    token = sms.split("\n", 1)[0].rsplit("/r/", 1)[-1]  # the link is the SMS's first line
+    assert "[Chirp] @kim" in sms
+    token = link_in(sms).rsplit("/r/", 1)[-1]
 
     # Answered on the page, under Chirp's own label and length rule.
     page = reply_world.get(token)

@@ -141,16 +141,7 @@ def test_retweet_and_blocked_are_ignored_but_quote_is_kept() -> None:
 
 def test_direct_messages_use_users_map_and_mark_echoes() -> None:
     def dm(event_id: str, sender: str, recipient: str) -> dict[str, Any]:
-        return {
-            "type": "message_create",
-            "id": event_id,
-            "created_timestamp": "1700000000000",
-            "message_create": {
-                "sender_id": sender,
-                "target": {"recipient_id": recipient},
-                "message_data": {"text": f"hello from {sender}"},
-            },
-        }
+        return payloads.direct_message(event_id, sender, recipient, f"hello from {sender}")
 
     payload = envelope(
         direct_message_events=[dm("d1", "42", BRAND), dm("d2", BRAND, "42")],

@@ -229,6 +229,10 @@ class PlatformAdapter(Protocol):
 
     def reply_target(self, mention: Mention) -> ReplyTarget: ...
 
+    def passes_survey_links(self) -> bool:
+        """Whether a reply carries the customer's survey link for the platform to pass on (`survey_url`)."""
+        ...
+
     def reply_kind(self, mention: Mention) -> MentionKind:
         """What our posted answer to `mention` is on the platform (a post, a comment, a message)."""
         ...

@@ -163,11 +163,6 @@ def find_reply(
             context.session.close()
 
 
-def passes_survey_links(platform: str, config: PlatformConfig) -> bool:
-    """Whether our reply carries the customer's survey link for the platform to pass on (a source does)."""
-    return bool(getattr(adapter_for(platform, config), "passes_survey_links", False))
-
-
 def answered_elsewhere(platform: str, kind: MentionKind | str, config: PlatformConfig) -> bool:
     """No API can post the answer: the agent answers on the site and records it ("I answered there")."""
     return not adapter_for(platform, config).can_answer(kind)

@@ -90,6 +90,9 @@ class BlueskyPlatform:
             refs={str(k): str(v) for k, v in refs.items()},
         )
 
+    def passes_survey_links(self) -> bool:
+        return False
+
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.POST
 

@@ -94,6 +94,9 @@ class FeedsPlatform:
     def reply_target(self, mention: Mention) -> ReplyTarget:
         return ReplyTarget(platform=mention.platform, kind=mention.kind, external_id=mention.external_id)
 
+    def passes_survey_links(self) -> bool:
+        return False
+
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.COMMENT
 

@@ -137,6 +137,9 @@ class MetaPlatform:
             via_mention=via_mention,
         )
 
+    def passes_survey_links(self) -> bool:
+        return False
+
     def reply_kind(self, mention: Mention) -> MentionKind:
         return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.COMMENT
 

@@ -45,20 +45,6 @@ def _auth(meta: MetaConfig) -> dict[str, Any]:
     return auth
 
 
-def private_reply(
-    platform: str, comment_id: str, text: str, context: PostContext, meta: MetaConfig
-) -> PostResult:
-    """A private reply: one message into the commenter's inbox, allowed once per comment within 7 days
-    (POST /{page-id}/messages with recipient.comment_id). Raises RetryLater or PermanentFailure."""
-    auth = _auth(meta)
-    if not meta.page_id:
-        raise NeedsConfiguration("meta.page_id is needed for a private reply")
-    body = {"recipient": {"comment_id": comment_id}, "message": {"text": text}, **auth}
-    url = f"{meta.graph_base.rstrip('/')}/{meta.page_id}/messages"
-    answer = _client(platform, context, meta).post(url, json_body=body)
-    return PostResult(required_id(answer, "message_id", platform))
-
-
 def post(target: ReplyTarget, text: str, context: PostContext, meta: MetaConfig) -> PostResult:
     auth = _auth(meta)
     base = meta.graph_base.rstrip("/")
@@ -196,3 +182,17 @@ def _retry_after(response: requests.Response) -> float | None:
     ]
     longest = max((value for value in minutes if value), default=None)
     return longest * 60 if longest else retry_after_header(response)
+
+
+def post_private(
+    platform: str, comment_id: str, text: str, context: PostContext, meta: MetaConfig
+) -> PostResult:
+    """A private reply: one message into the commenter's inbox, allowed once per comment within 7 days
+    (POST /{page-id}/messages with recipient.comment_id). Raises RetryLater or PermanentFailure."""
+    if not meta.page_access_token or not meta.page_id:
+        raise NeedsConfiguration("meta.page_access_token and meta.page_id are needed")
+    body = {"recipient": {"comment_id": comment_id}, "message": {"text": text}, **_auth(meta)}
+    url = f"{meta.graph_base.rstrip('/')}/{meta.page_id}/messages"
+    return PostResult(
+        required_id(_client(platform, context, meta).post(url, json_body=body), "message_id", platform)
+    )

@@ -50,7 +50,6 @@ def sources_of(config: PlatformConfig) -> SourcesConfig:
 
 class SourcesPlatform:
     webhook = "sources"
-    passes_survey_links = True  # reply.created carries data.survey_url
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
         return tuple(sources_of(config).root)
@@ -111,6 +110,9 @@ class SourcesPlatform:
             external_id=mention.external_id,
             author_id=mention.author.id,
         )
+
+    def passes_survey_links(self) -> bool:
+        return True
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.COMMENT

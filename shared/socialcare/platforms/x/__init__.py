@@ -118,6 +118,9 @@ class XPlatform:
             author_id=mention.author.id,
         )
 
+    def passes_survey_links(self) -> bool:
+        return False
+
     def reply_kind(self, mention: Mention) -> MentionKind:
         # An answer to a post is a post of its own on X.
         return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.POST
