@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stdout.flush()  # a closed pipe shows here, not at exit
     except BrokenPipeError:
         ended_early()
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C: 128 + SIGINT, without a traceback
     except CliError as error:
         fail(str(error))
     except Exception as error:  # no traceback reaches a user; SOCIALCARE_DEBUG=1 shows it
