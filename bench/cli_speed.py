@@ -49,9 +49,17 @@ def cli_speed(rounds: int = 7) -> dict[str, Any]:
     }
 
 
-def add_mentions(stack: RunningStack, count: int) -> None:
+def add_mentions(stack: RunningStack, count: int, timeout_s: float = 120) -> None:
+    """`count` mentions, then wait until the dispatcher has handled them all (nobody is on shift: each ends
+    `waiting`), so the timed commands do not compete with it for the local stack."""
     for number in range(count):
-        sent = stack.cli(
-            "simulate", "x-mention", "--from", f"@bench{number}", "--text", f"@brand bench {number}"
-        )
+        text = f"@brand bench {number}"
+        sent = stack.cli("simulate", "x-mention", "--from", f"@bench{number}", "--text", text)
         assert sent.returncode == 0, sent.stderr
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        listed = stack.cli_json("mentions", "list", "--json", "--status", "waiting")
+        if len(listed) >= count:
+            return
+        time.sleep(1)
+    raise AssertionError(f"the dispatcher did not handle {count} mentions within {timeout_s:.0f} s")
