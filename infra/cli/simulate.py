@@ -5,6 +5,7 @@
     socialcare simulate instagram-comment --from alice --text "Love it, but it broke"
     socialcare simulate source --source reviews --from alice --text "Two stars: slow delivery"
     socialcare simulate feed-entry --feed blogs --from "Bea Blogger" --text "Brand lost my parcel"
+    socialcare simulate bluesky-mention --from carol.bsky.social --text "@brand.bsky.social help"
     socialcare simulate calls [--json] [--clear]
 
 Each event is signed the way the platform signs it, with the secrets of the configuration the local stack
@@ -17,18 +18,16 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
-
-import boto3
-import requests
-from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.connection import CliError, stack_outputs
-from infra.local.system import load_config
-from socialcare.platform_config import PlatformConfig
-from socialcare.platforms import registry
-from socialcare.platforms.local import SimulatedEvent, SimulationError
+
+# requests, boto3, pydantic and the platform adapters are imported by the commands that use them, not by
+# `socialcare --help`: the events' own parser is built when a simulate command runs.
+if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.local import SimulatedEvent
 
 TIMEOUT_S = 30
 
@@ -47,6 +46,11 @@ def simulator_url(arguments: argparse.Namespace) -> str:
 
 def platform_config(arguments: argparse.Namespace) -> dict[str, Any]:
     """The configuration the running stack verifies signatures with: its secret, else the file."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from infra.local.system import load_config
+
     try:
         secret_id = stack_outputs(arguments)["ConfigSecretId"]
         document = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
@@ -57,11 +61,17 @@ def platform_config(arguments: argparse.Namespace) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- sending
-def send(arguments: argparse.Namespace, event: SimulatedEvent) -> None:
+def send(arguments: argparse.Namespace, event: "SimulatedEvent") -> None:
     if arguments.stack:
         raise CliError(
             "simulate talks to the local stack only: it would make real agents answer fake customers"
         )
+    import requests
+    from pydantic import ValidationError
+
+    from socialcare.platform_config import PlatformConfig
+    from socialcare.platforms.local import SimulationError
+
     try:
         config = PlatformConfig.model_validate(platform_config(arguments))
         request = event.build(vars(arguments), config)
@@ -86,7 +96,7 @@ def send(arguments: argparse.Namespace, event: SimulatedEvent) -> None:
 
 
 def _exchange(
-    url: str, body: bytes, headers: Mapping[str, str], response: requests.Response
+    url: str, body: bytes, headers: Mapping[str, str], response: "requests.Response"
 ) -> dict[str, Any]:
     try:
         answer: Any = response.json()
@@ -99,6 +109,8 @@ def _exchange(
 
 
 def cmd_calls(arguments: argparse.Namespace) -> None:
+    import requests
+
     base = simulator_url(arguments)
     try:
         if arguments.clear:
@@ -135,24 +147,46 @@ def _readable(body: Any) -> Any:
 # ---------------------------------------------------------------- arguments
 def register(commands: Any) -> None:
     simulate = commands.add_parser(
-        "simulate", help="send signed platform events to the local stack; see what the simulator received"
-    ).add_subparsers(dest="simulate_command", required=True)
+        "simulate",
+        help="send signed platform events to the local stack; see what the simulator received",
+        description=(
+            "EVENT is one of the platform adapters' events (x-mention, facebook-comment, instagram-comment, "
+            "source, feed-entry, bluesky-mention; `socialcare simulate EVENT --help` for its options), or "
+            "`calls` for what the platform simulator received."
+        ),
+    )
+    simulate.add_argument("event", metavar="EVENT")
+    simulate.add_argument("options", nargs=argparse.REMAINDER, help="the event's options")
+    simulate.set_defaults(run=run)
 
-    # Every platform adapter brings its own events (socialcare.platforms.<name>.local).
+
+def run(arguments: argparse.Namespace) -> None:
+    parsed = events_parser().parse_args([arguments.event, *arguments.options])
+    parsed.stack = arguments.stack
+    parsed.run(parsed)
+
+
+def events_parser() -> argparse.ArgumentParser:
+    """Every platform adapter's events (socialcare.platforms.<name>.local), and `calls`."""
+    from socialcare.platforms import registry
+
+    parser = argparse.ArgumentParser(prog="socialcare simulate")
+    simulate = parser.add_subparsers(dest="simulate_command", required=True, metavar="EVENT")
     for adapter in registry.webhooks():
         for event in adapter.local().events:
-            parser = simulate.add_parser(event.name, help=event.help)
-            parser.add_argument("--from", dest="sender", required=True, help=event.sender_help)
-            parser.add_argument("--text", required=True)
-            parser.add_argument("--id", help="the platform's id for it (default: a fresh one)")
-            parser.add_argument("--reply-to", help="the id of what it answers")
-            parser.add_argument("--json", action="store_true", help="print the exchange as JSON")
+            event_parser = simulate.add_parser(event.name, help=event.help)
+            event_parser.add_argument("--from", dest="sender", required=True, help=event.sender_help)
+            event_parser.add_argument("--text", required=True)
+            event_parser.add_argument("--id", help="the platform's id for it (default: a fresh one)")
+            event_parser.add_argument("--reply-to", help="the id of what it answers")
+            event_parser.add_argument("--json", action="store_true", help="print the exchange as JSON")
             for option in event.options:
-                parser.add_argument(*option.flags, **option.settings)
-            parser.set_defaults(run=lambda arguments, event=event: send(arguments, event))
+                event_parser.add_argument(*option.flags, **option.settings)
+            event_parser.set_defaults(run=lambda arguments, event=event: send(arguments, event))
 
     calls = simulate.add_parser("calls", help="what the platform simulator received (the posted replies)")
     calls.add_argument("--json", action="store_true", help="print the recorded calls as JSON")
     calls.add_argument("--clear", action="store_true", help="forget the recorded calls")
     calls.add_argument("--simulator", help="the simulator's URL (default: 127.0.0.1:$SIMULATOR_PORT)")
     calls.set_defaults(run=cmd_calls)
+    return parser

@@ -42,6 +42,16 @@ CATCH_ALL: PlatformAdapter = SourcesPlatform()
 
 _EMPTY = PlatformConfig()
 
+# Names people type for a platform that the system calls otherwise (the command line suggests the real one).
+FAMILIAR_NAMES = {
+    "twitter": "x",
+    "fb": "facebook",
+    "meta": "facebook",
+    "ig": "instagram",
+    "insta": "instagram",
+    "bsky": "bluesky",
+}
+
 
 def register(adapter: PlatformAdapter) -> Callable[[], None]:
     """Add an adapter at run time; returns the function that takes it out again."""
