@@ -16,18 +16,15 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
-
-import boto3
-import requests
-from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.connection import CliError, stack_outputs
-from infra.local.system import load_config
-from socialcare.platform_config import PlatformConfig
-from socialcare.platforms import registry
-from socialcare.platforms.local import SimulatedEvent, SimulationError
+
+# requests, boto3 and the local stack (moto) are imported by the commands that use them, not by --help.
+if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.local import SimulatedEvent
 
 TIMEOUT_S = 30
 
@@ -43,6 +40,11 @@ def simulator_url(arguments: argparse.Namespace) -> str:
 
 def platform_config(arguments: argparse.Namespace) -> dict[str, Any]:
     """The configuration the running stack verifies signatures with: its secret, else the file."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from infra.local.system import load_config
+
     try:
         secret_id = stack_outputs(arguments)["ConfigSecretId"]
         document = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
@@ -53,11 +55,17 @@ def platform_config(arguments: argparse.Namespace) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- sending
-def send(arguments: argparse.Namespace, event: SimulatedEvent) -> None:
+def send(arguments: argparse.Namespace, event: "SimulatedEvent") -> None:
     if arguments.stack:
         raise CliError(
             "simulate talks to the local stack only: it would make real agents answer fake customers"
         )
+    import requests
+    from pydantic import ValidationError
+
+    from socialcare.platform_config import PlatformConfig
+    from socialcare.platforms.local import SimulationError
+
     try:
         config = PlatformConfig.model_validate(platform_config(arguments))
         request = event.build(vars(arguments), config)
@@ -82,7 +90,7 @@ def send(arguments: argparse.Namespace, event: SimulatedEvent) -> None:
 
 
 def _exchange(
-    url: str, body: bytes, headers: Mapping[str, str], response: requests.Response
+    url: str, body: bytes, headers: Mapping[str, str], response: "requests.Response"
 ) -> dict[str, Any]:
     try:
         answer: Any = response.json()
@@ -95,6 +103,8 @@ def _exchange(
 
 
 def cmd_calls(arguments: argparse.Namespace) -> None:
+    import requests
+
     base = simulator_url(arguments)
     try:
         if arguments.clear:
@@ -130,25 +140,52 @@ def _readable(body: Any) -> Any:
 
 # ---------------------------------------------------------------- arguments
 def register(commands: Any) -> None:
+    # Each platform adapter brings its events (socialcare.platforms.<name>.local); they are read when a
+    # simulate command runs, so that building the parser (`--help`) imports none of the platforms' code.
     simulate = commands.add_parser(
-        "simulate", help="send signed platform events to the local stack; see what the simulator received"
-    ).add_subparsers(dest="simulate_command", required=True)
+        "simulate",
+        help="send signed platform events to the local stack; see what the simulator received",
+        description="EVENT is one of the platforms' events (`socialcare simulate events` lists them, "
+        "`socialcare simulate EVENT --help` shows its options), or `calls`: what the simulator received.",
+    )
+    simulate.add_argument("event", metavar="EVENT", help="a platform's event, `events` or `calls`")
+    simulate.add_argument("options", nargs=argparse.REMAINDER, help="the event's options")
+    simulate.set_defaults(run=run_simulate)
 
-    # Every platform adapter brings its own events (socialcare.platforms.<name>.local).
-    for adapter in registry.webhooks():
-        for event in adapter.local().events:
-            parser = simulate.add_parser(event.name, help=event.help)
-            parser.add_argument("--from", dest="sender", required=True, help=event.sender_help)
-            parser.add_argument("--text", required=True)
-            parser.add_argument("--id", help="the platform's id for it (default: a fresh one)")
-            parser.add_argument("--reply-to", help="the id of what it answers")
-            parser.add_argument("--json", action="store_true", help="print the exchange as JSON")
-            for option in event.options:
-                parser.add_argument(*option.flags, **option.settings)
-            parser.set_defaults(run=lambda arguments, event=event: send(arguments, event))
 
-    calls = simulate.add_parser("calls", help="what the platform simulator received (the posted replies)")
+def _calls_parser() -> argparse.ArgumentParser:
+    calls = argparse.ArgumentParser(prog="socialcare simulate calls")
     calls.add_argument("--json", action="store_true", help="print the recorded calls as JSON")
     calls.add_argument("--clear", action="store_true", help="forget the recorded calls")
     calls.add_argument("--simulator", help="the simulator's URL (default: 127.0.0.1:$SIMULATOR_PORT)")
-    calls.set_defaults(run=cmd_calls)
+    return calls
+
+
+def _event_parser(event: "SimulatedEvent") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"socialcare simulate {event.name}", description=event.help)
+    parser.add_argument("--from", dest="sender", required=True, help=event.sender_help)
+    parser.add_argument("--text", required=True)
+    parser.add_argument("--id", help="the platform's id for it (default: a fresh one)")
+    parser.add_argument("--reply-to", help="the id of what it answers")
+    parser.add_argument("--json", action="store_true", help="print the exchange as JSON")
+    for option in event.options:
+        parser.add_argument(*option.flags, **option.settings)
+    return parser
+
+
+def run_simulate(arguments: argparse.Namespace) -> None:
+    if arguments.event == "calls":
+        cmd_calls(_calls_parser().parse_args(arguments.options, namespace=arguments))
+        return
+    from socialcare.platforms import registry
+
+    events = {event.name: event for adapter in registry.webhooks() for event in adapter.local().events}
+    if arguments.event == "events":
+        for event in events.values():
+            print(f"{event.name:<20} {event.help}")
+        return
+    chosen = events.get(arguments.event)
+    if chosen is None:
+        known = ", ".join([*events, "events", "calls"])
+        raise CliError(f"no simulated event {arguments.event!r}: one of {known}")
+    send(_event_parser(chosen).parse_args(arguments.options, namespace=arguments), chosen)

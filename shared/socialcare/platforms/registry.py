@@ -80,6 +80,12 @@ def known_platforms(config: PlatformConfig) -> list[str]:
 
 
 # ---------------------------------------------------------------- what the rest of the code asks
+def familiar_names() -> dict[str, str]:
+    """Names people type for a platform that the system calls otherwise ("twitter" for "x"): each adapter's
+    optional `aliases`."""
+    return {alias: name for adapter in webhooks() for alias, name in getattr(adapter, "aliases", {}).items()}
+
+
 def label(platform: str, config: PlatformConfig | None = None) -> str:
     return adapter_for(platform).label(platform, config)
 
