@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra.cli.connection import CliError, stack_outputs
 
-# requests, boto3, pydantic and the platform adapters are imported by the commands that use them, not by
-# `socialcare --help`: the events' own parser is built when a simulate command runs.
+# requests, boto3 and the local stack (moto) are imported by the commands that use them, not by --help.
 if TYPE_CHECKING:
     import requests
 
@@ -38,10 +37,8 @@ def api_url() -> str:
 
 
 def simulator_url(arguments: argparse.Namespace) -> str:
-    return (
-        getattr(arguments, "simulator", None)
-        or f"http://127.0.0.1:{os.environ.get('SIMULATOR_PORT', '4000')}"
-    )
+    default = f"http://127.0.0.1:{os.environ.get('SIMULATOR_PORT', '4000')}"
+    return getattr(arguments, "simulator", None) or default
 
 
 def platform_config(arguments: argparse.Namespace) -> dict[str, Any]:
@@ -146,47 +143,52 @@ def _readable(body: Any) -> Any:
 
 # ---------------------------------------------------------------- arguments
 def register(commands: Any) -> None:
+    # Each platform adapter brings its events (socialcare.platforms.<name>.local); they are read when a
+    # simulate command runs, so that building the parser (`--help`) imports none of the platforms' code.
     simulate = commands.add_parser(
         "simulate",
         help="send signed platform events to the local stack; see what the simulator received",
-        description=(
-            "EVENT is one of the platform adapters' events (x-mention, facebook-comment, instagram-comment, "
-            "source, feed-entry, bluesky-mention; `socialcare simulate EVENT --help` for its options), or "
-            "`calls` for what the platform simulator received."
-        ),
+        description="EVENT is one of the platforms' events (`socialcare simulate events` lists them, "
+        "`socialcare simulate EVENT --help` shows its options), or `calls`: what the simulator received.",
     )
-    simulate.add_argument("event", metavar="EVENT")
+    simulate.add_argument("event", metavar="EVENT", help="a platform's event, `events` or `calls`")
     simulate.add_argument("options", nargs=argparse.REMAINDER, help="the event's options")
-    simulate.set_defaults(run=run)
+    simulate.set_defaults(run=run_simulate)
 
 
-def run(arguments: argparse.Namespace) -> None:
-    parsed = events_parser().parse_args([arguments.event, *arguments.options])
-    parsed.stack = arguments.stack
-    parsed.run(parsed)
-
-
-def events_parser() -> argparse.ArgumentParser:
-    """Every platform adapter's events (socialcare.platforms.<name>.local), and `calls`."""
-    from socialcare.platforms import registry
-
-    parser = argparse.ArgumentParser(prog="socialcare simulate")
-    simulate = parser.add_subparsers(dest="simulate_command", required=True, metavar="EVENT")
-    for adapter in registry.webhooks():
-        for event in adapter.local().events:
-            event_parser = simulate.add_parser(event.name, help=event.help)
-            event_parser.add_argument("--from", dest="sender", required=True, help=event.sender_help)
-            event_parser.add_argument("--text", required=True)
-            event_parser.add_argument("--id", help="the platform's id for it (default: a fresh one)")
-            event_parser.add_argument("--reply-to", help="the id of what it answers")
-            event_parser.add_argument("--json", action="store_true", help="print the exchange as JSON")
-            for option in event.options:
-                event_parser.add_argument(*option.flags, **option.settings)
-            event_parser.set_defaults(run=lambda arguments, event=event: send(arguments, event))
-
-    calls = simulate.add_parser("calls", help="what the platform simulator received (the posted replies)")
+def _calls_parser() -> argparse.ArgumentParser:
+    calls = argparse.ArgumentParser(prog="socialcare simulate calls")
     calls.add_argument("--json", action="store_true", help="print the recorded calls as JSON")
     calls.add_argument("--clear", action="store_true", help="forget the recorded calls")
     calls.add_argument("--simulator", help="the simulator's URL (default: 127.0.0.1:$SIMULATOR_PORT)")
-    calls.set_defaults(run=cmd_calls)
+    return calls
+
+
+def _event_parser(event: "SimulatedEvent") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"socialcare simulate {event.name}", description=event.help)
+    parser.add_argument("--from", dest="sender", required=True, help=event.sender_help)
+    parser.add_argument("--text", required=True)
+    parser.add_argument("--id", help="the platform's id for it (default: a fresh one)")
+    parser.add_argument("--reply-to", help="the id of what it answers")
+    parser.add_argument("--json", action="store_true", help="print the exchange as JSON")
+    for option in event.options:
+        parser.add_argument(*option.flags, **option.settings)
     return parser
+
+
+def run_simulate(arguments: argparse.Namespace) -> None:
+    if arguments.event == "calls":
+        cmd_calls(_calls_parser().parse_args(arguments.options, namespace=arguments))
+        return
+    from socialcare.platforms import registry
+
+    events = {event.name: event for adapter in registry.webhooks() for event in adapter.local().events}
+    if arguments.event == "events":
+        for event in events.values():
+            print(f"{event.name:<20} {event.help}")
+        return
+    chosen = events.get(arguments.event)
+    if chosen is None:
+        known = ", ".join([*events, "events", "calls"])
+        raise CliError(f"no simulated event {arguments.event!r}: one of {known}")
+    send(_event_parser(chosen).parse_args(arguments.options, namespace=arguments), chosen)

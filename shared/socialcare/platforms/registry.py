@@ -42,16 +42,6 @@ CATCH_ALL: PlatformAdapter = SourcesPlatform()
 
 _EMPTY = PlatformConfig()
 
-# Names people type for a platform that the system calls otherwise (the command line suggests the real one).
-FAMILIAR_NAMES = {
-    "twitter": "x",
-    "fb": "facebook",
-    "meta": "facebook",
-    "ig": "instagram",
-    "insta": "instagram",
-    "bsky": "bluesky",
-}
-
 
 def register(adapter: PlatformAdapter) -> Callable[[], None]:
     """Add an adapter at run time; returns the function that takes it out again."""
@@ -105,6 +95,12 @@ def known_platforms(config: PlatformConfig) -> list[str]:
 
 
 # ---------------------------------------------------------------- what the rest of the code asks
+def familiar_names() -> dict[str, str]:
+    """Names people type for a platform that the system calls otherwise ("twitter" for "x"): each adapter's
+    optional `aliases`."""
+    return {alias: name for adapter in webhooks() for alias, name in getattr(adapter, "aliases", {}).items()}
+
+
 def label(platform: str, config: PlatformConfig | None = None) -> str:
     return adapter_for(platform, config).label(platform, config)
 

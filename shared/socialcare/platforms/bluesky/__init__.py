@@ -4,7 +4,7 @@ atproto SDK would cost the poller's and the sender's cold start more than the th
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from socialcare.errors import MalformedPayload
 from socialcare.models import Author, Delivery, Mention, MentionKind
@@ -30,6 +30,7 @@ PLATFORM = "bluesky"
 
 class BlueskyPlatform:
     webhook = "bluesky"
+    aliases: ClassVar[dict[str, str]] = {"bsky": PLATFORM}  # names people type for it
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
         return (PLATFORM,)

@@ -4,7 +4,7 @@ Posting (`meta.replies`, which needs requests) is imported on use: the webhook n
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
@@ -59,6 +59,13 @@ def config_of(config: PlatformConfig) -> MetaConfig:
 
 class MetaPlatform:
     webhook = "meta"
+    # Names people type for its platforms.
+    aliases: ClassVar[dict[str, str]] = {
+        "fb": FACEBOOK,
+        "meta": FACEBOOK,
+        "ig": INSTAGRAM,
+        "insta": INSTAGRAM,
+    }
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
         return (FACEBOOK, INSTAGRAM)

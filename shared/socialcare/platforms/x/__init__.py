@@ -4,7 +4,7 @@ Posting (`x.replies`, which needs requests) is imported on use: the webhook neve
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from socialcare.errors import MalformedPayload
 from socialcare.models import Author, Delivery, Mention, MentionKind
@@ -57,6 +57,7 @@ def config_of(config: PlatformConfig) -> XConfig:
 
 class XPlatform:
     webhook = "x"
+    aliases: ClassVar[dict[str, str]] = {"twitter": PLATFORM}  # names people type for it
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
         return (PLATFORM,)
