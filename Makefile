@@ -21,8 +21,9 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $@
 
+# FRESH=1 forgets the kept state (LOCAL_STATE_DIR, or .local/state) and starts empty.
 run: install
-	$(PY) -m infra.local
+	$(PY) -m infra.local $(if $(FRESH),--fresh)
 
 test: install lint typecheck template browser
 	$(PY) -m pytest -q

@@ -17,6 +17,7 @@ import boto3
 
 from infra.local.runtime import FunctionRuntime
 from infra.local.stack import REGION
+from infra.local.state import StreamPositions
 from infra.local.template import EventSource, Resolver
 
 
@@ -81,8 +82,10 @@ class EventSourcePollers:
         endpoint_url: str,
         schedule_seconds: float | None = None,
         log: Callable[[str], None] | None = None,
+        positions: StreamPositions | None = None,
     ) -> None:
         self._sources = sources
+        self._positions = positions or StreamPositions(None)
         self._resolver = resolver
         self._runtime = runtime
         self._endpoint_url = endpoint_url
@@ -121,34 +124,45 @@ class EventSourcePollers:
 
     # ---------------------------------------------------------------- DynamoDB streams
     def _poll_stream(self, source: EventSource) -> None:
+        """Reads the stream from a fresh iterator after the last record handled, on every round: moto puts a
+        copy of the table in place when a transaction is cancelled, and an iterator of the discarded table
+        would never see another record. Resuming by sequence number also carries a restart."""
         properties = self._resolver.resolve(source.properties)
         stream_arn = properties["Stream"]
-        batch_size = int(properties.get("BatchSize", 100))
         retries = int(properties.get("MaximumRetryAttempts", 3))
         report_failures = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
         on_failure = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        position_key = f"{source.function}:{stream_arn.split('/stream/')[0]}"
         streams = boto3.client("dynamodbstreams", endpoint_url=self._endpoint_url, region_name=REGION)
-        shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
-        iterators = {
-            shard["ShardId"]: streams.get_shard_iterator(
-                StreamArn=stream_arn,
-                ShardId=shard["ShardId"],
-                ShardIteratorType=properties.get("StartingPosition", "TRIM_HORIZON"),
-            )["ShardIterator"]
-            for shard in shards
-        }
         while not self._stop.is_set():
             got_any = False
-            for shard_id, iterator in list(iterators.items()):
-                answer = streams.get_records(ShardIterator=iterator, Limit=batch_size)
-                iterators[shard_id] = answer["NextShardIterator"]
-                records = [dict(record, eventSourceARN=stream_arn) for record in answer["Records"]]
+            for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+                records = self._read_shard(streams, stream_arn, shard["ShardId"], position_key, properties)
+                if not records:
+                    continue
+                got_any = True
+                last = records[-1]["dynamodb"]["SequenceNumber"]
                 records = [r for r in records if passes_filters(properties.get("FilterCriteria"), r)]
                 if records:
-                    got_any = True
                     self._deliver_stream_batch(source, records, retries, report_failures, on_failure)
+                self._positions.set(position_key, last)
             if not got_any:
                 self._stop.wait(0.2)
+
+    def _read_shard(
+        self, streams: Any, stream_arn: str, shard_id: str, position_key: str, properties: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        last = self._positions.get(position_key)
+        where: dict[str, Any] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+            if last
+            else {"ShardIteratorType": properties.get("StartingPosition", "TRIM_HORIZON")}
+        )
+        iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **where)[
+            "ShardIterator"
+        ]
+        answer = streams.get_records(ShardIterator=iterator, Limit=int(properties.get("BatchSize", 100)))
+        return [dict(record, eventSourceARN=stream_arn) for record in answer["Records"]]
 
     def _deliver_stream_batch(
         self,
