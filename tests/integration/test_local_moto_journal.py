@@ -1,0 +1,127 @@
+"""The local stack's journal: which requests are kept and replayed, and moto answering only local names."""
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.local.local_hosts import is_local_host, is_local_origin
+from infra.local.moto_server import SerializedMotoServer
+from infra.local.state import action_of, changes_state, replay_plan
+from infra.local.system import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def sqs_entry(
+    action: str, request: dict[str, object], answer: dict[str, object] | None = None
+) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "method": "POST",
+        "target": "/",
+        "headers": {"x-amz-target": f"AmazonSQS.{action}"},
+        "body": base64.b64encode(json.dumps(request).encode()).decode(),
+        "action": action,
+    }
+    if answer is not None:
+        entry["answer"] = json.dumps(answer)
+    return entry
+
+
+def test_actions_are_read_from_either_protocol() -> None:
+    assert action_of({"x-amz-target": "DynamoDB_20120810.PutItem"}, b"{}") == "PutItem"
+    assert action_of({}, b"Action=Publish&PhoneNumber=%2B1") == "Publish"
+    assert changes_state("PutItem") and changes_state("TransactWriteItems") and changes_state("Subscribe")
+    assert not any(map(changes_state, ["GetItem", "Query", "Scan", "DescribeTable", "ReceiveMessage", ""]))
+
+
+def test_a_handled_queue_message_is_not_sent_again_and_a_pending_one_is() -> None:
+    journal = [
+        sqs_entry("SendMessage", {"MessageBody": "done"}, {"MessageId": "m1"}),
+        sqs_entry("SendMessage", {"MessageBody": "pending"}, {"MessageId": "m2"}),
+        sqs_entry(
+            "SendMessageBatch",
+            {"Entries": [{"Id": "a", "MessageBody": "done too"}, {"Id": "b", "MessageBody": "pending too"}]},
+            {"Successful": [{"Id": "a", "MessageId": "m3"}, {"Id": "b", "MessageId": "m4"}]},
+        ),
+        {"action": "Receipts", "receipts": {"h1": "m1", "h2": "m2", "h3": "m3"}},
+        sqs_entry("DeleteMessage", {"ReceiptHandle": "h1"}),
+        sqs_entry("DeleteMessageBatch", {"Entries": [{"Id": "0", "ReceiptHandle": "h3"}]}),
+        {"method": "POST", "target": "/", "headers": {}, "body": "", "action": "Publish"},
+    ]
+    plan, handled = replay_plan(journal)
+    assert handled == 2
+    bodies = [json.loads(base64.b64decode(str(entry["body"]))) for entry in plan]
+    assert bodies == [
+        {"MessageBody": "pending"},
+        {"Entries": [{"Id": "b", "MessageBody": "pending too"}]},
+    ]
+
+
+def test_names_of_this_machine() -> None:
+    assert all(map(is_local_host, ["127.0.0.1:5000", "localhost", "LOCALHOST:1", "[::1]:5000"]))
+    assert not any(
+        map(is_local_host, ["evil.example", "127.0.0.1.evil.example:5000", "localhost.evil:80", ""])
+    )
+    assert is_local_origin(None) and is_local_origin("http://localhost:3000")
+    assert not is_local_origin("https://evil.example") and not is_local_origin("null")
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = SerializedMotoServer(
+        ip_address="127.0.0.1", port=free_port(), verbose=False, state_dir=tmp_path_factory.mktemp("state")
+    )
+    server.start()
+    yield f"http://127.0.0.1:{server._port}"
+    server.stop()
+
+
+def test_moto_answers_local_names_only(moto: str) -> None:
+    target = {"x-amz-target": "DynamoDB_20120810.ListTables", "content-type": "application/x-amz-json-1.0"}
+    auth = {"authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request"}
+    local = requests.post(moto, data=b"{}", headers={**target, **auth}, timeout=5)
+    assert local.status_code == 200 and "TableNames" in local.json()
+    rebound = requests.post(
+        moto, data=b"{}", headers={**target, **auth, "host": "rebind.evil.example"}, timeout=5
+    )
+    assert rebound.status_code == 403
+    cross_site = requests.post(
+        moto, data=b"{}", headers={**target, **auth, "origin": "https://evil.example"}, timeout=5
+    )
+    assert cross_site.status_code == 403 and "access-control-allow-origin" not in cross_site.headers
+
+
+def test_a_kept_change_is_replayed_into_a_new_moto(tmp_path: Path) -> None:
+    import boto3
+
+    port = free_port()
+    first = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False, state_dir=tmp_path)
+    first.start()
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    url = sqs.create_queue(QueueName="kept")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="handled")
+    (received,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=received["ReceiptHandle"])
+    sqs.send_message(QueueUrl=url, MessageBody="pending")
+    first.stop()
+    from moto.sqs.models import sqs_backends
+
+    sqs_backends.reset()  # what a new process starts with
+    again = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False, state_dir=tmp_path)
+    again.start()
+    try:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert [m["Body"] for m in messages] == ["pending"]
+        assert again.replayed["handled_messages"] == 1
+    finally:
+        again.stop()
