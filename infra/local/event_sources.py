@@ -3,6 +3,7 @@ queues are polled in moto, schedules tick, and the handlers receive the events L
 with the template's batch sizes, filter criteria, partial batch failures and retry limits."""
 
 import contextlib
+import functools
 import json
 import re
 import sys
@@ -21,37 +22,17 @@ from infra.local.state import StreamPositions
 from infra.local.template import EventSource, Resolver
 
 
-def matches_pattern(pattern: Any, value: Any) -> bool:
-    """Lambda event filtering: every key of the pattern must match; a list offers alternatives."""
-    if isinstance(pattern, dict):
-        if not isinstance(value, dict):
-            return False
-        return all(_matches_key(value, key, sub) for key, sub in pattern.items())
-    if isinstance(pattern, list):
-        return any(_matches_rule(rule, value) for rule in pattern)
-    return bool(pattern == value)
+@functools.lru_cache(maxsize=64)
+def _pattern(raw: str) -> Any:
+    """Lambda's filter criteria are EventBridge patterns: moto's maintained matcher reads them."""
+    from moto.events.models import EventPattern, EventPatternParser
+
+    return EventPattern(raw, EventPatternParser(raw).parse())
 
 
-def _matches_key(value: dict[str, Any], key: str, sub: Any) -> bool:
-    if isinstance(sub, list) and any(isinstance(rule, dict) and "exists" in rule for rule in sub):
-        wanted = next(rule["exists"] for rule in sub if isinstance(rule, dict) and "exists" in rule)
-        return (key in value) == wanted
-    if key not in value:
-        return False
-    return matches_pattern(sub, value[key])
-
-
-def _matches_rule(rule: Any, value: Any) -> bool:
-    if isinstance(rule, dict):
-        if "prefix" in rule:
-            return isinstance(value, str) and value.startswith(rule["prefix"])
-        if "anything-but" in rule:
-            excluded = rule["anything-but"]
-            return value not in (excluded if isinstance(excluded, list) else [excluded])
-        if "equals-ignore-case" in rule:
-            return isinstance(value, str) and value.lower() == str(rule["equals-ignore-case"]).lower()
-        return matches_pattern(rule, value)
-    return bool(rule == value)
+def matches_pattern(pattern: dict[str, Any], value: dict[str, Any]) -> bool:
+    raw = json.dumps(pattern, sort_keys=True)
+    return bool(_pattern(raw).matches_event(value))
 
 
 def passes_filters(filter_criteria: dict[str, Any] | None, record: dict[str, Any]) -> bool:
@@ -62,7 +43,7 @@ def passes_filters(filter_criteria: dict[str, Any] | None, record: dict[str, Any
     if isinstance(subject.get("body"), str):  # SQS filters look into a JSON body
         with contextlib.suppress(ValueError):
             subject["body"] = json.loads(subject["body"])
-    return any(matches_pattern(json.loads(f["Pattern"]), subject) for f in filters)
+    return any(bool(_pattern(f["Pattern"]).matches_event(subject)) for f in filters)
 
 
 def rate_seconds(expression: str) -> float:

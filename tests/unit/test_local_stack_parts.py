@@ -7,6 +7,7 @@ import pytest
 
 from infra.local.event_sources import matches_pattern, passes_filters, rate_seconds
 from infra.local.gateway import build_event, response_parts
+from infra.local.stack import parse_parameter_overrides
 from infra.local.template import Resolver, Route, load_template
 
 
@@ -130,3 +131,18 @@ def test_rate_expressions() -> None:
     assert rate_seconds("rate(2 hours)") == 7200
     with pytest.raises(ValueError, match="rate"):
         rate_seconds("cron(0 12 * * ? *)")
+
+
+def test_parameter_overrides_read_like_sam_deploy() -> None:
+    declared = load_template().document["Parameters"]
+    overrides = parse_parameter_overrides(
+        "LogLevel=DEBUG  EscalationMinutes='urgent=1,normal=2,low=3'", declared
+    )
+    assert overrides == {"LogLevel": "DEBUG", "EscalationMinutes": "urgent=1,normal=2,low=3"}
+    assert parse_parameter_overrides("", declared) == {}
+    with pytest.raises(ValueError, match="LogLevel must be one of"):
+        parse_parameter_overrides("LogLevel=LOUD", declared)
+    with pytest.raises(ValueError, match="does not match"):
+        parse_parameter_overrides("EscalationMinutes=soon", declared)
+    with pytest.raises(ValueError, match="among"):
+        parse_parameter_overrides("LogLevl=DEBUG", declared)
