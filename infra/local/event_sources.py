@@ -91,9 +91,11 @@ class EventSourcePollers:
             self._threads.append(thread)
 
     def stop(self) -> None:
+        """Stops within a few seconds: a poller inside a long invocation is a daemon thread and is left."""
         self._stop.set()
+        deadline = time.monotonic() + 3
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _guard(self, target: Callable[[EventSource], None], source: EventSource) -> None:
         while not self._stop.is_set():

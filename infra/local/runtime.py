@@ -39,6 +39,10 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class FunctionTimeout(Exception):
+    """The invocation ran past the function's Timeout: Lambda's "Task timed out after N seconds"."""
+
+
 def merged_environment(environments: dict[str, dict[str, str]]) -> dict[str, str]:
     merged: dict[str, str] = {}
     for function, environment in environments.items():
@@ -85,14 +89,34 @@ class FunctionRuntime:
         return module
 
     def invoke(self, logical_id: str, event: dict[str, Any], summary: str = "") -> Any:
+        """The handler's answer, or FunctionTimeout once the template's Timeout has passed (as Lambda ends
+        the invocation; here the handler's thread is left to finish, its answer unused)."""
         spec = self._functions[logical_id]
+        handler = self.handler(logical_id)  # the cold start is not part of the invocation's time
         context = LambdaContext(
             function_name=logical_id, timeout_s=spec.timeout, aws_request_id=str(uuid.uuid4())
         )
         started = time.perf_counter()
         outcome = "error"
+        answer: list[Any] = []
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                answer.append(handler(event, context))
+            except BaseException as error:  # handed to the caller, as Lambda reports it
+                failure.append(error)
+
+        worker = threading.Thread(target=run, name=f"{logical_id}-{context.aws_request_id[:8]}", daemon=True)
+        worker.start()
         try:
-            result = self.handler(logical_id)(event, context)
+            worker.join(spec.timeout)
+            if worker.is_alive():
+                outcome = "timeout"
+                raise FunctionTimeout(f"{logical_id}: task timed out after {spec.timeout} seconds")
+            if failure:
+                raise failure[0]
+            result = answer[0]
             outcome = str(result.get("statusCode", "ok")) if isinstance(result, dict) else "ok"
             return result
         finally:

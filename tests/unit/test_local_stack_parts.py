@@ -2,13 +2,15 @@
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 
 from infra.local.event_sources import matches_pattern, passes_filters, rate_seconds
 from infra.local.gateway import build_event, response_parts
+from infra.local.runtime import FunctionRuntime, FunctionTimeout
 from infra.local.stack import parse_parameter_overrides
-from infra.local.template import Resolver, Route, load_template
+from infra.local.template import FunctionSpec, Resolver, Route, load_template
 
 
 def test_routes_match_literal_and_parameter_paths() -> None:
@@ -146,3 +148,21 @@ def test_parameter_overrides_read_like_sam_deploy() -> None:
         parse_parameter_overrides("EscalationMinutes=soon", declared)
     with pytest.raises(ValueError, match="among"):
         parse_parameter_overrides("LogLevl=DEBUG", declared)
+
+
+def test_the_runtime_ends_an_invocation_at_the_functions_timeout(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "import threading\n"
+        "release = threading.Event()\n"
+        "def lambda_handler(event, context):\n"
+        "    if event.get('hang'):\n"
+        "        release.wait(30)\n"
+        "    return {'statusCode': 200, 'left_ms': context.get_remaining_time_in_millis()}\n"
+    )
+    runtime = FunctionRuntime(
+        {"Slow": FunctionSpec("Slow", tmp_path, "app.lambda_handler", timeout=1)}, log=print
+    )
+    assert runtime.invoke("Slow", {})["statusCode"] == 200
+    with pytest.raises(FunctionTimeout, match="Slow: task timed out after 1 seconds"):
+        runtime.invoke("Slow", {"hang": True})
+    runtime.module("Slow").release.set()  # let the abandoned invocation's thread end
