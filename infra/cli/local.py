@@ -4,17 +4,12 @@ route."""
 
 import argparse
 import json
-import os
 from typing import Any
 
 import requests
 
-from infra.cli.connection import CliError
+from infra.cli.connection import CliError, local_api_url
 from infra.local.outbox import OUTBOX_PATH
-
-
-def local_api_url() -> str:
-    return f"http://127.0.0.1:{os.environ.get('PORT', '3000')}"
 
 
 def fetch_outbox() -> list[dict[str, Any]]:
