@@ -112,49 +112,64 @@ class EventSourcePollers:
         would never see another record. Resuming by sequence number also carries a restart."""
         properties = self._resolver.resolve(source.properties)
         stream_arn = properties["Stream"]
-        retries = int(properties.get("MaximumRetryAttempts", 3))
-        report_failures = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
-        on_failure = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        batch_size = int(properties.get("BatchSize", 100))
+        window = float(properties.get("MaximumBatchingWindowInSeconds", 0))
         position_key = f"{source.function}:{stream_arn.split('/stream/')[0]}"
         streams = boto3.client("dynamodbstreams", endpoint_url=self._endpoint_url, region_name=REGION)
         while not self._stop.is_set():
             got_any = False
             for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
-                records = self._read_shard(streams, stream_arn, shard["ShardId"], position_key, properties)
+                last = self._positions.get(position_key)
+                records = self._read_shard(
+                    streams, stream_arn, shard["ShardId"], last, properties, batch_size
+                )
+                if records and len(records) < batch_size and window > 0 and not self._stop.wait(window):
+                    # Lambda's batching window: gather for a while before invoking with a part batch.
+                    after = records[-1]["dynamodb"]["SequenceNumber"]
+                    wanted = batch_size - len(records)
+                    records += self._read_shard(
+                        streams, stream_arn, shard["ShardId"], after, properties, wanted
+                    )
                 if not records:
                     continue
                 got_any = True
                 last = records[-1]["dynamodb"]["SequenceNumber"]
                 records = [r for r in records if passes_filters(properties.get("FilterCriteria"), r)]
                 if records:
-                    self._deliver_stream_batch(source, records, retries, report_failures, on_failure)
+                    self._deliver_stream_batch(source, records, properties)
                 self._positions.set(position_key, last)
             if not got_any:
                 self._stop.wait(0.2)
 
     def _read_shard(
-        self, streams: Any, stream_arn: str, shard_id: str, position_key: str, properties: dict[str, Any]
+        self,
+        streams: Any,
+        stream_arn: str,
+        shard_id: str,
+        after: str | None,
+        properties: dict[str, Any],
+        limit: int,
     ) -> list[dict[str, Any]]:
-        last = self._positions.get(position_key)
         where: dict[str, Any] = (
-            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
-            if last
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+            if after
             else {"ShardIteratorType": properties.get("StartingPosition", "TRIM_HORIZON")}
         )
         iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **where)[
             "ShardIterator"
         ]
-        answer = streams.get_records(ShardIterator=iterator, Limit=int(properties.get("BatchSize", 100)))
+        answer = streams.get_records(ShardIterator=iterator, Limit=limit)
         return [dict(record, eventSourceARN=stream_arn) for record in answer["Records"]]
 
     def _deliver_stream_batch(
-        self,
-        source: EventSource,
-        records: list[dict[str, Any]],
-        retries: int,
-        report_failures: bool,
-        on_failure: str | None,
+        self, source: EventSource, records: list[dict[str, Any]], properties: dict[str, Any]
     ) -> None:
+        """Lambda's stream retries: resume from the first reported failure; on a function error, split the
+        batch in two when BisectBatchOnFunctionError says so (a poison record ends up alone); past
+        MaximumRetryAttempts, the records go to the on-failure destination."""
+        retries = int(properties.get("MaximumRetryAttempts", 3))
+        report_failures = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
+        bisect = bool(properties.get("BisectBatchOnFunctionError", False))
         attempt = 0
         while records and not self._stop.is_set():
             try:
@@ -171,9 +186,15 @@ class EventSourcePollers:
                 records = records[first:]
             except Exception as error:
                 self._log(f"[local] {source.function} stream batch failed: {error!r}")
+                if bisect and len(records) > 1:
+                    middle = len(records) // 2
+                    self._deliver_stream_batch(source, records[:middle], properties)
+                    self._deliver_stream_batch(source, records[middle:], properties)
+                    return
             attempt += 1
             if retries >= 0 and attempt > retries:
-                self._send_to_failure_destination(source, records, on_failure)
+                destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+                self._send_to_failure_destination(source, records, destination)
                 return
             self._stop.wait(min(2**attempt * 0.2, 5))
 

@@ -3,14 +3,15 @@
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from infra.local.event_sources import matches_pattern, passes_filters, rate_seconds
+from infra.local.event_sources import EventSourcePollers, matches_pattern, passes_filters, rate_seconds
 from infra.local.gateway import build_event, response_parts
 from infra.local.runtime import FunctionRuntime, FunctionTimeout
 from infra.local.stack import parse_parameter_overrides
-from infra.local.template import FunctionSpec, Resolver, Route, load_template
+from infra.local.template import EventSource, FunctionSpec, Resolver, Route, load_template
 
 
 def test_routes_match_literal_and_parameter_paths() -> None:
@@ -166,3 +167,23 @@ def test_the_runtime_ends_an_invocation_at_the_functions_timeout(tmp_path: Path)
     with pytest.raises(FunctionTimeout, match="Slow: task timed out after 1 seconds"):
         runtime.invoke("Slow", {"hang": True})
     runtime.module("Slow").release.set()  # let the abandoned invocation's thread end
+
+
+def test_a_stream_batch_that_fails_is_bisected_down_to_the_poison_record() -> None:
+    invoked: list[list[str]] = []
+
+    class PoisonedBy3:
+        def invoke(self, function: str, event: dict[str, Any], summary: str = "") -> dict[str, Any]:
+            numbers = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+            invoked.append(numbers)
+            if "3" in numbers:
+                raise RuntimeError("poison")
+            return {}
+
+    logged: list[str] = []
+    pollers = EventSourcePollers([], Resolver({}, {}, {}), PoisonedBy3(), "http://unused", log=logged.append)  # type: ignore[arg-type]
+    records = [{"dynamodb": {"SequenceNumber": str(n)}} for n in range(1, 5)]
+    properties = {"BisectBatchOnFunctionError": True, "MaximumRetryAttempts": 0}
+    pollers._deliver_stream_batch(EventSource("F", "DynamoDB", {}), records, properties)
+    assert invoked == [["1", "2", "3", "4"], ["1", "2"], ["3", "4"], ["3"], ["4"]]
+    assert any("1 stream records out of retries" in line for line in logged)
