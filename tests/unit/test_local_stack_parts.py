@@ -2,6 +2,7 @@
 
 import base64
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +188,38 @@ def test_a_stream_batch_that_fails_is_bisected_down_to_the_poison_record() -> No
     pollers._deliver_stream_batch(EventSource("F", "DynamoDB", {}), records, properties)
     assert invoked == [["1", "2", "3", "4"], ["1", "2"], ["3", "4"], ["3"], ["4"]]
     assert any("1 stream records out of retries" in line for line in logged)
+
+
+def test_log_lines_name_their_own_function_when_invocations_overlap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One Powertools Logger serves every handler in the local stack: the first invocation's lines must not
+    carry the name the second one appended while the first was still running."""
+    (tmp_path / "app.py").write_text(
+        "import threading\n"
+        "from aws_lambda_powertools import Logger\n"
+        "logger = Logger(service='local-runtime-test')\n"
+        "entered, release = threading.Event(), threading.Event()\n"
+        "@logger.inject_lambda_context\n"
+        "def lambda_handler(event, context):\n"
+        "    if event.get('wait'):\n"
+        "        entered.set()\n"
+        "        release.wait(10)\n"
+        "    logger.info('done', tag=event['tag'])\n"
+        "    return {}\n"
+    )
+    specs = {
+        name: FunctionSpec(name, tmp_path, "app.lambda_handler", timeout=10) for name in ("First", "Second")
+    }
+    specs["Second"] = FunctionSpec("Second", tmp_path, "app.lambda_handler", timeout=10)
+    runtime = FunctionRuntime(specs, log=lambda _line: None)
+    module = runtime.module("First")
+    runtime._modules["Second"] = module  # one module, one Logger, as the layer's shared logger is
+    first = threading.Thread(target=runtime.invoke, args=("First", {"wait": True, "tag": "first"}))
+    first.start()
+    assert module.entered.wait(10)
+    runtime.invoke("Second", {"tag": "second"})
+    module.release.set()
+    first.join()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert {line["tag"]: line["function_name"] for line in lines} == {"first": "First", "second": "Second"}
