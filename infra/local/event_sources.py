@@ -39,7 +39,8 @@ def passes_filters(filter_criteria: dict[str, Any] | None, record: dict[str, Any
     filters = (filter_criteria or {}).get("Filters") or []
     if not filters:
         return True
-    subject = dict(record)
+    # As JSON, as Lambda sees it: boto3 hands stream records' times over as datetimes.
+    subject = json.loads(json.dumps(record, default=str))
     if isinstance(subject.get("body"), str):  # SQS filters look into a JSON body
         with contextlib.suppress(ValueError):
             subject["body"] = json.loads(subject["body"])

@@ -3,6 +3,7 @@
 import base64
 import json
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,10 @@ def test_event_filter_patterns() -> None:
     assert matches_pattern({"dynamodb": {"NewImage": {"gone": [{"exists": False}]}}}, record)
     filters = {"Filters": [{"Pattern": json.dumps({"body": {"kind": ["reply"]}})}]}
     assert passes_filters(filters, {"body": '{"kind": "reply"}'})
+    # boto3 gives a stream record's time as a datetime: matched as the JSON Lambda sees.
+    stream_filters = {"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"]})}]}
+    timed = {**record, "dynamodb": {"ApproximateCreationDateTime": datetime.now(UTC), **record["dynamodb"]}}
+    assert passes_filters(stream_filters, timed)
     assert not passes_filters(filters, {"body": '{"kind": "other"}'})
     assert passes_filters(None, {"anything": 1})
 
