@@ -117,20 +117,19 @@ class EventSourcePollers:
         window = float(properties.get("MaximumBatchingWindowInSeconds", 0))
         position_key = f"{source.function}:{stream_arn.split('/stream/')[0]}"
         streams = boto3.client("dynamodbstreams", endpoint_url=self._endpoint_url, region_name=REGION)
+        # moto's table stream has one shard whose id stays the same in a copy of the table: described once.
+        description = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
+        shard_ids = [shard["ShardId"] for shard in description["Shards"]]
         while not self._stop.is_set():
             got_any = False
-            for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+            for shard_id in shard_ids:
                 last = self._positions.get(position_key)
-                records = self._read_shard(
-                    streams, stream_arn, shard["ShardId"], last, properties, batch_size
-                )
+                records = self._read_shard(streams, stream_arn, shard_id, last, properties, batch_size)
                 if records and len(records) < batch_size and window > 0 and not self._stop.wait(window):
                     # Lambda's batching window: gather for a while before invoking with a part batch.
                     after = records[-1]["dynamodb"]["SequenceNumber"]
                     wanted = batch_size - len(records)
-                    records += self._read_shard(
-                        streams, stream_arn, shard["ShardId"], after, properties, wanted
-                    )
+                    records += self._read_shard(streams, stream_arn, shard_id, after, properties, wanted)
                 if not records:
                     continue
                 got_any = True
