@@ -10,7 +10,9 @@ while waiting: the SQS poller does not long-poll.
 Only requests addressed to 127.0.0.1 or localhost are answered, and none from a web page of another origin:
 a page elsewhere must not reach the local AWS through DNS rebinding or moto's permissive CORS."""
 
+import contextlib
 import io
+import json
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +23,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from infra.local.local_hosts import is_local_host, is_local_origin
+from infra.local.stack import ACCOUNT_ID, REGION
 from infra.local.state import Journal, action_of, changes_state, journal_entry, receipts_entry, replay
 
 FORBIDDEN = b'{"message": "the local stack answers only 127.0.0.1 and localhost"}'
@@ -34,6 +37,18 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
         if environ.get(key):
             headers[key.replace("_", "-").lower()] = environ[key]
     return headers
+
+
+def _forget_shard_iterators(request: bytes, answer: bytes) -> None:
+    """moto keeps every shard iterator it ever made; the stream pollers take a fresh one on every round and
+    never reuse the used one or the next one, so both are dropped (a day of `make run` kept about a GB)."""
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        used = {json.loads(request)["ShardIterator"], json.loads(answer).get("NextShardIterator")}
+        iterators = dynamodbstreams_backends[ACCOUNT_ID][REGION].shard_iterators
+        for iterator in used:
+            iterators.pop(iterator, None)
 
 
 class SerializedMotoServer(ThreadedMotoServer):
@@ -91,6 +106,8 @@ class SerializedMotoServer(ThreadedMotoServer):
         action = action_of(headers, body)
         if action in ("Publish", "PublishBatch") and self.after_publish is not None:
             self.after_publish()
+        if action == "GetRecords":
+            _forget_shard_iterators(body, answer)
         if self._journal is None:
             return
         if action == "ReceiveMessage":

@@ -201,3 +201,37 @@ def test_no_acknowledged_write_is_lost_to_a_cancelled_transaction(monkeypatch: p
         assert set(acknowledged) <= stored
     finally:
         server.stop()
+
+
+def test_used_shard_iterators_are_not_kept(moto: str) -> None:
+    import boto3
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from infra.local.stack import ACCOUNT_ID, REGION
+
+    settings = {
+        "endpoint_url": moto,
+        "region_name": REGION,
+        "aws_access_key_id": "l",
+        "aws_secret_access_key": "l",
+    }
+    dynamodb = boto3.client("dynamodb", **settings)  # type: ignore[call-overload]
+    streams = boto3.client("dynamodbstreams", **settings)  # type: ignore[call-overload]
+    description = dynamodb.create_table(
+        TableName="streamed",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    dynamodb.put_item(TableName="streamed", Item={"pk": {"S": "a"}})
+    arn = description["LatestStreamArn"]
+    (shard,) = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterators = dynamodbstreams_backends[ACCOUNT_ID][REGION].shard_iterators
+    before = len(iterators)
+    for _ in range(5):
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )
+        assert len(streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]) == 1
+    assert len(iterators) == before
