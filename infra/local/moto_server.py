@@ -115,8 +115,8 @@ class SerializedMotoServer(ThreadedMotoServer):
             if receipts is not None:
                 self._journal.record(receipts)
             return
-        if not changes_state(action):
-            return
+        if not changes_state(action) or headers.get("x-amz-target", "").startswith("secretsmanager."):
+            return  # the configuration secret is seeded from SOCIALCARE_CONFIG at every start: never on disk
         target = environ.get("PATH_INFO", "/") + (
             "?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else ""
         )

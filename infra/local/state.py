@@ -9,8 +9,9 @@ is on disk when the process dies, in the order moto applied it. Replaying the sa
 order rebuilds the same tables, so the table stream gets the same sequence numbers and the pollers resume
 after the last record they handled.
 
-Three kinds of request need care: reads are not written at all; a queue message that was received and
-deleted is not sent again (its receipt handles cannot be replayed); SNS publishes are not replayed (the
+Some requests need care: reads are not written at all, nor the configuration secret (seeded from
+SOCIALCARE_CONFIG at every start, so its values never land on disk here); a queue message that was received
+and deleted is not sent again (its receipt handles cannot be replayed); SNS publishes are not replayed (the
 outbox keeps what was sent in its own file, and nothing is sent twice); a subscription keeps its ARN, which
 the agent's record refers to."""
 
@@ -66,7 +67,9 @@ class Journal:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / JOURNAL
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        # Only this user reads it: it holds agents' phone numbers and customers' words.
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._file = open(descriptor, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
         self._lock = threading.Lock()
 
     def record(self, entry: dict[str, Any]) -> None:
