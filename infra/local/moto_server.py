@@ -22,6 +22,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from infra.local import moto_indexes
 from infra.local.local_hosts import is_local_host, is_local_origin
 from infra.local.stack import ACCOUNT_ID, REGION
 from infra.local.state import Journal, action_of, changes_state, journal_entry, receipts_entry, replay
@@ -66,6 +67,7 @@ class SerializedMotoServer(ThreadedMotoServer):
         self._journal: Journal | None = None
 
     def _server_entry(self) -> None:
+        moto_indexes.install()
         backend_app = DomainDispatcherApplication(create_backend_app)
         if self.state_dir is not None:
             self.replayed = replay(self.state_dir, backend_app)

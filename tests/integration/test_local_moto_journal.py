@@ -235,3 +235,96 @@ def test_used_shard_iterators_are_not_kept(moto: str) -> None:
         )
         assert len(streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]) == 1
     assert len(iterators) == before
+
+
+def test_index_queries_read_their_partition_and_answer_as_moto_does(moto: str) -> None:
+    import boto3
+    from boto3.dynamodb.conditions import Key
+    from botocore.exceptions import ClientError
+
+    resource = boto3.resource(
+        "dynamodb",
+        endpoint_url=moto,
+        region_name="us-east-1",
+        aws_access_key_id="l",
+        aws_secret_access_key="l",
+    )
+    attributes = [{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gpk", "gsk")]
+    table = resource.create_table(
+        TableName="indexed",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=attributes,
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi",
+                "KeySchema": [
+                    {"AttributeName": "gpk", "KeyType": "HASH"},
+                    {"AttributeName": "gsk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    for index in range(30):
+        table.put_item(Item={"pk": f"m{index}", "sk": "x", "gpk": f"p{index % 3}", "gsk": f"{index:03}"})
+    table.update_item(
+        Key={"pk": "m0", "sk": "x"}, UpdateExpression="SET gpk = :p", ExpressionAttributeValues={":p": "p1"}
+    )
+    table.update_item(Key={"pk": "m1", "sk": "x"}, UpdateExpression="REMOVE gpk")
+    table.delete_item(Key={"pk": "m2", "sk": "x"})
+    table.put_item(Item={"pk": "m3", "sk": "x", "gpk": "p2", "gsk": "003"})  # replaced: moves to p2
+    client = resource.meta.client
+    with pytest.raises(ClientError, match="TransactionCanceled"):  # moto puts back its copy of the table
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": "indexed",
+                        "Item": {"pk": "m99", "sk": "x", "gpk": "p0", "gsk": "999"},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": "indexed",
+                        "Key": {"pk": "none", "sk": "x"},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    table.put_item(Item={"pk": "m98", "sk": "x", "gpk": "p0", "gsk": "998"})  # after the copy came back
+
+    def partition(name: str) -> list[str]:
+        pages = client.get_paginator("query").paginate(
+            TableName="indexed",
+            IndexName="gsi",
+            KeyConditionExpression="gpk = :p",
+            ExpressionAttributeValues={":p": name},
+            ScanIndexForward=False,
+            PaginationConfig={"PageSize": 4},
+        )
+        return [item["pk"] for page in pages for item in page["Items"]]
+
+    everything = table.scan()["Items"]
+    for name in ("p0", "p1", "p2", "p9"):
+        expected = sorted(
+            (i for i in everything if i.get("gpk") == name), key=lambda i: i["gsk"], reverse=True
+        )
+        assert partition(name) == [i["pk"] for i in expected]
+    assert "m98" in partition("p0") and "m99" not in partition("p0") and "m0" in partition("p1")
+    assert (
+        table.query(IndexName="gsi", KeyConditionExpression=Key("gpk").eq("p1") & Key("gsk").gt("020"))[
+            "Count"
+        ]
+        == 3
+    )
+    # Each query walked its partition, not the table: the map it read holds exactly the partition's items.
+    from moto.dynamodb.models import dynamodb_backends
+
+    moto_table = dynamodb_backends["123456789012"]["us-east-1"].get_table("indexed")
+    walked = {
+        name[len("S:") :].strip("'"): len(items)
+        for name, items in moto_table._local_partitions["gsi"].items()
+    }
+    assert walked == {name: len(partition(name)) for name in ("p0", "p1", "p2")}
