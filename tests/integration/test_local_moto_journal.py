@@ -328,3 +328,29 @@ def test_index_queries_read_their_partition_and_answer_as_moto_does(moto: str) -
         for name, items in moto_table._local_partitions["gsi"].items()
     }
     assert walked == {name: len(partition(name)) for name in ("p0", "p1", "p2")}
+
+
+def test_moto_is_granted_in_the_order_it_was_asked_for() -> None:
+    import threading
+
+    from infra.local.moto_server import FairLock
+
+    lock, order, queued = FairLock(), [], threading.Semaphore(0)
+
+    def ask(name: str) -> None:
+        queued.release()
+        with lock:
+            order.append(name)
+
+    with lock:  # held: everyone queues behind it, one at a time so the order of asking is known
+        threads = []
+        for name in "abcdef":
+            thread = threading.Thread(target=ask, args=(name,))
+            thread.start()
+            queued.acquire()
+            while len(lock._waiting) < len(threads) + 1:  # its turn is registered
+                threading.Event().wait(0.001)
+            threads.append(thread)
+    for thread in threads:
+        thread.join()
+    assert order == list("abcdef")
