@@ -1,13 +1,19 @@
-"""Where the CLI's commands find the system: the local stack of `make run` by default, whose gateway says
-where its resources are (GET /_local/outputs: nothing is created or reseeded on a command), or a deployed
-stack named with --stack, whose outputs name its resources."""
+"""Where the CLI's commands find the system: the local stack of `make run` by default, or a deployed stack
+named with --stack, whose outputs name its resources.
+
+Reading the local stack's outputs is one local HTTP request to its gateway (no AWS call, no template to
+parse, nothing created), and this module imports nothing heavy: `socialcare --help` and `mentions list` stay
+well under half a second."""
 
 import argparse
+import json
 import os
+import urllib.error
+import urllib.request
 
-from infra.local.local_hosts import OUTPUTS_PATH
+from infra.local import OUTPUTS_PATH
 
-REGION = "us-east-1"
+REGION = "us-east-1"  # the local stack's region (infra.local.stack.REGION, not imported: it pulls in boto3)
 
 
 class CliError(Exception):
@@ -18,29 +24,30 @@ def local_api_url() -> str:
     return f"http://127.0.0.1:{os.environ.get('PORT', '3000')}"
 
 
+def not_running() -> CliError:
+    return CliError(f"the local stack is not running at {local_api_url()}: start it with `make run`")
+
+
 def stack_outputs(arguments: argparse.Namespace) -> dict[str, str]:
     if arguments.stack:
         import boto3
 
         answer = boto3.client("cloudformation").describe_stacks(StackName=arguments.stack)
         return {o["OutputKey"]: o["OutputValue"] for o in answer["Stacks"][0].get("Outputs", [])}
-    import requests
-
-    try:
-        response = requests.get(local_api_url() + OUTPUTS_PATH, timeout=30)
-    except requests.ConnectionError as error:
-        raise CliError(
-            f"the local stack is not running at {local_api_url()}: start it with `make run`"
-        ) from error
-    if response.status_code != 200:
-        raise CliError(
-            f"{local_api_url()} answered {response.status_code}: is this the local stack of `make run`?"
-        )
-    running = response.json()
     # Point every client at the local stack's moto server.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-    os.environ["AWS_ENDPOINT_URL"] = running["endpoint_url"]
-    outputs: dict[str, str] = running["outputs"]
+    url = local_api_url() + OUTPUTS_PATH
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - a fixed http://127.0.0.1 URL
+            running = json.load(response)
+            outputs: dict[str, str] = running["outputs"]
+    except urllib.error.HTTPError as error:
+        raise CliError(f"{url} answered {error.code}: is this the local stack of `make run`?") from error
+    except (urllib.error.URLError, OSError) as error:
+        raise not_running() from error
+    # The stack says where its moto listens; MOTO_PORT is the fallback for an older stack's answer.
+    fallback = f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '5000')}"
+    os.environ["AWS_ENDPOINT_URL"] = running.get("endpoint_url", fallback)
     return outputs

@@ -6,13 +6,14 @@ import argparse
 import json
 from typing import Any
 
-import requests
-
 from infra.cli.connection import CliError, local_api_url
-from infra.local.outbox import OUTBOX_PATH
 
 
 def fetch_outbox() -> list[dict[str, Any]]:
+    import requests
+
+    from infra.local.outbox import OUTBOX_PATH
+
     url = local_api_url() + OUTBOX_PATH
     try:
         # Generous: a busy local stack (thousands of messages, a load test running) answers slowly.
@@ -54,6 +55,9 @@ def cmd_outbox(arguments: argparse.Namespace) -> None:
 def cmd_reset(arguments: argparse.Namespace) -> None:
     if arguments.stack:
         raise CliError("reset forgets the local stack's state; a deployed stack is not touched from here")
+    import requests
+
+    from infra.local.outbox import OUTBOX_PATH
     from infra.local.state import reset, state_dir
 
     try:

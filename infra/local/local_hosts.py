@@ -4,7 +4,6 @@ names only, so a web page elsewhere cannot reach them by rebinding its DNS name 
 from urllib.parse import urlsplit
 
 LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
-OUTPUTS_PATH = "/_local/outputs"  # where the running stack's resources are, for the CLI
 
 
 def is_local_host(host: str) -> bool:

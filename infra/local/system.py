@@ -13,9 +13,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from infra.local import OUTPUTS_PATH
 from infra.local.event_sources import EventSourcePollers
 from infra.local.gateway import Gateway
-from infra.local.local_hosts import OUTPUTS_PATH
 from infra.local.moto_server import SerializedMotoServer
 from infra.local.outbox import OUTBOX_PATH, Outbox
 from infra.local.runtime import FunctionRuntime, apply_environment, merged_environment
@@ -113,7 +113,7 @@ class LocalSystem:
         self.gateway = Gateway(self.template.routes, runtime, HOST, self.port)
         self.outbox.start()
         self.gateway.local_routes[("GET", OUTBOX_PATH)] = self.outbox.http_response
-        self.gateway.local_routes[("GET", OUTPUTS_PATH)] = self._outputs_response
+        self.gateway.local_routes[("GET", OUTPUTS_PATH)] = self.outputs_response
         self.gateway.start()
         self.pollers = EventSourcePollers(
             self.template.event_sources,
@@ -137,14 +137,14 @@ class LocalSystem:
             self.simulator.stop()
         self.moto.stop()
 
-    def _outputs_response(self) -> tuple[int, dict[str, str], bytes]:
-        """What the CLI needs to find the running stack: its outputs and moto's address."""
-        body = json.dumps({"endpoint_url": self.endpoint_url, "outputs": self.outputs()}).encode()
-        return 200, {"content-type": "application/json"}, body
-
     def outputs(self) -> dict[str, str]:
         assert self.resolver is not None, "start() first"
         return self.stack.outputs(self.resolver)
+
+    def outputs_response(self) -> tuple[int, dict[str, str], bytes]:
+        """What the CLI needs to find the running stack: its outputs and moto's address."""
+        body = json.dumps({"endpoint_url": self.endpoint_url, "outputs": self.outputs()}).encode()
+        return 200, {"content-type": "application/json"}, body
 
     def __enter__(self) -> "LocalSystem":
         return self.start()
