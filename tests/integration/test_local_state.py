@@ -10,7 +10,8 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.conftest import tweet, tweet_delivery, x_signature
+from socialcare.platforms.x.payloads import tweet
+from tests.conftest import tweet_delivery, x_signature
 from tests.integration.test_reply_over_http import (
     AGENT_PHONE,
     calls_answering,
