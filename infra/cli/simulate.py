@@ -4,6 +4,7 @@
     socialcare simulate facebook-comment --from "Alice Example" --text "Where is my parcel?"
     socialcare simulate instagram-comment --from alice --text "Love it, but it broke"
     socialcare simulate source --source reviews --from alice --text "Two stars: slow delivery"
+    socialcare simulate sms-reply --from +14155550101 --text "A7 On it!"
     socialcare simulate calls [--json] [--clear]
 
 Each event is signed the way the platform signs it, with the secrets of the configuration the local stack
@@ -26,6 +27,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.cli.connection import CliError, stack_outputs
+from infra.local.stack import parameter_overrides
 from infra.local.system import load_config
 from socialcare.platforms.standard_webhooks import sign_headers
 from socialcare.signatures import sha256_base64, sha256_hex
@@ -242,6 +244,51 @@ def _exchange(
     }
 
 
+def inbound_sms_payload(
+    sender: str, destination: str, text: str, previous_message_id: str = ""
+) -> dict[str, str]:
+    """What AWS End User Messaging SMS publishes for an inbound text (its two-way SMS payload)."""
+    first = text.split()[0].upper() if text.split() else ""
+    return {
+        "originationNumber": sender,
+        "destinationNumber": destination,
+        # The keyword AWS recognised (its own STOP/HELP and the number's registered ones), else empty.
+        "messageKeyword": first if first in ("STOP", "HELP", "START", "UNSTOP") else "",
+        "messageBody": text,
+        "inboundMessageId": str(uuid.uuid4()),
+        "previousPublishedMessageId": previous_message_id,
+    }
+
+
+def cmd_sms_reply(arguments: argparse.Namespace) -> None:
+    """Publish an agent's text to InboundSmsTopic exactly as AWS does; the stack's TextReplyFunction,
+    subscribed like SNS subscribes it, takes it from there."""
+    if arguments.stack:
+        raise CliError("simulate talks to the local stack only")
+    topic_arn = stack_outputs(arguments).get("InboundSmsTopicArn")
+    if not topic_arn:
+        raise CliError("the local stack has no InboundSmsTopic: is it running this version of the template?")
+    destination = arguments.to or parameter_overrides().get("SmsOriginationNumber") or "+18005550199"
+    payload = inbound_sms_payload(
+        arguments.sender, destination, arguments.text, _last_text_id(arguments.sender)
+    )
+    message_id = boto3.client("sns").publish(TopicArn=topic_arn, Message=json.dumps(payload))["MessageId"]
+    if arguments.json:
+        print(json.dumps({"topic_arn": topic_arn, "message_id": message_id, "message": payload}, indent=2))
+    else:
+        print(f"published to {topic_arn}: {json.dumps(payload, ensure_ascii=False)}")
+
+
+def _last_text_id(phone: str) -> str:
+    """The id of the last text the local stack sent to this phone (AWS's previousPublishedMessageId)."""
+    try:
+        messages = requests.get(f"{api_url()}/_local/outbox", timeout=TIMEOUT_S).json()["messages"]
+    except (requests.RequestException, ValueError, KeyError):
+        return ""
+    texts = [m for m in messages if m.get("channel") == "sms" and m.get("to") == phone]
+    return str(texts[-1]["id"]) if texts else ""
+
+
 def cmd_calls(arguments: argparse.Namespace) -> None:
     base = simulator_url(arguments)
     try:
@@ -308,6 +355,13 @@ def register(commands: Any) -> None:
     source.add_argument("--source", required=True, help="the source's name in the configuration")
     source.add_argument("--name", help="the author's display name")
     source.add_argument("--link", help="the mention's URL")
+
+    sms = simulate.add_parser("sms-reply", help="an agent's text to the two-way number (text back)")
+    sms.add_argument("--from", dest="sender", required=True, help="the agent's phone, E.164")
+    sms.add_argument("--text", required=True, help='e.g. "A7 On it!", "UNDO A7", "STOP"')
+    sms.add_argument("--to", help="the two-way number (default: SmsOriginationNumber)")
+    sms.add_argument("--json", action="store_true", help="print what was published as JSON")
+    sms.set_defaults(run=cmd_sms_reply)
 
     calls = simulate.add_parser("calls", help="what the platform simulator received (the posted replies)")
     calls.add_argument("--json", action="store_true", help="print the recorded calls as JSON")

@@ -33,7 +33,15 @@ def _copy(items: Any) -> list[Any]:
 
 
 class Outbox:
-    def __init__(self, account_id: str = ACCOUNT_ID, region: str = REGION, interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        account_id: str = ACCOUNT_ID,
+        region: str = REGION,
+        interval: float = 0.1,
+        inbound_topics: frozenset[str] = frozenset(),
+    ) -> None:
+        # Topics that carry messages to our functions (the agents' texts back), not to agents: not shown.
+        self._inbound_topics = inbound_topics
         self._account_id = account_id
         self._region = region
         self._interval = interval
@@ -85,6 +93,8 @@ class Outbox:
                 )
             subscriptions = _copy(backend.subscriptions.values())
             for topic in _copy(backend.topics.values()):
+                if topic.arn in self._inbound_topics:
+                    continue
                 start = self._seen_per_topic.get(topic.arn, 0)
                 sent = _copy(topic.sent_notifications[start:])
                 self._seen_per_topic[topic.arn] = start + len(sent)

@@ -6,6 +6,8 @@ the system uses itself, with the properties the template gives, under determinis
 the API, the layer) has no local meaning: the gateway plays the API, the installed package plays the layer."""
 
 import json
+import os
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,19 @@ from infra.local.template import Resolver, Template
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 DEFAULT_STACK_NAME = "socialcare-local"
+
+
+def parameter_overrides(text: str | None = None) -> dict[str, str]:
+    """Template parameters from SOCIALCARE_PARAMETERS, in `sam deploy --parameter-overrides` form:
+    "SmsOriginationNumber=+18005550199 ReplyEmailDomain=reply.example.com" (quote values with spaces)."""
+    text = os.environ.get("SOCIALCARE_PARAMETERS", "") if text is None else text
+    overrides: dict[str, str] = {}
+    for pair in shlex.split(text):
+        name, separator, value = pair.partition("=")
+        if not separator or not name:
+            raise ValueError(f"SOCIALCARE_PARAMETERS: {pair!r} is not Name=value")
+        overrides[name] = value
+    return overrides
 
 
 @dataclass
@@ -32,8 +47,13 @@ class LocalStack:
         return client
 
     def parameters(self) -> dict[str, Any]:
+        overrides = parameter_overrides()
+        unknown = sorted(set(overrides) - set(self.template.document.get("Parameters", {})))
+        if unknown:
+            raise ValueError(f"SOCIALCARE_PARAMETERS: {', '.join(unknown)} is not a template parameter")
         return {
             **self.template.parameter_defaults(),
+            **overrides,
             "Stage": self.stage,
             "PublicBaseUrl": self.api_url,
             "AWS::Region": REGION,

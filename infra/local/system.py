@@ -31,6 +31,8 @@ LOCAL_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "POWERTOOLS_METRICS_DISABLED": "true",
+    # moto has no End User Messaging SMS: texts from the two-way number go through SNS, to the outbox.
+    "SMS_VIA_SNS": "true",
 }
 
 
@@ -91,7 +93,13 @@ class LocalSystem:
         apply_environment(merged_environment(environments))
         runtime = FunctionRuntime(self.template.functions, log=self._log)
         self.gateway = Gateway(self.template.routes, runtime, HOST, self.port)
-        self.outbox = Outbox()  # what SNS "sent": `socialcare local outbox` reads it from the gateway
+        inbound = frozenset(
+            str(self.resolver.resolve(source.properties)["Topic"])
+            for source in self.template.event_sources
+            if source.kind == "SNS"
+        )
+        # What SNS "sent": `socialcare local outbox` reads it from the gateway.
+        self.outbox = Outbox(inbound_topics=inbound)
         self.outbox.start()
         self.gateway.local_routes[("GET", OUTBOX_PATH)] = self.outbox.http_response
         self.gateway.start()

@@ -30,6 +30,9 @@ GRAPH_EDGE = re.compile(
     r"^(?:/v\d+(?:\.\d+)?)?/(?P<node>[^/]+)/(?P<edge>comments|replies|mentions|messages)/?$"
 )
 SOURCE_REPLY = re.compile(r"^/sources/(?P<name>[^/]+)/replies/?$")
+# Deleting what a reply posted (an agent's UNDO): DELETE /2/tweets/<id>, DELETE /v<N>/<comment id>.
+X_TWEET = re.compile(r"^/2/tweets/(?P<id>[^/]+)/?$")
+GRAPH_NODE = re.compile(r"^/v\d+(?:\.\d+)?/(?P<node>[^/]+)/?$")
 MAX_BODY_BYTES = 1024 * 1024
 # Where infra/dev-config.json expects the simulator (`make run` puts it there unless SIMULATOR_PORT says).
 DEFAULT_ADDRESS = "127.0.0.1:4000"
@@ -290,6 +293,8 @@ def _field(body: Any, name: str) -> Any:
 
 def _answer(simulator: PlatformSimulator, call: RecordedCall) -> tuple[int, Any, dict[str, str]]:
     """A success in the platform's own shape, or the error the platform gives for a missing token or path."""
+    if call.method == "DELETE":
+        return _deleted(call)
     if call.method != "POST":
         return 405, {"error": f"{call.method} is not simulated"}, {}
     body = call.body
@@ -337,6 +342,19 @@ def _answer(simulator: PlatformSimulator, call: RecordedCall) -> tuple[int, Any,
     if SOURCE_REPLY.match(call.path):
         return 200, {"id": f"reply_{simulator.next_id()}"}, {}
     return 404, {"error": f"no simulated endpoint for POST {call.path}"}, {}
+
+
+def _deleted(call: RecordedCall) -> tuple[int, Any, dict[str, str]]:
+    """X's and Graph's answers to deleting a post or a comment."""
+    if X_TWEET.match(call.path):
+        if not call.headers.get("authorization", "").startswith("Bearer "):
+            return 401, {"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}, {}
+        return 200, {"data": {"deleted": True}}, {}
+    if GRAPH_NODE.match(call.path):
+        if not (call.query.get("access_token") or call.headers.get("authorization")):
+            return 400, {"error": {"message": "An access token is required", "code": 104}}, {}
+        return 200, {"success": True}, {}
+    return 404, {"error": f"no simulated endpoint for DELETE {call.path}"}, {}
 
 
 def point_at_simulator(config: dict[str, Any], simulator_url: str) -> dict[str, Any]:

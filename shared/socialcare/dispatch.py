@@ -45,12 +45,14 @@ from socialcare.data.dispatch import (
     get_dispatch_store,
 )
 from socialcare.data.mentions import PENDING_INDEX_KEY, MentionStore, item_to_mention
+from socialcare.data.sms_codes import AlertCodeStore
 from socialcare.data.tokens import TokenStore, get_token_store, new_reply_link
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Agent, Mention, MentionStatus
 from socialcare.models import mention_id as make_mention_id
 from socialcare.notification import email_body, email_subject, sms_text
 from socialcare.observability import logger
+from socialcare.reply_tokens import hash_token
 from socialcare.routing import (
     DEFAULT_DEADLINES,
     Assignment,
@@ -61,6 +63,7 @@ from socialcare.routing import (
 )
 from socialcare.settings import Settings, get_settings
 from socialcare.shifts import is_on_shift
+from socialcare.sms import SmsSender, sms_sender
 
 # Statuses in which an assignment still counts against an agent's capacity.
 OPEN_STATUSES = (MentionStatus.ASSIGNED, MentionStatus.OPENED)
@@ -111,7 +114,14 @@ class Outcome:
 class Notifier:
     """Sends notifications (one SNS publish each) and says how long a delivery attempt may hold a notice."""
 
-    def __init__(self, settings: Settings, tokens: TokenStore, sns: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenStore,
+        sns: Any,
+        codes: AlertCodeStore | None = None,
+        sms: SmsSender | None = None,
+    ) -> None:
         if not settings.public_base_url:
             raise ValueError("PUBLIC_BASE_URL is not set: reply links would have no address")
         if not settings.notification_topic_arn:
@@ -119,6 +129,9 @@ class Notifier:
         self._settings = settings
         self.tokens = tokens
         self._sns = sns
+        # Text back is on when the two-way number is set: each alert then names a code (socialcare.text_back).
+        self._codes = codes if settings.sms_origination_number else None
+        self._sms = sms or sms_sender(settings, sns)
         self._context: LambdaContext | None = None
 
     @property
@@ -149,16 +162,22 @@ class Notifier:
         level: int,
         conversation: list[Mention],
         link: str,
+        now: datetime | None = None,
     ) -> None:
         if channel == "sms":
             phone = recipient.agent.phone
-            self._sns.publish(
-                PhoneNumber=phone,
-                Message=sms_text(mention, link),
-                MessageAttributes={
-                    "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}
-                },
-            )
+            code = None
+            if self._codes is not None:
+                token = link.rsplit("/", 1)[-1]  # the link ends in its token: /r/<token>
+                code = self._codes.issue(
+                    phone,
+                    mention.id,
+                    recipient.email,
+                    hash_token(token),
+                    now or mention.received_at,
+                    self._settings.reply_link_ttl,
+                )
+            self._sms.send(phone, sms_text(mention, link, code))
             logger.info(
                 "text sent",
                 mention_id=mention.id,
@@ -489,6 +508,7 @@ class Dispatcher:
             if (record := prepared.recipients.get(email)) is not None and record.agent.active
             for channel in CHANNELS
             if f"{record.agent_id}:{channel}" not in notice.sent
+            and not (channel == "sms" and record.agent.sms_opted_out)  # they texted STOP: emails only
         ]
         for email in notice.recipients:
             record = prepared.recipients.get(email)
@@ -509,7 +529,13 @@ class Dispatcher:
                     token = self.notifier.tokens.create(mention.id, email, now, self.settings.reply_link_ttl)
                     prepared.links[email] = token
                 self.notifier.send(
-                    channel, mention, record, notice.level, prepared.conversation, self.notifier.link(token)
+                    channel,
+                    mention,
+                    record,
+                    notice.level,
+                    prepared.conversation,
+                    self.notifier.link(token),
+                    now,
                 )
             except Exception as error:  # any failure leaves the notice for a retry
                 failures.append(f"{channel} to {record.agent_id}: {type(error).__name__}")
@@ -566,7 +592,7 @@ def mention_of_stream_image(image: Mapping[str, Any]) -> Mention | None:
 
 def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
     resource = table(settings.table_name)
-    notifier = Notifier(settings, TokenStore(resource), sns or boto3.client("sns"))
+    notifier = Notifier(settings, TokenStore(resource), sns or boto3.client("sns"), AlertCodeStore(resource))
     return Dispatcher(
         settings, MentionStore(resource), AgentStore(resource), DispatchStore(resource), notifier
     )

@@ -74,15 +74,15 @@ def _fits(text: str) -> bool:
     return sms_segments(text) <= MAX_SMS_SEGMENTS
 
 
-def sms_text(mention: Mention, link: str) -> str:
+def sms_text(mention: Mention, link: str, code: str | None = None) -> str:
     """The SMS: "[x] DM @handle: start of the text..." then the reply link on its own line, in at most two
-    segments.
+    segments. With a text-back `code`, a line before the link says how to answer by texting back.
 
     The link is never cut; the text is cut (at a word boundary when one is near) and ends with an ellipsis.
     Raises ValueError when the link alone cannot fit, which is a configuration mistake."""
     kind = "DM " if mention.kind == MentionKind.DIRECT_MESSAGE else ""
     head = f"[{mention.platform}] {kind}{_author_label(mention.author)}: "
-    tail = f"\n{link}"
+    tail = f"\nReply {code} and your answer, or open\n{link}" if code else f"\n{link}"
     text = _one_line(mention.text) or "(no text)"
     if _fits(head + text + tail):
         return head + text + tail

@@ -62,6 +62,7 @@ from socialcare.platforms.replies import (
 )
 from socialcare.reply_page import platform_label
 from socialcare.settings import get_settings
+from socialcare.sms import SmsSender, SnsSmsSender, sms_sender
 
 LEASE = timedelta(seconds=30)  # > the function's 10 s timeout, < the queue's 60 s visibility timeout
 MAX_ATTEMPTS = 8
@@ -266,6 +267,8 @@ class ReplySender:
                 reply_id=reply.reply_id,
             )
         first = record.first_answer
+        if reply.via == "sms" and record.marked:
+            self._confirm_text(reply, mention)
         metrics.add_metric(name="RepliesSent", unit=MetricUnit.Count, value=1)
         logger.info(
             "reply sent",
@@ -275,6 +278,19 @@ class ReplySender:
             first_response=first,
             first_response_seconds=seconds if first else None,
         )
+
+    def _confirm_text(self, reply: Reply, mention: Mention) -> None:
+        """A texted answer is confirmed by text, with the UNDO it allows. The reply is sent already: a
+        failed confirmation is logged, never a reason to post again."""
+        from socialcare.text_back import confirmation_text  # only texted answers need it
+
+        if not reply.agent_phone:
+            return
+        try:
+            self.notifier.text_agent(reply.agent_phone, confirmation_text(reply, _customer(mention)))
+            self.replies.note(reply, "confirmed_at", self.now())
+        except Exception as error:
+            logger.warning("the posted confirmation text failed", reply_id=reply.reply_id, error=str(error))
 
     def _our_mention(
         self,
@@ -442,21 +458,17 @@ def lead_alert(reply: Reply, mention: Mention | None, label: str) -> tuple[str, 
 # ---------------------------------------------------------------- wiring
 @dataclass
 class SnsNotifier:
-    """Texts go straight to a phone; lead emails go through the notification topic, one message per lead
-    with the lead's agent_id attribute, which their email subscription's filter policy selects."""
+    """Texts go to a phone through the SMS sender (socialcare.sms: SNS, or the two-way number); lead emails
+    go through the notification topic, one message per lead with the lead's agent_id attribute, which their
+    email subscription's filter policy selects."""
 
     sns: Any
     topic_arn: str
     agents: AgentStore
+    sms: SmsSender | None = None
 
     def text_agent(self, phone: str, message: str) -> None:
-        self.sns.publish(
-            PhoneNumber=phone,
-            Message=message,
-            MessageAttributes={
-                "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
-            },
-        )
+        (self.sms or SnsSmsSender(self.sns)).send(phone, message)
 
     def alert_leads(self, subject: str, message: str) -> None:
         agents = self.agents.agents()
@@ -478,11 +490,14 @@ class SnsNotifier:
 def get_reply_sender() -> ReplySender:
     settings = get_settings()
     shared_table = table(settings.table_name)
+    sns = boto3.client("sns")
     return ReplySender(
         replies=ReplyStore(shared_table),
         mentions=MentionStore(shared_table),
         config=get_platform_config,
-        notifier=SnsNotifier(boto3.client("sns"), settings.notification_topic_arn, AgentStore(shared_table)),
+        notifier=SnsNotifier(
+            sns, settings.notification_topic_arn, AgentStore(shared_table), sms_sender(settings, sns)
+        ),
         sqs=boto3.client("sqs"),
         queue_url=settings.reply_queue_url,
         session=requests.Session(),  # kept warm between invocations: one TLS handshake per platform

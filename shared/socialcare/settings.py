@@ -23,6 +23,12 @@ class Settings(BaseModel):
         pattern=r"^urgent=\d+,normal=\d+,low=\d+$",
     )
     max_open_assignments: int = Field(default=5, alias="MAX_OPEN_ASSIGNMENTS", ge=1)
+    # Text back (socialcare.text_back): the two-way number alerts come from; empty = off, no codes.
+    sms_origination_number: str = Field(
+        default="", alias="SMS_ORIGINATION_NUMBER", pattern=r"^(\+[1-9]\d{6,14})?$"
+    )
+    # Only the local stack sets this: moto has no End User Messaging, so texts go through SNS to its outbox.
+    sms_via_sns: bool = Field(default=False, alias="SMS_VIA_SNS")
 
     @property
     def escalation_deadlines(self) -> dict[str, timedelta]:

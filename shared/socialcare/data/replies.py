@@ -76,6 +76,8 @@ class Reply(BaseModel):
     agent_email: str
     agent_name: str | None = None
     agent_phone: str | None = None  # E.164, for the text that says a reply could not be posted
+    via: str = "page"  # page | sms | email: where the agent wrote it (socialcare.text_back)
+    sms_code: str | None = None  # the alert code a text answered: the confirmation offers UNDO <code>
     state: ReplyState = ReplyState.PENDING
     created_at: datetime
     attempts: int = 0  # post attempts started (claims)
@@ -94,6 +96,8 @@ class Reply(BaseModel):
     alert_leads: bool = False  # the failure needs a person to fix the configuration
     agent_notified_at: datetime | None = None  # the "could not be posted" text went out
     leads_alerted_at: datetime | None = None
+    confirmed_at: datetime | None = None  # a texted answer's "Posted" text went out
+    undone_at: datetime | None = None  # deleted from the platform by the agent's UNDO text
     # What the sender needs of the mention, as the page saw it when the reply was written (None: a reply
     # stored before replies carried it; the sender then reads the mention).
     target_mention: Mention | None = None
@@ -391,8 +395,9 @@ class ReplyStore:
         }
 
     def note(self, reply: Reply, field: str, now: datetime) -> None:
-        """Record when a follow-up of a failure happened (agent_notified_at, leads_alerted_at)."""
-        if field not in ("agent_notified_at", "leads_alerted_at"):
+        """Record when a follow-up happened (a failure's agent_notified_at and leads_alerted_at, a texted
+        answer's confirmed_at, its undone_at)."""
+        if field not in ("agent_notified_at", "leads_alerted_at", "confirmed_at", "undone_at"):
             raise ValueError(f"not a follow-up field: {field}")
         try:
             self._table.update_item(

@@ -79,6 +79,54 @@ class PermanentFailure(ReplyFailed):
         self.alert_leads = alert_leads
 
 
+def delete_reply(
+    platform: str,
+    mention: Any,
+    platform_reply_id: str,
+    config: PlatformConfig,
+    session: requests.Session | None = None,
+    *,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> None:
+    """Take down what a reply posted (an agent's UNDO), through the platform adapter's delete. `mention` is
+    the mention it answered (its kind decides what can be deleted). Raises RetryLater or PermanentFailure."""
+    from socialcare.platforms import meta, standard_webhooks, x
+
+    kind = getattr(mention, "kind", MentionKind.COMMENT)
+    poster = _Poster(session or requests.Session(), time.time, timeout, config)
+    try:
+        if platform == "x":
+            if not config.x.bearer_token:
+                raise PermanentFailure("x.bearer_token is not configured", "not_configured")
+            method, url, headers = x.delete_request(platform_reply_id, kind, config.x)
+            poster.request(platform, method, url, headers=headers)
+        elif platform in ("facebook", "instagram"):
+            method, url, query = meta.delete_request(platform_reply_id, kind, config.meta)
+            poster.request(platform, method, url, params=query)
+        else:
+            source = config.sources.get(platform)
+            if source is None or not source.reply_url:
+                raise PermanentFailure(f"source {platform!r} has no reply_url", "not_configured")
+            timestamp = int(time.time())
+            event = standard_webhooks.delete_event(platform_reply_id, datetime.fromtimestamp(timestamp, UTC))
+            body = json.dumps(event, separators=(",", ":")).encode()
+            headers = standard_webhooks.sign_headers(
+                source.secret, body, f"msg_{uuid.uuid4().hex}", timestamp
+            )
+            poster.request(
+                platform,
+                "POST",
+                source.reply_url,
+                headers={"Content-Type": "application/json", **headers},
+                data=body,
+            )
+    except ValueError as refused:
+        raise PermanentFailure(str(refused), "not_deletable") from None
+    finally:
+        if session is None:
+            poster.session.close()
+
+
 def post_reply(
     target: ReplyTarget,
     text: str,
@@ -238,12 +286,27 @@ class _Poster:
         json_body: Any = None,
         data: bytes | None = None,
     ) -> Mapping[str, Any]:
+        return self.request(platform, "POST", url, headers=headers, json_body=json_body, data=data)
+
+    def request(
+        self,
+        platform: str,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Mapping[str, Any]:
         try:
-            response = self.session.post(
+            response = self.session.request(
+                method,
                 url,
                 headers={"User-Agent": USER_AGENT, **(headers or {})},
                 json=json_body,
                 data=data,
+                params=params,
                 timeout=self.timeout,
                 allow_redirects=False,  # a redirected POST turns into a GET: refuse it instead
             )
