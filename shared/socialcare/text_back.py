@@ -38,7 +38,7 @@ from socialcare.data.replies import (
     mention_for_reply,
     reply_id_for_link,
 )
-from socialcare.data.sms_codes import CODE_ALPHABET, AlertCode, AlertCodeStore
+from socialcare.data.sms_codes import AlertCode, AlertCodeStore
 from socialcare.data.tokens import TokenStore
 from socialcare.dispatch import mask_phone
 from socialcare.models import Mention, MentionStatus, utc_now
@@ -56,10 +56,11 @@ OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "Q
 OPT_IN_WORDS = frozenset({"START", "UNSTOP", "OPTIN"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 CLOSED = (MentionStatus.DELETED, MentionStatus.REMOVED, MentionStatus.OURS)
-_CODE_CHARS = f"[{CODE_ALPHABET}{CODE_ALPHABET.lower()}]"
-# "#A7 text", "A7: text", "a7 - text", "A7 text": a marked code (# or a separator) is surely meant as one.
+# "#A7 text", "A7: text", "a7 - text", "A7 text". Any two or three letters and digits are a candidate; one
+# that is marked (# or a separator), has a digit or is one of the phone's codes counts as a code (resolve), so
+# a mistyped code is asked about instead of being posted to the customer as part of the answer.
 _SEPARATOR = r"(?:\s*([:\-\u2013\u2014])\s*|\s+|$)"  # ":", "-", en or em dash, or just a space
-_LEADING_CODE = re.compile(rf"^\s*(#)?({_CODE_CHARS}{{2,3}}){_SEPARATOR}(.*)$", re.DOTALL)
+_LEADING_CODE = re.compile(rf"^\s*(#)?([A-Za-z0-9]{{2,3}}){_SEPARATOR}(.*)$", re.DOTALL)
 _UNDO = re.compile(r"^\s*undo\s+#?(\w{2,3})\s*[.!]?\s*$", re.IGNORECASE)
 
 
