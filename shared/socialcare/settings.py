@@ -29,6 +29,11 @@ class Settings(BaseModel):
     )
     # Only the local stack sets this: moto has no End User Messaging, so texts go through SNS to its outbox.
     sms_via_sns: bool = Field(default=False, alias="SMS_VIA_SNS")
+    # Reply to the email (socialcare.email_reply): the domain SES receives answers at; empty = off.
+    reply_email_domain: str = Field(
+        default="", alias="REPLY_EMAIL_DOMAIN", pattern=r"^([a-z0-9-]+(\.[a-z0-9-]+)+)?$"
+    )
+    inbound_mail_bucket: str = Field(default="", alias="INBOUND_MAIL_BUCKET")
 
     @property
     def escalation_deadlines(self) -> dict[str, timedelta]:
