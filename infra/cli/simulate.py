@@ -5,6 +5,8 @@
     socialcare simulate instagram-comment --from alice --text "Love it, but it broke"
     socialcare simulate source --source reviews --from alice --text "Two stars: slow delivery"
     socialcare simulate sms-reply --from +14155550101 --text "A7 On it!"
+    socialcare simulate email-reply --to r-...@reply.example.com --from ann@example.com --text "On it!" \
+        [--quote] [--dkim fail] [--spf fail] [--auto-reply]
     socialcare simulate calls [--json] [--clear]
 
 Each event is signed the way the platform signs it, with the secrets of the configuration the local stack
@@ -20,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any
 
 import boto3
@@ -289,6 +292,114 @@ def _last_text_id(phone: str) -> str:
     return str(texts[-1]["id"]) if texts else ""
 
 
+def reply_email(
+    to: str, sender: str, text: str, quoted: str | None, *, auto_reply: bool = False
+) -> EmailMessage:
+    """An agent's answer to a notification email, as a mail client writes it (Gmail's quoting)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = "Re: your notification"
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@mail.example.com>"
+    if auto_reply:
+        message["Auto-Submitted"] = "auto-replied"
+    body = text
+    if quoted is not None:
+        when = datetime.now(UTC).strftime("%a, %b %d, %Y at %I:%M %p")
+        quote = "\n".join(f"> {line}" if line else ">" for line in quoted.splitlines())
+        body += f"\n\nOn {when} Social Care <alerts@{to.rpartition('@')[2]}> wrote:\n\n{quote}\n"
+    message.set_content(body)
+    return message
+
+
+def ses_receipt_event(
+    message_id: str, message: EmailMessage, recipient: str, *, dkim: str = "PASS", spf: str = "PASS"
+) -> dict[str, Any]:
+    """SES's Lambda action event for a received message (its receipt, with the verdicts)."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    dmarc = "PASS" if "PASS" in (dkim, spf) else "FAIL"
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:ses",
+                "eventVersion": "1.0",
+                "ses": {
+                    "mail": {
+                        "timestamp": now,
+                        "source": str(message["From"]),
+                        "messageId": message_id,
+                        "destination": [recipient],
+                        "headersTruncated": False,
+                        "headers": [{"name": k, "value": str(v)} for k, v in message.items()],
+                        "commonHeaders": {
+                            "from": [str(message["From"])],
+                            "to": [str(message["To"])],
+                            "subject": str(message["Subject"]),
+                            "messageId": str(message["Message-ID"]),
+                        },
+                    },
+                    "receipt": {
+                        "timestamp": now,
+                        "processingTimeMillis": 120,
+                        "recipients": [recipient],
+                        "spamVerdict": {"status": "PASS"},
+                        "virusVerdict": {"status": "PASS"},
+                        "spfVerdict": {"status": spf},
+                        "dkimVerdict": {"status": dkim},
+                        "dmarcVerdict": {"status": dmarc},
+                        "dmarcPolicy": "none",
+                        "action": {
+                            "type": "Lambda",
+                            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:EmailReply",
+                            "invocationType": "Event",
+                        },
+                    },
+                },
+            }
+        ]
+    }
+
+
+def cmd_email_reply(arguments: argparse.Namespace) -> None:
+    """Store the MIME message where SES's S3 action would and run the receipt rule's Lambda action."""
+    if arguments.stack:
+        raise CliError("simulate talks to the local stack only")
+    bucket = stack_outputs(arguments).get("InboundMailBucketName")
+    if not bucket:
+        raise CliError(
+            "reply by email is off: start the stack with SOCIALCARE_PARAMETERS=ReplyEmailDomain=..."
+        )
+    quoted = _notification_for(arguments.to) if arguments.quote else None
+    message = reply_email(
+        arguments.to, arguments.sender, arguments.text, quoted, auto_reply=arguments.auto_reply
+    )
+    message_id = uuid.uuid4().hex
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"inbound/{message_id}", Body=message.as_bytes())
+    event = ses_receipt_event(
+        message_id, message, arguments.to, dkim=arguments.dkim.upper(), spf=arguments.spf.upper()
+    )
+    try:
+        response = requests.post(f"{api_url()}/_local/ses-receipt", json=event, timeout=TIMEOUT_S)
+    except requests.ConnectionError as error:
+        raise CliError(f"the local stack is not running at {api_url()}: start it with `make run`") from error
+    if arguments.json:
+        print(
+            json.dumps({"message": message.as_string(), "event": event, "answer": response.json()}, indent=2)
+        )
+    else:
+        print(message.as_string())
+        print(f"-> {response.status_code} {response.text}")
+
+
+def _notification_for(address: str) -> str:
+    """The notification email that carried this reply address (what the agent's client quotes)."""
+    messages = requests.get(f"{api_url()}/_local/outbox", timeout=TIMEOUT_S).json()["messages"]
+    for message in messages:
+        if address.lower() in str(message.get("reply_to") or "").lower():
+            return str(message["body"])
+    raise CliError(f"no notification email in the outbox was sent with the reply address {address}")
+
+
 def cmd_calls(arguments: argparse.Namespace) -> None:
     base = simulator_url(arguments)
     try:
@@ -362,6 +473,17 @@ def register(commands: Any) -> None:
     sms.add_argument("--to", help="the two-way number (default: SmsOriginationNumber)")
     sms.add_argument("--json", action="store_true", help="print what was published as JSON")
     sms.set_defaults(run=cmd_sms_reply)
+
+    mail = simulate.add_parser("email-reply", help="an agent's answer to a notification email (SES receipt)")
+    mail.add_argument("--to", required=True, help="the notification's reply address, r-...@ReplyEmailDomain")
+    mail.add_argument("--from", dest="sender", required=True, help="the sender's email address")
+    mail.add_argument("--text", required=True, help="the new text above the quote")
+    mail.add_argument("--quote", action="store_true", help="quote the notification below it, as Gmail does")
+    mail.add_argument("--dkim", choices=["pass", "fail"], default="pass", help="SES's DKIM verdict")
+    mail.add_argument("--spf", choices=["pass", "fail"], default="pass", help="SES's SPF verdict")
+    mail.add_argument("--auto-reply", action="store_true", help="an out-of-office (Auto-Submitted)")
+    mail.add_argument("--json", action="store_true", help="print the message, the event and the answer")
+    mail.set_defaults(run=cmd_email_reply)
 
     calls = simulate.add_parser("calls", help="what the platform simulator received (the posted replies)")
     calls.add_argument("--json", action="store_true", help="print the recorded calls as JSON")

@@ -120,7 +120,8 @@ class Gateway:
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
         # The local stack's own admin routes (e.g. the outbox), answered here and never part of the template.
-        self.local_routes: dict[tuple[str, str], Callable[[], tuple[int, dict[str, str], bytes]]] = {}
+        # Each gets the request body.
+        self.local_routes: dict[tuple[str, str], Callable[[bytes], tuple[int, dict[str, str], bytes]]] = {}
 
     @property
     def url(self) -> str:
@@ -160,7 +161,7 @@ class Gateway:
                 body = self.rfile.read(length) if length else b""
                 local_route = gateway.local_routes.get((self.command, path))
                 if local_route is not None:
-                    status, headers, payload = local_route()
+                    status, headers, payload = local_route(body)
                     self._send(status, headers, [], payload)
                     return
                 if found is None:

@@ -49,6 +49,7 @@ class Outbox:
         self._entries: list[dict[str, Any]] = []
         self._seen_sms: set[str] = set()
         self._seen_per_topic: dict[str, int] = {}
+        self._seen_ses = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -91,6 +92,7 @@ class Outbox:
                         "sent_at": _iso_now(),
                     }
                 )
+            self._entries.extend(self._ses_emails())
             subscriptions = _copy(backend.subscriptions.values())
             for topic in _copy(backend.topics.values()):
                 if topic.arn in self._inbound_topics:
@@ -102,6 +104,34 @@ class Outbox:
                     self._entries.extend(
                         self._emails(topic.arn, message_id, body, subject, attributes, subscriptions)
                     )
+
+    def _ses_emails(self) -> list[dict[str, Any]]:
+        """Emails sent through SES (notifications with a reply address, ReplyEmailDomain): raw MIME."""
+        from email import message_from_string, policy
+
+        from moto.ses.models import ses_backends
+
+        sent = _copy(ses_backends[self._account_id][self._region].sent_messages[self._seen_ses :])
+        self._seen_ses += len(sent)
+        entries = []
+        for message in sent:
+            raw = getattr(message, "raw_data", None)
+            if raw is None:
+                continue
+            parsed = message_from_string(raw, policy=policy.default)
+            part = parsed.get_body(preferencelist=("plain",))
+            entries.append(
+                {
+                    "id": message.id,
+                    "channel": "email",
+                    "to": str(parsed.get("To", "")) or ", ".join(message.destinations),
+                    "subject": str(parsed.get("Subject", "")),
+                    "body": str(part.get_content()) if part is not None else "",
+                    "reply_to": str(parsed.get("Reply-To", "")) or None,
+                    "sent_at": _iso_now(),
+                }
+            )
+        return entries
 
     def _emails(
         self,

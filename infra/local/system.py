@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from infra.local.stack import DEFAULT_STACK_NAME, REGION, LocalStack
 from infra.local.template import TEMPLATE_PATH, Resolver, load_template
 from infra.simulator.server import PlatformSimulator, point_at_simulator
 
+SES_RECEIPT_PATH = "/_local/ses-receipt"
+JSON = {"content-type": "application/json"}
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "dev-config.json"
 HOST = "127.0.0.1"
 
@@ -101,7 +104,9 @@ class LocalSystem:
         # What SNS "sent": `socialcare local outbox` reads it from the gateway.
         self.outbox = Outbox(inbound_topics=inbound)
         self.outbox.start()
-        self.gateway.local_routes[("GET", OUTBOX_PATH)] = self.outbox.http_response
+        outbox = self.outbox
+        self.gateway.local_routes[("GET", OUTBOX_PATH)] = lambda _body: outbox.http_response()
+        self.gateway.local_routes[("POST", SES_RECEIPT_PATH)] = self._ses_receipt(runtime)
         self.gateway.start()
         self.pollers = EventSourcePollers(
             self.template.event_sources,
@@ -113,6 +118,27 @@ class LocalSystem:
         )
         self.pollers.start()
         return self
+
+    def _ses_receipt(self, runtime: FunctionRuntime) -> Callable[[bytes], tuple[int, dict[str, str], bytes]]:
+        """SES receiving has no local counterpart: `socialcare simulate email-reply` stores the raw message in
+        the receipt rule's bucket (as its S3 action does) and posts the receipt event here, which runs the
+        rule's Lambda action. A local-only admin route, not part of the template."""
+        assert self.resolver is not None
+        functions = [
+            action["LambdaAction"]["FunctionArn"]["Fn::GetAtt"][0]
+            for logical_id, resource in self.template.resources.items()
+            if resource["Type"] == "AWS::SES::ReceiptRule" and self.stack.exists(logical_id, self.resolver)
+            for action in resource["Properties"]["Rule"]["Actions"]
+            if "LambdaAction" in action
+        ]
+
+        def receive(body: bytes) -> tuple[int, dict[str, str], bytes]:
+            if not functions:
+                return 404, JSON, b'{"message": "no SES receipt rule: set ReplyEmailDomain"}'
+            results = [runtime.invoke(function, json.loads(body), "ses receipt") for function in functions]
+            return 200, JSON, json.dumps({"results": results}, default=str).encode()
+
+        return receive
 
     def stop(self) -> None:
         if self.pollers:

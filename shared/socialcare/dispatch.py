@@ -45,12 +45,14 @@ from socialcare.data.dispatch import (
     get_dispatch_store,
 )
 from socialcare.data.mentions import PENDING_INDEX_KEY, MentionStore, item_to_mention
+from socialcare.data.reply_addresses import ReplyAddressStore
 from socialcare.data.sms_codes import AlertCodeStore
 from socialcare.data.tokens import TokenStore, get_token_store, new_reply_link
 from socialcare.errors import StorageUnavailable
+from socialcare.mail import SesMailer, notification_message, ses_mailer
 from socialcare.models import Agent, Mention, MentionStatus
 from socialcare.models import mention_id as make_mention_id
-from socialcare.notification import email_body, email_subject, sms_text
+from socialcare.notification import REPLY_ABOVE, email_body, email_subject, sms_text
 from socialcare.observability import logger
 from socialcare.reply_tokens import hash_token
 from socialcare.routing import (
@@ -121,6 +123,8 @@ class Notifier:
         sns: Any,
         codes: AlertCodeStore | None = None,
         sms: SmsSender | None = None,
+        addresses: ReplyAddressStore | None = None,
+        mailer: SesMailer | None = None,
     ) -> None:
         if not settings.public_base_url:
             raise ValueError("PUBLIC_BASE_URL is not set: reply links would have no address")
@@ -132,6 +136,9 @@ class Notifier:
         # Text back is on when the two-way number is set: each alert then names a code (socialcare.text_back).
         self._codes = codes if settings.sms_origination_number else None
         self._sms = sms or sms_sender(settings, sns)
+        # Reply to the email is on when ReplyEmailDomain is set: emails go through SES with a reply address.
+        self._addresses = addresses if settings.reply_email_domain else None
+        self._mailer = mailer or (ses_mailer() if self._addresses is not None else None)
         self._context: LambdaContext | None = None
 
     @property
@@ -189,6 +196,20 @@ class Notifier:
         body = email_body(mention, conversation, link)
         if level > 0:
             body = f"Escalation level {level}: nobody has opened this mention yet.\n\n" + body
+        if self._addresses is not None and self._mailer is not None:
+            domain = self._settings.reply_email_domain
+            reply_token = self._addresses.issue(
+                mention.id,
+                recipient.email,
+                hash_token(link.rsplit("/", 1)[-1]),
+                now or mention.received_at,
+                self._settings.reply_link_ttl,
+            )
+            body = f"{REPLY_ABOVE}\n\n{body}"
+            subject = email_subject(mention)
+            self._mailer.send(notification_message(domain, recipient.email, reply_token, subject, body))
+            logger.info("email sent with a reply address", mention_id=mention.id, agent_id=recipient.agent_id)
+            return
         self._sns.publish(
             TopicArn=self._settings.notification_topic_arn,
             Subject=email_subject(mention),
@@ -592,7 +613,13 @@ def mention_of_stream_image(image: Mapping[str, Any]) -> Mention | None:
 
 def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
     resource = table(settings.table_name)
-    notifier = Notifier(settings, TokenStore(resource), sns or boto3.client("sns"), AlertCodeStore(resource))
+    notifier = Notifier(
+        settings,
+        TokenStore(resource),
+        sns or boto3.client("sns"),
+        AlertCodeStore(resource),
+        addresses=ReplyAddressStore(resource),
+    )
     return Dispatcher(
         settings, MentionStore(resource), AgentStore(resource), DispatchStore(resource), notifier
     )

@@ -37,13 +37,12 @@ from socialcare.data.replies import CreateOutcome, Reply, ReplyStore, mention_fo
 from socialcare.data.reply_addresses import ReplyAddressStore
 from socialcare.data.tokens import TokenStore
 from socialcare.models import MentionStatus, utc_now
+from socialcare.notification import REPLY_ABOVE
 from socialcare.observability import logger
 from socialcare.reply_flow import sqs_queue
 from socialcare.reply_page import validate_reply
 from socialcare.settings import Settings, get_settings
 
-# The first line of every notification email; whatever a client quotes from it on is never posted.
-REPLY_ABOVE = "## Reply above this line to answer the customer ##"
 REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "da", "sv", "pl", "cs"]
 _TOKEN = re.compile(r"^r-([a-z2-7]{16,64})$")
 AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})

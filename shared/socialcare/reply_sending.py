@@ -93,6 +93,8 @@ class Notifier(Protocol):
 
     def alert_leads(self, subject: str, message: str) -> None: ...
 
+    def email_agent(self, email: str, subject: str, message: str) -> None: ...
+
 
 def retry_delay(attempts: int, retry_after_s: float | None, rand: Callable[[], float] = random.random) -> int:
     """Seconds until the next attempt: what the platform asked for (plus a little jitter, so replies
@@ -269,6 +271,8 @@ class ReplySender:
         first = record.first_answer
         if reply.via == "sms" and record.marked:
             self._confirm_text(reply, mention)
+        if reply.via == "email" and record.marked:
+            self._confirm_email(reply, mention)
         metrics.add_metric(name="RepliesSent", unit=MetricUnit.Count, value=1)
         logger.info(
             "reply sent",
@@ -291,6 +295,18 @@ class ReplySender:
             self.replies.note(reply, "confirmed_at", self.now())
         except Exception as error:
             logger.warning("the posted confirmation text failed", reply_id=reply.reply_id, error=str(error))
+
+    def _confirm_email(self, reply: Reply, mention: Mention) -> None:
+        """An emailed answer is confirmed by email; like the text, never a reason to post again."""
+        label = platform_label(reply.platform)
+        body = f"Your answer was posted to {_customer(mention)} on {label}:\n\n{reply.text}\n"
+        if mention.url:
+            body += f"\n{mention.url}\n"
+        try:
+            self.notifier.email_agent(reply.agent_email, f"Social Care: posted on {label}", body)
+            self.replies.note(reply, "confirmed_at", self.now())
+        except Exception as error:
+            logger.warning("the posted confirmation email failed", reply_id=reply.reply_id, error=str(error))
 
     def _our_mention(
         self,
@@ -469,6 +485,14 @@ class SnsNotifier:
 
     def text_agent(self, phone: str, message: str) -> None:
         (self.sms or SnsSmsSender(self.sns)).send(phone, message)
+
+    def email_agent(self, email: str, subject: str, message: str) -> None:
+        self.sns.publish(
+            TopicArn=self.topic_arn,
+            Subject=subject,
+            Message=message,
+            MessageAttributes={"agent_id": {"DataType": "String", "StringValue": agent_id_for(email)}},
+        )
 
     def alert_leads(self, subject: str, message: str) -> None:
         agents = self.agents.agents()
