@@ -1,7 +1,8 @@
-"""Text back through the system as `SOCIALCARE_PARAMETERS="SmsOriginationNumber=..." make run` serves it: the
-alert's code in `socialcare local outbox`, the agent's answer published to InboundSmsTopic by `socialcare
-simulate sms-reply` (AWS's payload), delivered by the local stack to TextReplyFunction as SNS would, and
-posted once to the platform simulator."""
+"""Answering without opening anything, through the system as `SOCIALCARE_PARAMETERS="SmsOriginationNumber=...
+ReplyEmailDomain=..." make run` serves it. Text back: the alert's code in `socialcare local outbox`, the
+agent's answer published to InboundSmsTopic by `socialcare simulate sms-reply` (AWS's payload), delivered by
+the local stack to TextReplyFunction as SNS would, and posted once to the platform simulator. Reply to the
+email: the notification's reply address in the outbox, `socialcare simulate email-reply` the SES way."""
 
 import json
 import re
@@ -20,6 +21,7 @@ from tests.running_stack import RunningStack, running_stack
 pytestmark = pytest.mark.integration
 
 TWO_WAY = "+18005550199"
+DOMAIN = "reply.example.com"
 AGENT_PHONE = "+14155550188"
 STRANGER = "+14155550999"
 
@@ -27,7 +29,7 @@ STRANGER = "+14155550999"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     log = Path(tmp_path_factory.mktemp("text-back-stack")) / "stack.log"
-    parameters = {"SOCIALCARE_PARAMETERS": f"SmsOriginationNumber={TWO_WAY}"}
+    parameters = {"SOCIALCARE_PARAMETERS": f"SmsOriginationNumber={TWO_WAY} ReplyEmailDomain={DOMAIN}"}
     with running_stack(parameters, log_path=str(log)) as running:
         added = running.cli(
             "agents", "add", "--name", "Tess Texter", "--email", "tess@example.com", "--phone", AGENT_PHONE
@@ -38,10 +40,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         yield running
 
 
-def texts_to(stack: RunningStack, phone: str) -> list[str]:
+def outbox(stack: RunningStack) -> list[dict[str, Any]]:
     # Read over HTTP, not through the CLI: a subprocess per poll is slow on a shared machine.
-    messages = requests.get(f"{stack.api_url}/_local/outbox", timeout=10).json()["messages"]
-    return [m["body"] for m in messages if m["channel"] == "sms" and m["to"] == phone]
+    messages: list[dict[str, Any]] = requests.get(f"{stack.api_url}/_local/outbox", timeout=10).json()[
+        "messages"
+    ]
+    return messages
+
+
+def texts_to(stack: RunningStack, phone: str) -> list[str]:
+    return [m["body"] for m in outbox(stack) if m["channel"] == "sms" and m["to"] == phone]
 
 
 def calls(stack: RunningStack) -> list[dict[str, Any]]:
@@ -117,3 +125,40 @@ def test_an_alert_answered_by_text_posts_once_and_undo_deletes_it(stack: Running
     deletes = [c for c in calls(stack) if c["method"] == "DELETE"]
     assert len(deletes) == 1 and deletes[0]["path"].startswith("/2/tweets/")
     assert texts_to(stack, STRANGER) == []
+
+
+def test_an_emailed_answer_posts_only_its_new_text_and_a_forged_one_nothing(stack: RunningStack) -> None:
+    exchange = stack.cli_json(
+        "simulate", "x-mention", "--from", "@kim", "--text", "@brand wrong size", "--json"
+    )
+    tweet_id = exchange["sent"]["body"]["tweet_create_events"][0]["id_str"]
+    notification = eventually(
+        lambda: next(
+            (m for m in outbox(stack) if m.get("reply_to") and "@brand wrong size" in m["body"]), None
+        ),
+        "the notification email with its reply address",
+    )
+    address = notification["reply_to"]
+    assert notification["to"] == "tess@example.com" and address.endswith(f"@{DOMAIN}")
+
+    def answers() -> list[dict[str, Any]]:
+        return [
+            c
+            for c in calls(stack)
+            if c["method"] == "POST" and c["body"].get("reply", {}).get("in_reply_to_tweet_id") == tweet_id
+        ]
+
+    forged = stack.cli_json(
+        "simulate", "email-reply", "--to", address, "--from", "tess@example.com", "--text", "Refund!",
+        "--quote", "--dkim", "fail", "--spf", "fail", "--json",
+    )  # fmt: skip
+    assert forged["answer"]["results"] == [{"results": ["refused"]}]
+    text = "A new pair ships today."
+    sent = stack.cli_json(
+        "simulate", "email-reply", "--to", address, "--from", "Tess@Example.com", "--text", text,
+        "--quote", "--json",
+    )  # fmt: skip
+    assert sent["answer"]["results"] == [{"results": ["queued"]}]
+    assert "> ## Reply above this line" in sent["message"]  # the notification was quoted
+    (post,) = eventually(lambda: answers() or None, "the emailed answer posted")
+    assert post["body"]["text"] == text
