@@ -30,7 +30,6 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.cli.connection import CliError, stack_outputs
-from infra.local.stack import parameter_overrides
 from infra.local.system import load_config
 from socialcare.platforms.standard_webhooks import sign_headers
 from socialcare.signatures import sha256_base64, sha256_hex
@@ -247,6 +246,19 @@ def _exchange(
     }
 
 
+def running_stack_description(arguments: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """The parameters and outputs of the running local stack, as it was started (its SOCIALCARE_PARAMETERS
+    may not be in this terminal's environment)."""
+    stack_outputs(arguments)  # points boto3 at the local stack's moto
+    try:
+        description: dict[str, dict[str, str]] = requests.get(
+            f"{api_url()}/_local/stack", timeout=TIMEOUT_S
+        ).json()
+    except (requests.RequestException, ValueError) as error:
+        raise CliError(f"the local stack is not running at {api_url()}: start it with `make run`") from error
+    return description
+
+
 def inbound_sms_payload(
     sender: str, destination: str, text: str, previous_message_id: str = ""
 ) -> dict[str, str]:
@@ -268,10 +280,15 @@ def cmd_sms_reply(arguments: argparse.Namespace) -> None:
     subscribed like SNS subscribes it, takes it from there."""
     if arguments.stack:
         raise CliError("simulate talks to the local stack only")
-    topic_arn = stack_outputs(arguments).get("InboundSmsTopicArn")
+    stack = running_stack_description(arguments)
+    topic_arn = stack["outputs"].get("InboundSmsTopicArn")
     if not topic_arn:
         raise CliError("the local stack has no InboundSmsTopic: is it running this version of the template?")
-    destination = arguments.to or parameter_overrides().get("SmsOriginationNumber") or "+18005550199"
+    destination = arguments.to or stack["parameters"].get("SmsOriginationNumber")
+    if not destination:
+        raise CliError(
+            "text back is off: start the stack with SOCIALCARE_PARAMETERS=SmsOriginationNumber=+1..."
+        )
     payload = inbound_sms_payload(
         arguments.sender, destination, arguments.text, _last_text_id(arguments.sender)
     )
@@ -364,7 +381,7 @@ def cmd_email_reply(arguments: argparse.Namespace) -> None:
     """Store the MIME message where SES's S3 action would and run the receipt rule's Lambda action."""
     if arguments.stack:
         raise CliError("simulate talks to the local stack only")
-    bucket = stack_outputs(arguments).get("InboundMailBucketName")
+    bucket = running_stack_description(arguments)["outputs"].get("InboundMailBucketName")
     if not bucket:
         raise CliError(
             "reply by email is off: start the stack with SOCIALCARE_PARAMETERS=ReplyEmailDomain=..."

@@ -22,6 +22,7 @@ from infra.local.template import TEMPLATE_PATH, Resolver, load_template
 from infra.simulator.server import PlatformSimulator, point_at_simulator
 
 SES_RECEIPT_PATH = "/_local/ses-receipt"
+STACK_PATH = "/_local/stack"
 JSON = {"content-type": "application/json"}
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "dev-config.json"
 HOST = "127.0.0.1"
@@ -107,6 +108,7 @@ class LocalSystem:
         outbox = self.outbox
         self.gateway.local_routes[("GET", OUTBOX_PATH)] = lambda _body: outbox.http_response()
         self.gateway.local_routes[("POST", SES_RECEIPT_PATH)] = self._ses_receipt(runtime)
+        self.gateway.local_routes[("GET", STACK_PATH)] = lambda _body: self._stack_description()
         self.gateway.start()
         self.pollers = EventSourcePollers(
             self.template.event_sources,
@@ -139,6 +141,17 @@ class LocalSystem:
             return 200, JSON, json.dumps({"results": results}, default=str).encode()
 
         return receive
+
+    def _stack_description(self) -> tuple[int, dict[str, str], bytes]:
+        """The running stack's parameters and outputs: the CLI in another terminal may not have been given
+        the SOCIALCARE_PARAMETERS this stack was started with."""
+        parameters = {
+            name: str(value)
+            for name, value in self.stack.parameters().items()
+            if not name.startswith("AWS::")
+        }
+        body = {"parameters": parameters, "outputs": self.outputs()}
+        return 200, JSON, json.dumps(body).encode()
 
     def stop(self) -> None:
         if self.pollers:
