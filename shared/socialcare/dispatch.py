@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -49,7 +49,6 @@ from socialcare.data.reply_addresses import ReplyAddressStore
 from socialcare.data.sms_codes import AlertCodeStore
 from socialcare.data.tokens import TokenStore, get_token_store, new_reply_link
 from socialcare.errors import StorageUnavailable
-from socialcare.mail import SesMailer, notification_message, ses_mailer
 from socialcare.models import Agent, Mention, MentionStatus
 from socialcare.models import mention_id as make_mention_id
 from socialcare.notification import REPLY_ABOVE, email_body, email_subject, sms_text
@@ -66,6 +65,9 @@ from socialcare.routing import (
 from socialcare.settings import Settings, get_settings
 from socialcare.shifts import is_on_shift
 from socialcare.sms import SmsSender, sms_sender
+
+if TYPE_CHECKING:  # socialcare.mail is imported only when emails go through SES (ReplyEmailDomain)
+    from socialcare.mail import SesMailer
 
 # Statuses in which an assignment still counts against an agent's capacity.
 OPEN_STATUSES = (MentionStatus.ASSIGNED, MentionStatus.OPENED)
@@ -124,7 +126,7 @@ class Notifier:
         codes: AlertCodeStore | None = None,
         sms: SmsSender | None = None,
         addresses: ReplyAddressStore | None = None,
-        mailer: SesMailer | None = None,
+        mailer: "SesMailer | None" = None,
     ) -> None:
         if not settings.public_base_url:
             raise ValueError("PUBLIC_BASE_URL is not set: reply links would have no address")
@@ -138,7 +140,11 @@ class Notifier:
         self._sms = sms or sms_sender(settings, sns)
         # Reply to the email is on when ReplyEmailDomain is set: emails go through SES with a reply address.
         self._addresses = addresses if settings.reply_email_domain else None
-        self._mailer = mailer or (ses_mailer() if self._addresses is not None else None)
+        self._mailer = mailer
+        if self._addresses is not None and mailer is None:
+            from socialcare.mail import ses_mailer
+
+            self._mailer = ses_mailer()
         self._context: LambdaContext | None = None
 
     @property
@@ -205,6 +211,8 @@ class Notifier:
                 now or mention.received_at,
                 self._settings.reply_link_ttl,
             )
+            from socialcare.mail import notification_message
+
             body = f"{REPLY_ABOVE}\n\n{body}"
             subject = email_subject(mention)
             self._mailer.send(notification_message(domain, recipient.email, reply_token, subject, body))

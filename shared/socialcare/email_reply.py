@@ -39,7 +39,6 @@ from socialcare.data.tokens import TokenStore
 from socialcare.models import MentionStatus, utc_now
 from socialcare.notification import REPLY_ABOVE
 from socialcare.observability import logger
-from socialcare.reply_flow import sqs_queue
 from socialcare.reply_page import validate_reply
 from socialcare.settings import Settings, get_settings
 
@@ -288,6 +287,8 @@ def s3_reader(s3: Any, bucket: str, prefix: str) -> Callable[[str], bytes]:
 
 @lru_cache(maxsize=1)
 def get_email_reply() -> EmailReply:
+    from socialcare.reply_flow import sqs_queue  # the page's module: only its queueing is needed
+
     settings = get_settings()
     shared_table = table(settings.table_name)
     return EmailReply(

@@ -40,12 +40,10 @@ from socialcare.data.replies import (
 )
 from socialcare.data.sms_codes import AlertCode, AlertCodeStore
 from socialcare.data.tokens import TokenStore
-from socialcare.dispatch import mask_phone
 from socialcare.models import Mention, MentionStatus, utc_now
 from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig, get_platform_config
-from socialcare.reply_flow import sqs_queue
 from socialcare.reply_page import platform_label, validate_reply
 from socialcare.settings import Settings, get_settings
 from socialcare.sms import SmsSender, sms_sender
@@ -140,6 +138,8 @@ class TextBack:
         phone = inbound.originationNumber
         record = next((r for r in self.agents.records() if r.agent.phone == phone), None)
         if record is None or not record.agent.active:
+            from socialcare.dispatch import mask_phone  # the dispatcher's module: not for every text
+
             logger.warning("inbound text from a number that is no active agent's", phone=mask_phone(phone))
             return Outcome("stranger")
         body = inbound.messageBody.strip()
@@ -295,6 +295,8 @@ def confirmation_text(reply: Reply, who: str) -> str:
 
 
 def build_text_back(settings: Settings, sms: SmsSender | None = None, sqs: Any | None = None) -> TextBack:
+    from socialcare.reply_flow import sqs_queue  # the page's module: only its queueing is needed
+
     shared_table = table(settings.table_name)
     return TextBack(
         settings=settings,

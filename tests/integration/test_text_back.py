@@ -21,7 +21,7 @@ from socialcare.models import Author, MentionStatus
 from socialcare.settings import get_settings
 from tests.integration.conftest import Aws, Invoke
 from tests.integration.dispatch_support import World, make_world, texts_to
-from tests.integration.reply_support import ReplyWorld, make_reply_world
+from tests.integration.reply_support import ReplyWorld, make_reply_world, text_of
 
 TWO_WAY = "+18005550199"
 ANN, STRANGER = "+14155550101", "+14155550999"
@@ -89,6 +89,10 @@ def test_an_alerts_code_answered_by_text_posts_once_and_confirms_with_undo(world
     assert mention.first_response_seconds is not None
     (reply,) = ReplyStore(table(world.aws.table_name)).for_mention(mention_id)
     assert reply.via == "sms" and reply.state is ReplyState.SENT
+    # The alert's link shows the answer, and how it was given.
+    token = texts_to(ANN)[0].rsplit("/r/", 1)[-1]
+    page = text_of(world.replies.get(token))
+    assert "Ann (by text)" in page and "On it, Jane!" in page
 
     # UNDO within five minutes deletes the post through the platform's API, and says so.
     assert world.text(f"UNDO {code}") == {"results": ["undone"]}
