@@ -124,3 +124,26 @@ def test_parameter_overrides_read_sams_form() -> None:
     assert parameter_overrides("") == {}
     with pytest.raises(ValueError):
         parameter_overrides("NoEqualsSign")
+
+
+def test_each_adapter_names_its_delete_and_refuses_what_cannot_be_deleted() -> None:
+    from socialcare.platform_config import MetaConfig, XConfig
+    from socialcare.platforms import meta, standard_webhooks, x
+
+    x_config = XConfig(api_base="https://api.x.com", bearer_token="bearer")
+    assert x.delete_request("190", MentionKind.POST, x_config) == (
+        "DELETE",
+        "https://api.x.com/2/tweets/190",
+        {"Authorization": "Bearer bearer"},
+    )
+    meta_config = MetaConfig(graph_base="https://graph.facebook.com/v21.0", page_access_token="page")
+    assert meta.delete_request("1_2", MentionKind.COMMENT, meta_config) == (
+        "DELETE",
+        "https://graph.facebook.com/v21.0/1_2",
+        {"access_token": "page"},
+    )
+    for module, config in ((x, x_config), (meta, meta_config)):
+        with pytest.raises(ValueError):
+            module.delete_request("1", MentionKind.DIRECT_MESSAGE, config)  # type: ignore[attr-defined]
+    event = standard_webhooks.delete_event("reply_7", datetime(2026, 12, 1, tzinfo=UTC))
+    assert event["type"] == "reply.deleted" and event["data"] == {"id": "reply_7"}
