@@ -378,7 +378,13 @@ class ReplySender:
 
     def _follow_up(self, reply: Reply) -> None:
         """A failed reply's text to its agent and email to the leads, each once. An SNS error fails the
-        record, and the redelivered message finds the reply failed and sends what is still missing."""
+        record, and the redelivered message finds the reply failed and sends what is still missing. A texted
+        or emailed answer that was sent by a sender that died before confirming it is confirmed now."""
+        if reply.state is ReplyState.SENT and reply.via != "page" and reply.confirmed_at is None:
+            mention = self._target_mention(reply)
+            if mention is not None:
+                (self._confirm_text if reply.via == "sms" else self._confirm_email)(reply, mention)
+            return
         if reply.state is not ReplyState.FAILED:
             return
         if reply.agent_notified_at is not None and (not reply.alert_leads or reply.leads_alerted_at):

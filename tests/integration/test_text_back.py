@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from infra.cli.simulate import inbound_sms_payload
@@ -175,3 +176,31 @@ def test_stop_opts_the_agent_out_of_texts_and_alerts_go_by_email_only(world: Tex
     assert len(texts_to(ANN)) == before  # no text; the email went out (the notice is complete)
     assert world.dispatch.dispatcher.store.notice(mention.id, 0).delivered_at is not None  # type: ignore[union-attr]
     assert world.text("START") == {"results": ["opted_in"]}
+
+
+def test_a_confirmation_lost_with_its_sender_is_sent_on_redelivery(
+    world: TextBackWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from socialcare.reply_sending import get_reply_sender
+
+    _, code = world.alert("1850000000000000901", "jane", datetime.now(UTC))
+    assert world.text(f"{code} On it!") == {"results": ["queued"]}
+    notifier = get_reply_sender().notifier
+    original = notifier.text_agent
+
+    def sms_down(phone: str, message: str) -> None:
+        raise OSError("SMS is down")
+
+    monkeypatch.setattr(notifier, "text_agent", sms_down)
+    world.replies.drain()
+    assert len(world.posts()) == 1 and not texts_to(ANN)[-1].startswith("Posted")
+
+    monkeypatch.setattr(notifier, "text_agent", original)
+    (reply,) = world.replies.replies(world.dispatch.stored("x-1850000000000000901"))
+    boto3.client("sqs").send_message(
+        QueueUrl=world.replies.queue_url,
+        MessageBody=json.dumps({"mention_id": reply.mention_id, "reply_id": reply.reply_id}),
+    )
+    world.replies.drain()
+    assert len(world.posts()) == 1
+    assert texts_to(ANN)[-1] == f"Posted to @jane on X. Reply UNDO {code} within 5 minutes to delete it."
