@@ -117,7 +117,6 @@ class TextBack:
     queue: Callable[[Reply], None]
     config: Callable[[], PlatformConfig]
     now: Callable[[], datetime] = utc_now
-    delete: Callable[..., None] | None = None  # platforms.replies.delete_reply; replaced in tests
 
     def handle(self, message: str) -> Outcome:
         if not self.settings.sms_origination_number:
@@ -137,15 +136,15 @@ class TextBack:
     def _handle(self, inbound: InboundText, now: datetime) -> Outcome:
         phone = inbound.originationNumber
         record = next((r for r in self.agents.records() if r.agent.phone == phone), None)
+        body = inbound.messageBody.strip()
+        word = body.split()[0].upper().strip(".!") if body else ""
+        if record is not None and word in OPT_OUT_WORDS | OPT_IN_WORDS and len(body.split()) == 1:
+            return self._opt(record, opted_out=word in OPT_OUT_WORDS)  # inactive agents too
         if record is None or not record.agent.active:
             from socialcare.dispatch import mask_phone  # the dispatcher's module: not for every text
 
             logger.warning("inbound text from a number that is no active agent's", phone=mask_phone(phone))
             return Outcome("stranger")
-        body = inbound.messageBody.strip()
-        word = body.split()[0].upper().strip(".!") if body else ""
-        if word in OPT_OUT_WORDS | OPT_IN_WORDS and len(body.split()) == 1:
-            return self._opt(record, opted_out=word in OPT_OUT_WORDS)
         if word in HELP_WORDS and len(body.split()) == 1:
             self._text(
                 phone,
@@ -161,7 +160,9 @@ class TextBack:
     def _opt(self, record: AgentRecord, *, opted_out: bool) -> Outcome:
         agent = record.agent.model_copy(update={"sms_opted_out": opted_out})
         self.agents.save(AgentRecord(agent, record.subscription_arn, record.created_at, self.now()))
-        logger.info("agent opted %s texts" % ("out of" if opted_out else "in to"), agent_id=record.agent_id)
+        logger.info(
+            "agent opted out of texts" if opted_out else "agent opted in to texts", agent_id=record.agent_id
+        )
         return Outcome("opted_out" if opted_out else "opted_in")
 
     # ---- an answer
@@ -259,7 +260,7 @@ class TextBack:
 
         mention = reply.target_mention or self.mentions.get(reply.mention_id)
         try:
-            (self.delete or delete_reply)(reply.platform, mention, reply.platform_reply_id, self.config())
+            delete_reply(reply.platform, mention, reply.platform_reply_id, self.config())
         except ReplyFailed as failure:
             self._text(
                 phone,
