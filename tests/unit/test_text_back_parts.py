@@ -147,3 +147,12 @@ def test_each_adapter_names_its_delete_and_refuses_what_cannot_be_deleted() -> N
             module.delete_request("1", MentionKind.DIRECT_MESSAGE, config)  # type: ignore[attr-defined]
     event = standard_webhooks.delete_event("reply_7", datetime(2026, 12, 1, tzinfo=UTC))
     assert event["type"] == "reply.deleted" and event["data"] == {"id": "reply_7"}
+
+
+def test_agents_list_shows_who_opted_out_of_texts() -> None:
+    from infra.cli.agents import describe
+    from socialcare.models import Agent
+
+    agent = Agent(name="Ann Lee", email="ann@example.com", phone="+14155550101")
+    assert "sms-opted-out" not in describe(agent)
+    assert describe(agent.model_copy(update={"sms_opted_out": True})).endswith("[sms-opted-out]")
