@@ -269,8 +269,11 @@ class TextBack:
             )
             logger.warning("undo failed", reply_id=reply.reply_id, reason=failure.reason)
             return Outcome("refused", reply.mention_id, reply.reply_id)
-        self.replies.note(reply, "undone_at", now)
-        self._text(phone, f"Deleted your reply to {_who(mention)} on {label}.")
+        if mention is not None:
+            self.replies.mark_undone(reply, mention, now)
+        token = self.tokens.create(reply.mention_id, record.email, now, self.settings.reply_link_ttl)
+        link = f"{self.settings.public_base_url.rstrip('/')}/r/{token}"
+        self._text(phone, f"Deleted your reply to {_who(mention)} on {label}. Answer again: {link}")
         logger.info("reply undone", reply_id=reply.reply_id, mention_id=reply.mention_id)
         return Outcome("undone", reply.mention_id, reply.reply_id)
 

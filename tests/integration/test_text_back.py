@@ -99,7 +99,16 @@ def test_an_alerts_code_answered_by_text_posts_once_and_confirms_with_undo(world
     assert world.text(f"UNDO {code}") == {"results": ["undone"]}
     deletes = [c for c in world.replies.simulator.calls if c.method == "DELETE"]
     assert [c.path for c in deletes] == [f"/2/tweets/{reply.platform_reply_id}"]
-    assert texts_to(ANN)[-1] == "Deleted your reply to @jane on X."
+    assert texts_to(ANN)[-1].startswith(
+        "Deleted your reply to @jane on X. Answer again: http://127.0.0.1:3000/r/"
+    )
+    # The customer has no answer again: the mention is the agent's to answer, and the page takes a new one.
+    undone = world.aws.mention_store().get(mention_id)
+    assert undone is not None and undone.status is MentionStatus.OPENED and undone.answered_at is None
+    again = texts_to(ANN)[-1].rsplit("/r/", 1)[-1]
+    assert world.replies.answer(again, "Sorry, I meant: your refund is on its way.")["statusCode"] == 200
+    world.replies.drain()
+    assert [c.body["text"] for c in world.posts()][-1] == "Sorry, I meant: your refund is on its way."
 
 
 # Every spelling is read by split_code (tests/unit/test_text_back_parts.py); two of them go the whole way here

@@ -338,6 +338,48 @@ class ReplyStore:
         refused = self._transact_each(writes)
         return SentRecord(marked="reply" not in refused, first_answer="answered" not in refused)
 
+    def mark_undone(self, reply: Reply, mention: Mention, now: datetime) -> bool:
+        """A sent reply the agent deleted from the platform (UNDO), as one outcome: the reply undone (once),
+        out of the mention's live replies, and the mention, if this reply answered it, back to opened by its
+        agent with no answer (its first response is the next one that stays). False if it was undone
+        already."""
+        writes: dict[str, dict[str, Any]] = {
+            "reply": {
+                "Update": {
+                    "Key": _key(reply.mention_id, reply.reply_id),
+                    "UpdateExpression": "SET undone_at = :now",
+                    "ConditionExpression": "#state = :sent AND attribute_not_exists(undone_at)",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": {":now": _stored(now), ":sent": ReplyState.SENT.value},
+                }
+            },
+            "live": {
+                "Update": {
+                    "Key": _live_key(reply.mention_id),
+                    "UpdateExpression": "DELETE reply_ids :ids",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": {":ids": {reply.reply_id}},
+                }
+            },
+            "reopened": {
+                "Update": {
+                    "Key": _mention_key(mention),
+                    "UpdateExpression": (
+                        "SET #status = :opened, opened_by = :by "
+                        "REMOVE answered_at, answered_by, first_response_seconds"
+                    ),
+                    "ConditionExpression": "answered_at = :at AND answered_by = :by",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":opened": MentionStatus.OPENED.value,
+                        ":by": reply.agent_email,
+                        ":at": _stored(reply.sent_at),
+                    },
+                }
+            },
+        }
+        return "reply" not in self._transact_each(writes)
+
     def mark_failed(
         self, reply: Reply, owner: str, code: str, reason: str, now: datetime, *, alert_leads: bool = False
     ) -> bool:
@@ -395,9 +437,9 @@ class ReplyStore:
         }
 
     def note(self, reply: Reply, field: str, now: datetime) -> None:
-        """Record when a follow-up happened (a failure's agent_notified_at and leads_alerted_at, a texted
-        answer's confirmed_at, its undone_at)."""
-        if field not in ("agent_notified_at", "leads_alerted_at", "confirmed_at", "undone_at"):
+        """Record when a follow-up happened (a failure's agent_notified_at and leads_alerted_at, a texted or
+        emailed answer's confirmed_at)."""
+        if field not in ("agent_notified_at", "leads_alerted_at", "confirmed_at"):
             raise ValueError(f"not a follow-up field: {field}")
         try:
             self._table.update_item(
