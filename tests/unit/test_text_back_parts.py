@@ -75,11 +75,10 @@ def _mention(text: str) -> Mention:
     )
 
 
-def test_an_alert_names_its_code_before_the_whole_link_within_two_segments() -> None:
+def test_an_alert_names_its_code_after_the_whole_link_within_two_segments() -> None:
     link = "https://abc123.execute-api.us-east-1.amazonaws.com/r/" + "t" * 43
     message = sms_text(_mention("my parcel never came " * 30), link, "A7")
-    assert "\nReply A7 and your answer, or open\n" in message
-    assert message.endswith("\n" + link)
+    assert message.startswith(f"{link}\nReply A7 and your answer\n[x] @jane: ")
     assert sms_segments(message) <= 2
     assert "Reply" not in sms_text(_mention("short"), link)  # text back off: the alert as before
 
