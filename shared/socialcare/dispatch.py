@@ -93,7 +93,17 @@ RECENT_WRITES = 30.0  # seconds
 
 # What SNS answers for a message it will never send (a number it cannot text, a message too long): retrying
 # cannot help, so such a notification is recorded as failed and the leads are told instead.
-PERMANENT_SNS_ERRORS = frozenset({"InvalidParameter", "InvalidParameterValue"})
+PERMANENT_SNS_ERRORS = frozenset(
+    {
+        "InvalidParameter",
+        "InvalidParameterValue",
+        # The same from End User Messaging SMS (a number it cannot text, or one that opted out: Conflict)
+        # and SES (a message it rejects), which send instead with SmsOriginationNumber and ReplyEmailDomain.
+        "ValidationException",
+        "ConflictException",
+        "MessageRejected",
+    }
+)
 
 
 def never_succeeds(error: Exception) -> bool:

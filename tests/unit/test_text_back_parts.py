@@ -155,3 +155,17 @@ def test_agents_list_shows_who_opted_out_of_texts() -> None:
     agent = Agent(name="Ann Lee", email="ann@example.com", phone="+14155550101")
     assert "sms-opted-out" not in describe(agent)
     assert describe(agent.model_copy(update={"sms_opted_out": True})).endswith("[sms-opted-out]")
+
+
+def test_what_end_user_messaging_and_ses_refuse_for_good_is_not_retried() -> None:
+    from botocore.exceptions import ClientError
+
+    from socialcare.dispatch import never_succeeds
+
+    def error(code: str) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": "no"}}, "SendTextMessage")
+
+    assert never_succeeds(error("ConflictException"))  # the destination opted out
+    assert never_succeeds(error("ValidationException"))
+    assert never_succeeds(error("MessageRejected"))
+    assert not never_succeeds(error("ThrottlingException"))
