@@ -187,6 +187,8 @@ def test_stop_opts_the_agent_out_of_texts_and_alerts_go_by_email_only(world: Tex
     assert len(texts_to(ANN)) == before  # no text; the email went out (the notice is complete)
     assert world.dispatch.dispatcher.store.notice(mention.id, 0).delivered_at is not None  # type: ignore[union-attr]
     assert world.text("START") == {"results": ["opted_in"]}
+    assert world.text("HELP") == {"results": ["help"]}
+    assert texts_to(ANN)[-1].startswith("Social Care: answer an alert by texting its code")
 
 
 def test_a_confirmation_lost_with_its_sender_is_sent_on_redelivery(
