@@ -23,16 +23,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Any
-
-import boto3
-import requests
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.connection import CliError, stack_outputs
-from infra.local.system import load_config
-from socialcare.platforms.standard_webhooks import sign_headers
+from infra.local import OUTPUTS_PATH
 from socialcare.signatures import sha256_base64, sha256_hex
+
+# requests, boto3 and the local stack (moto) are imported by the commands that use them, not by --help.
+if TYPE_CHECKING:
+    import requests
 
 TIMEOUT_S = 30
 
@@ -48,6 +47,11 @@ def simulator_url(arguments: argparse.Namespace) -> str:
 
 def platform_config(arguments: argparse.Namespace) -> dict[str, Any]:
     """The configuration the running stack verifies signatures with: its secret, else the file."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from infra.local.system import load_config
+
     try:
         secret_id = stack_outputs(arguments)["ConfigSecretId"]
         document = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
@@ -181,6 +185,8 @@ def instagram_comment(
 def source_mention(
     arguments: argparse.Namespace, config: dict[str, Any]
 ) -> tuple[str, bytes, dict[str, str]]:
+    from socialcare.platforms.standard_webhooks import sign_headers
+
     sources = config.get("sources") or {}
     source = sources.get(arguments.source)
     if not source:
@@ -215,6 +221,8 @@ def send(arguments: argparse.Namespace, build: Builder) -> None:
         raise CliError(
             "simulate talks to the local stack only: it would make real agents answer fake customers"
         )
+    import requests
+
     path, body, headers = build(arguments, platform_config(arguments))
     url = api_url() + path
     try:
@@ -234,7 +242,7 @@ def send(arguments: argparse.Namespace, build: Builder) -> None:
 
 
 def _exchange(
-    url: str, body: bytes, headers: Mapping[str, str], response: requests.Response
+    url: str, body: bytes, headers: Mapping[str, str], response: "requests.Response"
 ) -> dict[str, Any]:
     try:
         answer: Any = response.json()
@@ -247,12 +255,14 @@ def _exchange(
 
 
 def running_stack_description(arguments: argparse.Namespace) -> dict[str, dict[str, str]]:
-    """The parameters and outputs of the running local stack, as it was started (its SOCIALCARE_PARAMETERS
-    may not be in this terminal's environment)."""
+    """The outputs of the running local stack and the parameters it was started with (its
+    SOCIALCARE_PARAMETERS may not be in this terminal's environment)."""
+    import requests
+
     stack_outputs(arguments)  # points boto3 at the local stack's moto
     try:
         description: dict[str, dict[str, str]] = requests.get(
-            f"{api_url()}/_local/stack", timeout=TIMEOUT_S
+            f"{api_url()}{OUTPUTS_PATH}", timeout=TIMEOUT_S
         ).json()
     except (requests.RequestException, ValueError) as error:
         raise CliError(f"the local stack is not running at {api_url()}: start it with `make run`") from error
@@ -278,6 +288,8 @@ def inbound_sms_payload(
 def cmd_sms_reply(arguments: argparse.Namespace) -> None:
     """Publish an agent's text to InboundSmsTopic exactly as AWS does; the stack's TextReplyFunction,
     subscribed like SNS subscribes it, takes it from there."""
+    import boto3
+
     if arguments.stack:
         raise CliError("simulate talks to the local stack only")
     stack = running_stack_description(arguments)
@@ -301,6 +313,8 @@ def cmd_sms_reply(arguments: argparse.Namespace) -> None:
 
 def _last_text_id(phone: str) -> str:
     """The id of the last text the local stack sent to this phone (AWS's previousPublishedMessageId)."""
+    import requests
+
     try:
         messages = requests.get(f"{api_url()}/_local/outbox", timeout=TIMEOUT_S).json()["messages"]
     except (requests.RequestException, ValueError, KeyError):
@@ -379,6 +393,9 @@ def ses_receipt_event(
 
 def cmd_email_reply(arguments: argparse.Namespace) -> None:
     """Store the MIME message where SES's S3 action would and run the receipt rule's Lambda action."""
+    import boto3
+    import requests
+
     if arguments.stack:
         raise CliError("simulate talks to the local stack only")
     bucket = running_stack_description(arguments)["outputs"].get("InboundMailBucketName")
@@ -410,6 +427,8 @@ def cmd_email_reply(arguments: argparse.Namespace) -> None:
 
 def _notification_for(address: str) -> str:
     """The notification email that carried this reply address (what the agent's client quotes)."""
+    import requests
+
     messages = requests.get(f"{api_url()}/_local/outbox", timeout=TIMEOUT_S).json()["messages"]
     for message in messages:
         if address.lower() in str(message.get("reply_to") or "").lower():
@@ -418,6 +437,8 @@ def _notification_for(address: str) -> str:
 
 
 def cmd_calls(arguments: argparse.Namespace) -> None:
+    import requests
+
     base = simulator_url(arguments)
     try:
         if arguments.clear:

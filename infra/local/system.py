@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from infra.local import OUTPUTS_PATH
 from infra.local.event_sources import EventSourcePollers
 from infra.local.gateway import Gateway
 from infra.local.moto_server import SerializedMotoServer
@@ -22,7 +23,6 @@ from infra.local.template import TEMPLATE_PATH, Resolver, load_template
 from infra.simulator.server import PlatformSimulator, point_at_simulator
 
 SES_RECEIPT_PATH = "/_local/ses-receipt"
-STACK_PATH = "/_local/stack"
 JSON = {"content-type": "application/json"}
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "dev-config.json"
 HOST = "127.0.0.1"
@@ -107,8 +107,8 @@ class LocalSystem:
         self.outbox.start()
         outbox = self.outbox
         self.gateway.local_routes[("GET", OUTBOX_PATH)] = lambda _body: outbox.http_response()
+        self.gateway.local_routes[("GET", OUTPUTS_PATH)] = lambda _body: self.outputs_response()
         self.gateway.local_routes[("POST", SES_RECEIPT_PATH)] = self._ses_receipt(runtime)
-        self.gateway.local_routes[("GET", STACK_PATH)] = lambda _body: self._stack_description()
         self.gateway.start()
         self.pollers = EventSourcePollers(
             self.template.event_sources,
@@ -142,17 +142,6 @@ class LocalSystem:
 
         return receive
 
-    def _stack_description(self) -> tuple[int, dict[str, str], bytes]:
-        """The running stack's parameters and outputs: the CLI in another terminal may not have been given
-        the SOCIALCARE_PARAMETERS this stack was started with."""
-        parameters = {
-            name: str(value)
-            for name, value in self.stack.parameters().items()
-            if not name.startswith("AWS::")
-        }
-        body = {"parameters": parameters, "outputs": self.outputs()}
-        return 200, JSON, json.dumps(body).encode()
-
     def stop(self) -> None:
         if self.pollers:
             self.pollers.stop()
@@ -167,6 +156,17 @@ class LocalSystem:
     def outputs(self) -> dict[str, str]:
         assert self.resolver is not None, "start() first"
         return self.stack.outputs(self.resolver)
+
+    def outputs_response(self) -> tuple[int, dict[str, str], bytes]:
+        """The running stack's outputs, and the parameters it was started with: the CLI in another terminal
+        may not have been given this stack's SOCIALCARE_PARAMETERS."""
+        parameters = {
+            name: str(value)
+            for name, value in self.stack.parameters().items()
+            if not name.startswith("AWS::")
+        }
+        body = json.dumps({"outputs": self.outputs(), "parameters": parameters}).encode()
+        return 200, {"content-type": "application/json"}, body
 
     def __enter__(self) -> "LocalSystem":
         return self.start()
