@@ -256,7 +256,8 @@ class TextBack:
         if reply.sent_at is None or now - reply.sent_at > UNDO_WINDOW:
             self._text(phone, f"Too late to undo {code} (5 minutes). Delete it on {label} directly.")
             return Outcome("refused", reply.mention_id, reply.reply_id)
-        from socialcare.platforms.replies import ReplyFailed, delete_reply  # only UNDO needs the HTTP client
+        from socialcare.platforms.base import ReplyFailed  # only UNDO needs the platforms' HTTP client
+        from socialcare.platforms.registry import delete_reply
 
         mention = reply.target_mention or self.mentions.get(reply.mention_id)
         try:

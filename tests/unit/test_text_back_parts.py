@@ -78,7 +78,7 @@ def _mention(text: str) -> Mention:
 def test_an_alert_names_its_code_after_the_whole_link_within_two_segments() -> None:
     link = "https://abc123.execute-api.us-east-1.amazonaws.com/r/" + "t" * 43
     message = sms_text(_mention("my parcel never came " * 30), link, "A7")
-    assert message.startswith(f"{link}\nReply A7 and your answer\n[x] @jane: ")
+    assert message.startswith(f"{link}\nReply A7 and your answer\n[X] @jane: ")
     assert sms_segments(message) <= 2
     assert "Reply" not in sms_text(_mention("short"), link)  # text back off: the alert as before
 
@@ -126,8 +126,11 @@ def test_parameter_overrides_read_sams_form() -> None:
 
 
 def test_each_adapter_names_its_delete_and_refuses_what_cannot_be_deleted() -> None:
-    from socialcare.platform_config import MetaConfig, XConfig
-    from socialcare.platforms import meta, standard_webhooks, x
+    from socialcare.platforms.meta import webhook as meta
+    from socialcare.platforms.meta.config import MetaConfig
+    from socialcare.platforms.sources import webhook as standard_webhooks
+    from socialcare.platforms.x import webhook as x
+    from socialcare.platforms.x.config import XConfig
 
     x_config = XConfig(api_base="https://api.x.com", bearer_token="bearer")
     assert x.delete_request("190", MentionKind.POST, x_config) == (
