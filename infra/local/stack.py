@@ -6,9 +6,9 @@ the system uses itself, with the properties the template gives, under determinis
 the API, the layer) has no local meaning: the gateway plays the API, the installed package plays the layer."""
 
 import json
-import os
+import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -21,15 +21,22 @@ ACCOUNT_ID = "123456789012"
 DEFAULT_STACK_NAME = "socialcare-local"
 
 
-def parameter_overrides(text: str | None = None) -> dict[str, str]:
-    """Template parameters from SOCIALCARE_PARAMETERS, in `sam deploy --parameter-overrides` form:
-    "SmsOriginationNumber=+18005550199 ReplyEmailDomain=reply.example.com" (quote values with spaces)."""
-    text = os.environ.get("SOCIALCARE_PARAMETERS", "") if text is None else text
+def parse_parameter_overrides(text: str, declared: dict[str, Any]) -> dict[str, str]:
+    """`Name=Value Name2='a value'`, as `sam deploy --parameter-overrides` takes them, checked against the
+    template's Parameters (name, AllowedValues, AllowedPattern) so a typo fails at start."""
     overrides: dict[str, str] = {}
     for pair in shlex.split(text):
-        name, separator, value = pair.partition("=")
-        if not separator or not name:
-            raise ValueError(f"SOCIALCARE_PARAMETERS: {pair!r} is not Name=value")
+        name, equals, value = pair.partition("=")
+        if not equals or name not in declared:
+            known = ", ".join(sorted(declared))
+            raise ValueError(f"SOCIALCARE_PARAMETERS: {pair!r} is not Name=Value with a Name among {known}")
+        spec = declared[name]
+        allowed = spec.get("AllowedValues")
+        if allowed and value not in [str(v) for v in allowed]:
+            raise ValueError(f"SOCIALCARE_PARAMETERS: {name} must be one of {', '.join(map(str, allowed))}")
+        pattern = spec.get("AllowedPattern")
+        if pattern and not re.fullmatch(pattern, value):
+            raise ValueError(f"SOCIALCARE_PARAMETERS: {name}={value!r} does not match {pattern}")
         overrides[name] = value
     return overrides
 
@@ -41,21 +48,18 @@ class LocalStack:
     api_url: str
     stack_name: str = DEFAULT_STACK_NAME
     stage: str = "local"
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
 
     def _client(self, service: str) -> Any:
         client: Any = boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)  # type: ignore[call-overload]
         return client
 
     def parameters(self) -> dict[str, Any]:
-        overrides = parameter_overrides()
-        unknown = sorted(set(overrides) - set(self.template.document.get("Parameters", {})))
-        if unknown:
-            raise ValueError(f"SOCIALCARE_PARAMETERS: {', '.join(unknown)} is not a template parameter")
         return {
             **self.template.parameter_defaults(),
-            **overrides,
             "Stage": self.stage,
             "PublicBaseUrl": self.api_url,
+            **self.parameter_overrides,
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::StackName": self.stack_name,

@@ -8,7 +8,6 @@ import pytest
 from botocore.stub import Stubber
 
 from infra.cli.simulate import inbound_sms_payload
-from infra.local.stack import parameter_overrides
 from socialcare.data.sms_codes import CODE_ALPHABET, new_code
 from socialcare.models import Author, Mention, MentionKind
 from socialcare.notification import sms_segments, sms_text
@@ -111,18 +110,6 @@ def test_settings_choose_the_sender(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(sms_sender(local, sns), SnsSmsSender)
     with pytest.raises(ValueError):
         Settings.model_validate({**base, "SMS_ORIGINATION_NUMBER": "0800 555"})
-
-
-def test_parameter_overrides_read_sams_form() -> None:
-    text = 'SmsOriginationNumber=+18005550199 ReplyEmailDomain=reply.example.com PublicBaseUrl="a b"'
-    assert parameter_overrides(text) == {
-        "SmsOriginationNumber": "+18005550199",
-        "ReplyEmailDomain": "reply.example.com",
-        "PublicBaseUrl": "a b",
-    }
-    assert parameter_overrides("") == {}
-    with pytest.raises(ValueError):
-        parameter_overrides("NoEqualsSign")
 
 
 def test_each_adapter_names_its_delete_and_refuses_what_cannot_be_deleted() -> None:
