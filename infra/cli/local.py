@@ -47,6 +47,8 @@ def cmd_outbox(arguments: argparse.Namespace) -> None:
         print(heading)
         if message.get("subject"):
             print(f"  Subject: {message['subject']}")
+        if message.get("reply_to"):
+            print(f"  Reply-To: {message['reply_to']}  (socialcare simulate email-reply --to ...)")
         for line in str(message["body"]).splitlines():
             print(f"  {line}")
         print()

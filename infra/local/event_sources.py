@@ -1,6 +1,7 @@
 """Plays Lambda's event source mappings for the template's non-HTTP events: DynamoDB streams and SQS
-queues are polled in moto, schedules tick, and the handlers receive the events Lambda would send them,
-with the template's batch sizes, filter criteria, partial batch failures and retry limits."""
+queues are polled in moto, schedules tick, SNS topics deliver what is published to them, and the handlers
+receive the events Lambda would send them, with the template's batch sizes, filter criteria, partial batch
+failures and retry limits."""
 
 import contextlib
 import functools
@@ -17,7 +18,7 @@ from typing import Any
 import boto3
 
 from infra.local.runtime import FunctionRuntime
-from infra.local.stack import REGION
+from infra.local.stack import ACCOUNT_ID, REGION
 from infra.local.state import StreamPositions
 from infra.local.template import EventSource, Resolver
 
@@ -83,6 +84,7 @@ class EventSourcePollers:
                 "SQS": self._poll_queue,
                 "Schedule": self._tick,
                 "ScheduleV2": self._tick,
+                "SNS": self._follow_topic,
             }.get(source.kind)
             if target is None:
                 self._log(f"[local] {source.function}: event type {source.kind} is not run locally")
@@ -249,6 +251,32 @@ class EventSourcePollers:
                     ],
                 )
 
+    # ---------------------------------------------------------------- SNS
+    def _follow_topic(self, source: EventSource) -> None:
+        """SNS invokes a subscribed function once per message, asynchronously, and retries a failed
+        invocation twice. moto runs in this process and keeps what each topic was given in order."""
+        from moto.sns.models import sns_backends  # moto is a dev dependency: imported where it is used
+
+        topic_arn = self._resolver.resolve(source.properties)["Topic"]
+        backend = sns_backends[ACCOUNT_ID][REGION]
+        seen = len(backend.topics[topic_arn].sent_notifications)  # what was published before subscribing
+        subscription_arn = f"{topic_arn}:{uuid.uuid4()}"
+        while not self._stop.is_set():
+            published = list(backend.topics[topic_arn].sent_notifications[seen:])
+            if not published:
+                self._stop.wait(0.2)
+                continue
+            seen += len(published)
+            for message_id, message, subject, attributes, _group in published:
+                event = sns_event(topic_arn, subscription_arn, message_id, message, subject, attributes)
+                for attempt in range(3):
+                    try:
+                        self._runtime.invoke(source.function, event, "sns")
+                        break
+                    except Exception as error:
+                        self._log(f"[local] {source.function} sns delivery {attempt + 1} failed: {error!r}")
+                        self._stop.wait(1)
+
     # ---------------------------------------------------------------- schedules
     def _tick(self, source: EventSource) -> None:
         properties = self._resolver.resolve(source.properties)
@@ -282,6 +310,42 @@ class EventSourcePollers:
             "detail": {},
         }
         return self._runtime.invoke(source.function, event, "schedule")
+
+
+def sns_event(
+    topic_arn: str,
+    subscription_arn: str,
+    message_id: str,
+    message: str,
+    subject: str | None,
+    attributes: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The event SNS gives a subscribed Lambda function: one record, the message as a string."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": topic_arn,
+                    "Subject": subject,
+                    "Message": message,
+                    "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                    "SignatureVersion": "1",
+                    "Signature": "",
+                    "SigningCertUrl": "",
+                    "UnsubscribeUrl": "",
+                    "MessageAttributes": {
+                        name: {"Type": value.get("Type", "String"), "Value": value.get("Value")}
+                        for name, value in (attributes or {}).items()
+                    },
+                },
+            }
+        ]
+    }
 
 
 def _failed_ids(result: Any) -> set[str]:

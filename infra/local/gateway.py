@@ -121,7 +121,8 @@ class Gateway:
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
         # The local stack's own admin routes (e.g. the outbox), answered here and never part of the template.
-        self.local_routes: dict[tuple[str, str], Callable[[], tuple[int, dict[str, str], bytes]]] = {}
+        # Each gets the request body.
+        self.local_routes: dict[tuple[str, str], Callable[[bytes], tuple[int, dict[str, str], bytes]]] = {}
 
     @property
     def url(self) -> str:
@@ -162,7 +163,7 @@ class Gateway:
                     ):
                         self._refuse(403, "the local admin routes answer only 127.0.0.1 and localhost")
                         return
-                    status, headers, payload = local_route()
+                    status, headers, payload = local_route(body)
                     self._send(status, headers, [], payload)
                     return
                 if found is None:

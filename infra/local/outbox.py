@@ -43,7 +43,10 @@ class Outbox:
         region: str = REGION,
         interval: float = 0.1,
         state_dir: Path | None = None,
+        inbound_topics: frozenset[str] = frozenset(),
     ) -> None:
+        # Topics that carry messages to our functions (the agents' texts back), not to agents: not shown.
+        self.inbound_topics = inbound_topics
         self._account_id = account_id
         self._region = region
         self._interval = interval
@@ -52,6 +55,7 @@ class Outbox:
         self._entries: list[dict[str, Any]] = list(entries(self._path)) if self._path else []
         self._seen_sms: set[str] = set()
         self._seen_per_topic: dict[str, int] = {}
+        self._seen_ses = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -101,8 +105,11 @@ class Outbox:
                     "sent_at": _iso_now(),
                 }
             )
+        self._entries.extend(self._ses_emails())
         subscriptions = _copy(backend.subscriptions.values())
         for topic in _copy(backend.topics.values()):
+            if topic.arn in self.inbound_topics:
+                continue
             start = self._seen_per_topic.get(topic.arn, 0)
             sent = _copy(topic.sent_notifications[start:])
             self._seen_per_topic[topic.arn] = start + len(sent)
@@ -110,6 +117,34 @@ class Outbox:
                 self._entries.extend(
                     self._emails(topic.arn, message_id, body, subject, attributes, subscriptions)
                 )
+
+    def _ses_emails(self) -> list[dict[str, Any]]:
+        """Emails sent through SES (notifications with a reply address, ReplyEmailDomain): raw MIME."""
+        from email import message_from_string, policy
+
+        from moto.ses.models import ses_backends
+
+        sent = _copy(ses_backends[self._account_id][self._region].sent_messages[self._seen_ses :])
+        self._seen_ses += len(sent)
+        entries = []
+        for message in sent:
+            raw = getattr(message, "raw_data", None)
+            if raw is None:
+                continue
+            parsed = message_from_string(raw, policy=policy.default)
+            part = parsed.get_body(preferencelist=("plain",))
+            entries.append(
+                {
+                    "id": message.id,
+                    "channel": "email",
+                    "to": str(parsed.get("To", "")) or ", ".join(message.destinations),
+                    "subject": str(parsed.get("Subject", "")),
+                    "body": str(part.get_content()) if part is not None else "",
+                    "reply_to": str(parsed.get("Reply-To", "")) or None,
+                    "sent_at": _iso_now(),
+                }
+            )
+        return entries
 
     def _emails(
         self,

@@ -91,6 +91,8 @@ class LocalStack:
             ),
         )
         for logical_id, resource in order:
+            if not self.exists(logical_id, resolver):
+                continue
             create = getattr(self, "_create_" + resource["Type"].replace("::", "_"), None)
             if create is not None:
                 create(logical_id, resource.get("Properties", {}), resolver, config_document)
@@ -154,6 +156,27 @@ class LocalStack:
         resolver.attributes[f"{logical_id}.TopicArn"] = arn
         resolver.attributes[f"{logical_id}.TopicName"] = name
 
+    def _create_AWS_S3_Bucket(
+        self, logical_id: str, properties: dict[str, Any], resolver: Resolver, _config: Any
+    ) -> None:
+        name = self._physical_name(logical_id, properties, "BucketName").lower()
+        s3 = self._client("s3")
+        try:
+            s3.create_bucket(Bucket=name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                raise
+        resolver.refs[logical_id] = name
+        resolver.attributes[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
+
+    def _create_AWS_SES_EmailIdentity(
+        self, logical_id: str, properties: dict[str, Any], resolver: Resolver, _config: Any
+    ) -> None:
+        # moto's SES sends only from verified identities; locally the domain is verified at once.
+        identity = str(resolver.resolve(properties["EmailIdentity"]))
+        self._client("ses").verify_domain_identity(Domain=identity)
+        resolver.refs[logical_id] = identity
+
     def _create_AWS_SQS_Queue(
         self, logical_id: str, properties: dict[str, Any], resolver: Resolver, _config: Any
     ) -> None:
@@ -182,7 +205,15 @@ class LocalStack:
         """The resolver of a running local stack, for tools such as the CLI: nothing is reseeded."""
         return self.provision(None)
 
+    def exists(self, logical_id: str, resolver: Resolver) -> bool:
+        """Whether the resource is created with these parameters (its Condition, if it has one, holds)."""
+        condition = self.template.resources[logical_id].get("Condition")
+        return condition is None or bool(resolver.resolve({"Condition": condition}))
+
     def function_environment(self, resolver: Resolver, logical_id: str) -> dict[str, str]:
+        """The function's environment; empty for a function its Condition leaves out."""
+        if not self.exists(logical_id, resolver):
+            return {}
         spec = self.template.functions[logical_id]
         resolved = resolver.resolve(spec.environment)
         return {k: str(v) for k, v in resolved.items() if v is not None}

@@ -27,6 +27,8 @@ from infra.simulator.server import PlatformSimulator, point_at_simulator
 
 # A local-only route per scheduled function that runs it at once (the feed poller, the escalation sweep).
 SCHEDULES_PATH = "/_local/schedules"
+SES_RECEIPT_PATH = "/_local/ses-receipt"
+JSON = {"content-type": "application/json"}
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "dev-config.json"
 HOST = "127.0.0.1"
 
@@ -38,6 +40,8 @@ LOCAL_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "POWERTOOLS_METRICS_DISABLED": "true",
+    # moto has no End User Messaging SMS: texts from the two-way number go through SNS, to the outbox.
+    "SMS_VIA_SNS": "true",
 }
 
 
@@ -114,9 +118,17 @@ class LocalSystem:
         apply_environment(merged_environment(environments))
         runtime = FunctionRuntime(self.template.functions, log=self._log)
         self.gateway = Gateway(self.template.routes, runtime, HOST, self.port)
+        # Topics that carry messages to our functions (the agents' texts back) are not the outbox's.
+        self.outbox.inbound_topics = frozenset(
+            str(self.resolver.resolve(source.properties)["Topic"])
+            for source in self.template.event_sources
+            if source.kind == "SNS"
+        )
         self.outbox.start()
-        self.gateway.local_routes[("GET", OUTBOX_PATH)] = self.outbox.http_response
-        self.gateway.local_routes[("GET", OUTPUTS_PATH)] = self.outputs_response
+        outbox = self.outbox
+        self.gateway.local_routes[("GET", OUTBOX_PATH)] = lambda _body: outbox.http_response()
+        self.gateway.local_routes[("GET", OUTPUTS_PATH)] = lambda _body: self.outputs_response()
+        self.gateway.local_routes[("POST", SES_RECEIPT_PATH)] = self._ses_receipt(runtime)
         self.gateway.start()
         self.pollers = EventSourcePollers(
             self.template.event_sources,
@@ -132,13 +144,34 @@ class LocalSystem:
             self.gateway.local_routes[("POST", f"{SCHEDULES_PATH}/{name}")] = self._run_now(source)
         return self
 
-    def _run_now(self, source: EventSource) -> Callable[[], tuple[int, dict[str, str], bytes]]:
-        def run() -> tuple[int, dict[str, str], bytes]:
+    def _run_now(self, source: EventSource) -> Callable[[bytes], tuple[int, dict[str, str], bytes]]:
+        def run(_body: bytes) -> tuple[int, dict[str, str], bytes]:
             assert self.pollers is not None
             result = self.pollers.run_now(source)
-            return 200, {"content-type": "application/json"}, json.dumps(result, default=str).encode()
+            return 200, JSON, json.dumps(result, default=str).encode()
 
         return run
+
+    def _ses_receipt(self, runtime: FunctionRuntime) -> Callable[[bytes], tuple[int, dict[str, str], bytes]]:
+        """SES receiving has no local counterpart: `socialcare simulate email-reply` stores the raw message in
+        the receipt rule's bucket (as its S3 action does) and posts the receipt event here, which runs the
+        rule's Lambda action. A local-only admin route, not part of the template."""
+        assert self.resolver is not None
+        functions = [
+            action["LambdaAction"]["FunctionArn"]["Fn::GetAtt"][0]
+            for logical_id, resource in self.template.resources.items()
+            if resource["Type"] == "AWS::SES::ReceiptRule" and self.stack.exists(logical_id, self.resolver)
+            for action in resource["Properties"]["Rule"]["Actions"]
+            if "LambdaAction" in action
+        ]
+
+        def receive(body: bytes) -> tuple[int, dict[str, str], bytes]:
+            if not functions:
+                return 404, JSON, b'{"message": "no SES receipt rule: set ReplyEmailDomain"}'
+            results = [runtime.invoke(function, json.loads(body), "ses receipt") for function in functions]
+            return 200, JSON, json.dumps({"results": results}, default=str).encode()
+
+        return receive
 
     def stop(self) -> None:
         if self.pollers:
@@ -155,8 +188,16 @@ class LocalSystem:
         return self.stack.outputs(self.resolver)
 
     def outputs_response(self) -> tuple[int, dict[str, str], bytes]:
-        """What the CLI needs to find the running stack: its outputs and moto's address."""
-        body = json.dumps({"endpoint_url": self.endpoint_url, "outputs": self.outputs()}).encode()
+        """What the CLI needs to find the running stack: its outputs, moto's address, and the parameters it
+        was started with (the CLI in another terminal may not have been given its SOCIALCARE_PARAMETERS)."""
+        parameters = {
+            name: str(value)
+            for name, value in self.stack.parameters().items()
+            if not name.startswith("AWS::")
+        }
+        body = json.dumps(
+            {"endpoint_url": self.endpoint_url, "outputs": self.outputs(), "parameters": parameters}
+        ).encode()
         return 200, {"content-type": "application/json"}, body
 
     def __enter__(self) -> "LocalSystem":

@@ -14,6 +14,7 @@ failures (429, 5xx, Meta error codes) and slow answers are injected on demand, i
 import argparse
 import itertools
 import json
+import re
 import signal
 import threading
 import time
@@ -28,6 +29,9 @@ from socialcare.platforms import registry
 from socialcare.platforms.local import Answer, LocalPlatform
 
 CONTROL_PREFIX = "/_simulator/"
+# Deleting what a reply posted (an agent's UNDO): DELETE /2/tweets/<id>, DELETE /v<N>/<comment id>.
+X_TWEET = re.compile(r"^/2/tweets/(?P<id>[^/]+)/?$")
+GRAPH_NODE = re.compile(r"^/v\d+(?:\.\d+)?/(?P<node>[^/]+)/?$")
 MAX_BODY_BYTES = 1024 * 1024
 # Where infra/dev-config.json expects the simulator (`make run` puts it there unless SIMULATOR_PORT says).
 DEFAULT_ADDRESS = "127.0.0.1:4000"
@@ -291,11 +295,26 @@ def _platforms() -> list[LocalPlatform]:
 
 def _answer(simulator: PlatformSimulator, call: RecordedCall) -> Answer:
     """The answer of the platform whose API the path belongs to, in the platform's own shape."""
+    if call.method == "DELETE" and (deleted := _deleted(call)) is not None:
+        return deleted
     for platform in _platforms():
         answer = platform.answer(call, simulator)
         if answer is not None:
             return answer
     return 404, {"error": f"no simulated endpoint for {call.method} {call.path}"}, {}
+
+
+def _deleted(call: RecordedCall) -> Answer | None:
+    """X's and Graph's answers to deleting a post or a comment."""
+    if X_TWEET.match(call.path):
+        if not call.headers.get("authorization", "").startswith("Bearer "):
+            return 401, {"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}, {}
+        return 200, {"data": {"deleted": True}}, {}
+    if GRAPH_NODE.match(call.path):
+        if not (call.query.get("access_token") or call.headers.get("authorization")):
+            return 400, {"error": {"message": "An access token is required", "code": 104}}, {}
+        return 200, {"success": True}, {}
+    return None
 
 
 def point_at_simulator(config: dict[str, Any], simulator_url: str) -> dict[str, Any]:

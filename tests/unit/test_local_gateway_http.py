@@ -22,7 +22,7 @@ class EchoRuntime:
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[Gateway]:
     server = Gateway([Route("POST", "/echo", "Echo")], EchoRuntime(), "127.0.0.1", 0)  # type: ignore[arg-type]
-    server.local_routes[("GET", "/_local/outbox")] = lambda: (
+    server.local_routes[("GET", "/_local/outbox")] = lambda _body: (
         200,
         {"content-type": "text/plain"},
         b"secret links",
