@@ -24,7 +24,9 @@ from socialcare.shifts import (
 
 # Fields `agents update` may change. The email is the agent's identity (and their subscription): to change
 # it, remove the agent and add them again.
-UPDATABLE_FIELDS = ("name", "phone", "platforms", "languages", "lead", "active")
+UPDATABLE_FIELDS = (
+    "name", "phone", "platforms", "languages", "lead", "active", "directory", "handles", "role",
+)  # fmt: skip
 
 
 class AgentError(Exception):

@@ -60,7 +60,7 @@ from socialcare.routing import (
     guess_language,
 )
 from socialcare.settings import Settings, get_settings
-from socialcare.shifts import is_on_shift
+from socialcare.shifts import can_be_texted, is_on_shift
 
 # Statuses in which an assignment still counts against an agent's capacity.
 OPEN_STATUSES = (MentionStatus.ASSIGNED, MentionStatus.OPENED)
@@ -301,7 +301,7 @@ class Dispatcher:
             expected["text"] = mention.text
         for _attempt in range(ASSIGN_ATTEMPTS):
             candidates = [record.agent for record in roster.agents]
-            working = [agent for agent in candidates if agent.active and is_on_shift(agent, now)]
+            working = [agent for agent in candidates if can_be_texted(agent, now) and is_on_shift(agent, now)]
             assignment = choose_assignee(
                 mention.platform,
                 language,

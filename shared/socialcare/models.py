@@ -86,6 +86,9 @@ class Mention(BaseModel):
     answered_at: datetime | None = None
     answered_by: str | None = None
     first_response_seconds: int | None = None
+    # The last agent who pressed "I'll take it" on /team, and when: the team page says "Ann is answering".
+    taken_by: str | None = None
+    taken_at: datetime | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -126,6 +129,10 @@ EMAIL_PATTERN = re.compile(
 )
 E164_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_EMAIL_LENGTH = 254  # RFC 5321 path limit
+# The social accounts an agent may show on the public /people page, and how long each may be.
+DIRECTORY_HANDLES = ("x", "instagram", "bluesky", "threads", "website")
+MAX_HANDLE_LENGTH = 200
+MAX_ROLE_LENGTH = 80
 
 
 class ShiftOverride(BaseModel):
@@ -212,6 +219,35 @@ class Agent(BaseModel):
     lead: bool = False  # leads get what nobody on shift can take, and every level-2 escalation
     active: bool = True  # inactive agents are never notified (left, on leave), whatever their shift says
     shift: Shift = Field(default_factory=_default_shift)
+    # No texts until this instant (set on /team/me); it wins over shifts and the leads' fallback alike.
+    paused_until: datetime | None = None
+    # The public /people page, opt-in: only these are ever shown there, next to the name.
+    directory: bool = False
+    role: str | None = Field(default=None, max_length=MAX_ROLE_LENGTH)
+    handles: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("handles")
+    @classmethod
+    def _known_handles(cls, handles: dict[str, str]) -> dict[str, str]:
+        cleaned: dict[str, str] = {}
+        for network, handle in handles.items():
+            key, value = network.strip().lower(), handle.strip()
+            if key not in DIRECTORY_HANDLES:
+                raise ValueError(f"handle {network!r} is not one of {', '.join(DIRECTORY_HANDLES)}")
+            if len(value) > MAX_HANDLE_LENGTH or any(char.isspace() for char in value):
+                raise ValueError(f"handle {key}: {handle!r} must be one word of at most {MAX_HANDLE_LENGTH}")
+            if key == "website" and value and not value.lower().startswith(("https://", "http://")):
+                raise ValueError(f"website {handle!r} must start with https://")
+            if value:
+                cleaned[key] = value
+        return cleaned
+
+    @field_validator("paused_until")
+    @classmethod
+    def _aware_pause(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("paused_until needs a time zone")
+        return value
 
     @field_validator("email")
     @classmethod
