@@ -29,6 +29,17 @@ def names(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def handles(value: str) -> dict[str, str]:
+    """The public handles: "x:@ann,instagram:ann,website:https://ann.example" (an empty string: none)."""
+    shown: dict[str, str] = {}
+    for part in names(value):
+        network, separator, handle = part.partition(":")
+        if not separator:
+            raise CliError(f"--handles: {part!r} is not network:handle (e.g. x:@ann)")
+        shown[network.strip().lower()] = handle.strip()
+    return shown
+
+
 def at_instant(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.strip())
@@ -50,7 +61,8 @@ def describe(agent: Agent) -> str:
     shift = agent.shift
     schedule = shift.weekly or "no weekly hours"
     extra = f", {len(shift.overrides)} override(s)" if shift.overrides else ""
-    tags = [tag for tag, on in (("lead", agent.lead), ("inactive", not agent.active)) if on]
+    flags = (("lead", agent.lead), ("inactive", not agent.active), ("on /people", agent.directory))
+    tags = [tag for tag, on in flags if on]
     scope = ",".join(agent.platforms) or "all platforms"
     return (
         f"{agent.email:<32} {agent.name:<20} {agent.phone:<16} {scope} [{','.join(agent.languages)}] "
@@ -97,15 +109,20 @@ def cmd_agents_list(arguments: argparse.Namespace) -> None:
 
 def cmd_agents_update(arguments: argparse.Namespace) -> None:
     changes: dict[str, Any] = {}
-    for field in ("name", "phone", "lead", "active"):
+    for field in ("name", "phone", "lead", "active", "directory", "role"):
         if getattr(arguments, field) is not None:
             changes[field] = getattr(arguments, field)
     for field in ("platforms", "languages"):
         if getattr(arguments, field) is not None:
             changes[field] = names(getattr(arguments, field))
+    if arguments.handles is not None:
+        changes["handles"] = handles(arguments.handles)
+    if changes.get("role") == "":
+        changes["role"] = None
     if not changes:
         raise CliError(
-            "nothing to update: give --name, --phone, --platforms, --languages, --lead or --active"
+            "nothing to update: give --name, --phone, --platforms, --languages, --lead, --active, "
+            "--directory, --handles or --role"
         )
     record = run(lambda: agent_service(arguments).update(arguments.email, changes, utc_now()))
     print(f"Updated {describe(record.agent)}")
@@ -184,6 +201,17 @@ def register(commands: Any) -> None:
     update.add_argument(
         "--active", action=argparse.BooleanOptionalAction, default=None, help="--no-active: never notified"
     )
+    update.add_argument(
+        "--directory",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show the agent on the public /people page (--no-directory: hide them)",
+    )
+    update.add_argument(
+        "--handles",
+        help="public handles, e.g. x:@ann,instagram:ann,bluesky:ann.example.com,website:https://...",
+    )
+    update.add_argument("--role", help='shown on /people, e.g. "Customer Loyalty" (empty: none)')
     update.set_defaults(run=cmd_agents_update)
 
     remove = agents.add_parser("remove", help="remove an agent and their email subscription")
