@@ -344,7 +344,7 @@ def _texts_section(agent: Agent, nonce: str, now: datetime) -> str:
 
 def _settings_form(agent: Agent, nonce: str) -> str:
     handles = "".join(
-        f'<label for="handle_{network}">{HANDLE_LABELS[network]}</label>'
+        f'<label for="handle_{network}">{_handle_field_label(network)}</label>'
         f'<input id="handle_{network}" name="handle_{network}" '
         f'value="{escape(agent.handles.get(network, ""))}">'
         for network in DIRECTORY_HANDLES
@@ -366,6 +366,12 @@ def _settings_form(agent: Agent, nonce: str) -> str:
         f"{handles}"
         '<button type="submit" name="action" value="save">Save settings</button></form></section>'
     )
+
+
+def _handle_field_label(network: str) -> str:
+    if network == "website":
+        return "Website (https://...)"
+    return f"{HANDLE_LABELS[network]} handle (like @ann)"
 
 
 def _shift_section(agent: Agent, nonce: str, nav: Nav) -> str:
