@@ -318,3 +318,26 @@ def test_people_lists_exactly_who_opted_in_with_only_what_they_chose(invoke: Any
     assert "Answered 1 customers this month" in body
     assert "Bob" not in body and "bob_hidden" not in body and "Lea" not in body
     assert "@example.com" not in body and "+1415" not in body and "00:00" not in body
+
+
+def test_texts_paused_on_the_page_stop_dispatch_and_the_next_hour_starts_them(
+    invoke: Any, world: World
+) -> None:
+    now = utc_now()
+    world.agents.set_schedule("bob@example.com", "", "UTC", now)  # only Ann works; Lea is the fallback lead
+    world.agents.update("lea@example.com", {"active": False}, now)
+    ann = Browser(invoke)
+    sign_in(ann, "ann@example.com")
+    until = (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    assert ann.submit("/team/me", "/team/me", {"action": "pause", "pause_until": until})["statusCode"] == 200
+    paused = world.mention("5101", now, text="@brand hello while Ann pauses")
+    assert world.dispatcher.dispatch(paused.id, now).result == "waiting"
+    assert world.dispatcher.dispatch(paused.id, now + timedelta(days=1, minutes=1)).recipients == (
+        "ann@example.com",
+    )
+
+    world.agents.set_schedule("ann@example.com", "", "UTC", now)  # off shift, and paused again
+    assert ann.submit("/team/me", "/team/me", {"action": "pause", "pause_until": until})["statusCode"] == 200
+    assert ann.submit("/team/me", "/team/me", {"action": "next_hour"})["statusCode"] == 200
+    volunteered = world.mention("5102", now, text="@brand hello in the extra hour")
+    assert world.dispatcher.dispatch(volunteered.id, utc_now()).recipients == ("ann@example.com",)
