@@ -63,6 +63,8 @@ def describe(agent: Agent) -> str:
     extra = f", {len(shift.overrides)} override(s)" if shift.overrides else ""
     flags = (("lead", agent.lead), ("inactive", not agent.active), ("on /people", agent.directory))
     tags = [tag for tag, on in flags if on]
+    if agent.paused_until is not None and agent.paused_until > utc_now():
+        tags.append(f"texts paused until {agent.paused_until.isoformat()}")
     scope = ",".join(agent.platforms) or "all platforms"
     return (
         f"{agent.email:<32} {agent.name:<20} {agent.phone:<16} {scope} [{','.join(agent.languages)}] "

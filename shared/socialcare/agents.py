@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from socialcare.data.agents import AgentRecord, AgentStore, agent_id_for
 from socialcare.models import Agent, Shift
 from socialcare.shifts import (
+    can_be_texted,
     is_on_shift,
     parse_instant,
     with_extra_window,
@@ -115,8 +116,8 @@ class AgentService:
         return self.store.records()
 
     def on_shift(self, at: datetime) -> list[Agent]:
-        """Active agents whose shift covers the instant `at`, by email."""
-        return [agent for agent in self.store.agents() if agent.active and is_on_shift(agent, at)]
+        """Active agents whose shift covers the instant `at` and who have not paused their texts, by email."""
+        return [agent for agent in self.store.agents() if can_be_texted(agent, at) and is_on_shift(agent, at)]
 
     # ---------------------------------------------------------------- shifts
     def set_schedule(self, email: str, weekly: str, time_zone: str | None, now: datetime) -> AgentRecord:
