@@ -158,8 +158,10 @@ def test_the_team_answers_a_waiting_mention_from_phones(stack: RunningStack, bro
     assert "Ann Lee is answering" in bobs_card.inner_text()
     assert "Who has it: Ann Lee" in bobs_card.inner_text()
 
+    ann.click("#on-it")
+    assert "You are on it." in ann.inner_text("main")
     ann.fill("textarea[name=text]", "Hi Carol, so sorry! Red ones go back free, blue ones ship today. Ann")
-    ann.click("button[type=submit]")
+    ann.click("#send")
     assert "on its way" in ann.content().lower() or "posted" in ann.content().lower()
 
     def gone_from_open_work() -> bool:
