@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.cli import agents, audit, local, mentions, simulate
+from infra.cli import agents, audit, local, mentions, report, simulate
 from infra.cli.connection import CliError
 
-COMMAND_GROUPS = [mentions, agents, audit, local, simulate]
+COMMAND_GROUPS = [mentions, agents, audit, report, local, simulate]
 
 
 def build_parser() -> argparse.ArgumentParser:

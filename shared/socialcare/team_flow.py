@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from statistics import median
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,6 +27,8 @@ from socialcare.agents import validation_message
 from socialcare.data.agents import AgentRecord, AgentStore
 from socialcare.data.mentions import OPEN_STATUSES, MentionStore
 from socialcare.data.replies import LIVE_STATES, ReplyState, ReplyStore
+from socialcare.data.rollups import RollupStore
+from socialcare.data.surveys import SurveyStore
 from socialcare.data.team import AuditEntry, RedeemOutcome, Session, TeamStore
 from socialcare.data.tokens import TokenStore
 from socialcare.models import Agent, Mention, MentionStatus, Shift, utc_now
@@ -35,6 +36,7 @@ from socialcare.observability import logger
 from socialcare.reply_flow import is_cross_site, parse_form
 from socialcare.reply_page import Page
 from socialcare.reply_tokens import hash_token, new_token
+from socialcare.reports import Period, grouped
 from socialcare.shifts import can_be_texted, is_on_shift, parse_instant, with_extra_window
 from socialcare.team_auth import (
     MAX_PER_CLIENT,
@@ -51,13 +53,13 @@ from socialcare.team_auth import (
     session_token_from,
 )
 from socialcare.team_pages import (
+    REPORT_DAYS,
     AnsweredRow,
-    Figures,
+    MySatisfaction,
     Nav,
     PersonRow,
     RosterRow,
     WorkRow,
-    duration,
     me_page,
     message_page,
     open_work_page,
@@ -76,7 +78,9 @@ ANSWERING_WINDOW = timedelta(minutes=5)
 EXCERPT = 140
 MAX_PAUSE = timedelta(days=90)
 EXTRA_HOUR = timedelta(hours=1)
-REPORT_PERIOD = timedelta(days=30)
+REPORT_PERIOD = timedelta(days=30)  # my answers on /team/me
+REPORT_DAY_CHOICES = {str(days) for days in REPORT_DAYS}
+LATEST_COMMENTS = 10
 PRIORITY_ORDER = {"urgent": 0, "normal": 1, "low": 2}
 
 
@@ -142,46 +146,6 @@ def who_is_answering(mention: Mention, names: Mapping[str, str], now: datetime) 
     return names.get(email, email)
 
 
-def team_figures(mentions: Sequence[Mention], names: Mapping[str, str], now: datetime) -> Figures:
-    """The report's figures over the mentions received in REPORT_PERIOD: counts and first-response times.
-
-    The hook for the reports issue: `socialcare report`'s figures replace these once it exists (TeamFlow's
-    `figures`). Response times are from the customer's post to our reply; nothing here times a person."""
-    customer = [m for m in mentions if not m.is_ours]
-    answered = [m for m in customer if m.status is MentionStatus.ANSWERED]
-    seconds = sorted(m.first_response_seconds for m in answered if m.first_response_seconds is not None)
-    open_now = [m for m in customer if m.status in OPEN_STATUSES]
-    rows = [
-        ("Mentions received", str(len(customer))),
-        ("Answered", str(len(answered))),
-        ("Still open", str(len(open_now))),
-        ("Median first response", _span(seconds, 0.5)),
-        ("90th percentile first response", _span(seconds, 0.9)),
-    ]
-    by_agent: dict[str, list[int]] = {}
-    for mention in answered:
-        if mention.answered_by:
-            by_agent.setdefault(mention.answered_by, []).append(mention.first_response_seconds or 0)
-    per_agent = sorted(
-        (
-            (names.get(email, email), len(times), _span(sorted(times), 0.5))
-            for email, times in by_agent.items()
-        ),
-        key=lambda row: (-row[1], row[0]),
-    )
-    period = f"The last {REPORT_PERIOD.days} days, to {now:%Y-%m-%d %H:%M} UTC."
-    return Figures(period=period, rows=rows, per_agent=per_agent)
-
-
-def _span(sorted_seconds: Sequence[int], quantile: float) -> str:
-    if not sorted_seconds:
-        return "no answers yet"
-    if quantile == 0.5:
-        return duration(timedelta(seconds=median(sorted_seconds)))
-    index = min(len(sorted_seconds) - 1, int(quantile * len(sorted_seconds)))
-    return duration(timedelta(seconds=sorted_seconds[index]))
-
-
 @dataclass
 class TeamFlow:
     team: TeamStore
@@ -195,9 +159,9 @@ class TeamFlow:
     deadlines: Mapping[str, timedelta] = field(default_factory=dict)
     reply_link_ttl: timedelta = timedelta(hours=24)
     now: Callable[[], datetime] = utc_now
-    # Hooks for the reports and satisfaction issue: its figures, and the ratings of mentions by id.
-    figures: Callable[[Sequence[Mention], Mapping[str, str], datetime], Figures] = team_figures
-    ratings: Callable[[Sequence[str]], Mapping[str, str]] = lambda _ids: {}
+    # The reports' daily roll-ups and the surveys' comments (socialcare.reports, socialcare report).
+    rollups: RollupStore | None = None
+    surveys: SurveyStore | None = None
 
     # ---------------------------------------------------------------- signing in
     def sign_in_form(self, request: Request) -> Answer:
@@ -449,15 +413,12 @@ class TeamFlow:
             for m in self.mentions.list(status=MentionStatus.ANSWERED, since=now - REPORT_PERIOD, limit=5000)
             if m.answered_by == signed_in.record.email
         ][:50]
-        ratings = self.ratings([m.id for m in mine])
-        rows = [
-            AnsweredRow(m.id, m.platform, author_label(m), excerpt(m.text), m.answered_at, ratings.get(m.id))
-            for m in mine
-        ]
+        rows = [AnsweredRow(m.id, m.platform, author_label(m), excerpt(m.text), m.answered_at) for m in mine]
         return me_page(
             self._nav(signed_in),
             signed_in.agent,
             rows,
+            satisfaction=self._my_satisfaction(signed_in.record.email, now),
             nonce=self._session_nonce(signed_in),
             now=now,
             notice=notice,
@@ -470,10 +431,32 @@ class TeamFlow:
         signed_in = self._session(request)
         if signed_in is None:
             return Answer(redirect("/team/sign-in"))
-        now = self.now()
-        names = {record.email: record.agent.name for record in self.agents.records()}
-        mentions = self.mentions.list(since=now - REPORT_PERIOD, limit=100_000)
-        return Answer(report_page(self._nav(signed_in), self.figures(mentions, names, now)))
+        from socialcare.report_render import STYLE, Comment, report_sections
+
+        days = (
+            int(request.query.get("days", "7")) if request.query.get("days", "7") in REPORT_DAY_CHOICES else 7
+        )
+        period = Period.last_days(days, self.now().astimezone(UTC).date())
+        rollups = self.rollups.read(period.days()) if self.rollups is not None else {}
+        comments = [
+            Comment(s.rating or 0, s.comment or "", s.platform, s.rated_at.isoformat() if s.rated_at else "")
+            for s in (self.surveys.latest_comments(LATEST_COMMENTS) if self.surveys is not None else [])
+        ]
+        sections = report_sections(rollups, period, comments, with_agents=signed_in.agent.lead)
+        label = f"{period.since.isoformat()} to {period.until.isoformat()}, as `socialcare report` shows it."
+        return Answer(report_page(self._nav(signed_in), days, label, sections, STYLE))
+
+    def _my_satisfaction(self, email: str, now: datetime) -> MySatisfaction | None:
+        """My answers and what customers said of them, from the roll-ups the reports read."""
+        if self.rollups is None:
+            return None
+        period = Period.last_days(REPORT_PERIOD.days, now.astimezone(UTC).date())
+        mine = grouped(self.rollups.read(period.days()), period, "agent").get(email)
+        if mine is None:
+            return MySatisfaction(REPORT_PERIOD.days, 0, 0, None)
+        rated = sum(mine.ratings.values())
+        satisfied = (mine.ratings.get(4, 0) + mine.ratings.get(5, 0)) / rated if rated else None
+        return MySatisfaction(REPORT_PERIOD.days, mine.answered, mine.responses, satisfied)
 
     def people(self, request: Request) -> Answer:
         """The public page: only agents who opted in, only their name, role and chosen handles."""
@@ -603,6 +586,8 @@ def get_team_flow() -> TeamFlow:
         mentions=MentionStore(shared_table),
         replies=ReplyStore(shared_table),
         tokens=TokenStore(shared_table),
+        rollups=RollupStore(shared_table),
+        surveys=SurveyStore(shared_table),
         send_email=sns_email(boto3.client("sns"), settings.notification_topic_arn),
         nonce_key=get_nonce_key,
         base_url=settings.public_base_url,

@@ -7,7 +7,7 @@ Policy, and everything anyone wrote (customers' mentions, agents' names and hand
 import base64
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
 from urllib.parse import quote
@@ -41,19 +41,29 @@ STYLE = (
     ".scroll{overflow-x:auto}.plain{list-style:none;padding:0}"
     ".filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end}.filters div{flex:1 1 9rem}"
 )
-STYLE_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode() + "'"
-HEADERS = {
-    "Content-Type": "text/html; charset=utf-8",
-    "Content-Security-Policy": (
-        f"default-src 'none'; style-src {STYLE_HASH}; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Robots-Tag": "noindex, nofollow",
-}
+
+
+def _style_hash(style: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
+
+
+def security_headers(styles: Sequence[str] = (STYLE,)) -> dict[str, str]:
+    """The reply page's headers; each inline style is allowed by its hash, nothing else is."""
+    hashes = " ".join(_style_hash(style) for style in styles)
+    return {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src {hashes}; form-action 'self'; base-uri 'none'; "
+            "frame-ancestors 'none'"
+        ),
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "X-Robots-Tag": "noindex, nofollow",
+    }
+
+
 HANDLE_LABELS = {
     "x": "X",
     "instagram": "Instagram",
@@ -61,6 +71,7 @@ HANDLE_LABELS = {
     "threads": "Threads",
     "website": "Website",
 }
+REPORT_DAYS = (7, 30, 90)
 STATE_LABELS = {
     "waiting": "Waiting for someone on shift",
     "texted": "Texted, not opened",
@@ -109,7 +120,6 @@ class AnsweredRow:
     author: str
     excerpt: str
     answered_at: datetime | None
-    rating: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,24 +131,28 @@ class PersonRow:
 
 
 @dataclass(frozen=True)
-class Figures:
-    """The report's figures (socialcare.team_flow.team_figures, or the reports issue's own)."""
+class MySatisfaction:
+    """What customers said about my answers, from the report's roll-ups (surveys are anonymous per answer)."""
 
-    period: str
-    rows: Sequence[tuple[str, str]]  # (label, value)
-    per_agent: Sequence[tuple[str, int, str]] = field(default_factory=tuple)  # (name, answered, median)
+    days: int
+    answered: int
+    responses: int
+    satisfied: float | None  # the share of 4 and 5 among the responses
 
 
 # ---------------------------------------------------------------- shared pieces
-def _document(title: str, content: str, *, status: int = 200, nav: Nav | None = None) -> Page:
+def _document(
+    title: str, content: str, *, status: int = 200, nav: Nav | None = None, styles: Sequence[str] = (STYLE,)
+) -> Page:
+    style_tags = "".join(f"<style>{style}</style>" for style in styles)
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex,nofollow">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
+        f"<title>{escape(title)}</title>{style_tags}</head>"
         f"<body>{_nav(nav)}<main>{content}</main></body></html>"
     )
-    return Page(status=status, body=body, headers=dict(HEADERS))
+    return Page(status=status, body=body, headers=security_headers(styles))
 
 
 def _nav(nav: Nav | None) -> str:
@@ -183,7 +197,7 @@ def message_page(status: int, title: str, message: str, *, nav: Nav | None = Non
 
 
 def redirect(location: str) -> Page:
-    return Page(status=303, body="", headers={**HEADERS, "Location": location})
+    return Page(status=303, body="", headers={**security_headers(), "Location": location})
 
 
 # ---------------------------------------------------------------- signing in
@@ -301,6 +315,7 @@ def me_page(
     agent: Agent,
     answered: Sequence[AnsweredRow],
     *,
+    satisfaction: MySatisfaction | None = None,
     nonce: str,
     now: datetime,
     notice: str | None = None,
@@ -314,7 +329,7 @@ def me_page(
         f"<h1>{escape(agent.name)}</h1>{banner}"
         f"{_texts_section(agent, nonce, now)}{_settings_form(agent, nonce)}"
         f"{_shift_section(agent, nonce, nav)}"
-        f"{_answered_section(answered)}"
+        f"{_answered_section(answered, satisfaction)}"
     )
     return _document("My settings", content, nav=nav, status=status)
 
@@ -397,39 +412,45 @@ def _shift_section(agent: Agent, nonce: str, nav: Nav) -> str:
     )
 
 
-def _answered_section(rows: Sequence[AnsweredRow]) -> str:
+def _satisfaction(mine: MySatisfaction | None) -> str:
+    if mine is None:
+        return ""
+    share = f"{round(mine.satisfied * 100)}% satisfied" if mine.satisfied is not None else "no ratings yet"
+    return (
+        f'<p class="meta">The last {mine.days} days: {mine.answered} answered, {mine.responses} survey '
+        f"responses, {share}.</p>"
+    )
+
+
+def _answered_section(rows: Sequence[AnsweredRow], satisfaction: MySatisfaction | None) -> str:
+    heading = f'<h2 id="answered">My answers</h2>{_satisfaction(satisfaction)}'
     if not rows:
-        return (
-            '<section aria-labelledby="answered"><h2 id="answered">My answers</h2><p>None yet.</p></section>'
-        )
+        return f'<section aria-labelledby="answered">{heading}<p>None yet.</p></section>'
     items = "".join(
         f'<li class="card"><p class="meta">{escape(platform_label(row.platform))} · {escape(row.author)} · '
-        f"{_time(row.answered_at)} · rating: {escape(row.rating or 'none yet')}</p>"
+        f"{_time(row.answered_at)}</p>"
         f'<p class="text">{escape(row.excerpt)}</p></li>'
         for row in rows
     )
-    heading = '<h2 id="answered">My answers</h2>'
     return f'<section aria-labelledby="answered">{heading}<ul class="plain">{items}</ul></section>'
 
 
 # ---------------------------------------------------------------- report
-def report_page(nav: Nav, figures: Figures) -> Page:
-    rows = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(v)}</td></tr>' for k, v in figures.rows)
-    content = (
-        f"<h1>Report</h1><p>{escape(figures.period)}</p>"
-        f'<div class="scroll"><table><caption>The whole team</caption><tbody>{rows}</tbody></table></div>'
+def report_page(nav: Nav, days: int, period: str, sections: str, report_style: str) -> Page:
+    """The report's sections (socialcare.report_render, what `socialcare report --html` draws) under the team
+    menu, with a choice of period. The report's style comes first, so the team pages' own wins."""
+    choices = "".join(
+        f'<option value="{n}"{" selected" if n == days else ""}>The last {n} days</option>'
+        for n in REPORT_DAYS
     )
-    if nav.lead:
-        agents = "".join(
-            f"<tr><td>{escape(name)}</td><td>{answered}</td><td>{escape(median)}</td></tr>"
-            for name, answered, median in figures.per_agent
-        )
-        content += (
-            '<h2>Per agent</h2><div class="scroll"><table><caption>Answered in the period (leads only)'
-            '</caption><thead><tr><th scope="col">Agent</th><th scope="col">Answered</th>'
-            f'<th scope="col">Median first response</th></tr></thead><tbody>{agents}</tbody></table></div>'
-        )
-    return _document("Report", content, nav=nav)
+    content = (
+        f"<h1>Report</h1><p>{escape(period)}</p>"
+        '<form method="get" action="/team/report" class="filters">'
+        f'<div><label for="days">Period</label><select id="days" name="days">{choices}</select></div>'
+        '<div><button type="submit">Show</button></div></form>'
+        f"{sections}"
+    )
+    return _document("Report", content, nav=nav, styles=(report_style, STYLE))
 
 
 # ---------------------------------------------------------------- public team page

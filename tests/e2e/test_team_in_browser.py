@@ -172,3 +172,28 @@ def test_the_team_answers_a_waiting_mention_from_phones(stack: RunningStack, bro
     public = browser.new_context(**PHONE, bypass_csp=True).new_page()
     public.goto(f"{stack.api_url}/people")
     assert_accessible(public, "people")
+
+
+def test_the_survey_page_passes_axe(browser: Any) -> None:
+    """The survey page as socialcare.survey_page renders it (a survey link needs a customer's answered
+    mention and the survey sweep; the page's HTML is the same)."""
+    from socialcare.data.surveys import Survey
+    from socialcare.survey_page import survey_page
+
+    now = datetime.now(UTC)
+    survey = Survey(
+        survey_id="s1",
+        token_hash="h",
+        mention_id="x-1",
+        platform="x",
+        priority="normal",
+        agent="ann@example.com",
+        received_at=now,
+        state="sent",
+        sent_at=now,
+        valid_until=now + timedelta(days=14),
+    )
+    page = browser.new_context(**PHONE, bypass_csp=True).new_page()
+    for name, thanks in (("survey", False), ("survey-thanks", True)):
+        page.set_content(survey_page(survey, "1.nonce", now, thanks=thanks).body)
+        assert_accessible(page, name)

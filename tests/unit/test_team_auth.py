@@ -110,26 +110,3 @@ def test_what_strangers_wrote_is_escaped_on_the_team_pages() -> None:
     assert '<a href="x">' not in people and "&lt;role&gt;" in people
     assert 'href="javascript' not in people
 
-
-def test_the_report_figures_count_answers_and_first_responses_never_handle_time() -> None:
-    from socialcare.team_flow import team_figures
-
-    answered = [
-        mention(
-            external_id=str(n),
-            status=MentionStatus.ANSWERED,
-            answered_by="ann@example.com" if n < 2 else "bob@example.com",
-            first_response_seconds=seconds,
-        )
-        for n, seconds in enumerate((60, 180, 600))
-    ]
-    waiting = mention(external_id="9", status=MentionStatus.WAITING)
-    figures = team_figures([*answered, waiting], {"ann@example.com": "Ann"}, NOW)
-    assert dict(figures.rows) == {
-        "Mentions received": "4",
-        "Answered": "3",
-        "Still open": "1",
-        "Median first response": "3 min",
-        "90th percentile first response": "10 min",
-    }
-    assert list(figures.per_agent) == [("Ann", 2, "2 min"), ("bob@example.com", 1, "10 min")]
