@@ -109,4 +109,3 @@ def test_what_strangers_wrote_is_escaped_on_the_team_pages() -> None:
     ).body
     assert '<a href="x">' not in people and "&lt;role&gt;" in people
     assert 'href="javascript' not in people
-
