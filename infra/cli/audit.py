@@ -4,13 +4,15 @@ import argparse
 import json
 from typing import Any
 
-from infra.cli.agents import at_instant
 from infra.cli.connection import stack_outputs
-from socialcare.data import table
-from socialcare.data.team import TeamStore
+from infra.cli.inputs import instant
 
 
 def cmd_audit(arguments: argparse.Namespace) -> None:
+    # boto3 and the data layer are imported by the command, not by `socialcare --help`.
+    from socialcare.data import table
+    from socialcare.data.team import TeamStore
+
     entries = TeamStore(table(stack_outputs(arguments)["TableName"])).audit(since=arguments.since)
     if arguments.json:
         rows = [
@@ -35,6 +37,6 @@ def cmd_audit(arguments: argparse.Namespace) -> None:
 
 def register(commands: Any) -> None:
     audit = commands.add_parser("audit", help="sign-ins, take-overs and paused texts, oldest first")
-    audit.add_argument("--since", type=at_instant, help="ISO 8601 date or date-time; no offset means UTC")
+    audit.add_argument("--since", type=instant, help="ISO 8601 date or date-time; no offset means UTC")
     audit.add_argument("--json", action="store_true", help="print a JSON array")
     audit.set_defaults(run=cmd_audit)
