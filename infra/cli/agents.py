@@ -34,11 +34,12 @@ def configured_platforms(arguments: argparse.Namespace) -> list[str]:
     """The built-in platforms and every source the running stack's configuration names."""
     import boto3
 
-    from socialcare.models import BUILT_IN_PLATFORMS
+    from socialcare.platform_config import PlatformConfig
+    from socialcare.platforms import registry
 
     secret_id = stack_outputs(arguments)["ConfigSecretId"]
     document = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
-    return [*BUILT_IN_PLATFORMS, *(document.get("sources") or {})]
+    return registry.known_platforms(PlatformConfig.model_validate(document))
 
 
 def names(value: str) -> list[str]:

@@ -3,7 +3,7 @@
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -15,9 +15,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-# Platforms with built-in adapters. A Standard Webhooks source uses its own configured name as its platform.
-BUILT_IN_PLATFORMS = ("x", "facebook", "instagram")
 
 
 def utc_now() -> datetime:
@@ -51,6 +48,12 @@ class Author(BaseModel):
     url: str | None = None
     followers: int | None = None
     verified: bool = False
+
+    @property
+    def label(self) -> str:
+        """How people know them: the @handle where the platform has handles, else the name (Facebook names
+        take no "@"), else the platform's id."""
+        return f"@{self.handle.lstrip('@')}" if self.handle else (self.name or self.id)
 
 
 class Mention(BaseModel):
@@ -101,9 +104,9 @@ class Mention(BaseModel):
 
 def mention_id(platform: str, external_id: str) -> str:
     """`<platform>-<external id>`, split at the first `-`, so the platform part must not contain one: a
-    source name's `-` is written `.`, which names cannot contain (socialcare.platform_config.SOURCE_NAME).
-    Source `a` with id `b-c` is `a-b-c`; source `a-b` with id `c` is `a.b-c`. Built-in platforms and source
-    names without `-` keep the key they always had."""
+    source name's `-` is written `.`, which names cannot contain (SOURCE_NAME in
+    socialcare.platforms.sources.config). Source `a` with id `b-c` is `a-b-c`; source `a-b` with id `c` is
+    `a.b-c`. Built-in platforms and source names without `-` keep the key they always had."""
     return f"{platform.replace('-', '.')}-{external_id}"
 
 
@@ -136,8 +139,26 @@ EMAIL_PATTERN = re.compile(
 )
 E164_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_EMAIL_LENGTH = 254  # RFC 5321 path limit
-# The social accounts an agent may show on the public /people page, and how long each may be.
-DIRECTORY_HANDLES = ("x", "instagram", "bluesky", "threads", "website")
+
+
+class DirectoryNetwork(NamedTuple):
+    """A social network an agent may show on the public /people page (not a platform we answer on: the
+    directory links people's own profiles). `profile_url` takes the handle without its @; "{}" alone means
+    the handle is the address."""
+
+    key: str
+    label: str
+    profile_url: str
+
+
+DIRECTORY_NETWORKS = (
+    DirectoryNetwork("x", "X", "https://x.com/{}"),
+    DirectoryNetwork("instagram", "Instagram", "https://www.instagram.com/{}"),
+    DirectoryNetwork("bluesky", "Bluesky", "https://bsky.app/profile/{}"),
+    DirectoryNetwork("threads", "Threads", "https://www.threads.net/@{}"),
+    DirectoryNetwork("website", "Website", "{}"),
+)
+DIRECTORY_HANDLES = tuple(network.key for network in DIRECTORY_NETWORKS)
 MAX_HANDLE_LENGTH = 200
 MAX_ROLE_LENGTH = 80
 

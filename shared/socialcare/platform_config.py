@@ -1,66 +1,36 @@
 """The platform configuration document: one Secrets Manager secret (JSON), read through Powertools Parameters
-and cached for POWERTOOLS_PARAMETERS_MAX_AGE seconds, so a warm function does not call Secrets Manager."""
+and cached for POWERTOOLS_PARAMETERS_MAX_AGE seconds, so a warm function does not call Secrets Manager.
 
-import re
+The document has one section per platform adapter ({"x": {...}, "meta": {...}, "sources": {...}}); each
+adapter owns its section's model (`section(key, Model)`), so a new platform adds a section without a change
+here."""
+
+from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from socialcare.models import BUILT_IN_PLATFORMS
 from socialcare.settings import get_settings
 
 
-class XConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    consumer_secret: str = ""
-    oauth2_client_secret: str = ""
-    brand_user_id: str = ""
-    api_base: str = "https://api.x.com"
-    bearer_token: str = ""
-
-    @property
-    def crc_secret(self) -> str:
-        # X keys the CRC with the OAuth 2.0 client secret when the app has one, else the consumer secret.
-        return self.oauth2_client_secret or self.consumer_secret
-
-
-class MetaConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    app_secret: str = ""
-    verify_token: str = ""
-    page_id: str = ""
-    ig_user_id: str = ""
-    page_access_token: str = ""
-    graph_base: str = "https://graph.facebook.com/v21.0"
-
-
-class SourceConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    secret: str = Field(pattern=r"^whsec_[A-Za-z0-9+/=]+$")
-    reply_url: str = ""
-
-
-SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-
-
 class PlatformConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Every top-level key is a platform's section, validated by its adapter's model on first use.
+    model_config = ConfigDict(extra="allow")
 
-    x: XConfig = Field(default_factory=XConfig)
-    meta: MetaConfig = Field(default_factory=MetaConfig)
-    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
-    @field_validator("sources")
-    @classmethod
-    def _source_names(cls, sources: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
-        for name in sources:
-            # A source's name is its platform name: it must not pose as a built-in platform.
-            if not SOURCE_NAME.fullmatch(name) or name in BUILT_IN_PLATFORMS:
-                raise ValueError(f"invalid source name {name!r}: lowercase letters, digits, - and _")
-        return sources
+    def section[SectionT: BaseModel](self, key: str, model: type[SectionT]) -> SectionT:
+        """The `key` section as `model` (its defaults when the document has none)."""
+        cached = self._sections.get(key)
+        if isinstance(cached, model):
+            return cached
+        raw: Any = (self.model_extra or {}).get(key)
+        value = model.model_validate(raw if raw is not None else {})
+        self._sections[key] = value
+        return value
+
+    def raw_section(self, key: str) -> Any:
+        return (self.model_extra or {}).get(key)
 
 
 def get_platform_config() -> PlatformConfig:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from urllib.parse import quote
 
-from socialcare.models import DIRECTORY_HANDLES, Agent
+from socialcare.models import DIRECTORY_HANDLES, DIRECTORY_NETWORKS, Agent, DirectoryNetwork
 from socialcare.reply_page import Page, is_web_url, platform_label
 
 STYLE = (
@@ -64,13 +64,7 @@ def security_headers(styles: Sequence[str] = (STYLE,)) -> dict[str, str]:
     }
 
 
-HANDLE_LABELS = {
-    "x": "X",
-    "instagram": "Instagram",
-    "bluesky": "Bluesky",
-    "threads": "Threads",
-    "website": "Website",
-}
+NETWORKS = {network.key: network for network in DIRECTORY_NETWORKS}
 REPORT_DAYS = (7, 30, 90)
 STATE_LABELS = {
     "waiting": "Waiting for someone on shift",
@@ -386,7 +380,7 @@ def _settings_form(agent: Agent, nonce: str) -> str:
 def _handle_field_label(network: str) -> str:
     if network == "website":
         return "Website (https://...)"
-    return f"{HANDLE_LABELS[network]} handle (like @ann)"
+    return f"{NETWORKS[network].label} handle (like @ann)"
 
 
 def _shift_section(agent: Agent, nonce: str, nav: Nav) -> str:
@@ -465,9 +459,9 @@ def people_page(people: Sequence[PersonRow]) -> Page:
 def _person_card(person: PersonRow) -> str:
     role = f'<p class="meta">{escape(person.role)}</p>' if person.role else ""
     links = "".join(
-        f"<li>{HANDLE_LABELS[network]}: {_handle_link(network, handle)}</li>"
+        f"<li>{NETWORKS[network].label}: {_handle_link(NETWORKS[network], handle)}</li>"
         for network, handle in person.handles.items()
-        if network in HANDLE_LABELS
+        if network in NETWORKS
     )
     handles = f"<ul>{links}</ul>" if links else ""
     return (
@@ -476,19 +470,11 @@ def _person_card(person: PersonRow) -> str:
     )
 
 
-PROFILE_URLS = {
-    "x": "https://x.com/{}",
-    "instagram": "https://www.instagram.com/{}",
-    "bluesky": "https://bsky.app/profile/{}",
-    "threads": "https://www.threads.net/@{}",
-}
-
-
-def _handle_link(network: str, handle: str) -> str:
-    if network == "website":
-        url = handle
+def _handle_link(network: DirectoryNetwork, handle: str) -> str:
+    if network.profile_url == "{}":
+        url = handle  # a website: the handle is the address
     else:
-        url = PROFILE_URLS[network].format(quote(handle.lstrip("@"), safe="._-"))
+        url = network.profile_url.format(quote(handle.lstrip("@"), safe="._-"))
     if not is_web_url(url):
         return escape(handle)
     return f'<a href="{escape(url)}" rel="noopener noreferrer me">{escape(handle)}</a>'
