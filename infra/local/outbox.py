@@ -5,14 +5,18 @@ their reply links. moto keeps SMS in `sms_messages` and topic publishes in each 
 an email goes to each email subscription of the topic whose filter policy matches the message attributes, as
 SNS would deliver it. moto records no time, so a watcher notes when each message first appeared.
 
-Served by the gateway at GET /_local/outbox: a local-only admin route, not part of the template."""
+Served by the gateway at GET /_local/outbox: a local-only admin route, not part of the template. With a state
+folder, every entry is also appended to its file as it is noted, and read back at the next start: publishes
+are not replayed, so the outbox is the record of what was sent."""
 
 import json
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from infra.local.stack import ACCOUNT_ID, REGION
+from infra.local.state import OUTBOX, entries
 
 OUTBOX_PATH = "/_local/outbox"
 EMAIL_PROTOCOLS = ("email", "email-json")
@@ -33,12 +37,19 @@ def _copy(items: Any) -> list[Any]:
 
 
 class Outbox:
-    def __init__(self, account_id: str = ACCOUNT_ID, region: str = REGION, interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        account_id: str = ACCOUNT_ID,
+        region: str = REGION,
+        interval: float = 0.1,
+        state_dir: Path | None = None,
+    ) -> None:
         self._account_id = account_id
         self._region = region
         self._interval = interval
         self._lock = threading.Lock()
-        self._entries: list[dict[str, Any]] = []
+        self._path = state_dir / OUTBOX if state_dir else None
+        self._entries: list[dict[str, Any]] = list(entries(self._path)) if self._path else []
         self._seen_sms: set[str] = set()
         self._seen_per_topic: dict[str, int] = {}
         self._stop = threading.Event()
@@ -69,29 +80,36 @@ class Outbox:
         """Note every message sent since the last look, with the time it was first seen."""
         backend = self._backend()
         with self._lock:
-            for message_id, (phone, body) in _copy(backend.sms_messages.items()):
-                if message_id in self._seen_sms:
-                    continue
-                self._seen_sms.add(message_id)
-                self._entries.append(
-                    {
-                        "id": message_id,
-                        "channel": "sms",
-                        "to": phone,
-                        "subject": None,
-                        "body": body,
-                        "sent_at": _iso_now(),
-                    }
+            known = len(self._entries)
+            self._note(backend)
+            if self._path is not None and len(self._entries) > known:
+                with open(self._path, "a", encoding="utf-8") as journal:
+                    journal.writelines(json.dumps(entry) + "\n" for entry in self._entries[known:])
+
+    def _note(self, backend: Any) -> None:
+        for message_id, (phone, body) in _copy(backend.sms_messages.items()):
+            if message_id in self._seen_sms:
+                continue
+            self._seen_sms.add(message_id)
+            self._entries.append(
+                {
+                    "id": message_id,
+                    "channel": "sms",
+                    "to": phone,
+                    "subject": None,
+                    "body": body,
+                    "sent_at": _iso_now(),
+                }
+            )
+        subscriptions = _copy(backend.subscriptions.values())
+        for topic in _copy(backend.topics.values()):
+            start = self._seen_per_topic.get(topic.arn, 0)
+            sent = _copy(topic.sent_notifications[start:])
+            self._seen_per_topic[topic.arn] = start + len(sent)
+            for message_id, body, subject, attributes, _group in sent:
+                self._entries.extend(
+                    self._emails(topic.arn, message_id, body, subject, attributes, subscriptions)
                 )
-            subscriptions = _copy(backend.subscriptions.values())
-            for topic in _copy(backend.topics.values()):
-                start = self._seen_per_topic.get(topic.arn, 0)
-                sent = _copy(topic.sent_notifications[start:])
-                self._seen_per_topic[topic.arn] = start + len(sent)
-                for message_id, body, subject, attributes, _group in sent:
-                    self._entries.extend(
-                        self._emails(topic.arn, message_id, body, subject, attributes, subscriptions)
-                    )
 
     def _emails(
         self,

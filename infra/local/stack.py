@@ -6,7 +6,9 @@ the system uses itself, with the properties the template gives, under determinis
 the API, the layer) has no local meaning: the gateway plays the API, the installed package plays the layer."""
 
 import json
-from dataclasses import dataclass
+import re
+import shlex
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -19,6 +21,26 @@ ACCOUNT_ID = "123456789012"
 DEFAULT_STACK_NAME = "socialcare-local"
 
 
+def parse_parameter_overrides(text: str, declared: dict[str, Any]) -> dict[str, str]:
+    """`Name=Value Name2='a value'`, as `sam deploy --parameter-overrides` takes them, checked against the
+    template's Parameters (name, AllowedValues, AllowedPattern) so a typo fails at start."""
+    overrides: dict[str, str] = {}
+    for pair in shlex.split(text):
+        name, equals, value = pair.partition("=")
+        if not equals or name not in declared:
+            known = ", ".join(sorted(declared))
+            raise ValueError(f"SOCIALCARE_PARAMETERS: {pair!r} is not Name=Value with a Name among {known}")
+        spec = declared[name]
+        allowed = spec.get("AllowedValues")
+        if allowed and value not in [str(v) for v in allowed]:
+            raise ValueError(f"SOCIALCARE_PARAMETERS: {name} must be one of {', '.join(map(str, allowed))}")
+        pattern = spec.get("AllowedPattern")
+        if pattern and not re.fullmatch(pattern, value):
+            raise ValueError(f"SOCIALCARE_PARAMETERS: {name}={value!r} does not match {pattern}")
+        overrides[name] = value
+    return overrides
+
+
 @dataclass
 class LocalStack:
     template: Template
@@ -26,6 +48,7 @@ class LocalStack:
     api_url: str
     stack_name: str = DEFAULT_STACK_NAME
     stage: str = "local"
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
 
     def _client(self, service: str) -> Any:
         client: Any = boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)  # type: ignore[call-overload]
@@ -36,6 +59,7 @@ class LocalStack:
             **self.template.parameter_defaults(),
             "Stage": self.stage,
             "PublicBaseUrl": self.api_url,
+            **self.parameter_overrides,
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::StackName": self.stack_name,
