@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test lint typecheck template browser bench layer-requirements clean
+.PHONY: install run test lint typecheck template browser axe bench layer-requirements clean
 
 install: $(INSTALLED)
 
@@ -31,7 +31,7 @@ $(INSTALLED): pyproject.toml
 run: install
 	$(PY) -m infra.local $(if $(FRESH),--fresh)
 
-test: install lint typecheck template browser
+test: install lint typecheck template browser axe
 	$(PY) -m pytest -q
 
 # The browser tests drive Debian's chromium through Playwright; never a browser download of Playwright's own.
@@ -43,6 +43,15 @@ browser:
 		else \
 			echo "chromium is missing and cannot be installed here (needs root and apt-get): install it" >&2; exit 1; \
 		fi; }
+
+# axe-core (accessibility checks) is injected into pages by the browser tests, never served by the pages:
+# npm installs exactly the version package-lock.json pins.
+AXE := node_modules/axe-core/axe.min.js
+axe: $(AXE)
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
 
 lint: install
 	$(BIN)/ruff check .
@@ -65,4 +74,4 @@ layer-requirements: install
 	$(PY) -m infra.deploy.layer_requirements
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache
