@@ -26,6 +26,7 @@ from socialcare.platforms.bluesky import BlueskyPlatform
 from socialcare.platforms.feeds import FeedsPlatform
 from socialcare.platforms.meta import MetaPlatform
 from socialcare.platforms.sources import SourcesPlatform
+from socialcare.platforms.threads import ThreadsPlatform
 from socialcare.platforms.x import XPlatform
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ ADAPTERS: list[PlatformAdapter] = [
     XPlatform(),
     MetaPlatform(),
     BlueskyPlatform(),
+    ThreadsPlatform(),
 ]
 # Adapters whose platform names come from the configuration (feeds): asked when the caller has it.
 CONFIGURED: list[PlatformAdapter] = [FeedsPlatform()]

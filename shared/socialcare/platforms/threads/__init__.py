@@ -1,0 +1,115 @@
+"""Threads: replies to the brand's posts and mentions of it, by webhook; answers by create and publish.
+
+Posting (`threads.replies`, which needs requests) is imported on use: the webhook never posts."""
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from socialcare.models import Author, Delivery, Mention, MentionKind
+from socialcare.platform_config import PlatformConfig
+from socialcare.platforms.base import (
+    Handshake,
+    PostContext,
+    PostResult,
+    ReplyRules,
+    ReplyTarget,
+    TextFetcher,
+    WebhookRequest,
+    WebhookRoute,
+)
+from socialcare.platforms.threads.config import SECTION, ThreadsConfig
+from socialcare.platforms.threads.webhook import (
+    THREADS,
+    parse_delivery,
+    verify_signature,
+    verify_subscription,
+)
+
+if TYPE_CHECKING:
+    from socialcare.platforms.local import LocalPlatform
+
+__all__ = ["THREADS", "ThreadsConfig", "ThreadsPlatform", "config_of"]
+
+REPLY_LIMIT = 500  # characters per Threads post
+
+
+def config_of(config: PlatformConfig) -> ThreadsConfig:
+    return config.section(SECTION, ThreadsConfig)
+
+
+class ThreadsPlatform:
+    webhook = THREADS
+
+    def platforms(self, config: PlatformConfig) -> Collection[str]:
+        return (THREADS,)
+
+    def label(self, platform: str, config: PlatformConfig | None = None) -> str:
+        return "Threads"
+
+    def secrets(self, config: PlatformConfig) -> list[str]:
+        threads = config_of(config)
+        return [threads.app_secret, threads.verify_token, threads.access_token]
+
+    # ---- receiving
+    def routes(self) -> list[WebhookRoute]:
+        return [WebhookRoute("/webhooks/threads", handshake=True)]
+
+    def handshake(self, request: WebhookRequest, config: PlatformConfig) -> Handshake:
+        return Handshake(verify_subscription(request.query, config_of(config)), content_type="text/plain")
+
+    def verify(self, request: WebhookRequest, config: PlatformConfig) -> None:
+        verify_signature(request.body, request.headers, config_of(config))
+
+    def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
+        return parse_delivery(payload, config_of(config))
+
+    def delivery_id(self, request: WebhookRequest) -> str | None:
+        return None  # a resend is the same post id: ingest stores it once
+
+    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
+        return None  # deliveries carry the text
+
+    def brand(self, platform: str, config: PlatformConfig) -> Author:
+        threads = config_of(config)
+        # Deliveries name authors by username only, so the username is the id our own posts carry.
+        return Author(id=threads.username, handle=threads.username or None)
+
+    # ---- answering
+    def reply_rules(self, platform: str, kind: MentionKind | str | None) -> ReplyRules:
+        return ReplyRules(limit=REPLY_LIMIT)
+
+    def can_answer(self, kind: MentionKind | str) -> bool:
+        return kind in (MentionKind.POST, MentionKind.COMMENT)
+
+    def answers_privately(self, kind: MentionKind | str) -> bool:
+        return False
+
+    def reply_target(self, mention: Mention) -> ReplyTarget:
+        return ReplyTarget(
+            platform=mention.platform,
+            kind=mention.kind,
+            external_id=mention.external_id,
+            author_id=mention.author.id,
+        )
+
+    def passes_survey_links(self) -> bool:
+        return False
+
+    def reply_kind(self, mention: Mention) -> MentionKind:
+        return MentionKind.COMMENT
+
+    def post_reply(self, target: ReplyTarget, text: str, context: PostContext) -> PostResult:
+        from socialcare.platforms.threads import replies
+
+        return replies.post(target, text, context, config_of(context.config))
+
+    def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
+        from socialcare.platforms.threads import replies
+
+        return replies.find(target, text, since, context, config_of(context.config))
+
+    def local(self) -> "LocalPlatform":
+        from socialcare.platforms.threads.local import LocalThreads
+
+        return LocalThreads()
