@@ -198,6 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch()
 
+    def do_PUT(self) -> None:  # Google's review reply
+        self._dispatch()
+
     def do_DELETE(self) -> None:
         self._dispatch()
 

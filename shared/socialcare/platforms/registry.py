@@ -24,6 +24,7 @@ from socialcare.platforms.base import (
 )
 from socialcare.platforms.bluesky import BlueskyPlatform
 from socialcare.platforms.feeds import FeedsPlatform
+from socialcare.platforms.google_reviews import GoogleReviewsPlatform
 from socialcare.platforms.meta import MetaPlatform
 from socialcare.platforms.sources import SourcesPlatform
 from socialcare.platforms.threads import ThreadsPlatform
@@ -37,6 +38,7 @@ ADAPTERS: list[PlatformAdapter] = [
     MetaPlatform(),
     BlueskyPlatform(),
     ThreadsPlatform(),
+    GoogleReviewsPlatform(),
 ]
 # Adapters whose platform names come from the configuration (feeds): asked when the caller has it.
 CONFIGURED: list[PlatformAdapter] = [FeedsPlatform()]

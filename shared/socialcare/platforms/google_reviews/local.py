@@ -1,0 +1,93 @@
+"""Google reviews for local runs: the simulated Business Profile API (a review read, its reply put) under
+`/google-api/v4`, reviews added with POST /google/reviews, and `socialcare simulate google-review`: the
+review is given to the simulator, then pushed to our route with a token signed by the dev configuration's
+`dev_signing_key` (whose public half is the dev configuration's `jwks`)."""
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from socialcare.platform_config import PlatformConfig
+from socialcare.platforms.google_reviews import payloads
+from socialcare.platforms.google_reviews.config import SECTION
+from socialcare.platforms.local import (
+    Answer,
+    Call,
+    SignedRequest,
+    SimulatedEvent,
+    SimulationError,
+    Simulator,
+    numeric_id,
+    ok_calls,
+)
+
+PREFIX = "/google-api/v4"
+REVIEW = re.compile(
+    rf"^{re.escape(PREFIX)}/accounts/[^/]+/locations/[^/]+/reviews/(?P<id>[^/]+)(?P<reply>/reply)?$"
+)
+ADD = "/google/reviews"
+DEV_KID = "dev-google-key"
+
+
+def build_review(options: Mapping[str, Any], config: PlatformConfig) -> SignedRequest:
+    section = config.raw_section(SECTION)
+    settings = section if isinstance(section, Mapping) else {}
+    key, audience = settings.get("dev_signing_key"), settings.get("audience")
+    if not key or not audience:
+        raise SimulationError("google_reviews.dev_signing_key and .audience are needed to sign a push")
+    review_id = str(options.get("id") or f"r{numeric_id(12)}")
+    token = payloads.oidc_token(key, DEV_KID, payloads.claims(audience, time.time()))
+    body = json.dumps(payloads.push(review_id)).encode()
+    headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
+    return SignedRequest("/webhooks/google-reviews", body, headers)
+
+
+class LocalGoogleReviews:
+    events = (
+        SimulatedEvent(
+            name="google-review",
+            help="a Google review pushed by Pub/Sub (the simulator answers its text)",
+            sender_help="the reviewer's name (the simulator's review says it)",
+            build=build_review,
+        ),
+    )
+
+    def simulated_urls(self, document: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+        section = document.get(SECTION)
+        return [(section, "api_base")] if isinstance(section, dict) and "api_base" in section else []
+
+    def answer(self, call: Call, simulator: Simulator) -> Answer | None:
+        if call.path == ADD:
+            ok = call.method == "POST" and isinstance(call.body, dict) and "reviewId" in call.body
+            return (201, call.body, {}) if ok else (400, {"error": "POST a review"}, {})
+        found = REVIEW.match(call.path)
+        if not found:
+            return None
+        if not call.headers.get("authorization", "").startswith("Bearer "):
+            return 401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}}, {}
+        review_id = found["id"]
+        if found["reply"] and call.method == "PUT":
+            comment = call.body.get("comment") if isinstance(call.body, dict) else None
+            if not isinstance(comment, str) or not comment or len(comment) > 4096:
+                return 400, {"error": {"code": 400, "status": "INVALID_ARGUMENT"}}, {}
+            return 200, {"comment": comment, "updateTime": "2026-11-30T10:05:00Z"}, {}
+        if not found["reply"] and call.method == "GET":
+            return 200, _review(simulator, review_id), {}
+        return 405, {"error": {"code": 405, "status": "METHOD_NOT_ALLOWED"}}, {}
+
+
+def _review(simulator: Simulator, review_id: str) -> dict[str, Any]:
+    added = [
+        c.body
+        for c in ok_calls(simulator, "POST", lambda path: path == ADD)
+        if c.body["reviewId"] == review_id
+    ]
+    review = (
+        added[-1] if added else payloads.review(review_id, "The laces broke after a week.", "Dana Reviewer")
+    )
+    replies = [
+        c.body for c in ok_calls(simulator, "PUT", lambda path: path.endswith(f"/reviews/{review_id}/reply"))
+    ]
+    return {**review, "reviewReply": {"comment": replies[-1]["comment"]}} if replies else review
