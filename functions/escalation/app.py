@@ -14,7 +14,7 @@ from socialcare.enrichment import retry_pending_texts
 from socialcare.escalation import Escalator
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
-from socialcare.platform_config import get_platform_config
+from socialcare.platform_config import PlatformConfig, get_meta_config
 
 
 @logger.inject_lambda_context
@@ -22,7 +22,8 @@ from socialcare.platform_config import get_platform_config
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = utc_now()
     try:
-        retry_pending_texts(get_mention_store(), get_platform_config(), now=now)
+        # Only Meta's section: Instagram mention texts are the only ones fetched later.
+        retry_pending_texts(get_mention_store(), PlatformConfig(meta=get_meta_config()), now=now)
     except Exception:  # the texts wait for the next run; escalation must not
         logger.exception("retrying pending mention texts failed")
     dispatcher = get_dispatcher()

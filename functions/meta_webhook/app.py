@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.enrichment import instagram_fetcher
 from socialcare.observability import logger, metrics
-from socialcare.platform_config import get_platform_config
+from socialcare.platform_config import get_meta_config
 from socialcare.platforms import meta
 from socialcare.webhook_http import receive, register_error_handlers
 
@@ -20,7 +20,7 @@ register_error_handlers(app)
 @app.get("/webhooks/meta")
 def verification() -> Response[str]:
     query = app.current_event.query_string_parameters or {}
-    challenge = meta.verify_subscription(query, get_platform_config().meta)
+    challenge = meta.verify_subscription(query, get_meta_config())
     # Meta wants the challenge back as the whole body; nosniff: browsers must not read it as anything else.
     return Response(
         status_code=200,
@@ -32,7 +32,7 @@ def verification() -> Response[str]:
 
 @app.post("/webhooks/meta")
 def delivery() -> dict[str, Any]:
-    config = get_platform_config().meta
+    config = get_meta_config()
     return receive(
         app.current_event,
         verify=lambda body, headers: meta.verify_signature(body, headers, config),

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.errors import UnknownSource
 from socialcare.observability import logger, metrics
-from socialcare.platform_config import get_platform_config
+from socialcare.platform_config import get_sources_config
 from socialcare.platforms import standard_webhooks
 from socialcare.webhook_http import receive, register_error_handlers
 
@@ -19,7 +19,7 @@ register_error_handlers(app)
 
 @app.post("/webhooks/sources/<source>")
 def delivery(source: str) -> dict[str, Any]:
-    source_config = get_platform_config().sources.get(source)
+    source_config = get_sources_config().get(source)
     if source_config is None:
         raise UnknownSource("no source of that name is configured")
     # verify() refuses a delivery without webhook-id, so the id is there by the time ingest uses it.

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.errors import MalformedPayload
 from socialcare.observability import logger, metrics
-from socialcare.platform_config import get_platform_config
+from socialcare.platform_config import get_x_config
 from socialcare.platforms import x
 from socialcare.webhook_http import receive, register_error_handlers
 
@@ -21,12 +21,12 @@ def crc_check() -> dict[str, str]:
     token = app.current_event.get_query_string_value("crc_token")
     if not token:
         raise MalformedPayload("the crc_token query parameter is required")
-    return x.crc_response(token, get_platform_config().x)
+    return x.crc_response(token, get_x_config())
 
 
 @app.post("/webhooks/x")
 def delivery() -> dict[str, Any]:
-    config = get_platform_config().x
+    config = get_x_config()
     return receive(
         app.current_event,
         verify=lambda body, headers: x.verify_signature(body, headers, config),

@@ -1,5 +1,7 @@
-"""The platform configuration document: one Secrets Manager secret (JSON), read through Powertools Parameters
-and cached for POWERTOOLS_PARAMETERS_MAX_AGE seconds, so a warm function does not call Secrets Manager."""
+"""The platform configuration document: one JSON section per platform (`x`, `meta`, `sources`), each in a
+Secrets Manager secret of its own, so each function can read only the platforms it serves (the X webhook
+cannot read Meta's token). Read through Powertools Parameters and cached for POWERTOOLS_PARAMETERS_MAX_AGE
+seconds, so a warm function does not call Secrets Manager."""
 
 import re
 
@@ -29,6 +31,7 @@ class MetaConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     app_secret: str = ""
+    app_id: str = ""  # optional: the token debug look-up then uses the app token instead of the Page token
     verify_token: str = ""
     page_id: str = ""
     ig_user_id: str = ""
@@ -63,6 +66,32 @@ class PlatformConfig(BaseModel):
         return sources
 
 
+# The document's sections, in the order the README lists them.
+SECTIONS = ("x", "meta", "sources")
+
+
+def secret_id_of(section: str) -> str:
+    settings = get_settings()
+    ids = {"x": settings.x_secret_id, "meta": settings.meta_secret_id, "sources": settings.sources_secret_id}
+    return ids[section]
+
+
+def _section(section: str) -> object:
+    return parameters.get_secret(secret_id_of(section), transform="json")
+
+
+def get_x_config() -> XConfig:
+    return XConfig.model_validate(_section("x"))
+
+
+def get_meta_config() -> MetaConfig:
+    return MetaConfig.model_validate(_section("meta"))
+
+
+def get_sources_config() -> dict[str, SourceConfig]:
+    return PlatformConfig.model_validate({"sources": _section("sources")}).sources
+
+
 def get_platform_config() -> PlatformConfig:
-    document = parameters.get_secret(get_settings().config_secret_id, transform="json")
-    return PlatformConfig.model_validate(document)
+    """Every platform's section: only for the functions that serve them all (reply sender, credentials)."""
+    return PlatformConfig(x=get_x_config(), meta=get_meta_config(), sources=get_sources_config())

@@ -78,14 +78,14 @@ _NONCE = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{43})$")
 
 # ---------------------------------------------------------------- the form nonce
 def nonce_key_from_config(secret_text: str) -> bytes:
-    """The form nonce key: derived from the whole configuration secret, under a label of its own, so it is
-    never the same as any platform secret and cannot be turned back into one."""
+    """The form nonce key: derived from the reply form's own secret (random, made by the template), under a
+    label of its own. The page reads no platform secret at all."""
     return hmac.new(secret_text.encode("utf-8"), b"socialcare reply-form nonce v1", hashlib.sha256).digest()
 
 
 def get_nonce_key() -> bytes:
     # Powertools caches the secret (POWERTOOLS_PARAMETERS_MAX_AGE), like the platform configuration.
-    secret = parameters.get_secret(get_settings().config_secret_id)
+    secret = parameters.get_secret(get_settings().reply_form_key_secret_id)
     return nonce_key_from_config(secret if isinstance(secret, str) else bytes(secret).decode("utf-8"))
 
 

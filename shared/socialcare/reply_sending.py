@@ -51,7 +51,7 @@ from socialcare.data.mentions import MentionStore
 from socialcare.data.replies import Reply, ReplyState, ReplyStore
 from socialcare.models import Author, Mention, MentionKind, MentionStatus, utc_now
 from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
-from socialcare.observability import logger, metrics
+from socialcare.observability import count_for_platform, logger, metrics
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms.replies import (
     DEFAULT_TIMEOUT,
@@ -267,6 +267,9 @@ class ReplySender:
             )
         first = record.first_answer
         metrics.add_metric(name="RepliesSent", unit=MetricUnit.Count, value=1)
+        count_for_platform("RepliesSent", mention.platform)
+        if first and seconds is not None:
+            count_for_platform("FirstResponseTime", mention.platform, seconds, unit="Seconds")
         logger.info(
             "reply sent",
             reply_id=reply.reply_id,
@@ -330,6 +333,7 @@ class ReplySender:
             logger.error("lost the lease before recording a failure", reply_id=reply.reply_id)
             return
         metrics.add_metric(name="RepliesFailed", unit=MetricUnit.Count, value=1)
+        count_for_platform("RepliesFailed", reply.platform)
         logger.warning(
             "reply failed", reply_id=reply.reply_id, code=failure.code, alert_leads=failure.alert_leads
         )

@@ -5,6 +5,7 @@ size and content-type limits, JSON decoding with a clear error, the one receive 
 import base64
 import binascii
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
@@ -24,7 +25,7 @@ from socialcare.errors import (
 )
 from socialcare.ingest import ingest
 from socialcare.models import Delivery
-from socialcare.observability import logger, metrics
+from socialcare.observability import count_for_platform, logger, metrics
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -50,6 +51,9 @@ def receive(
     delivery = decode_delivery(body, headers, parse)
     result = ingest(delivery, get_mention_store(), fetch_text=fetch_text, delivery_id=delivery_id)
     metrics.add_metric(name="MentionsStored", unit=MetricUnit.Count, value=len(result.stored))
+    for name, mentions in (("MentionsReceived", delivery.mentions), ("MentionsStored", result.stored)):
+        for platform, count in Counter(m.platform for m in mentions if not m.is_ours).items():
+            count_for_platform(name, platform, count)
     metrics.add_metric(name="DuplicateMentions", unit=MetricUnit.Count, value=result.duplicates)
     if result.text_pending:
         metrics.add_metric(name="MentionTextsPending", unit=MetricUnit.Count, value=result.text_pending)

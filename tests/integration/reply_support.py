@@ -29,13 +29,15 @@ LEAD = Agent(name="Lena Lead", email="lena@example.com", phone="+14155550103", l
 
 
 def point_config_at(aws: Aws, config: dict[str, Any], simulator: PlatformSimulator) -> None:
-    """Rewrite the stack's configuration secret so every platform call goes to the simulator."""
+    """Rewrite the stack's configuration secrets so every platform call goes to the simulator."""
     config["x"]["api_base"] = simulator.url
     config["meta"]["graph_base"] = f"{simulator.url}/v21.0"
     for source in config["sources"].values():
         source["reply_url"] = source["reply_url"].replace("http://127.0.0.1:4000", simulator.url)
-    secret_id = aws.environment["CONFIG_SECRET_ID"]
-    boto3.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=json.dumps(config))
+    for section, variable in (("x", "X_SECRET_ID"), ("meta", "META_SECRET_ID"), ("sources", "SOURCES_SECRET_ID")):
+        boto3.client("secretsmanager").put_secret_value(
+            SecretId=aws.environment[variable], SecretString=json.dumps(config[section])
+        )
 
 
 def customer_mention(
