@@ -7,7 +7,11 @@ failures (429, 5xx, Meta error codes) and slow answers are injected on demand, i
 
     GET    /_simulator/calls   the recorded calls as JSON      DELETE /_simulator/calls  forget them
     POST   /_simulator/fail    {"count", "status", "body", "headers"}: answer the next calls with that
-    POST   /_simulator/delay   {"seconds", "count"}: answer the next calls that much later"""
+    POST   /_simulator/delay   {"seconds", "count"}: answer the next calls that much later
+    POST   /_simulator/meta-token {"is_valid", "expires_at"}: what the token debug look-up answers
+
+The credentials check's look-ups are answered too: X's `GET /2/users/me` (the brand of infra/dev-config.json)
+and Meta's `GET /debug_token` (valid and never expiring, unless told otherwise)."""
 
 import argparse
 import itertools
@@ -29,6 +33,9 @@ X_DIRECT_MESSAGE = re.compile(r"^/2/dm_conversations/with/(?P<participant>[^/]+)
 GRAPH_EDGE = re.compile(
     r"^(?:/v\d+(?:\.\d+)?)?/(?P<node>[^/]+)/(?P<edge>comments|replies|mentions|messages)/?$"
 )
+X_ME = re.compile(r"^/2/users/me/?$")
+GRAPH_DEBUG_TOKEN = re.compile(r"^(?:/v\d+(?:\.\d+)?)?/debug_token/?$")
+DEV_BRAND_USER_ID = "1000000001"  # x.brand_user_id in infra/dev-config.json
 SOURCE_REPLY = re.compile(r"^/sources/(?P<name>[^/]+)/replies/?$")
 MAX_BODY_BYTES = 1024 * 1024
 # Where infra/dev-config.json expects the simulator (`make run` puts it there unless SIMULATOR_PORT says).
@@ -51,6 +58,12 @@ class RecordedCall:
 
 
 @dataclass(frozen=True)
+class MetaToken:
+    is_valid: bool = True
+    expires_at: int = 0  # unix seconds; 0: never (a long-lived Page token)
+
+
+@dataclass(frozen=True)
 class InjectedResponse:
     status: int
     json_body: Any = None
@@ -69,6 +82,7 @@ class PlatformSimulator:
         self._delays: deque[float] = deque()
         self._ids = itertools.count(1_800_000_000_000_000_001)  # X-sized numeric ids
         self._server: ThreadingHTTPServer | None = None
+        self.meta_token = MetaToken()
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle
@@ -155,11 +169,17 @@ class PlatformSimulator:
         with self._lock:
             self._delays.extend([seconds] * count)
 
+    def set_meta_token(self, is_valid: bool, expires_at: int = 0) -> None:
+        """What the token debug look-up answers from now on (expires_at: unix seconds, 0 for never)."""
+        with self._lock:
+            self.meta_token = MetaToken(is_valid, expires_at)
+
     def reset(self) -> None:
         with self._lock:
             self._calls.clear()
             self._injected.clear()
             self._delays.clear()
+            self.meta_token = MetaToken()
 
     def take_injected(self) -> tuple[InjectedResponse | None, float]:
         with self._lock:
@@ -246,6 +266,9 @@ class _Handler(BaseHTTPRequestHandler):
                 headers={str(key): str(value) for key, value in (request.get("headers") or {}).items()},
             )
             self._send(204, None)
+        elif path == "/_simulator/meta-token" and self.command == "POST" and isinstance(request, dict):
+            simulator.set_meta_token(bool(request.get("is_valid", True)), int(request.get("expires_at", 0)))
+            self._send(204, None)
         elif path == "/_simulator/delay" and self.command == "POST" and isinstance(request, dict):
             simulator.delay_next(float(request.get("seconds", 1)), int(request.get("count", 1)))
             self._send(204, None)
@@ -290,6 +313,8 @@ def _field(body: Any, name: str) -> Any:
 
 def _answer(simulator: PlatformSimulator, call: RecordedCall) -> tuple[int, Any, dict[str, str]]:
     """A success in the platform's own shape, or the error the platform gives for a missing token or path."""
+    if call.method == "GET":
+        return _answer_lookup(simulator, call)
     if call.method != "POST":
         return 405, {"error": f"{call.method} is not simulated"}, {}
     body = call.body
@@ -337,6 +362,30 @@ def _answer(simulator: PlatformSimulator, call: RecordedCall) -> tuple[int, Any,
     if SOURCE_REPLY.match(call.path):
         return 200, {"id": f"reply_{simulator.next_id()}"}, {}
     return 404, {"error": f"no simulated endpoint for POST {call.path}"}, {}
+
+
+def _answer_lookup(simulator: PlatformSimulator, call: RecordedCall) -> tuple[int, Any, dict[str, str]]:
+    """The credentials check's look-ups: who am I on X, and Meta's token debugger."""
+    if X_ME.match(call.path):
+        if not call.headers.get("authorization", "").startswith("Bearer "):
+            return 401, {"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}, {}
+        return 200, {"data": {"id": DEV_BRAND_USER_ID, "name": "Brand", "username": "brand"}}, {}
+    if GRAPH_DEBUG_TOKEN.match(call.path):
+        if not call.query.get("input_token") or not call.query.get("access_token"):
+            error = {"message": "input_token and access_token are required", "type": "OAuthException"}
+            return 400, {"error": {**error, "code": 100}}, {}
+        token = simulator.meta_token
+        data: dict[str, Any] = {
+            "app_id": "simulated",
+            "type": "PAGE",
+            "is_valid": token.is_valid,
+            "expires_at": token.expires_at,
+            "scopes": ["pages_manage_engagement", "pages_messaging", "instagram_manage_comments"],
+        }
+        if not token.is_valid:
+            data["error"] = {"code": 190, "message": "Error validating access token: Session has expired"}
+        return 200, {"data": data}, {}
+    return 405, {"error": f"GET {call.path} is not simulated"}, {}
 
 
 def point_at_simulator(config: dict[str, Any], simulator_url: str) -> dict[str, Any]:

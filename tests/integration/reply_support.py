@@ -34,7 +34,11 @@ def point_config_at(aws: Aws, config: dict[str, Any], simulator: PlatformSimulat
     config["meta"]["graph_base"] = f"{simulator.url}/v21.0"
     for source in config["sources"].values():
         source["reply_url"] = source["reply_url"].replace("http://127.0.0.1:4000", simulator.url)
-    for section, variable in (("x", "X_SECRET_ID"), ("meta", "META_SECRET_ID"), ("sources", "SOURCES_SECRET_ID")):
+    for section, variable in (
+        ("x", "X_SECRET_ID"),
+        ("meta", "META_SECRET_ID"),
+        ("sources", "SOURCES_SECRET_ID"),
+    ):
         boto3.client("secretsmanager").put_secret_value(
             SecretId=aws.environment[variable], SecretString=json.dumps(config[section])
         )

@@ -40,10 +40,15 @@ class CredentialProblem:
         }
 
 
-def _get(session: requests.Session, url: str, **kwargs: Any) -> requests.Response | str:
-    """The response, or why there is none (a network error names no token: URLs here carry none)."""
+def _get(
+    session: requests.Session, url: str, *, token: str = "", params: dict[str, str] | None = None
+) -> requests.Response | str:
+    """The response, or why there is none (the reason names the host, never the token or the query)."""
+    headers = {"user-agent": USER_AGENT}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
     try:
-        return session.get(url, timeout=TIMEOUT, headers={"user-agent": USER_AGENT}, **kwargs)
+        return session.get(url, timeout=TIMEOUT, headers=headers, params=params)
     except requests.RequestException as error:
         return f"could not reach {url.split('?')[0]}: {type(error).__name__}"
 
@@ -64,7 +69,7 @@ def check_x(config: XConfig, session: requests.Session) -> list[CredentialProble
     response = _get(
         session,
         config.api_base.rstrip("/") + "/2/users/me",
-        headers={"authorization": f"Bearer {config.bearer_token}", "user-agent": USER_AGENT},
+        token=config.bearer_token,
     )
     if isinstance(response, str):
         return [_x("x.api_base", response, blocking=False)]
