@@ -51,9 +51,11 @@ def receive(
     delivery = decode_delivery(body, headers, parse)
     result = ingest(delivery, get_mention_store(), fetch_text=fetch_text, delivery_id=delivery_id)
     metrics.add_metric(name="MentionsStored", unit=MetricUnit.Count, value=len(result.stored))
-    for name, mentions in (("MentionsReceived", delivery.mentions), ("MentionsStored", result.stored)):
-        for platform, count in Counter(m.platform for m in mentions if not m.is_ours).items():
-            count_for_platform(name, platform, count)
+    # Per platform, customers' mentions only (our own posts come back as events too).
+    for platform, count in Counter(m.platform for m in delivery.mentions if not m.is_ours).items():
+        count_for_platform("MentionsReceived", platform, count)
+    for platform, count in Counter(m.platform for m in result.stored if not m.is_ours).items():
+        count_for_platform("MentionsStored", platform, count)
     metrics.add_metric(name="DuplicateMentions", unit=MetricUnit.Count, value=result.duplicates)
     if result.text_pending:
         metrics.add_metric(name="MentionTextsPending", unit=MetricUnit.Count, value=result.text_pending)
