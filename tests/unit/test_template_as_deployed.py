@@ -4,6 +4,7 @@ function's role must allow exactly the AWS calls its code makes, no more: the li
 function calls, read from its code path (data/ for DynamoDB), and it changes with the code."""
 
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,18 @@ def test_each_function_reads_only_its_own_secrets(deployed: dict[str, Any], func
         for _kind, name in references(statement["Resource"])
     }
     assert readable == SECRETS.get(function, set())
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_samconfig_environments_set_only_the_templates_parameters(
+    source: dict[str, Any], environment: str
+) -> None:
+    config = tomllib.loads((TEMPLATE.parent / "samconfig.toml").read_text())
+    deploy = config[environment]["deploy"]["parameters"]
+    overrides = dict(pair.split("=", 1) for pair in deploy["parameter_overrides"].split())
+    assert overrides["Stage"] == environment
+    assert set(overrides) <= set(source["Parameters"])
+    for name, value in overrides.items():
+        allowed = source["Parameters"][name].get("AllowedValues")
+        assert allowed is None or value in [str(v) for v in allowed], (name, value)
+    assert config[environment]["global"]["parameters"]["stack_name"] == f"socialcare-{environment}"
