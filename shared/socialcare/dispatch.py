@@ -31,6 +31,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from socialcare.data import table
 from socialcare.data.agents import AgentRecord, AgentStore, agent_id_for, get_agent_store
@@ -81,6 +82,17 @@ DEFAULT_CLAIM = timedelta(minutes=1)
 ASSIGN_ATTEMPTS = 4
 # How long this process trusts its own recent writes over what the (eventually consistent) index shows.
 RECENT_WRITES = 30.0  # seconds
+
+
+# What SNS answers for a message it will never send (a number it cannot text, a message too long): retrying
+# cannot help, so such a notification is recorded as failed and the leads are told instead.
+PERMANENT_SNS_ERRORS = frozenset({"InvalidParameter", "InvalidParameterValue"})
+
+
+def never_succeeds(error: Exception) -> bool:
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code") in PERMANENT_SNS_ERRORS
+    return isinstance(error, ValueError)  # an SMS the reply link cannot fit in (socialcare.notification)
 
 
 class NotificationFailed(Exception):
@@ -167,9 +179,12 @@ class Notifier:
                 phone=mask_phone(phone),
             )
             return
-        body = email_body(mention, conversation, link)
-        if level > 0:
-            body = f"Escalation level {level}: nobody has opened this mention yet.\n\n" + body
+        note = None
+        if level > 0 and mention.status is MentionStatus.OPENED:
+            note = f"Escalation level {level}: an agent is on it, but nobody has answered it yet."
+        elif level > 0:
+            note = f"Escalation level {level}: nobody has opened this mention yet."
+        body = email_body(mention, conversation, link, note)
         self._sns.publish(
             TopicArn=self._settings.notification_topic_arn,
             Subject=email_subject(mention),
@@ -177,6 +192,21 @@ class Notifier:
             MessageAttributes={"agent_id": {"DataType": "String", "StringValue": recipient.agent_id}},
         )
         logger.info("email sent", mention_id=mention.id, escalation_level=level, agent_id=recipient.agent_id)
+
+    def alert_leads(self, agents: Iterable[Agent], subject: str, message: str) -> None:
+        """One email per active lead (their subscription's filter policy selects their agent_id)."""
+        leads = [agent for agent in agents if agent.lead and agent.active]
+        if not leads:
+            logger.error("no lead to alert: make an agent a lead with the socialcare agents command")
+        for lead in leads:
+            self._sns.publish(
+                TopicArn=self._settings.notification_topic_arn,
+                Subject=subject,
+                Message=message,
+                MessageAttributes={
+                    "agent_id": {"DataType": "String", "StringValue": agent_id_for(lead.email)}
+                },
+            )
 
 
 @dataclass
@@ -511,7 +541,12 @@ class Dispatcher:
                 self.notifier.send(
                     channel, mention, record, notice.level, prepared.conversation, self.notifier.link(token)
                 )
-            except Exception as error:  # any failure leaves the notice for a retry
+            except Exception as error:  # any failure leaves the notice for a retry, unless none can help
+                if never_succeeds(error):
+                    self._give_up(
+                        notice, mention, record, channel, error, now, last=position == len(owed) - 1
+                    )
+                    continue
                 failures.append(f"{channel} to {record.agent_id}: {type(error).__name__}")
                 logger.warning(
                     "notification failed; will retry",
@@ -534,6 +569,45 @@ class Dispatcher:
         if failures:
             self.store.release(notice.mention_id, notice.level, prepared.claim_id)
             raise NotificationFailed(f"mention {mention.id} level {notice.level}: " + "; ".join(failures))
+
+    def _give_up(
+        self,
+        notice: Notice,
+        mention: Mention,
+        record: AgentRecord,
+        channel: str,
+        error: Exception,
+        now: datetime,
+        *,
+        last: bool,
+    ) -> None:
+        """A notification SNS will never send: recorded as failed with the reason (never retried), and the
+        leads told once (only the run that records it tells them)."""
+        reason = f"{channel} to {record.agent.name}: {error}"[:500]
+        logger.error(
+            "notification can never be sent; leads told",
+            mention_id=mention.id,
+            escalation_level=notice.level,
+            agent_id=record.agent_id,
+            channel=channel,
+            error=str(error)[:300],
+        )
+        key = f"{record.agent_id}:{channel}"
+        if not self.store.record_failed(notice.mention_id, notice.level, key, reason, now, complete=last):
+            return
+        subject = f"Social Care: a {'text' if channel == 'sms' else 'email'} to {record.agent.name} failed"
+        message = (
+            f"{record.agent.name} could not be sent the {channel} about mention {mention.id} "
+            f"(escalation level {notice.level}), and it will not be retried.\n\nReason: {reason}\n\n"
+            "Check the agent's phone number (socialcare agents update) and the mention "
+            f"(socialcare mentions show {mention.id}).\n"
+        )
+        try:
+            self.notifier.alert_leads(
+                self.agents.agents(), subject.encode("ascii", "ignore").decode()[:99], message
+            )
+        except Exception:  # the failure is recorded; the alert is best effort, once
+            logger.exception("leads could not be told about a failed notification", mention_id=mention.id)
 
     def conversation_so_far(self, mention: Mention) -> list[Mention]:
         """The conversation's latest mentions before this one (ours included), oldest first, for the email."""

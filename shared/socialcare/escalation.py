@@ -1,11 +1,13 @@
 """Escalation: every minute, the mentions that still need a human and are due (the sparse gsi2 "PENDING"
 index) get what they need.
 
-- opened, answered or gone: dropped from pending;
+- answered or gone: dropped from pending;
 - waiting (nobody could take it), or still new a minute after it arrived (dispatch never ran): dispatched
   again;
 - assigned and not opened within its priority's deadline: level 1 tells the next agent on shift, level 2
-  (after twice the deadline) every agent on shift and the leads (socialcare.routing).
+  (after twice the deadline) every agent on shift and the leads (socialcare.routing);
+- opened (an agent pressed "I'm on it") and still not answered ANSWER_DEADLINE_FACTOR deadlines later: every
+  agent on shift and the leads. Opening the page is not opening: link scanners and previews open every link.
 
 Each escalation is recorded once: its notice is written first-writer-wins, then the mention's transition
 expects the previous escalation level, so overlapping runs never tell anyone twice. Notices whose delivery
@@ -20,6 +22,7 @@ from socialcare.observability import logger
 from socialcare.routing import (
     MAX_ESCALATION_LEVEL,
     Priority,
+    answer_due,
     escalation_due,
     escalation_recipients,
     guess_language,
@@ -62,6 +65,11 @@ class Escalator:
         return report
 
     def _handle(self, mention: Mention, now: datetime, report: SweepReport) -> None:
+        if mention.status is MentionStatus.OPENED and not mention.is_ours and mention.answered_at is None:
+            level = self.escalate_unanswered(mention, now)
+            if level is not None:
+                report.escalated[level] = report.escalated.get(level, 0) + 1
+            return
         if mention.is_ours or mention.status in CLOSED_STATUSES:
             if self.mentions.transition(
                 mention.id, remove_fields=("gsi2pk", "gsi2sk"), expected={"status": mention.status}
@@ -100,6 +108,35 @@ class Escalator:
             self._reschedule(mention, notified_at, deadline)
             return None
 
+        reason = f"not opened within {_minutes(deadline * level)} minutes"
+        schedule: dict[str, object] = (
+            {"gsi2sk": notified_at + deadline * (level + 1)} if level < MAX_ESCALATION_LEVEL else {}
+        )
+        return self._escalate_to(mention, level, reason, schedule, now)
+
+    def escalate_unanswered(self, mention: Mention, now: datetime) -> int | None:
+        """An opened mention due (its answer deadline passed, socialcare.routing.answer_due) and still not
+        answered: everyone on shift and the leads are told, once; then it leaves the pending index."""
+        opened_at = mention.opened_at or mention.notified_at or mention.received_at
+        due = answer_due(mention.priority, opened_at, self.dispatcher.settings.escalation_deadlines)
+        if now < due:
+            self.mentions.transition(
+                mention.id, set_fields={"gsi2sk": due}, expected={"status": MentionStatus.OPENED}
+            )
+            return None
+        if mention.escalation_level >= MAX_ESCALATION_LEVEL:  # everyone was told already
+            self.mentions.transition(
+                mention.id, remove_fields=("gsi2pk", "gsi2sk"), expected={"status": MentionStatus.OPENED}
+            )
+            return None
+        reason = f"opened {_minutes(now - opened_at)} minutes ago and not answered"
+        return self._escalate_to(mention, MAX_ESCALATION_LEVEL, reason, {}, now)
+
+    def _escalate_to(
+        self, mention: Mention, level: int, reason: str, schedule: dict[str, object], now: datetime
+    ) -> int | None:
+        """Record escalation `level` once (expecting the mention's status and level as read) and notify its
+        recipients; returns the level when this call recorded it."""
         recipients = escalation_recipients(
             level,
             mention.platform,
@@ -110,18 +147,14 @@ class Escalator:
         )
         notice = None
         if recipients:
-            reason = f"not opened within {_minutes(deadline * level)} minutes"
             notice = self.store.create_notice(mention.id, level, [a.email for a in recipients], reason, now)
         told = list(dict.fromkeys([*mention.assigned_to, *(notice.recipients if notice else [])]))
-        schedule: dict[str, object] = (
-            {"gsi2sk": notified_at + deadline * (level + 1)} if level < MAX_ESCALATION_LEVEL else {}
-        )
         recorded = self.mentions.transition(
             mention.id,
             set_fields={"escalation_level": level, "assigned_to": told, **schedule},
             # The last level leaves the pending index: there is nobody further to tell.
             remove_fields=("gsi2pk", "gsi2sk") if level >= MAX_ESCALATION_LEVEL else (),
-            expected={"status": MentionStatus.ASSIGNED, "escalation_level": mention.escalation_level},
+            expected={"status": mention.status, "escalation_level": mention.escalation_level},
         )
         if not recorded:
             logger.info(
@@ -137,7 +170,8 @@ class Escalator:
             "mention escalated",
             mention_id=mention.id,
             escalation_level=level,
-            priority=priority.value,
+            priority=mention.priority,
+            reason=reason,
             recipients=len(notice.recipients),
         )
         self.dispatcher.deliver(notice, mention, now)
@@ -164,14 +198,23 @@ class Escalator:
         for notice in self.store.undelivered(created_before=now - DELIVERY_GRACE):
             try:
                 mention = self.mentions.get(notice.mention_id)
-                if mention is None or mention.is_ours or mention.status in CLOSED_STATUSES:
+                # A notice made after the mention was opened is about it being unanswered: still needed.
+                needed = mention is not None and (
+                    mention.status is MentionStatus.ASSIGNED
+                    or (
+                        mention.status is MentionStatus.OPENED
+                        and mention.opened_at is not None
+                        and notice.created_at >= mention.opened_at
+                    )
+                )
+                if mention is None or mention.is_ours or not needed:
                     self.store.abandon(notice.mention_id, notice.level, "the mention no longer needs it", now)
                     report.abandoned += 1
                 elif now - notice.created_at > self.dispatcher.settings.reply_link_ttl:
                     self.store.abandon(notice.mention_id, notice.level, "too old to matter", now)
                     report.abandoned += 1
                     logger.error("notice given up", mention_id=mention.id, escalation_level=notice.level)
-                elif mention.status is MentionStatus.ASSIGNED and mention.escalation_level >= notice.level:
+                elif mention.escalation_level >= notice.level:
                     self.dispatcher.deliver(notice, mention, now)
                     report.redelivered += 1
                 # Otherwise the mention has not recorded this notice yet: its dispatch or escalation will.

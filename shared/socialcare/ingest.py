@@ -8,12 +8,15 @@ refuse (4xx) leaves nothing behind.
 
 Edits of a mention we never stored (we missed its creation, or it predates the subscription) store the edited
 mention as new: it is still a customer waiting for an answer. Edits of a stored one replace its text and keep
-the previous text in the item's edit_history."""
+the previous text in the item's edit_history, in the platform's order: an edit older (by the platform's time
+of the event) than the stored text is a late resend, acknowledged and ignored, so the agent never answers
+words the customer already changed."""
 
 import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from socialcare.data.mentions import (
@@ -110,7 +113,7 @@ def fingerprint(delivery: Delivery) -> str:
     parts = sorted(
         [f"mention:{m.id}:{_digest(m.text)}" for m in delivery.mentions]
         + [f"edit:{m.id}:{_digest(m.text)}" for m in delivery.edits]
-        + [f"gone:{t.platform}-{t.external_id}:{t.status.value}" for t in delivery.tombstones]
+        + [f"gone:{mention_id(t.platform, t.external_id)}:{t.status.value}" for t in delivery.tombstones]
     )
     return _digest(json.dumps(parts))
 
@@ -182,15 +185,15 @@ def ingest(
 
     stored = store.put_all_if_new([*fresh, *edited_as_new])
     stored_ids = {m.id for m in stored}
-    # Texts an edit applies to: what we read, or what this delivery just stored; None means read it again
+    # What an edit applies to: what we read, or what this delivery just stored; None means read it again
     # (a concurrent delivery stored it between our read and our write).
-    bases: dict[str, str | None] = {key: None for key in edit_groups}
+    bases: dict[str, Mention | None] = {key: None for key in edit_groups}
     for key in edit_groups:
         if key in known:
-            bases[key] = known[key].text
+            bases[key] = known[key]
     for mention in fresh:
         if mention.id in stored_ids and mention.id in bases:
-            bases[mention.id] = mention.text
+            bases[mention.id] = mention
     to_edit = [
         (key, group) for key, group in edit_groups.items() if key not in stored_ids or key in fresh_ids
     ]
@@ -218,22 +221,31 @@ def ingest(
     return result
 
 
-def _apply_edits(store: MentionStore, edits: list[Mention], base_text: str | None) -> int:
-    """Apply one mention's edits in delivery order; returns how many changed its text."""
+def _apply_edits(store: MentionStore, edits: list[Mention], base: Mention | None) -> int:
+    """Apply one mention's edits in delivery order, skipping any older than the stored text; returns how
+    many changed its text."""
     applied = 0
-    current = base_text
+    current = (base.text, _text_time(base)) if base is not None else None
     for edit in edits:
         for _ in range(EDIT_ATTEMPTS):
             if current is None:
                 stored = store.get(edit.id)
                 if stored is None:
                     return applied  # nothing to edit (cannot happen after the put above; be safe)
-                current = stored.text
-            if current == edit.text:
+                current = (stored.text, _text_time(stored))
+            text, written_at = current
+            if edit.text_at is not None and edit.text_at < written_at:
+                logger.info("edit older than the stored text ignored", mention_id=edit.id)
+                break
+            if text == edit.text:
                 break  # a resend of an edit already applied
-            if store.replace_text(edit.id, current, edit.text, edited_at=utc_now()):
-                current = edit.text
+            if store.replace_text(edit.id, text, edit.text, edited_at=utc_now(), text_at=edit.text_at):
+                current = (edit.text, edit.text_at or written_at)
                 applied += 1
                 break
             current = None  # someone else changed it first: read again
     return applied
+
+
+def _text_time(mention: Mention) -> datetime:
+    return mention.text_at or mention.created_at

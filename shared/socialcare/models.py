@@ -75,6 +75,9 @@ class Mention(BaseModel):
     # The platform sent only ids (an Instagram mention) and fetching the text failed: it is stored with empty
     # text, and socialcare.enrichment.retry_pending_texts fills it in later.
     text_pending: bool = False
+    # When the platform says the stored text was written: an edit's event time (None: created_at). An edit
+    # older than it is a late resend and is ignored (socialcare.ingest).
+    text_at: datetime | None = None
     # The mention's life after ingest, written by dispatch, escalation and the reply page.
     priority: str | None = None
     assigned_to: list[str] = Field(default_factory=list)  # emails of the agents it was sent to
@@ -94,7 +97,11 @@ class Mention(BaseModel):
 
 
 def mention_id(platform: str, external_id: str) -> str:
-    return f"{platform}-{external_id}"
+    """`<platform>-<external id>`, split at the first `-`, so the platform part must not contain one: a
+    source name's `-` is written `.`, which names cannot contain (socialcare.platform_config.SOURCE_NAME).
+    Source `a` with id `b-c` is `a-b-c`; source `a-b` with id `c` is `a.b-c`. Built-in platforms and source
+    names without `-` keep the key they always had."""
+    return f"{platform.replace('-', '.')}-{external_id}"
 
 
 class Tombstone(BaseModel):

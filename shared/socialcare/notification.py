@@ -1,8 +1,14 @@
 """The words of a notification: the SMS and the email an agent gets about a mention. Pure formatting.
 
+What a customer wrote must never pass for what we wrote: our reply link comes first in both, the customer's
+words come after it, quoted (in quotes in the SMS, every line behind "> " in the email), and invisible format
+characters (bidi controls, zero-width spaces) are removed from them (socialcare.untrusted_text).
+
 The SMS must stay within two segments (a third costs money and may arrive out of order) and must always carry
-the whole reply link, so the mention's text is what gets cut. The email has room for everything: the whole
-text and the conversation so far. Its subject follows Amazon SNS's rules for email subjects (ASCII, one line,
+the whole reply link, so the mention's text is what gets cut. The email must fit SNS (256 KiB a message): it
+is bounded by MAX_EMAIL_BYTES, the mention's text by MAX_EMAIL_TEXT and each earlier message of the
+conversation by MAX_EARLIER_TEXT characters; the oldest earlier messages that do not fit are left out with
+"...and N more on the page". Its subject follows Amazon SNS's rules for email subjects (ASCII, one line,
 under 100 characters), since SNS may be what sends it."""
 
 import re
@@ -11,6 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from socialcare.models import Author, Mention, MentionKind, MentionStatus
+from socialcare.untrusted_text import without_format_characters
 
 MAX_SMS_SEGMENTS = 2
 
@@ -25,6 +32,9 @@ GSM_SINGLE, GSM_PART = 160, 153  # septets
 UCS2_SINGLE, UCS2_PART = 70, 67  # UTF-16 code units
 
 MAX_SUBJECT_LENGTH = 99  # SNS: "less than 100 characters"
+MAX_EMAIL_BYTES = 100_000  # SNS refuses messages over 256 KiB; UTF-8 bytes count
+MAX_EMAIL_TEXT = 10_000  # characters of the mention itself (at most 40 KB); the page has them all
+MAX_EARLIER_TEXT = 500  # characters of each earlier message of the conversation
 MAX_AUTHOR_LABEL = 40
 _KIND_LABELS = {
     MentionKind.POST: "post",
@@ -75,15 +85,18 @@ def _fits(text: str) -> bool:
 
 
 def sms_text(mention: Mention, link: str) -> str:
-    """The SMS: "[x] DM @handle: start of the text..." then the reply link on its own line, in at most two
-    segments.
+    """The SMS: the reply link on the first line, then `[x] DM @handle: "start of the text..."`, in at most
+    two segments. The link comes first so that nothing the customer wrote can precede it or pose as it.
 
     The link is never cut; the text is cut (at a word boundary when one is near) and ends with an ellipsis.
     Raises ValueError when the link alone cannot fit, which is a configuration mistake."""
     kind = "DM " if mention.kind == MentionKind.DIRECT_MESSAGE else ""
-    head = f"[{mention.platform}] {kind}{_author_label(mention.author)}: "
-    tail = f"\n{link}"
-    text = _one_line(mention.text) or "(no text)"
+    head = f"{link}\n[{mention.platform}] {kind}{_author_label(mention.author)}: "
+    text = _one_line(mention.text)
+    if not text:
+        head, text, tail = head + "(no text)", "", ""
+    else:
+        head, tail = head + '"', '"'
     if _fits(head + text + tail):
         return head + text + tail
     # No more characters than two GSM segments hold can fit, so longer texts need not be tried.
@@ -122,7 +135,7 @@ def _author_label(author: Author) -> str:
 
 
 def _one_line(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
+    return _WHITESPACE.sub(" ", without_format_characters(text)).strip()
 
 
 # ---------------------------------------------------------------- email
@@ -142,33 +155,65 @@ def _ascii(text: str) -> str:
     return _one_line("".join(char for char in folded if char.isprintable()))
 
 
-def email_body(mention: Mention, conversation: Iterable[Mention], link: str) -> str:
-    """Plain text: who wrote what and where, the whole text, the reply link, then the conversation so far
-    (oldest first, this mention left out) and the link again when the conversation pushed it far up."""
+def email_body(mention: Mention, conversation: Iterable[Mention], link: str, note: str | None = None) -> str:
+    """Plain text: the reply link first, then `note` (an escalation says so), who wrote what and where, the
+    text quoted, then the conversation so far (oldest first, this mention left out, each message quoted) and
+    the link again when the conversation pushed it far up. At most MAX_EMAIL_BYTES in UTF-8."""
+    lines = [f"Reply: {link}", "(This link is ours. Everything after a '>' is what the customer wrote.)"]
+    if note:
+        lines += ["", note]
+    lines += ["", *_about(mention), "", f"{_who(mention)} wrote{_GONE.get(mention.status, '')}:"]
+    lines += _quoted(mention.text, MAX_EMAIL_TEXT)
+    earlier = [
+        [f"{_when(item.created_at)}  {_who(item)}{_GONE.get(item.status, '')}:", *_quoted(item.text)]
+        for item in sorted(
+            (item for item in conversation if item.id != mention.id), key=lambda item: item.created_at
+        )
+    ]
+    if earlier:
+        footer = ["", f"Reply: {link}"]
+        heading = ["", "Conversation so far, oldest first:", ""]
+        budget = MAX_EMAIL_BYTES - _size([*lines, *heading, "...and 99 more on the page", *footer])
+        kept: list[list[str]] = []
+        for entry in reversed(earlier):  # the latest matter most: the oldest are left out first
+            budget -= _size(entry)
+            if budget < 0:
+                break
+            kept.insert(0, entry)
+        lines += heading
+        if len(kept) < len(earlier):
+            lines.append(f"...and {len(earlier) - len(kept)} more on the page")
+        lines += [line for entry in kept for line in entry] + footer
+    return "\n".join(lines) + "\n"
+
+
+def _about(mention: Mention) -> list[str]:
+    """Who wrote the mention, where and when: one line each, whatever the names contain."""
     author = mention.author
-    about = [f"{_KIND_TITLES[mention.kind]} on {mention.platform} from {_who(mention)}"]
+    lines = [f"{_KIND_TITLES[mention.kind]} on {mention.platform} from {_who(mention)}"]
     if author.name and author.handle:
-        about.append(f"Name: {author.name}")
+        lines.append(f"Name: {_one_line(author.name)}")
     reach = [f"{author.followers:,} followers"] if author.followers is not None else []
     if author.verified:
         reach.append("verified")
     if reach:
-        about.append(", ".join(reach))
-    about.append(f"Posted: {_when(mention.created_at)}")
+        lines.append(", ".join(reach))
+    lines.append(f"Posted: {_when(mention.created_at)}")
     if mention.url:
-        about.append(f"On {mention.platform}: {mention.url}")
+        lines.append(f"On {mention.platform}: {_one_line(mention.url)}")
+    return lines
 
-    lines = [*about, "", mention.text + _GONE.get(mention.status, ""), "", f"Reply: {link}"]
-    earlier = sorted(
-        (item for item in conversation if item.id != mention.id), key=lambda item: item.created_at
-    )
-    if earlier:
-        lines += ["", "Conversation so far, oldest first:", ""]
-        for item in earlier:
-            text = item.text.replace("\n", "\n    ")  # continuation lines stay under their entry
-            lines.append(f"{_when(item.created_at)}  {_who(item)}: {text}{_GONE.get(item.status, '')}")
-        lines += ["", f"Reply: {link}"]
-    return "\n".join(lines) + "\n"
+
+def _quoted(text: str, limit: int = MAX_EARLIER_TEXT) -> list[str]:
+    """A customer's text as quoted lines ("> "), without format characters, cut at `limit` characters."""
+    clean = without_format_characters(text)
+    if len(clean) > limit:
+        clean = clean[:limit].rstrip() + " [...] (shortened: the whole text is on the page)"
+    return ["> " + line for line in clean.splitlines() or [""]]
+
+
+def _size(lines: list[str]) -> int:
+    return sum(len(line.encode("utf-8")) + 1 for line in lines)
 
 
 def _who(mention: Mention) -> str:

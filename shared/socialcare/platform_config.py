@@ -61,7 +61,7 @@ class PlatformConfig(BaseModel):
     def _source_names(cls, sources: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
         for name in sources:
             # A source's name is its platform name: it must not pose as a built-in platform.
-            if not SOURCE_NAME.match(name) or name in BUILT_IN_PLATFORMS:
+            if not SOURCE_NAME.fullmatch(name) or name in BUILT_IN_PLATFORMS:
                 raise ValueError(f"invalid source name {name!r}: lowercase letters, digits, - and _")
         return sources
 

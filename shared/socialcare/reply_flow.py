@@ -1,7 +1,10 @@
 """The reply page's behaviour (GET and POST /r/<token>); socialcare.reply_page renders, this decides.
 
-GET shows the mention and the form and marks the mention opened, but never uses up the link: mail and SMS
-apps open every link to preview it. POST is the only thing that uses a link, and only once:
+GET shows the mention and the form and changes nothing: mail security scanners and chat previews fetch
+every link (plain GETs, headless browsers navigating), so a GET neither uses the link up nor marks the mention
+opened. A person says so with the page's "I'm on it" button (a form post, checked like the reply's): the
+mention becomes opened, its unopened escalation stops, and it escalates again if nobody answers it within
+socialcare.routing.answer_due. POST with the reply is the only thing that uses a link, and only once:
 
 * It must come from our own page. Browsers say where a form post comes from in Sec-Fetch-Site (every
   current browser) or, failing that, in Origin; a cross-site post is refused. The page's own post may carry
@@ -38,7 +41,7 @@ from aws_lambda_powertools.utilities import parameters
 
 from socialcare.data import table
 from socialcare.data.agents import AgentStore
-from socialcare.data.mentions import MentionStore
+from socialcare.data.mentions import PENDING_INDEX_KEY, MentionStore
 from socialcare.data.replies import (
     LIVE_STATES,
     CreateOutcome,
@@ -52,6 +55,7 @@ from socialcare.data.tokens import ReplyLink, TokenStore
 from socialcare.models import Mention, MentionStatus, utc_now
 from socialcare.observability import logger
 from socialcare.reply_page import (
+    ON_IT,
     Page,
     PreviousReply,
     ReplyView,
@@ -125,21 +129,17 @@ def is_cross_site(headers: Mapping[str, str]) -> bool:
     return not host or origin_host != host
 
 
-def is_prefetch(headers: Mapping[str, str]) -> bool:
-    """A browser's speculative load (prefetch, prerender) is nobody reading the page."""
-    purpose = (headers.get("sec-purpose") or headers.get("purpose") or "").lower()
-    mode = headers.get("sec-fetch-mode", "").lower()
-    return "prefetch" in purpose or "prerender" in purpose or (bool(mode) and mode != "navigate")
-
-
 def parse_form(body: bytes, content_type: str) -> dict[str, str] | None:
-    """The posted form fields (last value wins), or None when it is not a urlencoded UTF-8 form."""
+    """The posted form fields (last value wins), or None when it is not a urlencoded UTF-8 form. Percent
+    escapes must decode as UTF-8 too: `%ff%fe` is refused, never posted as replacement characters."""
     media_type = content_type.split(";")[0].strip().lower()
     if media_type != "application/x-www-form-urlencoded":
         return None
     try:
         text = body.decode("utf-8")
-        pairs = parse_qs(text, keep_blank_values=True, strict_parsing=False, max_num_fields=20)
+        pairs = parse_qs(
+            text, keep_blank_values=True, strict_parsing=False, max_num_fields=20, errors="strict"
+        )
     except (UnicodeDecodeError, ValueError):
         return None
     return {name: values[-1] for name, values in pairs.items()}
@@ -177,23 +177,28 @@ class ReplyFlow:
         own = self.replies.get(mention.id, reply_id_for_link(token_hash))
         if own is not None or link.used_at is not None:
             return self._answered(own, link)
-        if not is_prefetch(headers):
-            self._mark_opened(mention, link, now)
         error = _gone_notice(mention)
         return self._form(mention, link, token_hash, self._others_replies(mention, None), error=error)
 
-    def _mark_opened(self, mention: Mention, link: ReplyLink, now: datetime) -> None:
-        """assigned/waiting -> opened, once: the first agent to open it. Its escalation stops (gsi2)."""
-        for status in (MentionStatus.ASSIGNED, MentionStatus.WAITING):
-            opened = self.mentions.transition(
-                mention.id,
-                set_fields={"status": MentionStatus.OPENED, "opened_at": now, "opened_by": link.agent_email},
-                remove_fields=("gsi2pk", "gsi2sk"),
-                expected={"status": status},
-            )
-            if opened:
-                logger.info("mention opened", mention_id=mention.id)
-                return
+    def _mark_opened(self, mention: Mention, link: ReplyLink, now: datetime) -> Mention:
+        """assigned/waiting -> opened, once: the first agent to say "I'm on it". Its unopened escalation
+        stops; it stays pending until its answer deadline, when the sweep escalates it if still unanswered.
+        (A reply sent without it leaves the mention assigned: the sender marks it answered within seconds,
+        and should the reply fail, it keeps escalating as it was.)"""
+        from socialcare.routing import answer_due  # only this path needs routing (and its word lists)
+
+        if mention.status not in (MentionStatus.ASSIGNED, MentionStatus.WAITING):
+            return mention
+        opened = {"status": MentionStatus.OPENED, "opened_at": now, "opened_by": link.agent_email}
+        due = answer_due(mention.priority, now, get_settings().escalation_deadlines)
+        if not self.mentions.transition(
+            mention.id,
+            set_fields={**opened, "gsi2pk": PENDING_INDEX_KEY, "gsi2sk": due},
+            expected={"status": mention.status},
+        ):
+            return self.mentions.get(mention.id) or mention  # someone was first, or it changed meanwhile
+        logger.info("mention opened", mention_id=mention.id)
+        return mention.model_copy(update=opened)
 
     # ---- POST
     def submit(self, token: str, headers: Mapping[str, str], body: bytes) -> Page:
@@ -221,6 +226,10 @@ class ReplyFlow:
         reply_id = reply_id_for_link(token_hash)
         if link.used_at is not None:
             return self._again(token, link, self.replies.get(mention.id, reply_id))
+        if form.get("action") == ON_IT:
+            mention = self._mark_opened(mention, link, now)
+            others = self._others_replies(mention, None)
+            return self._form(mention, link, token_hash, others, error=_gone_notice(mention))
 
         text = normalized_reply(form.get("text", ""))
         problem = validate_reply(mention.platform, mention.kind, text) or _gone_notice(mention)
@@ -324,6 +333,8 @@ class ReplyFlow:
             previous_replies=[
                 PreviousReply(by=_agent_label(r), text=r.text, at=r.sent_at or r.created_at) for r in others
             ],
+            can_say_on_it=mention.status in (MentionStatus.ASSIGNED, MentionStatus.WAITING),
+            on_it=self._on_it(mention, link),
         )
         nonce = form_nonce(self.nonce_key(), token_hash, int(self.now().timestamp()))
         return reply_form_page(view, nonce=nonce, error=error, draft=draft)
@@ -334,6 +345,15 @@ class ReplyFlow:
             for reply in self.replies.for_mention(mention.id)
             if reply.reply_id != reply_id and reply.state in LIVE_STATES
         ]
+
+    def _on_it(self, mention: Mention, link: ReplyLink) -> str | None:
+        """Who said "I'm on it", as the page names them."""
+        if mention.status is not MentionStatus.OPENED or not mention.opened_by:
+            return None
+        if mention.opened_by.lower() == link.agent_email.lower():
+            return "You"
+        record = self.agents.get(mention.opened_by)
+        return record.agent.name if record else mention.opened_by
 
     def _other_agents(self, mention: Mention, link: ReplyLink) -> list[str]:
         labels = []

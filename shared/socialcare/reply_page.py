@@ -18,6 +18,7 @@ from html import escape
 from urllib.parse import urlsplit
 
 from socialcare.models import MentionKind
+from socialcare.untrusted_text import is_blank
 
 # ---- length rules
 X_POST_LIMIT = 280
@@ -106,6 +107,8 @@ def validate_reply(platform: str, kind: MentionKind | str | None, text: str) -> 
     """An error message to show the agent, or None when the reply can be sent."""
     if not text.strip():
         return "Write a reply before sending."
+    if is_blank(text):
+        return "The reply has nothing visible in it (only spaces or invisible characters). Write a reply."
     limit = limit_for(platform, kind)
     length = count_length(platform, text)
     if limit is not None and length > limit:
@@ -140,6 +143,8 @@ class ReplyView:
     conversation: Sequence[tuple[str, str, bool]] = ()
     other_agents: Sequence[str] = ()  # who else was notified about this mention
     previous_replies: Sequence[PreviousReply] = ()  # replies already sent: a second one needs confirming
+    can_say_on_it: bool = False  # nobody said "I'm on it" yet: the page offers the button
+    on_it: str | None = None  # who did ("You", a name)
 
     @property
     def limit(self) -> int | None:
@@ -158,6 +163,7 @@ class Page:
 
 
 # ---- rendering
+ON_IT = "on_it"  # the `action` of the "I'm on it" form
 STYLE = (
     "*{box-sizing:border-box}"
     "body{margin:0 auto;max-width:40rem;padding:12px;font:16px/1.45 system-ui,-apple-system,'Segoe UI',"
@@ -177,6 +183,7 @@ STYLE = (
     "button{width:100%;font:inherit;font-weight:600;padding:12px;margin-top:8px;border:0;border-radius:6px;"
     "background:#1d5fd1;color:#fff}"
     "#count{float:right}.over{color:#b00;font-weight:600}"
+    "button.secondary{background:#fff;color:#1d5fd1;border:1px solid #1d5fd1;margin:0 0 12px}"
 )
 # Optional live counter with the rules of count_length, except that an emoji sequence counts per code point
 # and trailing punctuation is never part of a link: it can only overestimate. The server check decides.
@@ -276,6 +283,16 @@ def _document(title: str, content: str, *, status: int, with_script: bool = Fals
     return Page(status=status, body=body, headers=security_headers(with_script=with_script))
 
 
+def _bdi(value: str) -> str:
+    """A stranger's words inline: escaped and bidi-isolated, so controls in them cannot reorder ours."""
+    return f"<bdi>{escape(value)}</bdi>"
+
+
+def _text_block(value: str) -> str:
+    """A stranger's text as a paragraph: escaped, its direction its own (dir=auto isolates it)."""
+    return f'<p class="text" dir="auto">{escape(value)}</p>'
+
+
 def _author_label(view: ReplyView) -> str:
     handle = f"@{view.author_handle.lstrip('@')}" if view.author_handle else ""
     if view.author_name and handle:
@@ -287,8 +304,7 @@ def _previous_replies(replies: Sequence[PreviousReply]) -> str:
     if not replies:
         return ""
     items = "".join(
-        f'<p class="meta">{escape(reply.by)} replied {_format_time(reply.at)}</p>'
-        f'<p class="text">{escape(reply.text)}</p>'
+        f'<p class="meta">{_bdi(reply.by)} replied {_format_time(reply.at)}</p>{_text_block(reply.text)}'
         for reply in replies
     )
     return f'<section class="notice"><p><strong>Already answered</strong></p>{items}</section>'
@@ -298,11 +314,24 @@ def _conversation(lines: Sequence[tuple[str, str, bool]]) -> str:
     if not lines:
         return ""
     items = "".join(
-        f'<li class="{"ours" if ours else "theirs"}"><p class="meta">{escape(who)}</p>'
-        f'<p class="text">{escape(text)}</p></li>'
+        f'<li class="{"ours" if ours else "theirs"}"><p class="meta">{_bdi(who)}</p>{_text_block(text)}</li>'
         for who, text, ours in lines
     )
     return f'<h2>Earlier in the conversation</h2><ol class="thread">{items}</ol>'
+
+
+def _on_it(view: ReplyView, nonce: str) -> str:
+    """Opening the page is not taking the mention (link scanners open every link): a person presses this."""
+    if view.on_it:
+        return f'<p class="meta">{_bdi(view.on_it)} {"are" if view.on_it == "You" else "is"} on it.</p>'
+    if not view.can_say_on_it:
+        return ""
+    return (
+        '<form method="post">'
+        f'<input type="hidden" name="nonce" value="{escape(nonce)}">'
+        f'<input type="hidden" name="action" value="{ON_IT}">'
+        '<button type="submit" id="on-it" class="secondary">I\'m on it</button></form>'
+    )
 
 
 def reply_form_page(view: ReplyView, *, nonce: str, error: str | None = None, draft: str = "") -> Page:
@@ -314,7 +343,7 @@ def reply_form_page(view: ReplyView, *, nonce: str, error: str | None = None, dr
     source = f'<p class="meta">{source_link}</p>' if source_link else ""
     error_notice = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     others = (
-        f'<p class="meta">Also sent to: {escape(", ".join(view.other_agents))}</p>'
+        f'<p class="meta">Also sent to: {", ".join(_bdi(name) for name in view.other_agents)}</p>'
         if view.other_agents
         else ""
     )
@@ -327,20 +356,20 @@ def reply_form_page(view: ReplyView, *, nonce: str, error: str | None = None, dr
         else ""
     )
     content = (
-        f"<h1>Reply to {escape(author)} on {escape(platform)}</h1>"
+        f"<h1>Reply to {_bdi(author)} on {escape(platform)}</h1>"
         f"{_conversation(view.conversation)}"
-        f'<section class="card"><p class="meta">{escape(author)} · {escape(_kind_label(view.kind))} '
+        f'<section class="card"><p class="meta">{_bdi(author)} · {escape(_kind_label(view.kind))} '
         f"{_format_time(view.created_at)}</p>"
-        f'<p class="text">{escape(view.text)}</p>'
+        f"{_text_block(view.text)}"
         f"{source}</section>"
-        f"{_previous_replies(view.previous_replies)}{others}{error_notice}"
+        f"{_previous_replies(view.previous_replies)}{others}{_on_it(view, nonce)}{error_notice}"
         '<form method="post" autocomplete="off">'
         f'<input type="hidden" name="nonce" value="{escape(nonce)}">'
         f'<label for="text">Your reply <span id="count">{counter}</span></label>'
         # The newline after <textarea> is dropped by the parser, so a draft starting with one survives.
-        f'<textarea id="text" name="text" rows="6" required{data}>\n{escape(draft)}</textarea>'
+        f'<textarea id="text" name="text" rows="6" dir="auto" required{data}>\n{escape(draft)}</textarea>'
         f'<p class="meta">{escape(view.counting_rule)}</p>'
-        f'{confirm}<button type="submit">Send</button></form>'
+        f'{confirm}<button type="submit" id="send">Send</button></form>'
     )
     return _document(f"Reply on {platform}", content, status=200, with_script=limit is not None)
 
@@ -352,7 +381,7 @@ def sent_page(reply_text: str, *, platform: str, url: str | None = None, posted:
     link = _link_or_text(url, f"Open on {label}")
     content = (
         f"<h1>Reply sent</h1><p>{escape(state)}</p>"
-        f'<section class="card"><p class="text">{escape(reply_text)}</p></section>'
+        f'<section class="card">{_text_block(reply_text)}</section>'
         f"{f'<p>{link}</p>' if link else ''}<p>Thank you! You can close this page.</p>"
     )
     return _document("Reply sent", content, status=200)
@@ -366,8 +395,8 @@ def answered_page(
     status = f'<p class="notice">{escape(note)}</p>' if note else "<p>Nothing left to do here.</p>"
     content = (
         "<h1>Already answered</h1>"
-        f'<p class="meta">{escape(by)} replied {_format_time(at)}</p>'
-        f'<section class="card"><p class="text">{escape(reply_text)}</p></section>'
+        f'<p class="meta">{_bdi(by)} replied {_format_time(at)}</p>'
+        f'<section class="card">{_text_block(reply_text)}</section>'
         f"{status}"
     )
     return _document("Already answered", content, status=200)

@@ -62,6 +62,7 @@ from socialcare.platforms.replies import (
 )
 from socialcare.reply_page import platform_label
 from socialcare.settings import get_settings
+from socialcare.untrusted_text import without_format_characters
 
 LEASE = timedelta(seconds=30)  # > the function's 10 s timeout, < the queue's 60 s visibility timeout
 MAX_ATTEMPTS = 8
@@ -406,8 +407,10 @@ def _customer(mention: Mention | None) -> str:
 
 
 def failure_text(reply: Reply, who: str, label: str) -> str:
-    """The SMS: what failed and what to do, in at most two segments (the reason is cut to fit)."""
+    """The SMS: what failed and what to do, in at most two segments (the reason is cut to fit). The
+    customer's name loses its format characters (bidi controls would reorder the text around it)."""
     reason = " ".join((reply.failure_reason or reply.failure_code or "refused").split())
+    who = " ".join(without_format_characters(who).split())
 
     def message(cause: str) -> str:
         return (

@@ -28,6 +28,9 @@ DEFAULT_DEADLINES: Mapping[Priority, timedelta] = {
     Priority.LOW: timedelta(minutes=60),
 }
 MAX_ESCALATION_LEVEL = 2
+# An agent said "I'm on it" (the mention is opened) but nobody answered: after this many of its priority's
+# deadlines it escalates to everyone on shift and the leads, as an unopened one does.
+ANSWER_DEADLINE_FACTOR = 4
 
 URGENT_PHRASES = (
     # English
@@ -202,6 +205,15 @@ def escalation_due(
     waited = now - notified_at
     due = 2 if waited >= 2 * deadline else 1 if waited >= deadline else 0
     return due if due > level else None
+
+
+def answer_due(
+    priority: str | None, opened_at: datetime, deadlines: Mapping[str, timedelta] | None = None
+) -> datetime:
+    """When an opened mention that is still unanswered escalates."""
+    chosen = Priority(priority) if priority in set(Priority) else Priority.NORMAL
+    deadline = (deadlines or {}).get(chosen.value, DEFAULT_DEADLINES[chosen])
+    return opened_at + ANSWER_DEADLINE_FACTOR * deadline
 
 
 def escalation_recipients(

@@ -94,6 +94,11 @@ def link_texted_for(stack: RunningStack, text_fragment: str, timeout_s: float = 
     raise AssertionError(f"no SMS about {text_fragment!r} within {timeout_s} s")
 
 
+def mention_status(stack: RunningStack, tweet_id: str) -> str:
+    (mention,) = [m for m in stack.cli_json("mentions", "list", "--json") if m["external_id"] == tweet_id]
+    return str(mention["status"])
+
+
 def platform_calls(stack: RunningStack) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = stack.cli_json("simulate", "calls", "--json")
     return calls
@@ -136,8 +141,16 @@ def test_agent_answers_a_hostile_mention_from_a_phone(stack: RunningStack, brows
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "reply-page-360x640.png"), full_page=True)
 
+    # Opening the page in a browser is not a person taking the mention: it keeps escalating until the
+    # agent says so.
+    assert mention_status(stack, "90001") == "assigned"
+    page.click("#on-it")
+    page.wait_for_load_state()
+    assert "You are on it." in page.inner_text("main")
+    assert mention_status(stack, "90001") == "opened"
+
     page.fill("textarea[name=text]", "Hi Mallory, we are on it: your order ships today. — Erin")
-    page.click("button[type=submit], input[type=submit]")
+    page.click("#send")
     page.wait_for_load_state()
     assert "sent" in page.content().lower() or "on its way" in page.content().lower()
     page.screenshot(path=str(ARTIFACTS / "reply-sent-360x640.png"), full_page=True)

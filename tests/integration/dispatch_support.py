@@ -15,9 +15,11 @@ from infra.local.stack import REGION
 from socialcare.agents import AgentService, build_agent
 from socialcare.data import table
 from socialcare.data.agents import AgentStore
+from socialcare.data.mentions import PENDING_INDEX_KEY
 from socialcare.dispatch import Dispatcher, build_dispatcher
 from socialcare.escalation import Escalator
 from socialcare.models import Author, Mention, MentionKind, MentionStatus
+from socialcare.routing import answer_due
 from socialcare.settings import get_settings
 from tests.integration.conftest import Aws
 
@@ -81,11 +83,18 @@ class World:
         return mention
 
     def open_reply_link(self, mention_id: str, by: str, at: datetime) -> None:
-        """What the reply page does when an agent opens the link: opened, and no longer pending."""
+        """What the reply page does when an agent says "I'm on it": opened, and pending again only when its
+        answer deadline passes."""
+        due = answer_due(self.stored(mention_id).priority, at, get_settings().escalation_deadlines)
         assert self.aws.mention_store().transition(
             mention_id,
-            set_fields={"status": MentionStatus.OPENED, "opened_at": at, "opened_by": by},
-            remove_fields=("gsi2pk", "gsi2sk"),
+            set_fields={
+                "status": MentionStatus.OPENED,
+                "opened_at": at,
+                "opened_by": by,
+                "gsi2pk": PENDING_INDEX_KEY,
+                "gsi2sk": due,
+            },
         )
 
 
@@ -109,7 +118,7 @@ def emails() -> list[dict[str, Any]]:
 
 
 def link_in(message: str) -> str:
-    return message.rsplit("\n", 1)[-1]
+    return message.split("\n", 1)[0]  # the reply link comes first
 
 
 def new_mention_records(aws: Aws) -> list[dict[str, Any]]:

@@ -225,8 +225,8 @@ def nonce_of(response: dict[str, Any]) -> str:
 
 
 def text_of(response: dict[str, Any]) -> str:
-    """The page's visible text, roughly: tags dropped, entities decoded."""
-    return unescape(re.sub(r"<[^>]+>", " ", response["body"]))
+    """The page's visible text, roughly: tags dropped, entities decoded, whitespace collapsed."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", response["body"])).split())
 
 
 def make_reply_world(

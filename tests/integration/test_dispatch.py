@@ -57,7 +57,7 @@ def test_agent_gets_sms_with_reply_link_and_email_through_the_topic(world: World
 
     assert outcome.result == "assigned" and outcome.recipients == (ann,)
     (sms,) = texts_to(ANN)
-    assert sms.startswith("[x] @alice: @brand where is my parcel?\n")
+    assert sms.endswith('\n[x] @alice: "@brand where is my parcel?"')
     link = link_in(sms)
     assert link.startswith("http://127.0.0.1:3000/r/")
     token = link.removeprefix("http://127.0.0.1:3000/r/")
@@ -71,7 +71,7 @@ def test_agent_gets_sms_with_reply_link_and_email_through_the_topic(world: World
     (email,) = emails()
     assert email["agent_id"] == world.agents.get(ann).agent_id
     assert email["subject"] == "[x] post from @alice: @brand where is my parcel?"
-    assert "Reply: http://127.0.0.1:3000/r/" in email["body"]
+    assert email["body"].startswith("Reply: http://127.0.0.1:3000/r/")
 
     stored = world.stored(mention.id)
     assert stored.status is MentionStatus.ASSIGNED and stored.assigned_to == [ann]
@@ -332,3 +332,64 @@ def test_stream_record_whose_sns_call_fails_is_reported_and_retried_once(
 def _raise_if(condition: bool) -> None:
     if condition:
         raise EndpointConnectionError(endpoint_url="https://sns.us-east-1.amazonaws.com")
+
+
+# ---------------------------------------------------------------- what can never be sent
+def test_a_conversation_of_three_100_kb_mentions_gets_its_email(world: World) -> None:
+    ann = world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    huge = "my parcel never came and nobody answers me. " * 2_300  # about 100 KB each
+    for number in range(3):
+        last = world.mention(
+            str(number),
+            WEDNESDAY_NOON + timedelta(seconds=number),
+            text=f"{number}: {huge}",
+            conversation="t",
+        )
+
+    outcome = world.dispatcher.dispatch(last.id, WEDNESDAY_NOON + timedelta(seconds=3))
+
+    assert outcome.result == "assigned" and outcome.recipients == (ann,)
+    (email,) = emails()
+    assert len(email["body"].encode("utf-8")) < 256 * 1024
+    assert email["body"].startswith("Reply: http://127.0.0.1:3000/r/")
+    assert "> 0: my parcel" in email["body"] and "> 1: my parcel" in email["body"]
+    assert "(shortened: the whole text is on the page)" in email["body"]
+    assert world.dispatcher.store.notice(last.id, 0).delivered_at is not None  # type: ignore[union-attr]
+
+
+def test_a_text_sns_refuses_for_good_is_recorded_failed_and_the_leads_are_told_once(world: World) -> None:
+    from botocore.exceptions import ClientError
+
+    ann = world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    world.add_agent("Lea", LEA, "Sat 08:00-12:00", lead=True, at=WEDNESDAY_NOON)  # a lead, off shift
+    mention = world.mention("1", WEDNESDAY_NOON)
+    refused: list[str] = []
+
+    def invalid_number(params: dict[str, Any], **_: Any) -> None:
+        if params.get("PhoneNumber") == ANN:
+            refused.append(ANN)
+            error = {
+                "Code": "InvalidParameter",
+                "Message": "Invalid parameter: PhoneNumber Reason: not valid",
+            }
+            raise ClientError({"Error": error}, "Publish")
+
+    world.dispatcher.notifier.sns.meta.events.register("before-parameter-build.sns.Publish", invalid_number)
+
+    outcome = world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON)  # no NotificationFailed: nothing to retry
+
+    assert outcome.result == "assigned" and outcome.recipients == (ann,)
+    notice = world.dispatcher.store.notice(mention.id, 0)
+    assert notice is not None and notice.delivered_at is not None
+    item = world.dispatcher.store._table.get_item(Key={"pk": f"NOTICE#{mention.id}", "sk": "LEVEL#0"})["Item"]
+    ((failure),) = item["failures"]
+    assert failure["notification"].endswith(":sms") and "PhoneNumber" in failure["reason"]
+    by_agent = {email["agent_id"]: email for email in emails()}
+    assert len(by_agent) == 2 and world.agents.get(ann).agent_id in by_agent, "Ann's email still went"
+    lead_alert = by_agent[world.agents.get("lea@example.com").agent_id]
+    assert "text to Ann failed" in lead_alert["subject"] and "not be retried" in lead_alert["body"]
+
+    for minute in (2, 3, 10):
+        report = world.escalator.sweep(WEDNESDAY_NOON + timedelta(minutes=minute))
+        assert report.redelivered == 0 and report.errors == 0
+    assert refused == [ANN] and len(emails()) == 2, "never retried, the leads told once"

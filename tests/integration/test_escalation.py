@@ -12,7 +12,7 @@ from botocore.exceptions import EndpointConnectionError
 from socialcare.dispatch import NotificationFailed
 from socialcare.escalation import Escalator
 from socialcare.models import MentionStatus
-from tests.integration.conftest import Aws, Invoke
+from tests.integration.conftest import Aws, Invoke, http_event
 from tests.integration.dispatch_support import World, emails, make_world, texts, texts_to
 
 T0 = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -138,7 +138,7 @@ def test_overlapping_sweeps_escalate_once(world: World) -> None:
     assert world.stored(mention.id).escalation_level == 2
 
 
-def test_opening_the_link_stops_escalation(world: World) -> None:
+def test_saying_im_on_it_stops_escalation_until_the_answer_deadline(world: World) -> None:
     ann = world.add_agent("Ann", ANN, at=T0)
     world.add_agent("Ben", BEN, at=T0)
     first = world.mention("1", T0)
@@ -146,13 +146,56 @@ def test_opening_the_link_stops_escalation(world: World) -> None:
     world.dispatcher.dispatch(first.id, T0)
     world.dispatcher.dispatch(second.id, T0)
     world.open_reply_link(first.id, ann, minutes(3))
-    # The reply page may also just set the status: the sweep then drops the mention from pending itself.
-    world.aws.mention_store().transition(second.id, set_fields={"status": MentionStatus.OPENED})
+    world.open_reply_link(second.id, ann, minutes(3))
+    assert world.aws.mention_store().transition(  # answered meanwhile
+        second.id, set_fields={"status": MentionStatus.ANSWERED, "answered_at": minutes(10)}
+    )
 
-    report = world.escalator.sweep(minutes(60))
-    assert report.escalated == {} and report.dropped == 1
-    assert world.aws.mention_store().pending(minutes(600)) == []
+    report = world.escalator.sweep(minutes(60))  # normal: answer deadline 4 x 15 minutes after opening
+    assert report.escalated == {}
     assert len(texts()) == 2
+    report = world.escalator.sweep(minutes(63))
+    assert report.escalated == {2: 1} and report.dropped == 1
+    assert len(texts_to(BEN)) == 2, "the unanswered one went to everyone on shift"
+    assert "nobody has answered it yet" in emails()[-1]["body"]
+    assert world.escalator.sweep(minutes(600)).escalated == {}
+    assert world.aws.mention_store().pending(minutes(6000)) == []
+
+
+def _reply_token(sms: str) -> str:
+    return next(word for word in sms.split() if "/r/" in word).rsplit("/r/", 1)[1]
+
+
+SCANNERS = [
+    {"user-agent": "Mozilla/5.0 (compatible; SafeLinks scanner)"},  # a mail scanner's plain GET
+    {  # a chat preview's headless browser, navigating as a person's browser would
+        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0 Safari/537.36",
+        "sec-fetch-mode": "navigate",
+        "sec-fetch-dest": "document",
+        "sec-fetch-site": "none",
+        "sec-fetch-user": "?1",
+        "upgrade-insecure-requests": "1",
+    },
+]
+
+
+@pytest.mark.parametrize("headers", SCANNERS, ids=["scanner", "preview-navigate"])
+def test_a_link_scanners_get_leaves_the_mention_escalating(
+    world: World, handlers: Callable[[str], Invoke], headers: dict[str, str]
+) -> None:
+    now = datetime.now(UTC)  # the reply page runs on the real clock
+    world.add_agent("Ann", ANN, at=now)
+    world.add_agent("Ben", BEN, at=now)
+    mention = world.mention("1", now)
+    world.dispatcher.dispatch(mention.id, now)
+    token = _reply_token(texts_to(ANN)[0])
+
+    page = handlers("ReplyPageFunction")(http_event("GET", f"/r/{token}", headers=headers))
+
+    assert page["statusCode"] == 200 and "my order is late" in page["body"]
+    assert world.stored(mention.id).status is MentionStatus.ASSIGNED
+    report = world.escalator.sweep(now + timedelta(minutes=15))
+    assert report.escalated == {1: 1} and len(texts_to(BEN)) == 1
 
 
 def test_a_text_that_failed_is_delivered_by_the_next_sweep(world: World) -> None:
@@ -216,4 +259,4 @@ def test_a_text_that_never_comes_does_not_hold_the_mention_forever(world: World)
     assert world.dispatcher.dispatch(mention.id, T0).result == "waiting"
     assert world.escalator.sweep(minutes(4)).still_waiting == 1
     assert world.escalator.sweep(minutes(6)).dispatched == 1
-    assert texts_to(ANN) == ["[x] @alice: (no text)\n" + texts_to(ANN)[0].rsplit("\n", 1)[-1]]
+    assert texts_to(ANN) == [texts_to(ANN)[0].split("\n", 1)[0] + "\n[x] @alice: (no text)"]

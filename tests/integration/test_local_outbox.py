@@ -24,10 +24,11 @@ def test_outbox_lists_texts_and_emails_to_the_agent_they_were_for(aws: Aws) -> N
     messages = outbox.messages()
     assert [(m["channel"], m["to"]) for m in messages] == [("sms", "+14155550101"), ("email", ann)]
     sms, email = messages
-    assert sms["body"].startswith("[x] @alice: @brand hello?\nhttp://127.0.0.1:3000/r/")
+    assert sms["body"].startswith("http://127.0.0.1:3000/r/")
+    assert sms["body"].endswith('\n[x] @alice: "@brand hello?"')
     assert sms["subject"] is None and sms["sent_at"].endswith("Z")
     assert email["subject"] == "[x] post from @alice: @brand hello?"
-    assert "Reply: http://127.0.0.1:3000/r/" in email["body"]
+    assert email["body"].startswith("Reply: http://127.0.0.1:3000/r/")
     assert outbox.messages() == messages  # seen once, listed once
 
     # A message no subscription takes is still listed, with nobody to deliver it to.

@@ -17,6 +17,7 @@ from tests.integration.webhook_requests import (
     CUSTOMER,
     IG_USER_ID,
     PAGE_ID,
+    T0,
     direct_message,
     instagram_comment,
     instagram_delivery,
@@ -103,6 +104,37 @@ def test_edited_comment_replaces_the_text_and_keeps_the_old_one(meta_webhook: In
     (item,) = mention_items(aws)
     assert [entry["text"] for entry in item["edit_history"]] == ["Where is my order?"]
     assert item["edited_at"]
+
+
+def edit_at(message: str, entry_time: int) -> dict[str, Any]:
+    """A signed-to-be "edited" delivery whose entry (the event) happened at `entry_time`."""
+    delivery = page_delivery(page_comment(message=message, verb="edited"))
+    delivery["entry"][0]["time"] = entry_time
+    return delivery
+
+
+def test_an_edit_older_than_the_stored_text_is_acknowledged_and_ignored(
+    meta_webhook: Invoke, aws: Aws
+) -> None:
+    post(meta_webhook, page_delivery(page_comment(message="v0: where is my order?")))
+    v1, v2 = edit_at("v1: order #1", T0 + 10), edit_at("v2: order #2, sorry", T0 + 20)
+    assert stored_ok(post(meta_webhook, v1))["edited"] == 1
+    assert stored_ok(post(meta_webhook, v2))["edited"] == 1
+
+    late = stored_ok(post(meta_webhook, v1))  # a resend of v1 after v2, by Meta's retry or anybody
+
+    assert late["edited"] == 0
+    (item,) = mention_items(aws)
+    assert item["text"] == "v2: order #2, sorry"
+    assert [entry["text"] for entry in item["edit_history"]] == ["v0: where is my order?", "v1: order #1"]
+
+
+def test_edits_arriving_out_of_order_end_with_the_latest(meta_webhook: Invoke, aws: Aws) -> None:
+    post(meta_webhook, page_delivery(page_comment(message="v0")))
+    assert stored_ok(post(meta_webhook, edit_at("v2", T0 + 20)))["edited"] == 1
+    assert stored_ok(post(meta_webhook, edit_at("v1", T0 + 10)))["edited"] == 0
+    (item,) = mention_items(aws)
+    assert item["text"] == "v2"
 
 
 def test_add_and_edits_in_one_batch_end_with_the_last_text(meta_webhook: Invoke, aws: Aws) -> None:

@@ -74,8 +74,8 @@ def test_a_signed_mention_texts_the_agent_on_shift_a_working_reply_link(stack: R
     sms = wait_for_text(stack, "my parcel never arrived")
 
     assert sms["to"] == ANN and sms["sent_at"]
-    head, link = sms["body"].rsplit("\n", 1)
-    assert head == "[x] @alice: @brand my parcel never arrived"
+    link, rest = sms["body"].split("\n", 1)
+    assert rest == '[x] @alice: "@brand my parcel never arrived"'
     assert re.fullmatch(re.escape(stack.api_url) + "/r/" + TOKEN, link), link
     emails = [m for m in stack.cli_json("local", "outbox", "--json") if m["channel"] == "email"]
     assert [(m["to"], m["subject"]) for m in emails] == [

@@ -93,7 +93,8 @@ def test_a_texted_link_answers_the_customer_once(stack: RunningStack) -> None:
 
     page = requests.get(link, timeout=10)
     assert page.status_code == 200
-    assert "my parcel never came" in page.text and "Reply to Alice (@alice) on X" in unescape(page.text)
+    assert "my parcel never came" in page.text
+    assert "Reply to <bdi>Alice (@alice)</bdi> on X" in unescape(page.text)
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
 
     sent = open_and_answer(link, "Sorry Alice! A new parcel ships today.")

@@ -14,10 +14,11 @@ from socialcare.data.replies import ReplyState
 from socialcare.data.tokens import TokenStore
 from socialcare.models import MentionKind, MentionStatus
 from socialcare.reply_page import X_POST_LIMIT
-from tests.integration.conftest import Aws, Invoke
+from tests.integration.conftest import Aws, Invoke, http_event
 from tests.integration.reply_support import (
     ALICE,
     BOB,
+    HOST,
     ReplyWorld,
     customer_mention,
     make_reply_world,
@@ -52,7 +53,7 @@ def queued(world: ReplyWorld) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------- GET
-def test_the_form_shows_the_mention_and_marks_it_opened_without_using_the_link(world: ReplyWorld) -> None:
+def test_the_form_shows_the_mention_and_changes_nothing(world: ReplyWorld) -> None:
     mention = world.assigned(customer_mention(text="@brand my order #123 is late"), ALICE, BOB)
     token = world.link(mention, ALICE)
 
@@ -68,23 +69,51 @@ def test_the_form_shows_the_mention_and_marks_it_opened_without_using_the_link(w
     assert "@brand my order #123 is late" in text
     assert 'href="https://x.com/carol/status/1850000000000000001"' in page["body"]
     assert "Also sent to: Bob Builder" in text
+    assert 'id="on-it"' in page["body"]
     stored = world.aws.mention_store().get(mention.id)
     assert stored is not None
-    assert stored.status is MentionStatus.OPENED
-    assert stored.opened_by == ALICE.email and stored.opened_at is not None
+    assert stored.status is MentionStatus.ASSIGNED and stored.opened_at is None, "a GET is not a person"
     item = world.table.get_item(Key={"pk": f"MENTION#{mention.id}", "sk": "MENTION"})["Item"]
-    assert "gsi2pk" not in item and "gsi2sk" not in item, "opened mentions leave the escalation index"
+    assert item["gsi2pk"] == "PENDING", "it keeps escalating"
     link = TokenStore(world.table).find(token)
     assert link is not None and link.used_at is None, "a GET never uses up the link"
     assert world.get(token)["statusCode"] == 200, "a link scanner's visit leaves the link working"
 
 
-def test_the_first_agent_to_open_it_is_recorded(world: ReplyWorld) -> None:
+def test_im_on_it_marks_the_mention_opened_until_its_answer_deadline(world: ReplyWorld) -> None:
     mention = world.assigned(customer_mention(), ALICE, BOB)
-    world.get(world.link(mention, ALICE))
-    world.get(world.link(mention, BOB))
+    token = world.link(mention, ALICE)
+    nonce = nonce_of(world.get(token))
+
+    page = world.post(token, {"nonce": nonce, "action": "on_it"})
+
+    assert page["statusCode"] == 200 and "You are on it." in text_of(page)
+    assert 'id="on-it"' not in page["body"] and 'name="text"' in page["body"]
     stored = world.aws.mention_store().get(mention.id)
-    assert stored is not None and stored.opened_by == ALICE.email
+    assert stored is not None and stored.status is MentionStatus.OPENED
+    assert stored.opened_by == ALICE.email and stored.opened_at is not None
+    item = world.table.get_item(Key={"pk": f"MENTION#{mention.id}", "sk": "MENTION"})["Item"]
+    due = datetime.fromisoformat(item["gsi2sk"])
+    assert item["gsi2pk"] == "PENDING" and due - stored.opened_at == timedelta(minutes=60)
+    link = TokenStore(world.table).find(token)
+    assert link is not None and link.used_at is None, "saying so does not use the link"
+    # Bob sees who is on it; a second "I'm on it" changes nothing.
+    bob = world.link(mention, BOB)
+    assert "Alice Agent is on it." in text_of(world.get(bob))
+    world.post(bob, {"nonce": nonce_of(world.get(bob)), "action": "on_it"})
+    again = world.aws.mention_store().get(mention.id)
+    assert again is not None and again.opened_by == ALICE.email
+
+
+def test_im_on_it_needs_the_pages_nonce_and_origin(world: ReplyWorld) -> None:
+    mention = world.assigned(customer_mention(), ALICE)
+    token = world.link(mention, ALICE)
+    nonce = nonce_of(world.get(token))
+    assert world.post(token, {"nonce": "1.guess", "action": "on_it"})["statusCode"] == 403
+    cross = world.post(token, {"nonce": nonce, "action": "on_it"}, headers={"sec-fetch-site": "cross-site"})
+    assert cross["statusCode"] == 403
+    stored = world.aws.mention_store().get(mention.id)
+    assert stored is not None and stored.status is MentionStatus.ASSIGNED
 
 
 def test_a_prefetch_does_not_count_as_opening(world: ReplyWorld) -> None:
@@ -316,6 +345,28 @@ def test_a_second_reply_needs_confirming(world: ReplyWorld) -> None:
     )
     assert confirmed["statusCode"] == 200
     assert [r.agent_email for r in world.replies(mention)] == [ALICE.email, BOB.email]
+
+
+def test_a_reply_of_only_invisible_characters_is_refused(world: ReplyWorld) -> None:
+    mention = world.assigned(customer_mention(kind=MentionKind.POST), ALICE)
+    token = world.link(mention, ALICE)
+    page = world.post(token, {"nonce": nonce_of(world.get(token)), "text": "\u200b\u200b\u2060\u200b"})
+    assert page["statusCode"] == 422 and "nothing visible" in text_of(page)
+    assert world.replies(mention) == [] and queued(world) == []
+
+
+def test_a_form_that_is_not_utf8_is_400_not_replacement_characters(world: ReplyWorld) -> None:
+    mention = world.assigned(customer_mention(), ALICE)
+    token = world.link(mention, ALICE)
+    body = f"nonce={nonce_of(world.get(token))}&text=%ff%fe".encode()
+    headers = {
+        "host": HOST,
+        "content-type": "application/x-www-form-urlencoded",
+        "sec-fetch-site": "same-origin",
+    }
+    page = world.page(http_event("POST", f"/r/{token}", body=body, headers=headers))
+    assert page["statusCode"] == 400
+    assert world.replies(mention) == [] and queued(world) == []
 
 
 def test_a_post_that_is_not_a_form_is_refused(world: ReplyWorld) -> None:

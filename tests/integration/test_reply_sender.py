@@ -278,7 +278,8 @@ def test_a_dead_meta_token_fails_the_reply_texts_the_agent_and_alerts_the_leads(
     for message in (sms, subject, email):
         assert "dev-meta-page-token" not in message and "dev-meta-app-secret" not in message
     stored = world.aws.mention_store().get(mention.id)
-    assert stored is not None and stored.answered_at is None and stored.status is MentionStatus.OPENED
+    # Not answered: it keeps escalating as it did before the reply.
+    assert stored is not None and stored.answered_at is None and stored.status is MentionStatus.ASSIGNED
 
     # A redelivery of the same message changes nothing and tells nobody twice.
     sqs = boto3.client("sqs")

@@ -205,3 +205,32 @@ def test_a_mention_too_large_to_store_is_413(source_webhook: Invoke, aws: Aws) -
     response = post(source_webhook, body)
     assert response["statusCode"] == 413 and "too large" in json_of(response)["error"]
     assert aws.items() == []
+
+
+@pytest.fixture
+def colliding_sources(dev_config: dict[str, Any]) -> dict[str, str]:
+    """Two sources whose names once made one key: `a` with id `b-c` and `a-b` with id `c`."""
+    secrets = {"a": "whsec_" + "QUFBQUFBQUFBQUFBQUFBQQ==", "a-b": "whsec_" + "QkJCQkJCQkJCQkJCQkJCQg=="}
+    for name, secret in secrets.items():
+        dev_config["sources"][name] = {"secret": secret}
+    return secrets
+
+
+def test_sources_with_colliding_names_keep_separate_mentions(
+    colliding_sources: dict[str, str], source_webhook: Invoke, aws: Aws
+) -> None:
+    def send(source: str, payload: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(payload).encode()
+        headers = source_headers(body, secret=colliding_sources[source])
+        return answer_of(post(source_webhook, body, headers, source=source))
+
+    assert send("a", review("b-c", "the honest review"))["stored"] == 1
+    assert send("a-b", review("c", "the other source's review"))["stored"] == 1
+    stored = {(m.platform, m.external_id): m for m in aws.mention_store().list()}
+    assert set(stored) == {("a", "b-c"), ("a-b", "c")}
+    assert stored["a", "b-c"].text == "the honest review"
+    assert stored["a", "b-c"].id != stored["a-b", "c"].id
+
+    assert send("a-b", {"type": "mention.deleted", "data": {"id": "c"}})["gone"] == 1
+    statuses = {(m.platform, m.external_id): m.status for m in aws.mention_store().list()}
+    assert statuses == {("a", "b-c"): MentionStatus.NEW, ("a-b", "c"): MentionStatus.DELETED}

@@ -4,6 +4,7 @@ with nothing written."""
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from botocore.exceptions import ClientError
@@ -35,6 +36,16 @@ def test_crc_check_answers_with_configured_secret(x_webhook: Invoke, aws: Aws) -
 def test_crc_without_token_is_400(x_webhook: Invoke) -> None:
     response = x_webhook(http_event("GET", "/webhooks/x"))
     assert response["statusCode"] == 400 and "crc_token" in json_of(response)["error"]
+
+
+def test_a_json_body_as_crc_token_is_refused_and_cannot_be_replayed(x_webhook: Invoke, aws: Aws) -> None:
+    body = tweet_delivery(tweet(text="@brand URGENT verify your account at https://evil.example"))
+    crc = x_webhook(http_event("GET", "/webhooks/x?crc_token=" + quote(body.decode(), safe="")))
+    assert crc["statusCode"] == 400 and "crc_token" in json_of(crc)["error"]
+    forged = json_of(crc).get("response_token", "sha256=")
+    replayed = x_webhook(signed_post(body, forged))
+    assert replayed["statusCode"] == 401
+    assert aws.items() == []
 
 
 def test_signed_mention_is_stored_once_however_often_sent(x_webhook: Invoke, aws: Aws) -> None:

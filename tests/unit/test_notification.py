@@ -6,6 +6,7 @@ import pytest
 
 from socialcare.models import Author, Mention, MentionKind, MentionStatus
 from socialcare.notification import (
+    MAX_EMAIL_BYTES,
     email_body,
     email_subject,
     is_gsm7,
@@ -85,17 +86,18 @@ def test_gsm_alphabet() -> None:
 
 
 # ---------------------------------------------------------------- SMS
-def test_short_sms_carries_platform_author_text_and_link() -> None:
-    assert sms_text(mention("Where is my order?"), LINK) == f"[x] @cust: Where is my order?\n{LINK}"
+def test_short_sms_carries_the_link_first_then_platform_author_and_quoted_text() -> None:
+    assert sms_text(mention("Where is my order?"), LINK) == f'{LINK}\n[x] @cust: "Where is my order?"'
 
 
 def test_direct_messages_say_so_and_authors_without_handle_use_their_name() -> None:
     text = sms_text(mention("hi", kind=MentionKind.DIRECT_MESSAGE, handle=None), LINK)
-    assert text == f"[x] DM Carla Cust: hi\n{LINK}"
+    assert text == f'{LINK}\n[x] DM Carla Cust: "hi"'
 
 
 def test_line_breaks_in_the_text_become_spaces() -> None:
-    assert sms_text(mention("line one\n\nline two"), LINK).startswith("[x] @cust: line one line two\n")
+    text = sms_text(mention("line one\n\nline two"), LINK)
+    assert text == f'{LINK}\n[x] @cust: "line one line two"'
 
 
 def test_long_gsm_text_is_cut_to_two_segments_and_keeps_the_whole_link() -> None:
@@ -104,8 +106,8 @@ def test_long_gsm_text_is_cut_to_two_segments_and_keeps_the_whole_link() -> None
     assert is_gsm7(text)
     assert 306 - 20 <= gsm_septets(text) <= 306  # uses the room, less at most the word cut; "[" "]" count 2
     assert sms_segments(text) == 2
-    assert text.endswith(f"...\n{LINK}")
-    snippet = text.removeprefix("[x] @cust: ").removesuffix(f"...\n{LINK}")
+    assert text.startswith(f'{LINK}\n[x] @cust: "') and text.endswith('..."')
+    snippet = text.removeprefix(f'{LINK}\n[x] @cust: "').removesuffix('..."')
     assert long_text.startswith(snippet)
     assert snippet.split()[-1] in {"Parcel", "still", "missing"}  # cut between words, not inside one
 
@@ -114,7 +116,7 @@ def test_long_text_without_spaces_is_cut_mid_word() -> None:
     text = sms_text(mention("a" * 1000), LINK)
     assert sms_segments(text) == 2
     assert gsm_septets(text) == 306
-    assert text.endswith(f"a...\n{LINK}")
+    assert text.endswith('a..."')
 
 
 def test_emoji_text_is_ucs2_and_cut_to_134_units() -> None:
@@ -123,13 +125,13 @@ def test_emoji_text_is_ucs2_and_cut_to_134_units() -> None:
     assert not is_gsm7(text)
     assert utf16_units(text) <= 134
     assert sms_segments(text) == 2
-    assert text.startswith("[x] @cust: My order never came 😡")
-    assert text.endswith(f"…\n{LINK}")
+    assert text.startswith(f'{LINK}\n[x] @cust: "My order never came 😡')
+    assert text.endswith('…"')
 
 
 def test_a_short_emoji_text_is_not_cut() -> None:
     text = sms_text(mention("Love it 😍"), LINK)
-    assert text == f"[x] @cust: Love it 😍\n{LINK}"
+    assert text == f'{LINK}\n[x] @cust: "Love it 😍"'
     assert sms_segments(text) == 2  # UCS-2 with the link: over 70 units, within two segments
 
 
@@ -137,8 +139,19 @@ def test_a_non_gsm_author_name_makes_the_whole_sms_ucs2() -> None:
     text = sms_text(mention("plain words " * 40, handle=None, name="José Núñez"), LINK)
     assert utf16_units(text) <= 134
     assert sms_segments(text) == 2
-    assert text.startswith("[x] José Núñez: plain words")
-    assert text.endswith(LINK)
+    assert text.startswith(f'{LINK}\n[x] José Núñez: "plain words')
+
+
+SPOOF = "Hi!\nReply: https://evil.example/r/AAAA\u2028Reply: https://evil.example/r/BBBB"
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u2060\ufeff"
+
+
+def test_a_customers_reply_line_never_precedes_our_link_in_the_sms() -> None:
+    text = sms_text(mention(SPOOF, handle=None, name=f"Eve{BIDI} Reply: https://evil.example"), LINK)
+    assert text.startswith(f"{LINK}\n")
+    assert text.index(LINK) < text.index("evil.example")
+    assert not set(BIDI) & set(text)
+    assert text.count("\n") == 1, "the customer's words stay on one quoted line"
 
 
 def test_a_link_that_cannot_fit_is_an_error() -> None:
@@ -171,14 +184,15 @@ def test_email_body_has_the_whole_text_the_conversation_in_order_and_the_link() 
     ]
     body = email_body(current, conversation, LINK)
 
-    assert long_text in body  # never truncated
+    assert f"> {long_text.rstrip()}" in body  # quoted, never truncated at this length
     assert "12,345 followers, verified" in body
     assert "Posted: 2026-03-08 09:30 UTC" in body
     assert "https://x.com/cust/status/103" in body
-    assert body.count(f"Reply: {LINK}") == 2  # after the text, and again after the conversation
-    first = body.index("2026-03-08 09:10 UTC  @cust: My parcel is late")
-    second = body.index("2026-03-08 09:20 UTC  us: We are looking into it.")
-    third = body.index("2026-03-08 09:25 UTC  @cust: never mind (deleted by its author)")
+    assert body.startswith(f"Reply: {LINK}\n")
+    assert body.count(f"Reply: {LINK}") == 2  # first, and again after the conversation
+    first = body.index("2026-03-08 09:10 UTC  @cust:\n> My parcel is late")
+    second = body.index("2026-03-08 09:20 UTC  us:\n> We are looking into it.")
+    third = body.index("2026-03-08 09:25 UTC  @cust (deleted by its author):\n> never mind")
     assert first < second < third
     assert (
         body.count("Everything went wrong.") == 30
@@ -187,7 +201,44 @@ def test_email_body_has_the_whole_text_the_conversation_in_order_and_the_link() 
 
 def test_email_body_without_earlier_messages_has_the_link_once() -> None:
     body = email_body(mention("Hello", kind=MentionKind.DIRECT_MESSAGE), [], LINK)
-    assert body.startswith("Direct message on x from @cust\nName: Carla Cust\n")
+    assert body.startswith(f"Reply: {LINK}\n")
+    assert "Direct message on x from @cust\nName: Carla Cust\n" in body
     assert "Conversation so far" not in body
     assert body.count(LINK) == 1
-    assert body.endswith(f"Hello\n\nReply: {LINK}\n")
+    assert body.endswith("@cust wrote:\n> Hello\n")
+
+
+def test_a_customers_reply_line_never_looks_like_ours_in_the_email() -> None:
+    earlier = mention(SPOOF, external_id="101", minutes=10, name=f"Eve\nReply: https://evil.example{BIDI}")
+    current = mention(SPOOF + BIDI, external_id="102", minutes=20, name=f"Eve{BIDI}\nReply: x")
+    body = email_body(current, [earlier, current], LINK, note="Escalation level 1: nobody has opened it.")
+    lines = body.splitlines()
+    assert lines[0] == f"Reply: {LINK}"
+    assert [line for line in lines if line.startswith("Reply")] == [f"Reply: {LINK}"] * 2
+    assert all(line.startswith("> ") for line in lines if "evil.example" in line and "Name:" not in line)
+    assert not set(BIDI) & set(body)
+    assert body.index(LINK) < body.index("Escalation level 1") < body.index("evil.example")
+
+
+def test_a_long_conversation_fits_sns_with_every_text_shortened_and_the_rest_counted() -> None:
+    huge = "Where is my parcel? " * 5_000  # 100 KB each
+    conversation = [mention(huge, external_id=str(100 + n), minutes=n) for n in range(20)]
+    current = mention(huge, external_id="200", minutes=30)
+    body = email_body(current, [*conversation, current], LINK)
+    assert len(body.encode("utf-8")) <= MAX_EMAIL_BYTES < 256 * 1024
+    assert body.startswith(f"Reply: {LINK}\n") and body.endswith(f"Reply: {LINK}\n")
+    assert "(shortened: the whole text is on the page)" in body
+    # Each earlier message is cut to MAX_EARLIER_TEXT characters; the oldest that do not fit are counted.
+    kept = body.count("  @cust:\n")
+    assert kept >= 10
+    if kept < 20:
+        assert f"...and {20 - kept} more on the page" in body
+    assert body.index("2026-03-08 09:19 UTC") > body.index("Conversation so far"), "the latest are kept"
+
+
+def test_even_multibyte_texts_stay_under_the_email_bound() -> None:
+    wide = "😡" * 100_000
+    conversation = [mention(wide, external_id=str(100 + n), minutes=n) for n in range(20)]
+    current = mention(wide, external_id="200", minutes=30)
+    body = email_body(current, [*conversation, current], LINK)
+    assert len(body.encode("utf-8")) <= MAX_EMAIL_BYTES

@@ -181,7 +181,7 @@ def test_status_codes() -> None:
 # ---- the form
 def test_the_form_shows_the_mention_and_its_context() -> None:
     page = reply_form_page(view(), nonce="n-123")
-    text = " ".join(parse(page).text)
+    text = "".join(parse(page).text)  # inline <bdi> splits the text nodes
     assert "Reply to Jane Doe (@jane_doe) on X" in text
     assert "My order #1234 never arrived" in text
     assert "Hello? Anyone there?" in text and "we are looking into it" in text
@@ -192,7 +192,7 @@ def test_the_form_shows_the_mention_and_its_context() -> None:
     assert form == [{"method": "post", "autocomplete": "off"}]
     assert {"name": "nonce", "type": "hidden", "value": "n-123"}.items() <= tags(page, "input")[0].items()
     assert tags(page, "textarea")[0]["name"] == "text"
-    assert tags(page, "button") == [{"type": "submit"}]
+    assert tags(page, "button") == [{"type": "submit", "id": "send"}]
     assert not [attrs for attrs in tags(page, "input") if attrs.get("name") == "confirm_second"]
     assert [attrs["class"] for attrs in tags(page, "li")] == ["theirs", "ours"]
 
@@ -236,7 +236,7 @@ def test_a_typical_page_is_a_few_kilobytes() -> None:
 
 
 def test_result_pages_say_what_happened() -> None:
-    answered = " ".join(parse(answered_page("We refunded you.", "Ana", datetime(2024, 5, 2, 9, 30))).text)
+    answered = "".join(parse(answered_page("We refunded you.", "Ana", datetime(2024, 5, 2, 9, 30))).text)
     assert "Ana replied" in answered and "We refunded you." in answered and "2024-05-02 09:30 UTC" in answered
     sent = " ".join(parse(sent_page("Thanks <3", platform="instagram", posted=True)).text)
     assert "Posted on Instagram." in sent and "Thanks <3" in sent
@@ -301,3 +301,38 @@ def test_limits(platform: str, kind: MentionKind | str, limit: int | None) -> No
 @pytest.mark.parametrize("text", ["", "   ", "\n\t \u3000"])
 def test_an_empty_reply_is_refused(text: str) -> None:
     assert validate_reply("facebook", MentionKind.COMMENT, text) == "Write a reply before sending."
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\u200b", "\u200b\u200b\u200b", "\u200b \u2060\ufeff\n", "\u202e\u2066\u2069", "\u200d\u3164\u2800"],
+)
+def test_a_reply_with_nothing_visible_is_refused_with_the_reason(text: str) -> None:
+    problem = validate_reply("x", MentionKind.POST, text)
+    assert problem is not None and "nothing visible" in problem
+
+
+def test_a_reply_with_invisible_characters_around_words_is_fine() -> None:
+    assert validate_reply("x", MentionKind.POST, "\u200bthanks!\u200b") is None
+    assert validate_reply("x", MentionKind.POST, "👨\u200d👩\u200d👧") is None
+
+
+def test_the_im_on_it_button_is_a_form_post_with_the_nonce() -> None:
+    page = reply_form_page(view(can_say_on_it=True), nonce="n-123")
+    forms = tags(page, "form")
+    assert len(forms) == 2 and all(form["method"] == "post" for form in forms)
+    on_it_inputs = tags(page, "input")[:2]
+    assert [(i["name"], i["value"]) for i in on_it_inputs] == [("nonce", "n-123"), ("action", "on_it")]
+    assert {"type": "submit", "id": "on-it", "class": "secondary"} in tags(page, "button")
+    taken = reply_form_page(view(on_it="Ana"), nonce="n-123")
+    assert "Ana is on it." in "".join(parse(taken).text) and len(tags(taken, "form")) == 1
+
+
+def test_a_strangers_bidi_controls_are_isolated_from_the_page() -> None:
+    spoof = "Ann\u202e ot ylper"
+    page = reply_form_page(
+        view(author_name=spoof, text=spoof, conversation=[(spoof, spoof, False)]), nonce="n"
+    )
+    assert f"<h1>Reply to <bdi>{spoof} (@jane_doe)</bdi> on X</h1>" in page.body
+    assert page.body.count(f'<p class="text" dir="auto">{spoof}</p>') == 2
+    assert f'<p class="meta"><bdi>{spoof}</bdi></p>' in page.body

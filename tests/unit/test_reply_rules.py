@@ -15,7 +15,6 @@ from socialcare.notification import sms_segments
 from socialcare.reply_flow import (
     form_nonce,
     is_cross_site,
-    is_prefetch,
     nonce_is_valid,
     nonce_key_from_config,
     normalized_reply,
@@ -83,22 +82,14 @@ def test_cross_site_posts_are_recognised(headers: dict[str, str], cross: bool) -
     assert is_cross_site(headers) is cross
 
 
-def test_prefetches_are_not_openings() -> None:
-    assert is_prefetch({"sec-purpose": "prefetch;prerender"})
-    assert is_prefetch({"purpose": "prefetch"})
-    assert is_prefetch({"sec-fetch-mode": "no-cors"})
-    assert not is_prefetch({"sec-fetch-mode": "navigate", "sec-fetch-dest": "document"})
-    assert not is_prefetch({})
-
-
 # ---------------------------------------------------------------- forms
 def test_forms_are_parsed_and_nothing_else() -> None:
     form = parse_form(b"nonce=1.abc&text=Hi+there%21%0D%0Abye&text=last", "application/x-www-form-urlencoded")
     assert form == {"nonce": "1.abc", "text": "last"}
     assert parse_form(b'{"text": "hi"}', "application/json") is None
-    assert parse_form(b"text=%ff%fe", "application/x-www-form-urlencoded; charset=utf-8") == {
-        "text": "\ufffd\ufffd"
-    }
+    # Escapes that are not UTF-8 are no form at all (a 400), never replacement characters.
+    assert parse_form(b"text=%ff%fe", "application/x-www-form-urlencoded; charset=utf-8") is None
+    assert parse_form(b"text=%C3%A9", "application/x-www-form-urlencoded") == {"text": "é"}
     assert parse_form(b"\xff", "application/x-www-form-urlencoded") is None
     assert parse_form(b"&".join(b"f%d=1" % i for i in range(50)), "application/x-www-form-urlencoded") is None
 
@@ -215,6 +206,11 @@ def test_the_failure_text_always_fits_two_segments(reason: str) -> None:
     message = failure_text(failed(reason), "@ann", "X")
     assert sms_segments(message) <= 2
     assert message.startswith("Social Care: your reply to @ann was NOT posted on X")
+
+
+def test_the_failure_text_drops_a_customers_bidi_controls() -> None:
+    message = failure_text(failed("refused"), "Eve\u202e\u2066 gnissim", "X")
+    assert "Eve gnissim" in message and "\u202e" not in message and "\u2066" not in message
 
 
 def test_the_lead_alert_has_an_ascii_subject_and_the_whole_story() -> None:

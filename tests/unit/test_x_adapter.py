@@ -4,12 +4,15 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
 from socialcare.models import MentionKind, MentionStatus
 from socialcare.platform_config import XConfig
 from socialcare.platforms import x
 from socialcare.signatures import sha256_base64
+from socialcare.webhook_http import json_body
 from tests.conftest import DEV_CONFIG, tweet
 
 CONFIG = XConfig.model_validate(DEV_CONFIG["x"])
@@ -41,15 +44,61 @@ def test_signature_over_raw_bytes() -> None:
         x.verify_signature(body, {}, CONFIG)
 
 
-def test_oauth2_signature_checked_when_present() -> None:
+def test_oauth2_signature_required_whenever_its_secret_is_configured() -> None:
     config = XConfig(consumer_secret="c", oauth2_client_secret="o")
     body = b"{}"
     good = {x.SIGNATURE_HEADER: sha256_base64("c", body), x.OAUTH2_SIGNATURE_HEADER: sha256_base64("o", body)}
     x.verify_signature(body, good, config)
     with pytest.raises(InvalidSignature):
         x.verify_signature(body, {**good, x.OAUTH2_SIGNATURE_HEADER: sha256_base64("c", body)}, config)
+    with pytest.raises(InvalidSignature):  # the consumer-secret signature alone is not enough
+        x.verify_signature(body, {x.SIGNATURE_HEADER: good[x.SIGNATURE_HEADER]}, config)
     with pytest.raises(InvalidSignature):  # an OAuth 2.0 signature we cannot check is not accepted
         x.verify_signature(body, good, XConfig(consumer_secret="c"))
+
+
+@pytest.mark.parametrize(
+    "token",
+    ['{"for_user_id":"1"}', "", "a" * 129, "abc def", "123", "-1", "1e5", "true", "null", "tok\n", "ä"],
+)
+def test_crc_refuses_what_x_never_sends(token: str) -> None:
+    with pytest.raises(MalformedPayload):
+        x.crc_response(token, CONFIG)
+
+
+def test_crc_answers_tokens_of_x_shape() -> None:
+    token = "Zm9vYmFyLWNyYy10b2tlbi0xMjM0NTY3ODkw+/_-="
+    assert x.crc_response(token, CONFIG) == {"response_token": sha256_base64(CONFIG.crc_secret, token)}
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=160) | st.from_regex(x.CRC_TOKEN, fullmatch=True))
+def test_a_crc_answer_never_signs_a_json_body(token: str) -> None:
+    """Whatever token the endpoint answers, its answer verifies as a delivery signature only over the
+    token's own bytes, and those bytes are never JSON: the answer cannot be replayed as a signed delivery."""
+    try:
+        answer = x.crc_response(token, CONFIG)["response_token"]
+    except MalformedPayload:
+        return
+    body = token.encode()
+    x.verify_signature(body, {x.SIGNATURE_HEADER: answer}, CONFIG)  # it is that body's signature...
+    with pytest.raises(MalformedPayload):
+        json_body(body, JSON_HEADERS)  # ...and that body is not JSON
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_VALUES, st.sampled_from([(",", ":"), (", ", ": ")]))
+def test_no_json_text_is_answered_as_a_crc_token(value: Any, separators: tuple[str, str]) -> None:
+    with pytest.raises(MalformedPayload):
+        x.crc_response(json.dumps(value, separators=separators), CONFIG)
 
 
 def test_truncated_tweet_gives_full_text_and_author() -> None:

@@ -573,6 +573,33 @@ class DispatchStore:
             ExpressionAttributeValues=values,
         )
 
+    def record_failed(
+        self, mention_id: str, level: int, sent: str, reason: str, now: datetime, *, complete: bool
+    ) -> bool:
+        """Note that one notification of the notice can never go out (SNS refused it for good): done, so no
+        retry sends it, with the reason in `failures`. False when another run noted it first."""
+        failure = [{"notification": sent, "reason": reason, "at": _iso(now)}]
+        update = "SET failures = list_append(if_not_exists(failures, :empty), :failure) ADD sent :sent"
+        values: dict[str, Any] = {":sent": {sent}, ":key": sent, ":empty": [], ":failure": failure}
+        if complete:
+            update = (
+                "SET delivered_at = :now, failures = list_append(if_not_exists(failures, :empty), :failure) "
+                "ADD sent :sent REMOVE gsi1pk, gsi1sk, claim_id, claimed_until"
+            )
+            values[":now"] = _iso(now)
+        try:
+            self._table.update_item(
+                Key=_notice_key(mention_id, level),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(pk) AND NOT contains(sent, :key)",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise StorageUnavailable(str(error)) from error
+        return True
+
     def mark_delivered(self, mention_id: str, level: int, now: datetime) -> None:
         self._call(
             "update_item",

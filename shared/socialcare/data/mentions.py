@@ -236,16 +236,23 @@ class MentionStore:
         return [item_to_mention(item) for item in islice(self._items(query), limit)]
 
     def replace_text(
-        self, mention_identifier: str, old_text: str, new_text: str, edited_at: datetime
+        self,
+        mention_identifier: str,
+        old_text: str,
+        new_text: str,
+        edited_at: datetime,
+        text_at: datetime | None = None,
     ) -> bool:
-        """The customer edited what they wrote: set the new text and append the old one to edit_history
-        ([{"text", "replaced_at"}], oldest first). Conditional on the stored text still being `old_text`, so
-        two edits racing cannot lose one; False when that (or the mention's existence) no longer holds."""
+        """The customer edited what they wrote: set the new text (and `text_at`, the platform's time of the
+        edit) and append the old one to edit_history ([{"text", "replaced_at"}], oldest first). Conditional
+        on the stored text still being `old_text`, so two edits racing cannot lose one; False when that (or
+        the mention's existence) no longer holds."""
         entry = {"text": old_text, "replaced_at": sortable_time(edited_at)}
+        text_time = ", text_at = :text_at" if text_at is not None else ""
         arguments: dict[str, Any] = {
             "Key": _mention_key(mention_identifier),
             "UpdateExpression": (
-                "SET #text = :new, edited_at = :at, "
+                f"SET #text = :new, edited_at = :at{text_time}, "
                 "edit_history = list_append(if_not_exists(edit_history, :empty), :entry)"
             ),
             "ConditionExpression": "attribute_exists(pk) AND #text = :old",
@@ -258,6 +265,8 @@ class MentionStore:
                 ":entry": [entry],
             },
         }
+        if text_at is not None:
+            arguments["ExpressionAttributeValues"][":text_at"] = _stored_value(text_at)
         try:
             self._table.update_item(**arguments)
         except ClientError as error:
@@ -266,7 +275,9 @@ class MentionStore:
             if error.response.get("Error", {}).get("Code") != "ValidationException":
                 raise StorageUnavailable(str(error)) from error
             # The history made the item too large (many edits of a long text): keep only the latest entry.
-            arguments["UpdateExpression"] = "SET #text = :new, edited_at = :at, edit_history = :entry"
+            arguments["UpdateExpression"] = (
+                f"SET #text = :new, edited_at = :at{text_time}, edit_history = :entry"
+            )
             del arguments["ExpressionAttributeValues"][":empty"]
             try:
                 self._table.update_item(**arguments)

@@ -236,6 +236,8 @@ def _parse_feed(
     elif kind.verb in {"add", "edited"}:
         feed = validate_payload(_FeedValue, value, where)
         mention = _mention_from_feed(feed, sent_at, own_id, where, value)
+        if kind.verb == "edited":
+            mention.text_at = sent_at  # the entry's time is the edit's; created_time stays the comment's
         (delivery.mentions if kind.verb == "add" else delivery.edits).append(mention)
     else:
         delivery.ignored.append(f"feed:{kind.item}:{kind.verb}")  # hide, unhide, ...

@@ -3,6 +3,8 @@
 Envelopes are pluggable: X is moving to the "X Activity API" shape ({"data": {"event_type", ...}}); a parser
 for it is added to ENVELOPES without touching the webhook or ingest code."""
 
+import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -20,24 +22,46 @@ SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 OAUTH2_SIGNATURE_HEADER = "x-twitter-webhooks-signature-oauth2"
 
 
+# X's CRC tokens are short base64-like strings. The CRC answer is HMAC-SHA256(secret, token), the very
+# signature X puts on a delivery body, so the endpoint must never sign anything that could be a body.
+CRC_TOKEN = re.compile(r"^[A-Za-z0-9_=+/-]{1,128}$")
+
+
+def is_crc_token(token: str) -> bool:
+    """X's token shape, and never a JSON text (a bare number or true/false/null is JSON too)."""
+    if not CRC_TOKEN.fullmatch(token):
+        return False
+    try:
+        json.loads(token)
+    except ValueError:
+        return True
+    return False
+
+
 def crc_response(crc_token: str, config: XConfig) -> dict[str, str]:
+    if not is_crc_token(crc_token):
+        raise MalformedPayload("crc_token must be a short token of letters, digits and -_=+/")
     if not config.crc_secret:
         raise NotConfigured("x.consumer_secret is not configured")
     return {"response_token": sha256_base64(config.crc_secret, crc_token)}
 
 
 def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: XConfig) -> None:
-    """Check the consumer-secret signature, and the OAuth 2.0 one when X sends it. Raises InvalidSignature."""
+    """Check the consumer-secret signature, and the OAuth 2.0 one whenever that secret is configured (then X
+    sends it on every delivery; requiring it means a consumer-secret signature alone is never enough).
+    Raises InvalidSignature."""
     if not config.consumer_secret:
         raise NotConfigured("x.consumer_secret is not configured")
     if not matches(sha256_base64(config.consumer_secret, raw_body), headers.get(SIGNATURE_HEADER)):
         raise InvalidSignature(f"missing or wrong {SIGNATURE_HEADER}")
     oauth2_signature = headers.get(OAUTH2_SIGNATURE_HEADER)
-    if oauth2_signature is not None and not (
-        config.oauth2_client_secret
-        and matches(sha256_base64(config.oauth2_client_secret, raw_body), oauth2_signature)
-    ):
-        raise InvalidSignature(f"wrong {OAUTH2_SIGNATURE_HEADER}")
+    if config.oauth2_client_secret:
+        if not matches(sha256_base64(config.oauth2_client_secret, raw_body), oauth2_signature):
+            raise InvalidSignature(f"missing or wrong {OAUTH2_SIGNATURE_HEADER}")
+    elif oauth2_signature is not None:
+        raise InvalidSignature(
+            f"{OAUTH2_SIGNATURE_HEADER} sent, but x.oauth2_client_secret is not configured"
+        )
 
 
 # ---------------------------------------------------------------- v1.1 payload shapes (Account Activity API)
