@@ -20,6 +20,7 @@ TARGETS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "layer_mb": ("< 25", lambda v: v < 25),
     "aws_calls_per_mention": ("<= 5", lambda v: v <= 5),
     "aws_calls_per_reply": ("<= 6", lambda v: v <= 6),
+    "report_items_read": ("<= 1000 (a year)", lambda v: v <= 1000),
     "ingest.lost": ("0", lambda v: v == 0),
     "ingest.double": ("0", lambda v: v == 0),
 }
@@ -34,6 +35,7 @@ STEPS: dict[str, str] = {
     "peak memory": "from bench.measures import peak_rss_step as step",
     "AWS calls": "from bench.aws_calls import aws_calls as step",
     "ingest through the local stack": "from bench.load import ingest_load as step",
+    "a year's report": "from bench.report_reads import report_items_read as step",
 }
 STEP_CODE = "import json, sys\n{imports}\nsys.stdout.write('\\nRESULT ' + json.dumps(step()) + '\\n')\n"
 

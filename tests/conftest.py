@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities import parameters
 
 from socialcare import reply_flow, reply_sending, settings
 from socialcare.data import mentions as store
-from socialcare.data import replies
+from socialcare.data import replies, rollups
 from socialcare.dispatch import clear_caches as clear_dispatch_caches
 from socialcare.observability import metrics
 from socialcare.signatures import sha256_base64
@@ -30,6 +30,7 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     settings.get_settings.cache_clear()
     store.get_mention_store.cache_clear()
     replies.get_reply_store.cache_clear()
+    rollups.get_rollup_store.cache_clear()
     reply_flow.get_reply_flow.cache_clear()
     reply_sending.get_reply_sender.cache_clear()
     clear_dispatch_caches()

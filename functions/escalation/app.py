@@ -1,7 +1,8 @@
 """Escalation, every minute: mentions nobody opened in time go to the next agent, then to everyone on
 shift and the leads; waiting and never-dispatched mentions are dispatched again; failed notifications are
 retried. Instagram mentions whose text could not be fetched yet are retried first (socialcare.enrichment), so
-a mention waiting for its text can be dispatched in the same run."""
+a mention waiting for its text can be dispatched in the same run. Last, answered mentions whose survey delay
+has passed are asked about privately (socialcare.survey_sending)."""
 
 from typing import Any
 
@@ -14,7 +15,8 @@ from socialcare.enrichment import retry_pending_texts
 from socialcare.escalation import Escalator
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
-from socialcare.platform_config import PlatformConfig, get_meta_config
+from socialcare.platform_config import get_platform_config
+from socialcare.survey_sending import get_survey_sender
 
 
 @logger.inject_lambda_context
@@ -22,8 +24,7 @@ from socialcare.platform_config import PlatformConfig, get_meta_config
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = utc_now()
     try:
-        # Only Meta's section: Instagram mention texts are the only ones fetched later.
-        retry_pending_texts(get_mention_store(), PlatformConfig(meta=get_meta_config()), now=now)
+        retry_pending_texts(get_mention_store(), get_platform_config(), now=now)
     except Exception:  # the texts wait for the next run; escalation must not
         logger.exception("retrying pending mention texts failed")
     dispatcher = get_dispatcher()
@@ -41,5 +42,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "abandoned": report.abandoned,
         "errors": report.errors,
     }
+    try:
+        surveys = get_survey_sender().sweep(now)
+        summary["surveys"] = {"sent": surveys.sent, "failed": surveys.failed, "retry": surveys.retry}
+    except Exception:  # the surveys wait for the next run; escalation is done
+        logger.exception("sending surveys failed")
     logger.info("escalation sweep done", extra={"sweep": summary})
     return summary

@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.cli import agents, doctor, local, mentions, operations, simulate
+from infra.cli import agents, doctor, local, mentions, operations, report, simulate
 from infra.cli.connection import CliError
 
-COMMAND_GROUPS = [mentions, agents, local, simulate, operations, doctor]
+COMMAND_GROUPS = [mentions, agents, report, local, simulate, operations, doctor]
 
 
 def build_parser() -> argparse.ArgumentParser:

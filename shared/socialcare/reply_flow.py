@@ -9,9 +9,9 @@ socialcare.routing.answer_due. POST with the reply is the only thing that uses a
 * It must come from our own page. Browsers say where a form post comes from in Sec-Fetch-Site (every
   current browser) or, failing that, in Origin; a cross-site post is refused. The page's own post may carry
   `Origin: null`, because the page sends Referrer-Policy: no-referrer, so `null` alone proves nothing.
-* It must carry the form nonce the page was rendered with: an HMAC, under a key derived from the platform
-  configuration secret, of the link's token hash and the render time. Nothing secret lives in code or in the
-  table, a nonce only works for its own link, and rotating the configuration secret retires every nonce.
+* It must carry the form nonce the page was rendered with: an HMAC, under a key derived from the
+  reply form key secret, of the link's token hash and the render time. Nothing secret lives in code or in the
+  table, a nonce only works for its own link, and rotating that secret retires every nonce.
 * The reply gets an id derived from the link (socialcare.data.replies.reply_id_for_link) and is written
   together with the link's use, in one transaction (ReplyStore.create_for_link): the reply put if new, the
   link marked used if unused, and, unless the agent ticked "send another reply anyway", on the condition
@@ -51,9 +51,11 @@ from socialcare.data.replies import (
     mention_for_reply,
     reply_id_for_link,
 )
+from socialcare.data.surveys import SurveyStore
 from socialcare.data.tokens import ReplyLink, TokenStore
 from socialcare.models import Mention, MentionStatus, utc_now
 from socialcare.observability import logger
+from socialcare.platforms.surveys import can_ask_privately
 from socialcare.reply_page import (
     ON_IT,
     Page,
@@ -100,6 +102,12 @@ def form_nonce(key: bytes, token_hash: str, rendered_at: int) -> str:
 
 def nonce_is_valid(key: bytes, token_hash: str, nonce: str, link: ReplyLink, now: datetime) -> bool:
     """Rendered by us, for this link, while the link was valid (and not in the future)."""
+    return nonce_rendered_since(key, token_hash, nonce, link.created_at, now)
+
+
+def nonce_rendered_since(key: bytes, token_hash: str, nonce: str, issued_at: datetime, now: datetime) -> bool:
+    """Rendered by us, for the token with this hash, after the token was issued (and not in the future).
+    Every form behind a token link (the reply page, the survey page) checks its nonce with this."""
     found = _NONCE.fullmatch(nonce)
     if found is None:
         return False
@@ -107,7 +115,7 @@ def nonce_is_valid(key: bytes, token_hash: str, nonce: str, link: ReplyLink, now
     expected = form_nonce(key, token_hash, rendered_at)
     if not hmac.compare_digest(expected.encode(), nonce.encode()):
         return False
-    earliest = (link.created_at - NONCE_SKEW).timestamp()
+    earliest = (issued_at - NONCE_SKEW).timestamp()
     return earliest <= rendered_at <= (now + NONCE_SKEW).timestamp()
 
 
@@ -160,6 +168,8 @@ class ReplyFlow:
     queue: Callable[[Reply], None]
     nonce_key: Callable[[], bytes]
     now: Callable[[], datetime] = utc_now
+    # The agent ticked "Ask privately how we did" (socialcare.survey_sending asks after the delay).
+    request_survey: Callable[[Mention, str], None] | None = None
 
     # ---- GET
     def show(self, token: str, headers: Mapping[str, str]) -> Page:
@@ -270,6 +280,8 @@ class ReplyFlow:
         if outcome is CreateOutcome.TAKEN:  # the same link, posted twice at the same moment
             return self._again(token, link, self.replies.get(mention.id, reply_id))
         self.queue(reply)
+        if form.get("ask_survey") == "yes" and self.request_survey and can_ask_privately(mention, now):
+            self.request_survey(mention, link.agent_email)
         logger.info("reply queued", mention_id=mention.id, reply_id=reply_id, confirmed_second=confirmed)
         return sent_page(text, platform=mention.platform, url=mention.url)
 
@@ -335,6 +347,7 @@ class ReplyFlow:
             ],
             can_say_on_it=mention.status in (MentionStatus.ASSIGNED, MentionStatus.WAITING),
             on_it=self._on_it(mention, link),
+            can_ask_privately=can_ask_privately(mention, self.now()),
         )
         nonce = form_nonce(self.nonce_key(), token_hash, int(self.now().timestamp()))
         return reply_form_page(view, nonce=nonce, error=error, draft=draft)
@@ -415,4 +428,5 @@ def get_reply_flow() -> ReplyFlow:
         agents=AgentStore(shared_table),
         queue=sqs_queue(boto3.client("sqs"), settings.reply_queue_url),
         nonce_key=get_nonce_key,
+        request_survey=SurveyStore(shared_table).request,
     )

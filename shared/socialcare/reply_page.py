@@ -145,6 +145,7 @@ class ReplyView:
     previous_replies: Sequence[PreviousReply] = ()  # replies already sent: a second one needs confirming
     can_say_on_it: bool = False  # nobody said "I'm on it" yet: the page offers the button
     on_it: str | None = None  # who did ("You", a name)
+    can_ask_privately: bool = False  # a public post whose author the platform lets us message privately
 
     @property
     def limit(self) -> int | None:
@@ -355,6 +356,11 @@ def reply_form_page(view: ReplyView, *, nonce: str, error: str | None = None, dr
         if view.previous_replies
         else ""
     )
+    ask = (
+        '<label><input type="checkbox" name="ask_survey" value="yes"> Ask privately how we did</label>'
+        if view.can_ask_privately
+        else ""
+    )
     content = (
         f"<h1>Reply to {_bdi(author)} on {escape(platform)}</h1>"
         f"{_conversation(view.conversation)}"
@@ -369,7 +375,7 @@ def reply_form_page(view: ReplyView, *, nonce: str, error: str | None = None, dr
         # The newline after <textarea> is dropped by the parser, so a draft starting with one survives.
         f'<textarea id="text" name="text" rows="6" dir="auto" required{data}>\n{escape(draft)}</textarea>'
         f'<p class="meta">{escape(view.counting_rule)}</p>'
-        f'{confirm}<button type="submit" id="send">Send</button></form>'
+        f'{ask}{confirm}<button type="submit" id="send">Send</button></form>'
     )
     return _document(f"Reply on {platform}", content, status=200, with_script=limit is not None)
 

@@ -49,7 +49,8 @@ from socialcare.data import table
 from socialcare.data.agents import AgentStore, agent_id_for
 from socialcare.data.mentions import MentionStore
 from socialcare.data.replies import Reply, ReplyState, ReplyStore
-from socialcare.models import Author, Mention, MentionKind, MentionStatus, utc_now
+from socialcare.data.surveys import SurveyStore
+from socialcare.models import BUILT_IN_PLATFORMS, Author, Mention, MentionKind, MentionStatus, utc_now
 from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.observability import count_for_platform, logger, metrics
 from socialcare.platform_config import PlatformConfig, get_platform_config
@@ -62,6 +63,7 @@ from socialcare.platforms.replies import (
 )
 from socialcare.reply_page import platform_label
 from socialcare.settings import get_settings
+from socialcare.survey_sending import source_survey_links
 from socialcare.untrusted_text import without_format_characters
 
 LEASE = timedelta(seconds=30)  # > the function's 10 s timeout, < the queue's 60 s visibility timeout
@@ -151,6 +153,8 @@ class ReplySender:
     session: requests.Session | None = None
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     owner: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+    # (reply, mention) -> the survey link a Standard Webhooks source passes on, or None (asked lately)
+    survey_links: Callable[[Reply, Mention], str | None] | None = None
 
     # ---- one SQS record
     def handle_record(self, body: str, receipt_handle: str, receive_count: int, remaining_s: float) -> None:
@@ -224,10 +228,12 @@ class ReplySender:
                 return
         connect, read = self.timeout
         read = min(read, max(1.0, remaining_s - connect - SAFETY_MARGIN_S))  # end before the function
+        target = reply_target(mention)
+        if mention.platform not in BUILT_IN_PLATFORMS and self.survey_links is not None:
+            # A Standard Webhooks source gets the customer's survey link with the reply, to pass it on.
+            target = target.model_copy(update={"survey_url": self.survey_links(reply, mention)})
         try:
-            result = post_reply(
-                reply_target(mention), reply.text, config, self.session, timeout=(connect, read)
-            )
+            result = post_reply(target, reply.text, config, self.session, timeout=(connect, read))
         except RetryLater as retry:
             self._retry_later(reply, owner, retry, maybe_since, receive_count)
             return
@@ -493,4 +499,5 @@ def get_reply_sender() -> ReplySender:
         sqs=boto3.client("sqs"),
         queue_url=settings.reply_queue_url,
         session=requests.Session(),  # kept warm between invocations: one TLS handshake per platform
+        survey_links=source_survey_links(SurveyStore(shared_table), settings.public_base_url),
     )

@@ -29,11 +29,23 @@ class Settings(BaseModel):
         pattern=r"^urgent=\d+,normal=\d+,low=\d+$",
     )
     max_open_assignments: int = Field(default=5, alias="MAX_OPEN_ASSIGNMENTS", ge=1)
+    survey_delay_minutes: int = Field(default=60, alias="SURVEY_DELAY_MINUTES", ge=0)
+    response_target_minutes: str = Field(
+        default="urgent=30,normal=60,low=240",
+        alias="RESPONSE_TARGET_MINUTES",
+        pattern=r"^urgent=\d+,normal=\d+,low=\d+$",
+    )
 
     @property
     def escalation_deadlines(self) -> dict[str, timedelta]:
         """Minutes a mention may go unopened, per priority name."""
         pairs = (part.split("=") for part in self.escalation_minutes.split(","))
+        return {name: timedelta(minutes=int(minutes)) for name, minutes in pairs}
+
+    @property
+    def response_targets(self) -> dict[str, timedelta]:
+        """The first response time each priority should meet (the SLA of the reports)."""
+        pairs = (part.split("=") for part in self.response_target_minutes.split(","))
         return {name: timedelta(minutes=int(minutes)) for name, minutes in pairs}
 
     @property

@@ -62,6 +62,13 @@ CALLS: dict[str, set[str]] = {
         *TEXT_AND_EMAIL,
         "sqs:ChangeMessageVisibility",
     },
+    # A survey read and rated (or commented): nothing else.
+    "SurveyPageFunction": {"secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:UpdateItem"},
+    # A fact's marker and counters in one transaction, a survey scheduled; sqs:SendMessage: Lambda sends
+    # records that keep failing to the dead-letter queue under this role.
+    "MeasuresFunction": {"dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:SendMessage"},
+    # The week's roll-ups (batched), the week's claim, the leads; the email through the topic.
+    "WeeklyReportFunction": {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Query", *TEXT_AND_EMAIL},
     # Query: the leads; PutItem/DeleteItem: today's alert marker, taken back if the email could not go.
     "CredentialsCheckFunction": {
         "secretsmanager:GetSecretValue",
@@ -75,9 +82,12 @@ SECRETS = {
     "XWebhookFunction": {"XConfigSecret"},
     "MetaWebhookFunction": {"MetaConfigSecret"},
     "SourceWebhookFunction": {"SourcesConfigSecret"},
-    "EscalationFunction": {"MetaConfigSecret"},
+    # Instagram texts fetched late, and surveys asked on every platform.
+    "EscalationFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
     "ReplyPageFunction": {"ReplyFormKeySecret"},
-    "ReplySenderFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
+    "SurveyPageFunction": {"ReplyFormKeySecret"},
+    # Every platform; and the key a source's survey link is derived under.
+    "ReplySenderFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret", "ReplyFormKeySecret"},
     "CredentialsCheckFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
 }
 # Logs and traces for every function; the event source mapping's own reads for stream and queue consumers.
@@ -85,6 +95,7 @@ BASE_MANAGED = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}
 EVENT_SOURCE_MANAGED = {
     "DispatcherFunction": {"AWSLambdaDynamoDBExecutionRole"},
     "ReplySenderFunction": {"AWSLambdaSQSQueueExecutionRole"},
+    "MeasuresFunction": {"AWSLambdaDynamoDBExecutionRole"},
 }
 
 

@@ -47,6 +47,7 @@ class ReplyTarget(BaseModel):
     media_id: str | None = None  # Instagram mention: the media the brand was mentioned on
     is_instagram_mention: bool = False
     reply_url: str | None = None  # a Standard Webhooks source: overrides the configured reply_url
+    survey_url: str | None = None  # a Standard Webhooks source: the customer's survey link, to pass on
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,16 @@ def post_reply(
             poster.session.close()
 
 
+def post_private_reply(platform: str, comment_id: str, text: str, config: PlatformConfig) -> PostResult:
+    """A Meta private reply: one message into the commenter's inbox, allowed once per comment within 7 days
+    (POST /{page-id}/messages with recipient.comment_id). Raises RetryLater or PermanentFailure."""
+    poster = _Poster(requests.Session(), time.time, DEFAULT_TIMEOUT, config)
+    try:
+        return poster.private_reply(platform, comment_id, text, config.meta)
+    finally:
+        poster.session.close()
+
+
 class _Poster:
     def __init__(
         self,
@@ -149,15 +160,28 @@ class _Poster:
         return data
 
     # ---- Meta
+    def private_reply(self, platform: str, comment_id: str, text: str, meta: MetaConfig) -> PostResult:
+        if not meta.page_access_token or not meta.page_id:
+            raise PermanentFailure(
+                "meta.page_access_token and meta.page_id are needed", "not_configured", alert_leads=True
+            )
+        body = {"recipient": {"comment_id": comment_id}, "message": {"text": text}, **self._meta_auth(meta)}
+        url = f"{meta.graph_base.rstrip('/')}/{meta.page_id}/messages"
+        return PostResult(_required_id(self._send(platform, url, json_body=body), "message_id", platform))
+
+    def _meta_auth(self, meta: MetaConfig) -> dict[str, Any]:
+        auth: dict[str, Any] = {"access_token": meta.page_access_token}
+        if meta.app_secret:
+            # Required when the app enforces "Require App Secret"; harmless otherwise.
+            auth["appsecret_proof"] = hmac_sha256(meta.app_secret, meta.page_access_token).hex()
+        return auth
+
     def meta(self, target: ReplyTarget, text: str, meta: MetaConfig) -> PostResult:
         if not meta.page_access_token:
             raise PermanentFailure(
                 "meta.page_access_token is not configured", "not_configured", alert_leads=True
             )
-        auth: dict[str, Any] = {"access_token": meta.page_access_token}
-        if meta.app_secret:
-            # Required when the app enforces "Require App Secret"; harmless otherwise.
-            auth["appsecret_proof"] = hmac_sha256(meta.app_secret, meta.page_access_token).hex()
+        auth = self._meta_auth(meta)
         base = meta.graph_base.rstrip("/")
         platform = target.platform
         if target.kind == MentionKind.DIRECT_MESSAGE:
@@ -211,11 +235,10 @@ class _Poster:
             )
         timestamp = int(self.now())
         created_at = datetime.fromtimestamp(timestamp, UTC).isoformat()
-        payload = {
-            "type": "reply.created",
-            "timestamp": created_at,
-            "data": {"in_reply_to": target.external_id, "text": text, "created_at": created_at},
-        }
+        data = {"in_reply_to": target.external_id, "text": text, "created_at": created_at}
+        if target.survey_url:
+            data["survey_url"] = target.survey_url
+        payload = {"type": "reply.created", "timestamp": created_at, "data": data}
         body = json.dumps(payload, separators=(",", ":")).encode()
         message_id = f"msg_{uuid.uuid4().hex}"
         headers = {

@@ -1,0 +1,34 @@
+"""The leads' weekly email, from the daily roll-ups: runs every hour and sends on the first run of a Monday
+(UTC) that claims the week, so a repeated or overlapping schedule still sends one email per lead."""
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from socialcare.data.agents import get_agent_store
+from socialcare.data.rollups import claim_weekly_report, get_rollup_store
+from socialcare.models import utc_now
+from socialcare.observability import logger, metrics
+from socialcare.settings import get_settings
+from socialcare.weekly_report import send_to_leads, week_ending_yesterday, weekly_email
+
+sns = boto3.client("sns")
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = utc_now()
+    week = week_ending_yesterday(now)
+    if now.weekday() != 0:
+        return {"sent": 0, "reason": "not Monday"}
+    store = get_rollup_store()
+    if not claim_weekly_report(store.table, week.since.isoformat(), now):
+        return {"sent": 0, "reason": "already sent this week"}
+    rollups = store.read([*week.previous().days(), *week.days()])
+    subject, body = weekly_email(rollups, week)
+    settings = get_settings()
+    sent = send_to_leads(sns, settings.notification_topic_arn, get_agent_store().agents(), subject, body)
+    logger.info("weekly report sent", leads=sent, week=week.since.isoformat())
+    return {"sent": sent}

@@ -1,0 +1,58 @@
+"""Which customers a platform lets us ask privately, and how: the platform side of satisfaction surveys.
+A survey is never posted in public. A direct-message conversation (X DM, Messenger, Instagram DM) can carry
+one short follow-up with the survey link; Meta only inside its 24-hour messaging window after the customer's
+message. A public post or comment is asked only when the answering agent ticked "Ask privately how we did",
+and only where the platform allows it: a Facebook or Instagram private reply to the comment (one per
+comment, within 7 days), or an X DM (refused when the author's DMs are closed)."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from socialcare.models import Mention, MentionKind
+from socialcare.platform_config import PlatformConfig
+
+META_MESSAGING_WINDOW = timedelta(hours=24)
+META_PRIVATE_REPLY_WINDOW = timedelta(days=7)
+
+
+def can_ask_privately(mention: Mention, now: datetime) -> bool:
+    """Whether the reply page may offer "Ask privately how we did" for this public post or comment."""
+    if mention.kind is MentionKind.DIRECT_MESSAGE or not mention.author.id:
+        return False  # a DM conversation is asked anyway
+    if mention.platform == "x":
+        return mention.kind is MentionKind.POST
+    if mention.platform in ("facebook", "instagram"):
+        return mention.kind is MentionKind.COMMENT and now - mention.created_at < META_PRIVATE_REPLY_WINDOW
+    return False
+
+
+def private_channel(mention: Mention, now: datetime, *, requested: bool = False) -> str | None:
+    """How this customer can be asked privately now, or None when they cannot. `requested`: the agent
+    asked for it on the reply page (needed for public posts and comments)."""
+    if mention.kind is not MentionKind.DIRECT_MESSAGE:
+        if not requested or not can_ask_privately(mention, now):
+            return None
+        return "direct message" if mention.platform == "x" else "private reply"
+    if not mention.author.id:
+        return None
+    if mention.platform == "x":
+        return "direct message"
+    if mention.platform in ("facebook", "instagram") and now - mention.created_at < META_MESSAGING_WINDOW:
+        return "direct message"
+    return None
+
+
+def send_private_message(mention: Mention, text: str, config: PlatformConfig) -> Any:
+    """Send `text` into the customer's direct-message conversation (raises RetryLater or PermanentFailure,
+    as replies do: X refusing a DM because the author's DMs are closed is a PermanentFailure)."""
+    from socialcare.platforms.replies import ReplyTarget, post_private_reply, post_reply  # requests: lazily
+
+    if mention.platform in ("facebook", "instagram") and mention.kind is not MentionKind.DIRECT_MESSAGE:
+        return post_private_reply(mention.platform, mention.external_id, text, config)
+    target = ReplyTarget(
+        platform=mention.platform,
+        kind=MentionKind.DIRECT_MESSAGE,
+        external_id=mention.external_id,
+        author_id=mention.author.id,
+    )
+    return post_reply(target, text, config)

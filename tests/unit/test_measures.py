@@ -1,0 +1,157 @@
+"""The measures' arithmetic without AWS: facts from stream images, roll-up attributes, percentiles from the
+histograms within 5% of the exact values, and the report's fields."""
+
+import random
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from socialcare.data.rollups import attributes_of, counters_of_item
+from socialcare.measures import (
+    answered_fact,
+    bucket_estimate,
+    bucket_of,
+    exact_quantile,
+    facts_of_record,
+    quantile,
+    rated_fact,
+)
+from socialcare.reports import Period, build_report
+
+TARGETS = {"urgent": timedelta(minutes=30), "normal": timedelta(minutes=60), "low": timedelta(minutes=240)}
+
+
+def mention_image(number: int, received: datetime, **fields: Any) -> dict[str, Any]:
+    return {
+        "entity": "mention",
+        "platform": fields.pop("platform", "x"),
+        "external_id": str(number),
+        "status": "new",
+        "gsi1pk": "MENTIONS",
+        "kind": "post",
+        "author": {"id": f"u{number}"},
+        "text": "my parcel never came",
+        "thread_key": str(number),
+        "created_at": received.isoformat(),
+        "received_at": received.isoformat(),
+        **fields,
+    }
+
+
+def answered(image: dict[str, Any], seconds: int, agent: str, priority: str = "normal") -> dict[str, Any]:
+    return {
+        **image,
+        "status": "answered",
+        "priority": priority,
+        "answered_at": "2026-11-02T10:00:00Z",
+        "answered_by": agent,
+        "first_response_seconds": seconds,
+    }
+
+
+def roll_up(images: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """What the stream function would store, computed in memory: day -> roll-up item attributes."""
+    items: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for event_name, old, new in images:
+        for fact in facts_of_record(event_name, old, new, TARGETS):
+            for attribute, amount in attributes_of(fact).items():
+                items[fact.day][attribute] += amount
+    return {day: counters_of_item(dict(item)) for day, item in items.items()}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_percentiles_from_the_histogram_are_within_5_percent_of_the_exact_ones(seed: int) -> None:
+    rng = random.Random(seed)
+    # Social media waits: mostly minutes, a long tail of hours and days, a few answered within seconds.
+    values = [int(rng.lognormvariate(7.5, 1.6)) for _ in range(20_000)] + [
+        rng.randrange(0, 30) for _ in range(300)
+    ]
+    histogram: dict[int, int] = defaultdict(int)
+    for value in values:
+        histogram[bucket_of(value)] += 1
+    for q in (0.5, 0.9, 0.99):
+        exact = exact_quantile(values, q)
+        estimate = quantile(histogram, q)
+        assert exact is not None and estimate is not None
+        assert abs(estimate - exact) <= 0.05 * exact, (q, exact, estimate)
+
+
+def test_every_value_is_within_4_percent_of_its_bucket_estimate() -> None:
+    for seconds in [*range(0, 2000), *range(2000, 3_000_000, 997)]:
+        estimate = bucket_estimate(bucket_of(seconds))
+        assert abs(estimate - seconds) <= 0.04 * max(seconds, 1), seconds
+
+
+def test_report_percentiles_from_daily_rollups_match_the_exact_ones_over_a_month() -> None:
+    rng = random.Random(7)
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    records: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    waits = []
+    for number in range(3000):
+        received = start + timedelta(minutes=rng.randrange(0, 30 * 24 * 60))
+        image = mention_image(number, received)
+        records.append(("INSERT", {}, image))
+        if rng.random() < 0.9:
+            seconds = int(rng.lognormvariate(7.0, 1.2))
+            waits.append(seconds)
+            records.append(("MODIFY", image, answered(image, seconds, "ann@example.com")))
+    report = build_report(roll_up(records), Period(date(2026, 10, 1), date(2026, 10, 30)))
+    assert report["mentions"] == 3000
+    assert report["answered"] == len(waits)
+    assert report["unanswered"] == 3000 - len(waits)
+    for field, q in (("median", 0.5), ("p90", 0.9)):
+        exact = exact_quantile(waits, q)
+        assert exact is not None
+        assert abs(report["first_response_seconds"][field] - exact) <= 0.05 * exact
+    met = sum(1 for s in waits if s <= 3600)
+    assert report["sla"] == {"met": met, "missed": len(waits) - met, "share": round(met / len(waits), 4)}
+
+
+def test_a_mention_counts_on_the_day_it_came_in_under_its_platform_priority_hour_and_agent() -> None:
+    image = mention_image(1, datetime(2026, 11, 2, 23, 50, tzinfo=UTC), platform="facebook")
+    fact = answered_fact(image, answered(image, 45 * 60, "Ann@Example.com", "urgent"), TARGETS)
+    assert fact is not None
+    assert fact.day == "2026-11-02"
+    assert set(fact.groups) == {
+        "all",
+        "platform=facebook",
+        "priority=urgent",
+        "hour=23",
+        "agent=ann@example.com",
+    }
+    assert fact.counts["missed"] == 1 and "met" not in fact.counts  # 45 min > the urgent 30
+    assert fact.key == "answered#facebook-1"
+
+
+def test_our_own_posts_and_later_changes_of_an_answered_mention_count_nothing() -> None:
+    image = mention_image(2, datetime(2026, 11, 2, tzinfo=UTC))
+    ours = {**image, "is_ours": True, "status": "ours", "gsi1pk": "OURS"}
+    assert facts_of_record("INSERT", {}, ours, TARGETS) == []
+    done = answered(image, 60, "ann@example.com")
+    assert facts_of_record("MODIFY", done, {**done, "status": "deleted"}, TARGETS) == []
+
+
+def test_a_changed_rating_moves_one_count_and_adds_no_response() -> None:
+    survey = {
+        "entity": "survey",
+        "survey_id": "s1",
+        "platform": "x",
+        "priority": "normal",
+        "agent": "ann@example.com",
+        "received_at": "2026-11-02T10:00:00Z",
+        "state": "sent",
+    }
+    first = rated_fact({**survey, "rating_version": 0}, {**survey, "rating": 2, "rating_version": 1})
+    again = rated_fact(
+        {**survey, "rating": 2, "rating_version": 1}, {**survey, "rating": 5, "rating_version": 2}
+    )
+    comment_only = rated_fact(
+        {**survey, "rating": 5, "rating_version": 2},
+        {**survey, "rating": 5, "rating_version": 2, "comment": "ok"},
+    )
+    assert first is not None and first.counts == {"r2": 1, "responses": 1}
+    assert again is not None and again.counts == {"r5": 1, "r2": -1}
+    assert comment_only is None
+    assert first.key != again.key
