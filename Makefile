@@ -15,10 +15,16 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 install: $(INSTALLED)
 
+# The first install takes about two minutes: say what is happening and how far it is.
 $(INSTALLED): pyproject.toml
-	@test -x $(PY) || $$(infra/find-python.sh) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@test -x $(PY) || { echo "[1/3] creating the virtualenv $(VENV) with Python 3.12"; \
+		$$(infra/find-python.sh) -m venv $(VENV); }
+	@echo "[2/3] updating pip in $(VENV)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@echo "[3/3] installing socialcare, its Lambda layer's dependencies and the dev tools (boto3, moto," \
+		"aws-sam-cli, pytest, playwright, ruff, mypy): about two minutes the first time"
+	@set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar off -e ".[dev]" \
+		| $(PY) infra/install_progress.py
 	@touch $@
 
 run: install

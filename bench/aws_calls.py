@@ -5,6 +5,7 @@ configuration secret is cached and clients exist, as in a warm Lambda)."""
 import json
 import os
 import re
+import time
 from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
@@ -27,13 +28,34 @@ class CallCounter:
     def __init__(self) -> None:
         self.counting = False
         self.calls: Counter[str] = Counter()
+        self.units: Counter[str] = Counter()  # what the calls are billed by: items written, texts, emails
 
     def __call__(self, event_name: str, **_: Any) -> None:
         if self.counting:
             self.calls[event_name.removeprefix("before-call.")] += 1
 
+    def billed(self, event_name: str, params: dict[str, Any], **_: Any) -> None:
+        """The parameters of each call (before-parameter-build), for the cost: DynamoDB bills per item."""
+        if not self.counting:
+            return
+        operation = event_name.removeprefix("before-parameter-build.")
+        if operation == "dynamodb.TransactWriteItems":
+            self.units["dynamodb.transact_write_items"] += len(params.get("TransactItems", []))
+        elif operation in ("dynamodb.PutItem", "dynamodb.UpdateItem", "dynamodb.DeleteItem"):
+            self.units["dynamodb.write_items"] += 1
+        elif operation == "dynamodb.BatchGetItem":
+            keys = sum(len(table.get("Keys", [])) for table in params.get("RequestItems", {}).values())
+            self.units["dynamodb.read_items"] += keys
+        elif operation in ("dynamodb.GetItem", "dynamodb.Query"):
+            self.units["dynamodb.read_items"] += 1
+        elif operation == "sns.Publish":
+            self.units["sns.sms" if params.get("PhoneNumber") else "sns.email"] += 1
+        elif operation == "sqs.SendMessage":
+            self.units["sqs.messages"] += 1
+
     def measure(self, action: Any) -> tuple[Any, Counter[str]]:
         self.calls = Counter()
+        self.units = Counter()
         self.counting = True
         try:
             return action(), self.calls
@@ -57,6 +79,7 @@ def aws_calls() -> dict[str, Any]:
         session = boto3.DEFAULT_SESSION
         assert session is not None
         session.events.register("before-call", counter)
+        session.events.register("before-parameter-build", counter.billed)
         config["x"]["api_base"] = simulator.url
         template = load_template()
         stack = LocalStack(template, endpoint_url=None, api_url="http://127.0.0.1:3000")  # type: ignore[arg-type]
@@ -71,22 +94,35 @@ def aws_calls() -> dict[str, Any]:
 
         webhook_calls: Counter[str] = Counter()
 
+        durations: dict[str, float] = {}
+
+        def timed(name: str, handler: Any, event: dict[str, Any]) -> Any:
+            started = time.perf_counter()
+            answer = handler(event, FakeContext())
+            durations[name] = time.perf_counter() - started
+            return answer
+
         def one_mention(event: dict[str, Any]) -> None:
-            assert webhook(event, FakeContext())["statusCode"] == 200
+            assert timed("XWebhookFunction", webhook, event)["statusCode"] == 200
             webhook_calls.update(counter.calls)
             counting, counter.counting = counter.counting, False  # reading the stream is Lambda's poller
             records = stream.new_records()
             counter.counting = counting
-            answer = dispatcher({"Records": records}, FakeContext())
+            answer = timed("DispatcherFunction", dispatcher, {"Records": records})
             assert not answer.get("batchItemFailures"), answer
 
         warm_up, measured = list(x_delivery_events(2, config["x"]["consumer_secret"]))
         one_mention(warm_up)
         webhook_calls.clear()
         _, mention_calls = counter.measure(lambda: one_mention(measured))
+        mention_units = counter.units
 
         token = texted_tokens()[-1]
-        shown = page(page_event("GET", token, b""), FakeContext())
+        # The agent opens the page first: not part of the reply's budget, but of what a reply costs.
+        shown, view_calls = counter.measure(
+            lambda: timed("ReplyPageFunction.GET", page, page_event("GET", token, b""))
+        )
+        view_units = counter.units
         assert shown["statusCode"] == 200, shown["body"][:500]
         nonce = re.search(r'name="nonce" value="([^"]+)"', shown["body"])
         assert nonce is not None, "the reply page has a form nonce"
@@ -94,7 +130,7 @@ def aws_calls() -> dict[str, Any]:
         queue_url = os.environ["REPLY_QUEUE_URL"]
 
         def one_reply() -> None:
-            posted = page(page_event("POST", token, form), FakeContext())
+            posted = timed("ReplyPageFunction", page, page_event("POST", token, form))
             assert posted["statusCode"] == 200, posted["body"][:500]
             counter.counting = False  # receiving from the queue is Lambda's poller, not our code
             sqs = boto3.client("sqs")
@@ -105,19 +141,24 @@ def aws_calls() -> dict[str, Any]:
                 "QueueArn"
             ]
             counter.counting = True
-            answer = sender({"Records": [_sqs_record(dict(m), arn) for m in messages]}, FakeContext())
+            records = [_sqs_record(dict(m), arn) for m in messages]
+            answer = timed("ReplySenderFunction", sender, {"Records": records})
             assert not answer.get("batchItemFailures"), answer
 
         _, reply_calls = counter.measure(one_reply)
         posted = [c for c in simulator.calls if c.path.endswith("/2/tweets")]
         assert len(posted) == 1, "the reply reached the platform once"
+        reply_units = counter.units
     return {
+        "aws_units": {"mention": dict(mention_units), "reply": dict(reply_units), "view": dict(view_units)},
+        "handler_ms": {name: round(seconds * 1000, 1) for name, seconds in durations.items()},
         "aws_calls_per_mention": sum(mention_calls.values()),
         "aws_calls_per_reply": sum(reply_calls.values()),
         "aws_calls_detail": {
             "webhook": dict(webhook_calls),
             "dispatch": dict(mention_calls - webhook_calls),
             "reply": dict(reply_calls),
+            "page_view": dict(view_calls),
         },
     }
 

@@ -17,7 +17,17 @@ from socialcare.observability import metrics
 from socialcare.signatures import sha256_base64
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TESTS_ROOT = Path(__file__).resolve().parent
+# A test's folder is its kind: `pytest -m unit`, `-m integration` and `-m e2e` select one folder each.
+FOLDER_MARKERS = ("unit", "integration", "e2e")
 DEV_CONFIG: dict[str, Any] = json.loads((REPO_ROOT / "infra" / "dev-config.json").read_text())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = item.path.relative_to(TESTS_ROOT).parts[0] if item.path.is_relative_to(TESTS_ROOT) else ""
+        if folder in FOLDER_MARKERS:
+            item.add_marker(folder)
 
 
 @pytest.fixture(autouse=True)

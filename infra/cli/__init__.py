@@ -2,34 +2,75 @@
 deployed stack with --stack NAME, through the same data access code the functions use."""
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import NoReturn
 
 from infra.cli import agents, doctor, local, mentions, operations, report, simulate
-from infra.cli.connection import CliError
+from infra.cli.connection import CliError, not_running
 
 COMMAND_GROUPS = [mentions, agents, report, local, simulate, operations, doctor]
+# Set to 1 to see the traceback of an unexpected error instead of its one-line summary.
+DEBUG_VARIABLE = "SOCIALCARE_DEBUG"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a wrong input is one line (what is wrong, and where to see an example), not the whole
+    usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="socialcare", description=__doc__)
+    parser = Parser(prog="socialcare", description=__doc__)
     parser.add_argument("--stack", help="a deployed stack's name (default: the local stack of `make run`)")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for group in COMMAND_GROUPS:
         group.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    # botocore imports the AWS CRT when it is installed (aws-sam-cli brings it into the dev environment), a
+    # third of boto3's import time, for signing the CLI never uses; Lambda's runtime has no CRT either.
+    sys.modules.setdefault("awscrt", None)  # type: ignore[arg-type]
     arguments = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], None] = arguments.run
     try:
         run(arguments)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except BrokenPipeError:
+        ended_early()
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C: 128 + SIGINT, without a traceback
     except CliError as error:
-        print(f"socialcare: {error}", file=sys.stderr)
-        sys.exit(1)
-    except (BotoCoreError, ClientError) as error:
-        print(f"socialcare: AWS said: {error}", file=sys.stderr)
-        sys.exit(1)
+        fail(str(error))
+    except Exception as error:  # no traceback reaches a user; SOCIALCARE_DEBUG=1 shows it
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        fail(describe_unexpected(error))
+
+
+def describe_unexpected(error: Exception) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+    if isinstance(error, EndpointConnectionError):
+        return str(not_running())
+    if isinstance(error, (BotoCoreError, ClientError)):
+        return f"AWS said: {error}"
+    return f"unexpected {type(error).__name__}: {error} (rerun with {DEBUG_VARIABLE}=1 for the traceback)"
+
+
+def fail(message: str) -> NoReturn:
+    print(f"socialcare: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def ended_early() -> NoReturn:
+    """The reader closed the pipe (`| head`): stop quietly. stdout points at /dev/null so that Python's own
+    flush at exit does not raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a command that stopped on a closed pipe

@@ -4,24 +4,41 @@ Thin: every operation is socialcare.agents.AgentService; this module parses argu
 
 import argparse
 import json
-from datetime import UTC, datetime
-from typing import Any
-
-import boto3
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.connection import CliError, stack_outputs
-from socialcare.agents import AgentError, AgentService, build_agent
-from socialcare.data import table
-from socialcare.data.agents import AgentRecord, AgentStore
-from socialcare.models import Agent, utc_now
-from socialcare.shifts import is_on_shift
+from infra.cli.inputs import check_platforms, instant, time_zone
+
+# boto3 and the domain (pydantic) are imported by the commands that use them, not by `socialcare --help`.
+if TYPE_CHECKING:
+    from socialcare.agents import AgentService
+    from socialcare.data.agents import AgentRecord
+    from socialcare.models import Agent
 
 
-def agent_service(arguments: argparse.Namespace) -> AgentService:
+def agent_service(arguments: argparse.Namespace) -> "AgentService":
+    import boto3
+
+    from socialcare.agents import AgentService
+    from socialcare.data import table
+    from socialcare.data.agents import AgentStore
+
     outputs = stack_outputs(arguments)
     return AgentService(
         AgentStore(table(outputs["TableName"])), boto3.client("sns"), outputs["NotificationTopicArn"]
     )
+
+
+def configured_platforms(arguments: argparse.Namespace) -> list[str]:
+    """The built-in platforms and every source the running stack's configuration names."""
+    import boto3
+
+    from socialcare.models import BUILT_IN_PLATFORMS
+
+    secret_id = stack_outputs(arguments)["ConfigSecretId"]
+    document = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+    return [*BUILT_IN_PLATFORMS, *(document.get("sources") or {})]
 
 
 def names(value: str) -> list[str]:
@@ -29,15 +46,15 @@ def names(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def at_instant(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {value!r}") from error
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+def platform_names(arguments: argparse.Namespace) -> list[str]:
+    chosen = [name.lower() for name in names(arguments.platforms)]
+    check_platforms(chosen, configured_platforms(arguments), "--platforms")
+    return chosen
 
 
-def agent_summary(record: AgentRecord, now: datetime) -> dict[str, Any]:
+def agent_summary(record: "AgentRecord", now: datetime) -> dict[str, Any]:
+    from socialcare.shifts import is_on_shift
+
     return {
         **record.agent.model_dump(mode="json"),
         "agent_id": record.agent_id,
@@ -46,7 +63,7 @@ def agent_summary(record: AgentRecord, now: datetime) -> dict[str, Any]:
     }
 
 
-def describe(agent: Agent) -> str:
+def describe(agent: "Agent") -> str:
     shift = agent.shift
     schedule = shift.weekly or "no weekly hours"
     extra = f", {len(shift.overrides)} override(s)" if shift.overrides else ""
@@ -58,7 +75,15 @@ def describe(agent: Agent) -> str:
     )
 
 
+def now() -> datetime:
+    from socialcare.models import utc_now
+
+    return utc_now()
+
+
 def run(action: Any) -> Any:
+    from socialcare.agents import AgentError
+
     try:
         return action()
     except AgentError as error:
@@ -70,27 +95,31 @@ def cmd_agents_add(arguments: argparse.Namespace) -> None:
     fields: dict[str, Any] = {"name": arguments.name, "email": arguments.email, "phone": arguments.phone}
     fields["lead"] = arguments.lead
     if arguments.platforms is not None:
-        fields["platforms"] = names(arguments.platforms)
+        fields["platforms"] = platform_names(arguments)
     if arguments.languages is not None:
         fields["languages"] = names(arguments.languages)
+    from socialcare.agents import build_agent
+
     agent = run(lambda: build_agent(**fields))  # validated before anything is stored or subscribed
-    record = run(lambda: agent_service(arguments).add(agent, utc_now()))
+    record = run(lambda: agent_service(arguments).add(agent, now()))
     print(f"Added {record.email} ({record.agent_id}); email notifications subscribed, pending confirmation.")
     if not record.agent.shift.weekly:
         print(f'Set their hours with: socialcare shifts set {record.email} "Mon-Fri 09:00-17:00" --tz ...')
 
 
 def cmd_agents_list(arguments: argparse.Namespace) -> None:
+    from socialcare.shifts import is_on_shift
+
     records = agent_service(arguments).records()
-    now = utc_now()
+    moment = now()
     if arguments.json:
-        print(json.dumps([agent_summary(r, now) for r in records], ensure_ascii=False, indent=2))
+        print(json.dumps([agent_summary(r, moment) for r in records], ensure_ascii=False, indent=2))
         return
     if not records:
         print("No agents. Add one with: socialcare agents add --name NAME --email EMAIL --phone +1...")
         return
     for record in records:
-        marker = "*" if record.agent.active and is_on_shift(record.agent, now) else " "
+        marker = "*" if record.agent.active and is_on_shift(record.agent, moment) else " "
         print(f"{marker} {describe(record.agent)}")
     print("(* on shift now)")
 
@@ -100,14 +129,15 @@ def cmd_agents_update(arguments: argparse.Namespace) -> None:
     for field in ("name", "phone", "lead", "active"):
         if getattr(arguments, field) is not None:
             changes[field] = getattr(arguments, field)
-    for field in ("platforms", "languages"):
-        if getattr(arguments, field) is not None:
-            changes[field] = names(getattr(arguments, field))
+    if arguments.platforms is not None:
+        changes["platforms"] = platform_names(arguments)
+    if arguments.languages is not None:
+        changes["languages"] = names(arguments.languages)
     if not changes:
         raise CliError(
             "nothing to update: give --name, --phone, --platforms, --languages, --lead or --active"
         )
-    record = run(lambda: agent_service(arguments).update(arguments.email, changes, utc_now()))
+    record = run(lambda: agent_service(arguments).update(arguments.email, changes, now()))
     print(f"Updated {describe(record.agent)}")
 
 
@@ -122,7 +152,7 @@ def cmd_agents_remove(arguments: argparse.Namespace) -> None:
 def cmd_shifts_set(arguments: argparse.Namespace) -> None:
     record = run(
         lambda: agent_service(arguments).set_schedule(
-            arguments.email, arguments.schedule, arguments.tz, utc_now()
+            arguments.email, arguments.schedule, arguments.tz, now()
         )
     )
     print(
@@ -132,19 +162,19 @@ def cmd_shifts_set(arguments: argparse.Namespace) -> None:
 
 def cmd_shifts_add(arguments: argparse.Namespace) -> None:
     service = agent_service(arguments)
-    record = run(lambda: service.add_window(arguments.email, arguments.starts, arguments.ends, utc_now()))
+    record = run(lambda: service.add_window(arguments.email, arguments.starts, arguments.ends, now()))
     zone = record.agent.shift.time_zone
     print(f"{record.email}: on shift from {arguments.starts} to {arguments.ends} ({zone})")
 
 
 def cmd_shifts_off(arguments: argparse.Namespace) -> None:
     service = agent_service(arguments)
-    record = run(lambda: service.add_time_off(arguments.email, arguments.starts, arguments.ends, utc_now()))
+    record = run(lambda: service.add_time_off(arguments.email, arguments.starts, arguments.ends, now()))
     print(f"{record.email}: off from {arguments.starts} to {arguments.ends} ({record.agent.shift.time_zone})")
 
 
 def cmd_on_shift(arguments: argparse.Namespace) -> None:
-    at = arguments.at or utc_now()
+    at = arguments.at or now()
     agents = agent_service(arguments).on_shift(at)
     if arguments.json:
         print(json.dumps([agent.model_dump(mode="json") for agent in agents], ensure_ascii=False, indent=2))
@@ -196,7 +226,9 @@ def register(commands: Any) -> None:
     weekly = shifts.add_parser("set", help='weekly hours, e.g. "Mon-Fri 09:00-17:00, Sat 10:00-14:00"')
     weekly.add_argument("email")
     weekly.add_argument("schedule")
-    weekly.add_argument("--tz", help="IANA time zone, e.g. America/Los_Angeles (default: unchanged)")
+    weekly.add_argument(
+        "--tz", type=time_zone, help="IANA time zone, e.g. America/Los_Angeles (default: unchanged)"
+    )
     weekly.set_defaults(run=cmd_shifts_set)
     for name, helptext, handler in (
         ("add", "an extra on-shift window", cmd_shifts_add),
@@ -209,6 +241,10 @@ def register(commands: Any) -> None:
         window.set_defaults(run=handler)
 
     on_shift = commands.add_parser("on-shift", help="who is on shift now (or --at)")
-    on_shift.add_argument("--at", type=at_instant, help="ISO 8601 instant; no offset means UTC")
+    on_shift.add_argument(
+        "--at",
+        type=instant,
+        help="ISO 8601: 2026-12-01 (midnight UTC), 2026-12-01T09:30 (UTC), or with an offset",
+    )
     on_shift.add_argument("--json", action="store_true", help="print a JSON array")
     on_shift.set_defaults(run=cmd_on_shift)

@@ -5,17 +5,13 @@ import argparse
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.connection import stack_outputs
 from infra.cli.operations import check_now, read_config_document
-from socialcare.data import table
-from socialcare.data.agents import AgentStore
-from socialcare.models import Agent, utc_now
-from socialcare.shifts import is_on_shift
+
+if TYPE_CHECKING:  # loaded when the command runs, not for `--help`
+    from socialcare.models import Agent
 
 # The keys a platform cannot work without; a platform with none of them filled in is simply not in use.
 REQUIRED_KEYS = {
@@ -72,8 +68,10 @@ def webhook_findings(outputs: dict[str, str]) -> list[Finding]:
     return [Finding(f"register {name}", "ok", outputs[name]) for name in WEBHOOK_OUTPUTS if name in outputs]
 
 
-def uncovered_from(agents: list[Agent], now: datetime) -> datetime | None:
+def uncovered_from(agents: list["Agent"], now: datetime) -> datetime | None:
     """The first moment in the next 24 hours when nobody is on shift (checked every 15 minutes)."""
+    from socialcare.shifts import is_on_shift
+
     moment = now
     while moment <= now + timedelta(hours=24):
         if not any(agent.active and is_on_shift(agent, moment) for agent in agents):
@@ -83,6 +81,10 @@ def uncovered_from(agents: list[Agent], now: datetime) -> datetime | None:
 
 
 def agent_findings(outputs: dict[str, str], now: datetime) -> list[Finding]:
+    from socialcare.data import table
+    from socialcare.data.agents import AgentStore
+    from socialcare.shifts import is_on_shift
+
     agents = [record.agent for record in AgentStore(table(outputs["TableName"])).records()]
     active = [agent for agent in agents if agent.active]
     on_shift = [agent.email for agent in active if is_on_shift(agent, now)]
@@ -102,6 +104,9 @@ def agent_findings(outputs: dict[str, str], now: datetime) -> list[Finding]:
 
 
 def sms_findings() -> list[Finding]:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
     sns = boto3.client("sns")
     findings: list[Finding] = []
     try:
@@ -126,6 +131,8 @@ def alarm_findings(outputs: dict[str, str]) -> list[Finding]:
     prefix = outputs.get("DashboardName")  # alarms are named socialcare-<stage>-..., like the dashboard
     if not prefix:
         return [Finding("alarms", "ok", "none here (the local stack has no CloudWatch)")]
+    import boto3
+
     pages = boto3.client("cloudwatch").get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix + "-")
     alarms = [alarm for page in pages for alarm in page.get("MetricAlarms", [])]
     firing = [alarm["AlarmName"] for alarm in alarms if alarm.get("StateValue") == "ALARM"]
@@ -137,6 +144,8 @@ def alarm_findings(outputs: dict[str, str]) -> list[Finding]:
 
 
 def diagnose(outputs: dict[str, str]) -> list[Finding]:
+    from socialcare.models import utc_now
+
     document = read_config_document(outputs)
     return [
         *config_findings(document),

@@ -4,20 +4,16 @@ route."""
 
 import argparse
 import json
-import os
 from typing import Any
 
-import requests
-
-from infra.cli.connection import CliError
-from infra.local.outbox import OUTBOX_PATH
-
-
-def local_api_url() -> str:
-    return f"http://127.0.0.1:{os.environ.get('PORT', '3000')}"
+from infra.cli.connection import CliError, local_api_url
 
 
 def fetch_outbox() -> list[dict[str, Any]]:
+    import requests
+
+    from infra.local.outbox import OUTBOX_PATH
+
     url = local_api_url() + OUTBOX_PATH
     try:
         # Generous: a busy local stack (thousands of messages, a load test running) answers slowly.

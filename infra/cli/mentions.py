@@ -2,19 +2,24 @@
 
 import argparse
 import json
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.connection import CliError, stack_outputs
-from socialcare.data.mentions import MentionStore, table
-from socialcare.models import Mention, MentionStatus
+from infra.cli.inputs import check_platforms, instant, positive_int
+
+# The data layer (boto3, pydantic) is imported by the commands that read, not by `socialcare --help`.
+if TYPE_CHECKING:
+    from socialcare.data.mentions import MentionStore
+    from socialcare.models import Mention, MentionStatus
 
 
-def mention_store(arguments: argparse.Namespace) -> MentionStore:
+def mention_store(arguments: argparse.Namespace) -> "MentionStore":
+    from socialcare.data.mentions import MentionStore, table
+
     return MentionStore(table(stack_outputs(arguments)["TableName"]))
 
 
-def mention_summary(mention: Mention) -> dict[str, Any]:
+def mention_summary(mention: "Mention") -> dict[str, Any]:
     return {
         "id": mention.id,
         "platform": mention.platform,
@@ -33,21 +38,32 @@ def mention_summary(mention: Mention) -> dict[str, Any]:
     }
 
 
-def iso_datetime(value: str) -> datetime:
+def mention_status(value: str) -> "MentionStatus":
+    from socialcare.models import MentionStatus
+
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {value!r}") from error
-    if parsed.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give a time zone offset, e.g. {value}+00:00")
-    return parsed
+        return MentionStatus(value.strip().lower())
+    except ValueError:
+        known = ", ".join(s.value for s in MentionStatus)
+        raise argparse.ArgumentTypeError(
+            f"unknown status {value!r} (known: {known}): try --status new"
+        ) from None
+
+
+def known_platforms(arguments: argparse.Namespace) -> list[str]:
+    """The built-in platforms and the sources the running stack's configuration names."""
+    from infra.cli.agents import configured_platforms
+
+    return configured_platforms(arguments)
 
 
 def cmd_mentions_list(arguments: argparse.Namespace) -> None:
+    if arguments.platform:
+        check_platforms([arguments.platform], known_platforms(arguments), "--platform")
     mentions = mention_store(arguments).list(
         include_ours=arguments.all,
         platform=arguments.platform,
-        status=MentionStatus(arguments.status) if arguments.status else None,
+        status=arguments.status,
         since=arguments.since,
         limit=arguments.limit,
     )
@@ -105,9 +121,15 @@ def register(commands: Any) -> None:
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.add_argument("--all", action="store_true", help="include the brand's own posts")
     listing.add_argument("--platform", help="x, facebook, instagram or a source's name")
-    listing.add_argument("--status", choices=[s.value for s in MentionStatus])
-    listing.add_argument("--since", type=iso_datetime, help="received at or after (ISO 8601 with offset)")
-    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument(
+        "--status", type=mention_status, help="new, waiting, assigned, opened, answered, ... (one of them)"
+    )
+    listing.add_argument(
+        "--since",
+        type=instant,
+        help="received at or after: 2026-12-01 (midnight UTC), 2026-12-01T09:30 (UTC) or with an offset",
+    )
+    listing.add_argument("--limit", type=positive_int, default=100)
     listing.set_defaults(run=cmd_mentions_list)
     show = mentions.add_parser("show", help="one mention and its whole conversation, oldest first")
     show.add_argument("id", help="a mention's id, as `mentions list` prints it")

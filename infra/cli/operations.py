@@ -4,19 +4,12 @@ gives them; the credentials check is the daily one (socialcare.credentials), run
 
 import argparse
 import json
-from typing import Any
-
-import boto3
-import requests
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.connection import CliError, stack_outputs
-from socialcare.credentials import CheckReport, check_credentials, run_daily_check
-from socialcare.data import table
-from socialcare.data.agents import AgentStore
-from socialcare.data.alerts import AlertStore
-from socialcare.models import utc_now
-from socialcare.platform_config import PlatformConfig
-from socialcare.reply_sending import SnsNotifier
+
+if TYPE_CHECKING:  # the AWS SDK and the models load when a command runs, not for `--help`
+    from socialcare.credentials import CheckReport
 
 # The configuration document's sections and the outputs naming their secrets.
 SECTION_OUTPUTS = {"x": "XConfigSecretId", "meta": "MetaConfigSecretId", "sources": "SourcesConfigSecretId"}
@@ -24,6 +17,8 @@ SECTION_OUTPUTS = {"x": "XConfigSecretId", "meta": "MetaConfigSecretId", "source
 
 def read_config_document(outputs: dict[str, str]) -> dict[str, Any]:
     """The configuration document as the stack holds it, one section per secret."""
+    import boto3
+
     secrets = boto3.client("secretsmanager")
     document: dict[str, Any] = {}
     for section, output in SECTION_OUTPUTS.items():
@@ -37,7 +32,18 @@ def read_config_document(outputs: dict[str, str]) -> dict[str, Any]:
     return document
 
 
-def check_now(outputs: dict[str, str], *, alert: bool) -> CheckReport:
+def check_now(outputs: dict[str, str], *, alert: bool) -> "CheckReport":
+    import boto3
+    import requests
+
+    from socialcare.credentials import check_credentials, run_daily_check
+    from socialcare.data import table
+    from socialcare.data.agents import AgentStore
+    from socialcare.data.alerts import AlertStore
+    from socialcare.models import utc_now
+    from socialcare.platform_config import PlatformConfig
+    from socialcare.reply_sending import SnsNotifier
+
     config = PlatformConfig.model_validate(read_config_document(outputs))
     session = requests.Session()
     if not alert:

@@ -8,9 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli.connection import CliError, stack_outputs
-from socialcare.data.mentions import table
-from socialcare.data.rollups import RollupStore
-from socialcare.data.surveys import SurveyStore
 from socialcare.report_render import Comment, report_csv, report_html
 from socialcare.reports import GROUPINGS, Period, build_report
 
@@ -34,11 +31,16 @@ def period_of(arguments: argparse.Namespace, today: date) -> Period:
 
 
 def report_table(arguments: argparse.Namespace) -> Any:
+    from socialcare.data.mentions import table  # the data layer (boto3) only when a report is read
+
     return table(stack_outputs(arguments)["TableName"])
 
 
 def cmd_report(arguments: argparse.Namespace) -> None:
     period = period_of(arguments, datetime.now(UTC).date())
+    from socialcare.data.rollups import RollupStore
+    from socialcare.data.surveys import SurveyStore
+
     shared_table = report_table(arguments)
     rollups = RollupStore(shared_table).read(period.days())
     if arguments.html:

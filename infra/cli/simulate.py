@@ -19,16 +19,14 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
-
-import boto3
-import requests
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.connection import CliError, stack_outputs
-from infra.local.system import load_config
-from socialcare.platforms.standard_webhooks import sign_headers
 from socialcare.signatures import sha256_base64, sha256_hex
+
+# requests, boto3 and the local stack (moto) are imported by the commands that use them, not by --help.
+if TYPE_CHECKING:
+    import requests
 
 TIMEOUT_S = 30
 
@@ -44,6 +42,11 @@ def simulator_url(arguments: argparse.Namespace) -> str:
 
 def platform_config(arguments: argparse.Namespace) -> dict[str, Any]:
     """The configuration the running stack verifies signatures with: its secret, else the file."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from infra.local.system import load_config
+
     try:
         secret_id = stack_outputs(arguments)["ConfigSecretId"]
         document = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
@@ -177,6 +180,8 @@ def instagram_comment(
 def source_mention(
     arguments: argparse.Namespace, config: dict[str, Any]
 ) -> tuple[str, bytes, dict[str, str]]:
+    from socialcare.platforms.standard_webhooks import sign_headers
+
     sources = config.get("sources") or {}
     source = sources.get(arguments.source)
     if not source:
@@ -211,6 +216,8 @@ def send(arguments: argparse.Namespace, build: Builder) -> None:
         raise CliError(
             "simulate talks to the local stack only: it would make real agents answer fake customers"
         )
+    import requests
+
     path, body, headers = build(arguments, platform_config(arguments))
     url = api_url() + path
     try:
@@ -230,7 +237,7 @@ def send(arguments: argparse.Namespace, build: Builder) -> None:
 
 
 def _exchange(
-    url: str, body: bytes, headers: Mapping[str, str], response: requests.Response
+    url: str, body: bytes, headers: Mapping[str, str], response: "requests.Response"
 ) -> dict[str, Any]:
     try:
         answer: Any = response.json()
@@ -243,6 +250,8 @@ def _exchange(
 
 
 def cmd_calls(arguments: argparse.Namespace) -> None:
+    import requests
+
     base = simulator_url(arguments)
     try:
         if arguments.clear:

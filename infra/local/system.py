@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from infra.local import OUTPUTS_PATH
 from infra.local.event_sources import EventSourcePollers
 from infra.local.gateway import Gateway
 from infra.local.moto_server import SerializedMotoServer
@@ -94,6 +95,7 @@ class LocalSystem:
         self.outbox = Outbox()  # what SNS "sent": `socialcare local outbox` reads it from the gateway
         self.outbox.start()
         self.gateway.local_routes[("GET", OUTBOX_PATH)] = self.outbox.http_response
+        self.gateway.local_routes[("GET", OUTPUTS_PATH)] = self.outputs_response
         self.gateway.start()
         self.pollers = EventSourcePollers(
             self.template.event_sources,
@@ -120,6 +122,10 @@ class LocalSystem:
     def outputs(self) -> dict[str, str]:
         assert self.resolver is not None, "start() first"
         return self.stack.outputs(self.resolver)
+
+    def outputs_response(self) -> tuple[int, dict[str, str], bytes]:
+        body = json.dumps({"outputs": self.outputs()}).encode()
+        return 200, {"content-type": "application/json"}, body
 
     def __enter__(self) -> "LocalSystem":
         return self.start()

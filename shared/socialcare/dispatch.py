@@ -13,10 +13,11 @@ sweep may dispatch the same mention concurrently):
    run), the conversation's agent, the cursor, the open assignments and the reply links. Everything read in 1
    from an index is checked by the transaction's conditions; a stale read is retried with consistent reads.
    The loser of a race (or a redelivered record) stops here: the mention's condition fails.
-4. Deliver the notice: per recipient and channel one SNS publish, each recorded on the notice right after it
-   went out, so a repeated delivery never sends it twice and a failed one is retried; retries claim the notice
-   first, so two runs never deliver it at once. Any failure raises NotificationFailed; the notice stays
-   undelivered for the next attempt (the stream's retry, or the escalation sweep).
+4. Deliver the notice: per recipient and channel one SNS publish; what went out to a recipient is recorded
+   on the notice in one write right after it, so a repeated delivery never sends it twice and a failed one is
+   retried; retries claim the notice first, so two runs never deliver it at once. Any failure raises
+   NotificationFailed; the notice stays undelivered for the next attempt (the stream's retry, or the
+   escalation sweep).
 
 Everything takes `now` explicitly: tests run it with a controlled clock."""
 
@@ -82,6 +83,10 @@ DEFAULT_CLAIM = timedelta(minutes=1)
 ASSIGN_ATTEMPTS = 4
 # How long this process trusts its own recent writes over what the (eventually consistent) index shows.
 RECENT_WRITES = 30.0  # seconds
+# How long a read roster (agents, cursor, open counts) serves the next mentions: a burst costs one Query, not
+# one per mention. What the transaction checks (the cursor) is re-read when it turns out stale; an agent
+# added or taken off shift is seen this much later at most.
+ROSTER_REUSE = 5.0  # seconds
 
 
 # What SNS answers for a message it will never send (a number it cannot text, a message too long): retrying
@@ -286,6 +291,17 @@ class Dispatcher:
         self.notifier = notifier
         self.deadlines = deadlines_of(settings)
         self._recent = _RecentWrites()
+        self._roster: tuple[float, Roster] | None = None
+
+    def roster(self) -> Roster:
+        """The roster, read at most once per ROSTER_REUSE seconds (this process's own assignments since are
+        merged in by _RecentWrites)."""
+        read = self._roster
+        if read is not None and time.monotonic() - read[0] < ROSTER_REUSE:
+            return read[1]
+        roster = self.store.roster()
+        self._roster = (time.monotonic(), roster)
+        return roster
 
     # ---------------------------------------------------------------- dispatch
     def dispatch(self, mention_id: str, now: datetime, stored: Mention | None = None) -> Outcome:
@@ -316,8 +332,12 @@ class Dispatcher:
             return self._wait(mention, priority, "its text is not fetched yet", now)
         language = guess_language(mention.text)
 
-        roster = self.store.roster()
-        history = self.store.conversation_items(mention.conversation_id) if mention.conversation_id else []
+        roster = self.roster()
+        history = (
+            self.store.conversation_items(mention.conversation_id)
+            if mention.conversation_id and not starts_its_thread(mention)
+            else []
+        )
         sticky = (
             self._recent.conversation_agent_or(
                 mention.conversation_id, conversation_agent_of(history, leave_out=mention.id)
@@ -359,6 +379,7 @@ class Dispatcher:
                 logger.info("assignment read stale routing data; deciding again", mention_id=mention.id)
                 if "conversation" in conflict.parts and mention.conversation_id:
                     sticky = self.store.conversation_agent(mention.conversation_id)
+                    history = self.store.conversation_items(mention.conversation_id)
                 if "cursor" in conflict.parts:
                     cursor = self.store.last_assigned()
                 continue
@@ -532,43 +553,80 @@ class Dispatcher:
             self.store.mark_delivered(notice.mention_id, notice.level, now)
             return
         failures: list[str] = []
-        for position, (email, record, channel) in enumerate(owed):
-            try:
-                token = prepared.links.get(email)
-                if token is None:  # a retry: the first attempt's token is not stored (only its hash)
-                    token = self.notifier.tokens.create(mention.id, email, now, self.settings.reply_link_ttl)
-                    prepared.links[email] = token
-                self.notifier.send(
-                    channel, mention, record, notice.level, prepared.conversation, self.notifier.link(token)
+        by_recipient: dict[str, list[tuple[AgentRecord, str]]] = {}
+        for email, record, channel in owed:
+            by_recipient.setdefault(email, []).append((record, channel))
+        for position, (email, channels) in enumerate(by_recipient.items()):
+            last_recipient = position == len(by_recipient) - 1
+            sent = [
+                f"{record.agent_id}:{channel}"
+                for index, (record, channel) in enumerate(channels)
+                if self._notify(
+                    channel,
+                    record,
+                    email,
+                    mention,
+                    notice,
+                    prepared,
+                    now,
+                    failures,
+                    last=last_recipient and index == len(channels) - 1,
                 )
-            except Exception as error:  # any failure leaves the notice for a retry, unless none can help
-                if never_succeeds(error):
-                    self._give_up(
-                        notice, mention, record, channel, error, now, last=position == len(owed) - 1
-                    )
-                    continue
-                failures.append(f"{channel} to {record.agent_id}: {type(error).__name__}")
-                logger.warning(
-                    "notification failed; will retry",
-                    mention_id=mention.id,
-                    escalation_level=notice.level,
-                    agent_id=record.agent_id,
-                    channel=channel,
-                    error=str(error),
-                )
+            ]
+            if not sent:
                 continue
-            # Recorded at once: a run that stops after this never sends it again. Should this write fail, the
-            # claim is kept: no retry sends anything until it lapses.
+            # One write per recipient, right after their text and email: a run that stops after it never sends
+            # them again (one that stops between the two publishes resends that recipient's text at most).
+            # Should this write fail, the claim is kept: no retry sends anything until it lapses.
             self.store.record_sent(
                 notice.mention_id,
                 notice.level,
-                f"{record.agent_id}:{channel}",
+                sent,
                 now,
-                complete=not failures and position == len(owed) - 1,
+                complete=not failures and last_recipient,
             )
         if failures:
             self.store.release(notice.mention_id, notice.level, prepared.claim_id)
             raise NotificationFailed(f"mention {mention.id} level {notice.level}: " + "; ".join(failures))
+
+    def _notify(
+        self,
+        channel: str,
+        record: AgentRecord,
+        email: str,
+        mention: Mention,
+        notice: Notice,
+        prepared: _Prepared,
+        now: datetime,
+        failures: list[str],
+        *,
+        last: bool,
+    ) -> bool:
+        """Send one notification. A failure is logged and added to `failures`, leaving it for a retry, unless
+        none can help: then it is recorded as failed and the leads are told. `last`: the notice's last one."""
+        try:
+            token = prepared.links.get(email)
+            if token is None:  # a retry: the first attempt's token is not stored (only its hash)
+                token = self.notifier.tokens.create(mention.id, email, now, self.settings.reply_link_ttl)
+                prepared.links[email] = token
+            self.notifier.send(
+                channel, mention, record, notice.level, prepared.conversation, self.notifier.link(token)
+            )
+            return True
+        except Exception as error:  # any failure leaves the notice for a retry, unless none can help
+            if never_succeeds(error):
+                self._give_up(notice, mention, record, channel, error, now, last=last)
+                return False
+            failures.append(f"{channel} to {record.agent_id}: {type(error).__name__}")
+            logger.warning(
+                "notification failed; will retry",
+                mention_id=mention.id,
+                escalation_level=notice.level,
+                agent_id=record.agent_id,
+                channel=channel,
+                error=str(error),
+            )
+            return False
 
     def _give_up(
         self,
@@ -614,6 +672,13 @@ class Dispatcher:
         if not mention.conversation_id:
             return []
         return _earlier(self.mentions.conversation(mention.conversation_id), mention.id)
+
+
+def starts_its_thread(mention: Mention) -> bool:
+    """A mention that answers nothing and keys its own thread began its conversation: nothing earlier can be
+    in it, so dispatch skips reading it. Only a reply that overtook it could be; if that reply was assigned,
+    the assignment's condition on the conversation's agent fails and the conversation is read then."""
+    return mention.in_reply_to is None and mention.thread_key == mention.external_id
 
 
 def _earlier(conversation: list[Mention], mention_id: str) -> list[Mention]:

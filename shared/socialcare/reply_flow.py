@@ -230,7 +230,8 @@ class ReplyFlow:
         if not nonce_is_valid(self.nonce_key(), token_hash, form.get("nonce", ""), link, now):
             logger.warning("reply post with a bad form nonce refused", link=token_hash[:12])
             return forbidden_page("This form is out of date. Open the link from the text message again.")
-        mention = self.mentions.get(link.mention_id)
+        # The agent is read with the mention (one call), though only a valid post needs them.
+        mention, record = self.mentions.get_with_agent(link.mention_id, link.agent_email)
         if mention is None:
             return not_found_page()
         reply_id = reply_id_for_link(token_hash)
@@ -257,7 +258,6 @@ class ReplyFlow:
             if others:
                 return self._answered_meanwhile(mention, link, token_hash, others, text)
 
-        record = self.agents.get(link.agent_email)
         reply = Reply(
             mention_id=mention.id,
             reply_id=reply_id,

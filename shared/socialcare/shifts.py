@@ -35,7 +35,8 @@ def parse_time_zone(name: str) -> ZoneInfo:
     key = name.strip()
     try:
         return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+    # OSError: a folder of the zone database such as "Pacific" raises IsADirectoryError.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
         raise ValueError(f"time zone {name!r} is not an IANA time zone name (e.g. Europe/Berlin)") from error
 
 

@@ -4,14 +4,16 @@ and emailed exactly once however often the stream delivers the record or SNS fai
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from socialcare import dispatch as dispatch_module
 from socialcare.data.dispatch import UNDELIVERED_INDEX_KEY
 from socialcare.data.tokens import TokenStore
-from socialcare.dispatch import NotificationFailed, get_dispatcher
+from socialcare.dispatch import ROSTER_REUSE, NotificationFailed, get_dispatcher
 from socialcare.models import MentionStatus
 from socialcare.reply_tokens import hash_token
 from tests.integration.conftest import Aws, Invoke
@@ -159,6 +161,48 @@ def test_follow_ups_in_a_conversation_go_to_its_agent(world: World) -> None:
     follow_up_email = emails()[1]
     assert "Conversation so far" in follow_up_email["body"]
     assert "@brand my order is late" in follow_up_email["body"]
+
+
+def test_a_reply_that_overtook_its_root_keeps_the_conversation_with_its_agent(world: World) -> None:
+    """A root post skips reading its conversation (nothing can be in it yet); a reply that arrived first and
+    was assigned makes the assignment's condition fail, and the conversation is read then."""
+    ann = world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    world.add_agent("Ben", BEN, at=WEDNESDAY_NOON)
+    reply = world.mention("2", WEDNESDAY_NOON, text="@brand any news?", conversation="1", in_reply_to="1")
+    assert world.dispatcher.dispatch(reply.id, WEDNESDAY_NOON).recipients == (ann,)
+
+    root = world.mention("1", WEDNESDAY_NOON, conversation="1")  # round robin alone would pick Ben
+    outcome = world.dispatcher.dispatch(root.id, WEDNESDAY_NOON)
+    assert outcome.recipients == (ann,) and outcome.via == "sticky"
+
+
+def test_a_burst_reads_the_roster_once_and_sees_a_new_agent_after_the_reuse_window(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(dispatch_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    reads: list[int] = []
+    read_roster = world.dispatcher.store.roster
+
+    def counted_roster() -> Any:
+        reads.append(1)
+        return read_roster()
+
+    monkeypatch.setattr(world.dispatcher.store, "roster", counted_roster)
+
+    ann = world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    for number in ("1", "2"):
+        mention = world.mention(number, WEDNESDAY_NOON)
+        assert world.dispatcher.dispatch(mention.id, WEDNESDAY_NOON).recipients == (ann,)
+    assert len(reads) == 1
+
+    ben = world.add_agent("Ben", BEN, at=WEDNESDAY_NOON)
+    third = world.mention("3", WEDNESDAY_NOON)
+    assert world.dispatcher.dispatch(third.id, WEDNESDAY_NOON).recipients == (ann,)  # not seen yet
+    clock[0] += ROSTER_REUSE
+    fourth = world.mention("4", WEDNESDAY_NOON)
+    assert world.dispatcher.dispatch(fourth.id, WEDNESDAY_NOON).recipients == (ben,)
+    assert len(reads) == 2
 
 
 def test_when_nobody_on_shift_covers_it_the_leads_get_it(world: World) -> None:

@@ -54,8 +54,8 @@ CALLS: dict[str, set[str]] = {
         "dynamodb:DeleteItem",
         *TEXT_AND_EMAIL,
     },
-    # No DeleteItem, no Scan.
-    "ReplyPageFunction": {"secretsmanager:GetSecretValue", *REPLY, "sqs:SendMessage"},
+    # No DeleteItem, no Scan; BatchGetItem: the mention and the answering agent in one read.
+    "ReplyPageFunction": {"secretsmanager:GetSecretValue", *REPLY, "dynamodb:BatchGetItem", "sqs:SendMessage"},
     "ReplySenderFunction": {
         "secretsmanager:GetSecretValue",
         *REPLY,

@@ -51,6 +51,11 @@ def _key(email: str) -> dict[str, str]:
     return {"pk": f"AGENT#{email.strip().lower()}", "sk": AGENT_SK}
 
 
+def agent_key(email: str) -> dict[str, str]:
+    """An agent item's key, for data modules that read an agent together with their own items."""
+    return _key(email)
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 

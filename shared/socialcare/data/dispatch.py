@@ -23,11 +23,12 @@ with consistent reads, never a wrong assignment.
 
 Notices make "tell these agents" durable. A dispatch writes its notice in the same transaction as the
 assignment, already claimed by the run that wrote it; every later delivery attempt (a redelivered stream
-record, the escalation sweep) claims it first (`claim`), so two runs never send at once. Each notification
-that went out is recorded (`record_sent`) right after SNS accepted it, so a retry sends only what is missing;
-the last one marks the notice delivered and takes it off the UNDELIVERED index."""
+record, the escalation sweep) claims it first (`claim`), so two runs never send at once. What went out to a
+recipient (their text and email) is recorded (`record_sent`, one write) right after SNS accepted it, so a
+retry sends only what is missing; the last one marks the notice delivered and takes it off the UNDELIVERED
+index."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -559,10 +560,13 @@ class DispatchStore:
             if not is_condition_failure(error):
                 raise StorageUnavailable(str(error)) from error
 
-    def record_sent(self, mention_id: str, level: int, sent: str, now: datetime, *, complete: bool) -> None:
-        """Note that one notification of the notice went out; `complete` when it was the last one owed."""
+    def record_sent(
+        self, mention_id: str, level: int, sent: Iterable[str], now: datetime, *, complete: bool
+    ) -> None:
+        """Note that notifications of the notice went out (one recipient's text and email: one write);
+        `complete` when they were the last ones owed."""
         update = "ADD sent :sent"
-        values: dict[str, Any] = {":sent": {sent}}
+        values: dict[str, Any] = {":sent": set(sent)}
         if complete:
             update = "SET delivered_at = :now ADD sent :sent REMOVE gsi1pk, gsi1sk, claim_id, claimed_until"
             values[":now"] = _iso(now)

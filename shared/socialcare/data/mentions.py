@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from socialcare.data import is_condition_failure, plain, table
+from socialcare.data.agents import AgentRecord, agent_key, item_to_record
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Author, Mention, MentionStatus, Tombstone, mention_id, utc_now
 from socialcare.settings import get_settings
@@ -165,6 +166,31 @@ class MentionStore:
             except ClientError as error:
                 raise StorageUnavailable(str(error)) from error
         return found
+
+    def get_with_agent(
+        self, mention_identifier: str, agent_email: str
+    ) -> tuple[Mention | None, AgentRecord | None]:
+        """The mention and the agent answering it in one BatchGetItem (a reply's post needs both), both read
+        consistently, as AgentStore.get reads an agent."""
+        mention_key, agent_key_ = _mention_key(mention_identifier), agent_key(agent_email)
+        request: dict[str, Any] = {
+            self._table.name: {"Keys": [mention_key, agent_key_], "ConsistentRead": True}
+        }
+        items: list[dict[str, Any]] = []
+        try:
+            while request:
+                answer = self._table.meta.client.batch_get_item(RequestItems=request)
+                items.extend(answer["Responses"].get(self._table.name, []))
+                request = answer.get("UnprocessedKeys") or {}
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+        found = {(item["pk"], item["sk"]): item for item in items}
+        mention_item = found.get((mention_key["pk"], mention_key["sk"]))
+        agent_item = found.get((agent_key_["pk"], agent_key_["sk"]))
+        return (
+            item_to_mention(mention_item) if mention_item else None,
+            item_to_record(agent_item) if agent_item else None,
+        )
 
     def transition(
         self,

@@ -1,0 +1,50 @@
+"""What keeps the command line quick to start (its speed is `make bench`'s to measure): building the parser
+for `--help` imports neither boto3 nor pydantic, and the first install's progress filter turns pip's log into
+a few lines."""
+
+import subprocess
+import sys
+
+from tests.conftest import REPO_ROOT
+
+HEAVY = ("boto3", "botocore", "pydantic", "moto", "requests", "yaml")
+
+
+def test_help_imports_no_aws_sdk_and_no_models() -> None:
+    code = (
+        "import sys\n"
+        "from infra.cli import build_parser\n"
+        "build_parser().format_help()\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "[]"
+
+
+PIP_LOG = "".join(
+    [
+        *(f"Collecting package{number}==1.0\n" for number in range(25)),
+        "Requirement already satisfied: pip in ./.venv/lib/python3.12/site-packages (25.0)\n",
+        "  Downloading package1-1.0-py3-none-any.whl (10 kB)\n",
+        "Installing collected packages: package0, package1, package2\n",
+        "Successfully installed package0-1.0 package1-1.0 package2-1.0\n",
+    ]
+)
+
+
+def test_the_install_progress_counts_packages_and_says_when_it_installs() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "infra" / "install_progress.py")],
+        input=PIP_LOG,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert completed.stdout.splitlines() == [
+        "  resolved 20 packages (latest: package19==1.0)",
+        "  installing 3 packages into .venv...",
+        "  done: 3 packages installed",
+    ]
+    assert completed.stderr == ""
