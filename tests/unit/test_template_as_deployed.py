@@ -55,7 +55,12 @@ CALLS: dict[str, set[str]] = {
         *TEXT_AND_EMAIL,
     },
     # No DeleteItem, no Scan; BatchGetItem: the mention and the answering agent in one read.
-    "ReplyPageFunction": {"secretsmanager:GetSecretValue", *REPLY, "dynamodb:BatchGetItem", "sqs:SendMessage"},
+    "ReplyPageFunction": {
+        "secretsmanager:GetSecretValue",
+        *REPLY,
+        "dynamodb:BatchGetItem",
+        "sqs:SendMessage",
+    },
     "ReplySenderFunction": {
         "secretsmanager:GetSecretValue",
         *REPLY,
