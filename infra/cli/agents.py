@@ -32,12 +32,10 @@ def agent_service(arguments: argparse.Namespace) -> "AgentService":
 
 def configured_platforms(arguments: argparse.Namespace) -> list[str]:
     """The built-in platforms and every source the running stack's configuration names."""
-    import boto3
-
+    from infra.cli.operations import read_config_document
     from socialcare.models import BUILT_IN_PLATFORMS
 
-    secret_id = stack_outputs(arguments)["ConfigSecretId"]
-    document = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+    document = read_config_document(stack_outputs(arguments))
     return [*BUILT_IN_PLATFORMS, *(document.get("sources") or {})]
 
 
