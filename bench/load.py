@@ -18,7 +18,8 @@ from tests.running_stack import RunningStack, running_stack
 def ingest_load(deliveries: int = 2000, senders: int = 8, resend_share: float = 0.1) -> dict[str, Any]:
     # Imported here: the test helpers load the socialcare package, whose Metrics must be created after the
     # other measures set the template's environment.
-    from tests.conftest import tweet, tweet_delivery, x_signature
+    from socialcare.platforms.x.payloads import tweet
+    from tests.conftest import tweet_delivery, x_signature
 
     unique = int(deliveries * (1 - resend_share))
     bodies = [

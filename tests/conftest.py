@@ -14,6 +14,7 @@ from socialcare.data import mentions as store
 from socialcare.data import replies, rollups
 from socialcare.dispatch import clear_caches as clear_dispatch_caches
 from socialcare.observability import metrics
+from socialcare.platforms.x import payloads as x_payloads
 from socialcare.signatures import sha256_base64
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -59,29 +60,5 @@ def x_signature(body: bytes, secret: str = DEV_CONFIG["x"]["consumer_secret"]) -
     return sha256_base64(secret, body)
 
 
-def tweet(
-    tweet_id: str = "1850000000000000001",
-    text: str = "@brand my order is late",
-    user_id: str = "42",
-    screen_name: str = "alice",
-    **extra: Any,
-) -> dict[str, Any]:
-    return {
-        "id_str": tweet_id,
-        "text": text,
-        "truncated": False,
-        "created_at": "Wed Oct 10 20:19:24 +0000 2018",
-        "in_reply_to_status_id_str": None,
-        "user": {
-            "id_str": user_id,
-            "screen_name": screen_name,
-            "name": screen_name.title(),
-            "followers_count": 10,
-            "verified": False,
-        },
-        **extra,
-    }
-
-
 def tweet_delivery(*tweets: dict[str, Any], for_user_id: str = DEV_CONFIG["x"]["brand_user_id"]) -> bytes:
-    return json.dumps({"for_user_id": for_user_id, "tweet_create_events": list(tweets)}).encode()
+    return json.dumps(x_payloads.delivery(for_user_id, tweets=list(tweets))).encode()

@@ -33,10 +33,11 @@ def agent_service(arguments: argparse.Namespace) -> "AgentService":
 def configured_platforms(arguments: argparse.Namespace) -> list[str]:
     """The built-in platforms and every source the running stack's configuration names."""
     from infra.cli.operations import read_config_document
-    from socialcare.models import BUILT_IN_PLATFORMS
+    from socialcare.platform_config import PlatformConfig
+    from socialcare.platforms import registry
 
     document = read_config_document(stack_outputs(arguments))
-    return [*BUILT_IN_PLATFORMS, *(document.get("sources") or {})]
+    return registry.known_platforms(PlatformConfig.model_validate(document))
 
 
 def names(value: str) -> list[str]:

@@ -1,6 +1,6 @@
 """What the command line accepts, in one place: each reader turns a wrong value into one line saying what is
-wrong and an example that works (argparse prints it as the command's error). Standard library only: these
-run before any command imports boto3."""
+wrong and an example that works (argparse prints it as the command's error). Standard library only at
+import: these run before any command imports boto3 (platform names come from the registry when checked)."""
 
 import argparse
 import difflib
@@ -8,15 +8,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from infra.cli.connection import CliError
-
-# Names people type for a platform that the system calls otherwise.
-FAMILIAR_NAMES = {
-    "twitter": "x",
-    "fb": "facebook",
-    "meta": "facebook",
-    "ig": "instagram",
-    "insta": "instagram",
-}
 
 
 def instant(value: str) -> datetime:
@@ -64,12 +55,15 @@ def positive_int(value: str) -> int:
 
 def check_platforms(names: Iterable[str], known: Iterable[str], option: str) -> None:
     """Refuse a platform nobody configured (a CliError), suggesting the name it most likely means."""
+    from socialcare.platforms.registry import familiar_names  # each adapter's; only when a command runs
+
+    familiar = familiar_names()
     choices = sorted(set(known))
     for name in names:
         if name in choices:
             continue
-        close = difflib.get_close_matches(name.lower(), [*choices, *FAMILIAR_NAMES], n=1, cutoff=0.5)
-        guess = FAMILIAR_NAMES.get(close[0], close[0]) if close else choices[0] if choices else "x"
+        close = difflib.get_close_matches(name.lower(), [*choices, *familiar], n=1, cutoff=0.5)
+        guess = familiar.get(close[0], close[0]) if close else choices[0] if choices else "?"
         raise CliError(
             f"unknown platform {name!r} (known: {', '.join(choices)}): did you mean {option} {guess}?"
         )

@@ -73,11 +73,15 @@ def cmd_mentions_list(arguments: argparse.Namespace) -> None:
     if not mentions:
         print("No mentions.")
         return
+    # Ids are as long as the platform makes them (an Instagram DM's is over 100 characters): the column is
+    # as wide as the longest one listed, so the columns after it stay aligned.
+    width = max(len(mention.id) for mention in mentions)
     for mention in mentions:
-        who = mention.author.handle or mention.author.name or mention.author.id
         text = mention.text.replace("\n", " ")
         received = f"{mention.received_at:%Y-%m-%d %H:%M}"
-        print(f"{received}  {mention.id:<32} {mention.status.value:<9} @{who}: {text[:60]}")
+        print(
+            f"{received}  {mention.id:<{width}} {mention.status.value:<9} {mention.author.label}: {text[:60]}"
+        )
 
 
 def cmd_mentions_show(arguments: argparse.Namespace) -> None:
@@ -97,18 +101,20 @@ def cmd_mentions_show(arguments: argparse.Namespace) -> None:
         }
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    print(
-        f"{mention.id}: {mention.platform} {mention.kind.value}, {mention.status.value}  {mention.url or ''}"
-    )
+    from socialcare.platforms import registry
+
+    platform = registry.label(mention.platform)
+    link = f"  Open on {platform}: {mention.url}" if mention.url else ""
+    print(f"{mention.id}: {platform} {mention.kind.value}, {mention.status.value}{link}")
     count = len(conversation)
     print(f"Conversation {mention.conversation_id}: {count} mention{'s' * (count != 1)}, oldest first")
     print("(> this mention, * ours)")
     for entry in conversation:
         marker = ">" if entry.id == mention.id else "*" if entry.is_ours else " "
-        who = entry.author.handle or entry.author.name or entry.author.id or "?"
         text = "(text not fetched yet)" if entry.text_pending else entry.text
         first, *rest = text.splitlines() or [""]
-        print(f"{marker} {entry.created_at:%Y-%m-%d %H:%M}  @{who} [{entry.status.value}]: {first}")
+        when = f"{entry.created_at:%Y-%m-%d %H:%M}"
+        print(f"{marker} {when}  {entry.author.label} [{entry.status.value}]: {first}")
         for line in rest:
             print(f"    {line}")
 

@@ -142,8 +142,9 @@ def load_config(path: str | None = None) -> dict[str, Any]:
         raise SystemExit(f"cannot read the configuration document {config_path}: {error}") from error
     # Validate now, so a typo is reported at start-up and not as a 401 on the first webhook.
     from socialcare.platform_config import PlatformConfig
+    from socialcare.platforms import registry
 
-    PlatformConfig.model_validate(document)
+    registry.check(PlatformConfig.model_validate(document))
     return document
 
 

@@ -1,4 +1,6 @@
-"""Fake X API, Graph API and Standard Webhooks reply endpoints on one local port, standard library only.
+"""The platforms' APIs, faked on one local port: each platform adapter's simulated API
+(socialcare.platforms.<name>.local) answers the calls for its paths; this server records every call with its
+answer, so look-ups are answered from what was really posted.
 
 Reply posting is tested against real HTTP (headers, bodies, timeouts) without touching a platform: the tests
 start a PlatformSimulator in-process, the local stack runs `python -m infra.simulator.server --port 4000`
@@ -27,16 +29,14 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from socialcare.platforms import registry
+from socialcare.platforms.local import Answer, LocalPlatform
+
 CONTROL_PREFIX = "/_simulator/"
-X_TWEETS = re.compile(r"^/2/tweets/?$")
-X_DIRECT_MESSAGE = re.compile(r"^/2/dm_conversations/with/(?P<participant>[^/]+)/messages/?$")
-GRAPH_EDGE = re.compile(
-    r"^(?:/v\d+(?:\.\d+)?)?/(?P<node>[^/]+)/(?P<edge>comments|replies|mentions|messages)/?$"
-)
+# The credentials check's look-ups (socialcare.platforms.credentials), beside the platforms' own answers.
 X_ME = re.compile(r"^/2/users/me/?$")
 GRAPH_DEBUG_TOKEN = re.compile(r"^(?:/v\d+(?:\.\d+)?)?/debug_token/?$")
 DEV_BRAND_USER_ID = "1000000001"  # x.brand_user_id in infra/dev-config.json
-SOURCE_REPLY = re.compile(r"^/sources/(?P<name>[^/]+)/replies/?$")
 MAX_BODY_BYTES = 1024 * 1024
 # Where infra/dev-config.json expects the simulator (`make run` puts it there unless SIMULATOR_PORT says).
 DEFAULT_ADDRESS = "127.0.0.1:4000"
@@ -52,6 +52,7 @@ class RecordedCall:
     raw_body: str  # exactly what was sent (signatures are over it)
     timestamp: float
     status: int | None = None  # what the simulator answers (None until it has decided, e.g. during a delay)
+    answer: Any = None  # the JSON it answered with
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,11 +139,11 @@ class PlatformSimulator:
             self._calls.append(call)
             return len(self._calls) - 1
 
-    def answered(self, index: int, call: RecordedCall, status: int) -> None:
-        """Note the status the call was answered with (unless the calls were cleared meanwhile)."""
+    def answered(self, index: int, call: RecordedCall, status: int, answer: Any = None) -> None:
+        """Note the status and body the call was answered with (unless the calls were cleared meanwhile)."""
         with self._lock:
             if index < len(self._calls) and self._calls[index] is call:
-                self._calls[index] = replace(call, status=status)
+                self._calls[index] = replace(call, status=status, answer=answer)
 
     # ---- injection
     def fail_next(
@@ -244,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             status, answer, headers = _answer(simulator, call)
         # Noted before the answer goes out, so whoever reads the calls after getting the answer sees it.
-        simulator.answered(index, call, status)
+        simulator.answered(index, call, status, answer)
         self._send(status, answer, headers)
 
     def _control(self, simulator: PlatformSimulator, path: str, raw: bytes) -> None:
@@ -307,64 +308,22 @@ def _parse_body(raw: bytes, content_type: str) -> Any:
     return text if text else None
 
 
-def _field(body: Any, name: str) -> Any:
-    return body.get(name) if isinstance(body, dict) else None
+def _platforms() -> list[LocalPlatform]:
+    return [adapter.local() for adapter in registry.webhooks()]
 
 
-def _answer(simulator: PlatformSimulator, call: RecordedCall) -> tuple[int, Any, dict[str, str]]:
-    """A success in the platform's own shape, or the error the platform gives for a missing token or path."""
-    if call.method == "GET":
-        return _answer_lookup(simulator, call)
-    if call.method != "POST":
-        return 405, {"error": f"{call.method} is not simulated"}, {}
-    body = call.body
-    tweet, direct = X_TWEETS.match(call.path), X_DIRECT_MESSAGE.match(call.path)
-    if tweet or direct:
-        if not call.headers.get("authorization", "").startswith("Bearer "):
-            unauthorized = {
-                "title": "Unauthorized",
-                "type": "about:blank",
-                "status": 401,
-                "detail": "Unauthorized",
-            }
-            return 401, unauthorized, {}
-        limits = {
-            "x-rate-limit-limit": "100",
-            "x-rate-limit-remaining": "99",
-            "x-rate-limit-reset": str(int(time.time()) + 900),
-        }
-        if direct:
-            conversation = f"{direct['participant']}-1000000001"
-            return (
-                201,
-                {"data": {"dm_conversation_id": conversation, "dm_event_id": simulator.next_id()}},
-                limits,
-            )
-        return 201, {"data": {"id": simulator.next_id(), "text": _field(body, "text") or ""}}, limits
-    if graph := GRAPH_EDGE.match(call.path):
-        if not (
-            _field(body, "access_token")
-            or call.query.get("access_token")
-            or call.headers.get("authorization")
-        ):
-            error = {
-                "message": "An access token is required to request this resource.",
-                "type": "OAuthException",
-            }
-            return 400, {"error": {**error, "code": 104, "fbtrace_id": "simulated"}}, {}
-        node, edge = graph["node"], graph["edge"]
-        if edge == "messages":
-            recipient = _field(_field(body, "recipient"), "id") or ""
-            return 200, {"recipient_id": recipient, "message_id": f"m_{simulator.next_id()}"}, {}
-        if edge == "comments":
-            return 200, {"id": f"{node}_{simulator.next_id()}"}, {}
-        return 200, {"id": simulator.next_id()}, {}
-    if SOURCE_REPLY.match(call.path):
-        return 200, {"id": f"reply_{simulator.next_id()}"}, {}
-    return 404, {"error": f"no simulated endpoint for POST {call.path}"}, {}
+def _answer(simulator: PlatformSimulator, call: RecordedCall) -> Answer:
+    """The answer of the platform whose API the path belongs to, in the platform's own shape."""
+    if call.method == "GET" and (lookup := _answer_lookup(simulator, call)) is not None:
+        return lookup
+    for platform in _platforms():
+        answer = platform.answer(call, simulator)
+        if answer is not None:
+            return answer
+    return 404, {"error": f"no simulated endpoint for {call.method} {call.path}"}, {}
 
 
-def _answer_lookup(simulator: PlatformSimulator, call: RecordedCall) -> tuple[int, Any, dict[str, str]]:
+def _answer_lookup(simulator: PlatformSimulator, call: RecordedCall) -> Answer | None:
     """The credentials check's look-ups: who am I on X, and Meta's token debugger."""
     if X_ME.match(call.path):
         if not call.headers.get("authorization", "").startswith("Bearer "):
@@ -385,7 +344,7 @@ def _answer_lookup(simulator: PlatformSimulator, call: RecordedCall) -> tuple[in
         if not token.is_valid:
             data["error"] = {"code": 190, "message": "Error validating access token: Session has expired"}
         return 200, {"data": data}, {}
-    return 405, {"error": f"GET {call.path} is not simulated"}, {}
+    return None
 
 
 def point_at_simulator(config: dict[str, Any], simulator_url: str) -> dict[str, Any]:
@@ -404,17 +363,14 @@ def point_at_simulator(config: dict[str, Any], simulator_url: str) -> dict[str, 
             return url
         return urlunsplit(parts._replace(netloc=target))
 
-    for section, key in (("x", "api_base"), ("meta", "graph_base")):
-        if isinstance(document.get(section), dict) and key in document[section]:
-            document[section][key] = moved(document[section][key])
-    for source in (document.get("sources") or {}).values():
-        if isinstance(source, dict) and "reply_url" in source:
-            source["reply_url"] = moved(source["reply_url"])
+    for platform in _platforms():
+        for section, key in platform.simulated_urls(document):
+            section[key] = moved(section[key])
     return document
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Fake X and Graph APIs for local runs and tests.")
+    parser = argparse.ArgumentParser(description="The platforms' APIs, simulated for local runs and tests.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4000)
     args = parser.parse_args(argv)

@@ -14,8 +14,11 @@ import requests
 
 from socialcare.data.alerts import AlertStore
 from socialcare.observability import logger
-from socialcare.platform_config import MetaConfig, PlatformConfig, XConfig
+from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.credentials import CredentialProblem, check_meta, check_source, check_x
+from socialcare.platforms.meta.config import MetaConfig
+from socialcare.platforms.sources.config import SourcesConfig
+from socialcare.platforms.x.config import XConfig
 
 
 class LeadAlerter(Protocol):
@@ -51,13 +54,14 @@ def _meta_configured(config: MetaConfig) -> bool:
 def check_credentials(config: PlatformConfig, session: requests.Session, now: datetime) -> CheckReport:
     """Check every configured platform; a platform with nothing filled in is not in use and not checked."""
     report = CheckReport()
-    if _x_configured(config.x):
+    x_config, meta_config = config.section("x", XConfig), config.section("meta", MetaConfig)
+    if _x_configured(x_config):
         report.checked.append("x")
-        report.problems += check_x(config.x, session)
-    if _meta_configured(config.meta):
+        report.problems += check_x(x_config, session)
+    if _meta_configured(meta_config):
         report.checked.append("meta")
-        report.problems += check_meta(config.meta, session, now)
-    for name, source in sorted(config.sources.items()):
+        report.problems += check_meta(meta_config, session, now)
+    for name, source in sorted(config.section("sources", SourcesConfig).root.items()):
         report.checked.append(name)
         report.problems += check_source(name, source, session)
     return report

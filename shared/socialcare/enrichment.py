@@ -1,12 +1,13 @@
-"""Texts a platform did not send. An Instagram mention arrives as ids only (raw["needs_text"]); its text,
-author and time come from the Graph API. Ingest tries once, briefly (Meta waits 20 s for the whole batch);
+"""Texts a platform did not send. Some mentions arrive as ids only (raw["needs_text"]); their text, author and
+time come from the platform's API, through its adapter's `text_fetcher`.
+
+Ingest tries once, briefly (a platform waits seconds for the whole batch);
 what fails is stored anyway with text_pending, and `retry_pending_texts` fills it in later.
 
 `retry_pending_texts(store, config, limit)` is called every minute by the escalation sweep. Each attempt that
 fails is retried with a growing delay (1, 2, 4 ... 60 minutes); after a day the mention keeps its empty text
 and text_pending, and is no longer retried."""
 
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,8 @@ from typing import Any
 from socialcare.data.mentions import MentionStore, PendingText
 from socialcare.models import Author, Mention, utc_now
 from socialcare.observability import logger
-from socialcare.platform_config import MetaConfig, PlatformConfig
+from socialcare.platform_config import PlatformConfig
+from socialcare.platforms.base import TextFetcher
 
 # One Graph call during ingest; all calls of one delivery together. What does not make it is left pending.
 INGEST_FETCH_TIMEOUT_S = 2.0
@@ -31,31 +33,17 @@ GIVE_UP_AFTER = timedelta(days=1)
 # it, with a marker of its own). Kept a while in case the write is just slower than the sweep.
 ORPHAN_AFTER = timedelta(minutes=10)
 
-TextFetcher = Callable[[Mention], dict[str, Any]]
-
 
 def needs_text(mention: Mention) -> bool:
     return bool(mention.raw.get("needs_text")) and not mention.text
 
 
-def instagram_fetcher(config: MetaConfig, timeout: float = INGEST_FETCH_TIMEOUT_S) -> TextFetcher:
-    def fetch(mention: Mention) -> dict[str, Any]:
-        from socialcare.platforms import meta  # imported on use: the X and source webhooks never fetch
-
-        return meta.fetch_instagram_mention(mention.external_id, config, timeout=timeout)
-
-    return fetch
-
-
 def apply_fetched(mention: Mention, fetched: dict[str, Any]) -> None:
-    """Fill the mention in place from a fetch_instagram_mention answer."""
+    """Fill the mention in place from a text fetcher's answer: text, username, author_url, timestamp."""
     username = fetched.get("username") if isinstance(fetched.get("username"), str) else None
+    author_url = fetched.get("author_url") if isinstance(fetched.get("author_url"), str) else None
     mention.text = str(fetched.get("text") or "")
-    mention.author = Author(
-        id=username or mention.author.id,
-        handle=username,
-        url=f"https://www.instagram.com/{username}" if username else None,
-    )
+    mention.author = Author(id=username or mention.author.id, handle=username, url=author_url)
     timestamp = fetched.get("timestamp")
     if isinstance(timestamp, str):
         try:
@@ -90,6 +78,26 @@ def fetch_texts(mentions: list[Mention], fetch: TextFetcher, budget_s: float) ->
             code=getattr(error, "code", None),
             status=getattr(error, "status", None),
         )
+
+
+def _with_platform_fetchers(
+    to_fetch: list[tuple[PendingText, Mention]], config: PlatformConfig
+) -> tuple[list[tuple[PendingText, Mention]], TextFetcher]:
+    """The mentions whose platform can fetch texts now, and one fetcher that asks each one's adapter. The
+    others stay due: nothing to do until an operator configures their platform."""
+    from socialcare.platforms.registry import adapter_for  # the sweep only: webhooks pass their adapter's
+
+    fetchers: dict[str, TextFetcher] = {}
+    ready = []
+    for marker, mention in to_fetch:
+        if mention.platform not in fetchers:
+            fetcher = adapter_for(mention.platform).text_fetcher(config, RETRY_FETCH_TIMEOUT_S)
+            if fetcher is None:
+                logger.warning("texts pending, but the platform is not configured to fetch them")
+                continue
+            fetchers[mention.platform] = fetcher
+        ready.append((marker, mention))
+    return ready, lambda mention: fetchers[mention.platform](mention)
 
 
 @dataclass
@@ -134,11 +142,7 @@ def retry_pending_texts(
     if not to_fetch:
         return result
     if fetch is None:
-        if not config.meta.ig_user_id or not config.meta.page_access_token:
-            # Nothing to do until an operator configures Meta; the markers stay due for the next run.
-            logger.warning("texts pending, but meta.ig_user_id and meta.page_access_token are not set")
-            return result
-        fetch = instagram_fetcher(config.meta, timeout=RETRY_FETCH_TIMEOUT_S)
+        to_fetch, fetch = _with_platform_fetchers(to_fetch, config)
     fetch_texts([mention for _, mention in to_fetch], fetch, RETRY_FETCH_BUDGET_S)
     for marker, mention in to_fetch:
         if not mention.text_pending:

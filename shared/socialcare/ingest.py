@@ -84,9 +84,12 @@ def assign_conversations(mentions: list[Mention], known: dict[str, Mention]) -> 
             mention.conversation_id = f"{mention.platform}:{mention.thread_key}"
 
 
+MAX_NUMBER = 10**38  # DynamoDB numbers have at most 38 significant digits
+
+
 def check_storable(delivery: Delivery) -> None:
     """Refuse, before anything is written, what DynamoDB would refuse halfway through (a 5xx, resent for
-    days): ids too long for a key, mentions too large for an item."""
+    days): ids too long for a key, numbers too large for a number, mentions too large for an item."""
     identifiers: list[tuple[str, str | None]] = []
     for mention in [*delivery.mentions, *delivery.edits]:
         identifiers += [
@@ -104,6 +107,9 @@ def check_storable(delivery: Delivery) -> None:
             sortable_time(mention.created_at)
         except (OverflowError, ValueError) as error:  # e.g. year 1 with a positive offset
             raise MalformedPayload(f"mention {mention.external_id[:64]} has an impossible time") from error
+        followers = mention.author.followers
+        if followers is not None and abs(followers) >= MAX_NUMBER:
+            raise MalformedPayload(f"mention {mention.external_id[:64]} has an impossible follower count")
         if item_bytes(mention) > MAX_ITEM_BYTES:
             raise PayloadTooLarge(f"mention {mention.external_id[:64]} is too large to store")
 

@@ -16,9 +16,6 @@ from pydantic import (
     model_validator,
 )
 
-# Platforms with built-in adapters. A Standard Webhooks source uses its own configured name as its platform.
-BUILT_IN_PLATFORMS = ("x", "facebook", "instagram")
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -51,6 +48,12 @@ class Author(BaseModel):
     url: str | None = None
     followers: int | None = None
     verified: bool = False
+
+    @property
+    def label(self) -> str:
+        """How people know them: the @handle where the platform has handles, else the name (Facebook names
+        take no "@"), else the platform's id."""
+        return f"@{self.handle.lstrip('@')}" if self.handle else (self.name or self.id)
 
 
 class Mention(BaseModel):
@@ -98,9 +101,9 @@ class Mention(BaseModel):
 
 def mention_id(platform: str, external_id: str) -> str:
     """`<platform>-<external id>`, split at the first `-`, so the platform part must not contain one: a
-    source name's `-` is written `.`, which names cannot contain (socialcare.platform_config.SOURCE_NAME).
-    Source `a` with id `b-c` is `a-b-c`; source `a-b` with id `c` is `a.b-c`. Built-in platforms and source
-    names without `-` keep the key they always had."""
+    source name's `-` is written `.`, which names cannot contain (SOURCE_NAME in
+    socialcare.platforms.sources.config). Source `a` with id `b-c` is `a-b-c`; source `a-b` with id `c` is
+    `a.b-c`. Built-in platforms and source names without `-` keep the key they always had."""
     return f"{platform.replace('-', '.')}-{external_id}"
 
 

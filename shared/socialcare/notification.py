@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from socialcare.models import Author, Mention, MentionKind, MentionStatus
+from socialcare.platforms import registry
 from socialcare.untrusted_text import without_format_characters
 
 MAX_SMS_SEGMENTS = 2
@@ -85,13 +86,13 @@ def _fits(text: str) -> bool:
 
 
 def sms_text(mention: Mention, link: str) -> str:
-    """The SMS: the reply link on the first line, then `[x] DM @handle: "start of the text..."`, in at most
+    """The SMS: the reply link on the first line, then `[X] DM @handle: "start of the text..."`, in at most
     two segments. The link comes first so that nothing the customer wrote can precede it or pose as it.
 
     The link is never cut; the text is cut (at a word boundary when one is near) and ends with an ellipsis.
     Raises ValueError when the link alone cannot fit, which is a configuration mistake."""
     kind = "DM " if mention.kind == MentionKind.DIRECT_MESSAGE else ""
-    head = f"{link}\n[{mention.platform}] {kind}{_author_label(mention.author)}: "
+    head = f"{link}\n[{registry.label(mention.platform)}] {kind}{_author_label(mention.author)}: "
     text = _one_line(mention.text)
     if not text:
         head, text, tail = head + "(no text)", "", ""
@@ -129,8 +130,7 @@ def _at_word_boundary(head: str, text: str, length: int, tail: str, reach: int =
 
 
 def _author_label(author: Author) -> str:
-    label = f"@{author.handle}" if author.handle else (author.name or author.id)
-    label = _one_line(label)
+    label = _one_line(author.label)
     return label if len(label) <= MAX_AUTHOR_LABEL else label[: MAX_AUTHOR_LABEL - 3] + "..."
 
 
@@ -140,9 +140,10 @@ def _one_line(text: str) -> str:
 
 # ---------------------------------------------------------------- email
 def email_subject(mention: Mention) -> str:
-    """One ASCII line under 100 characters: "[x] DM from @handle: start of the text"."""
+    """One ASCII line under 100 characters: "[X] DM from @handle: start of the text"."""
     who = _ascii(_author_label(mention.author)) or "someone"
-    subject = f"[{_ascii(mention.platform)}] {_KIND_LABELS[mention.kind]} from {who}: {_ascii(mention.text)}"
+    platform = _ascii(registry.label(mention.platform))
+    subject = f"[{platform}] {_KIND_LABELS[mention.kind]} from {who}: {_ascii(mention.text)}"
     subject = subject.rstrip(": ")
     if len(subject) <= MAX_SUBJECT_LENGTH:
         return subject
@@ -190,7 +191,8 @@ def email_body(mention: Mention, conversation: Iterable[Mention], link: str, not
 def _about(mention: Mention) -> list[str]:
     """Who wrote the mention, where and when: one line each, whatever the names contain."""
     author = mention.author
-    lines = [f"{_KIND_TITLES[mention.kind]} on {mention.platform} from {_who(mention)}"]
+    platform = registry.label(mention.platform)
+    lines = [f"{_KIND_TITLES[mention.kind]} on {platform} from {_who(mention)}"]
     if author.name and author.handle:
         lines.append(f"Name: {_one_line(author.name)}")
     reach = [f"{author.followers:,} followers"] if author.followers is not None else []
@@ -200,7 +202,7 @@ def _about(mention: Mention) -> list[str]:
         lines.append(", ".join(reach))
     lines.append(f"Posted: {_when(mention.created_at)}")
     if mention.url:
-        lines.append(f"On {mention.platform}: {_one_line(mention.url)}")
+        lines.append(f"Open on {platform}: {_one_line(mention.url)}")
     return lines
 
 
@@ -217,7 +219,11 @@ def _size(lines: list[str]) -> int:
 
 
 def _who(mention: Mention) -> str:
-    return "us" if mention.is_ours else _author_label(mention.author)
+    if mention.is_ours:
+        # Our own posts by the brand's handle or name, when the platform or the configuration gives one.
+        author = mention.author
+        return f"us ({_author_label(author)})" if author.handle or author.name else "us"
+    return _author_label(mention.author)
 
 
 def _when(moment: datetime) -> str:

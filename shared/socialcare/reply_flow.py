@@ -186,7 +186,7 @@ class ReplyFlow:
             return not_found_page()
         own = self.replies.get(mention.id, reply_id_for_link(token_hash))
         if own is not None or link.used_at is not None:
-            return self._answered(own, link)
+            return self._answered(own, link, mention)
         error = _gone_notice(mention)
         return self._form(mention, link, token_hash, self._others_replies(mention, None), error=error)
 
@@ -306,9 +306,19 @@ class ReplyFlow:
         return self._answered(own, link)
 
     # ---- pages
-    def _answered(self, own: Reply | None, link: ReplyLink) -> Page:
+    def _answered(self, own: Reply | None, link: ReplyLink, mention: Mention | None = None) -> Page:
+        mention = mention or (own.target_mention if own is not None else None)
+        place: dict[str, Any] = {}
+        if mention is not None:
+            who = _author(mention)
+            place = {
+                "customer": PreviousReply(by=who, text=mention.text, at=mention.created_at),
+                "platform": mention.platform,
+                "url": mention.url,
+            }
         if own is None:
-            return answered_page("", link.agent_email, link.used_at, note="This link was used already.")
+            note = "This link was used already."
+            return answered_page("", link.agent_email, link.used_at, note=note, **place)
         notes = {
             ReplyState.PENDING: "It is on its way to the platform.",
             ReplyState.SENDING: "It is on its way to the platform.",
@@ -319,7 +329,7 @@ class ReplyFlow:
             ),
         }
         return answered_page(
-            own.text, _agent_label(own), own.sent_at or own.created_at, note=notes[own.state]
+            own.text, _agent_label(own), own.sent_at or own.created_at, note=notes[own.state], **place
         )
 
     def _form(
@@ -390,10 +400,11 @@ class ReplyFlow:
 
 
 def _author(mention: Mention) -> str:
-    if mention.is_ours:
-        return "Us"
     author = mention.author
-    return f"@{author.handle}" if author.handle else (author.name or "someone")
+    if mention.is_ours:
+        # Our own posts by the brand's handle or name, when the platform or the configuration gives one.
+        return f"Us ({author.label})" if author.handle or author.name else "Us"
+    return author.label if author.handle or author.name else "someone"
 
 
 def _agent_label(reply: Reply) -> str:

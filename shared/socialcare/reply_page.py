@@ -5,12 +5,10 @@ wide over a poor connection, and it works without JavaScript. Everything a stran
 conversation, names) is escaped; only http(s) URLs become links. Every page carries strict security headers:
 the inline style and the optional counter script are allowed by their sha256 hash, never 'unsafe-inline'.
 
-Length rules live here too, so the page, the POST handler and the reply sender agree on what fits."""
+The platform's words (its label, its length rules) come from its adapter (socialcare.platforms.registry)."""
 
 import base64
 import hashlib
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,89 +16,24 @@ from html import escape
 from urllib.parse import urlsplit
 
 from socialcare.models import MentionKind
+from socialcare.platforms import registry
 from socialcare.untrusted_text import is_blank
 
-# ---- length rules
-X_POST_LIMIT = 280
-X_DM_LIMIT = 10_000
-X_URL_WEIGHT = 23  # X shortens every link to a t.co URL of this length
-FACEBOOK_COMMENT_LIMIT = 8000
-INSTAGRAM_COMMENT_LIMIT = 2200
-META_DM_LIMIT = 1000
 
-# twitter-text v3: code points in these ranges weigh 1, every other one 2 (CJK, emoji...).
-_X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-_URL = re.compile(r"""https?://[^\s/?#<>"'`]+[^\s<>"'`]*""", re.IGNORECASE)
-_URL_TRAILING = ".,:;!?'\""
-# An emoji sequence counts 2 as a whole on X (base + skin tone / VS16 / tags, joined by ZWJ), so do flags
-# and keycaps. Bases outside the weight-1 ranges weigh 2 anyway; (c) and (R) are emoji only with VS16.
-_EMOJI_BASE = "\U0001f000-\U0001faff\u2190-\u21ff\u2300-\u23ff\u25a0-\u27bf\u2934\u2935\u2b00-\u2bff"
-_EMOJI_SUFFIX = "[\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]*"
-_EMOJI = re.compile(
-    r"[#*0-9]\ufe0f?\u20e3"
-    r"|[\U0001f1e6-\U0001f1ff]{2}"
-    r"|[\u00a9\u00ae]\ufe0f"
-    rf"|[{_EMOJI_BASE}]{_EMOJI_SUFFIX}(?:\u200d[{_EMOJI_BASE}]{_EMOJI_SUFFIX})*"
-)
-
-
-def _url_spans(text: str) -> list[tuple[int, int]]:
-    spans = []
-    for match in _URL.finditer(text):
-        start, end = match.span()
-        while end > start and (
-            text[end - 1] in _URL_TRAILING
-            # A closing parenthesis belongs to the URL only when the URL opened one (Wikipedia-style links).
-            or (text[end - 1] == ")" and text.count("(", start, end) < text.count(")", start, end))
-        ):
-            end -= 1
-        if _URL.fullmatch(text, start, end):
-            spans.append((start, end))
-    return spans
-
-
-def _x_weight(text: str) -> int:
-    weight = 0
-    position = 0
-    for match in _EMOJI.finditer(text):
-        weight += _x_plain_weight(text[position : match.start()]) + 2
-        position = match.end()
-    return weight + _x_plain_weight(text[position:])
-
-
-def _x_plain_weight(text: str) -> int:
-    return sum(1 if any(low <= ord(char) <= high for low, high in _X_LIGHT_RANGES) else 2 for char in text)
-
-
+# ---- length rules: each platform's adapter has them (socialcare.platforms), so the page, the POST handler
+# and the reply sender agree on what fits.
 def count_length(platform: str, text: str) -> int:
-    """The length the platform will see. X: weighted code points, each http(s) URL 23; others: code points."""
-    normalized = unicodedata.normalize("NFC", text)  # platforms count the NFC form
-    if platform != "x":
-        return len(normalized)
-    length = 0
-    position = 0
-    for start, end in _url_spans(normalized):
-        length += _x_weight(normalized[position:start]) + X_URL_WEIGHT
-        position = end
-    return length + _x_weight(normalized[position:])
+    """The length the platform will see."""
+    return registry.reply_rules(platform, None).count(text)
 
 
 def limit_for(platform: str, kind: MentionKind | str | None = None) -> int | None:
     """The longest reply the platform takes for this kind of mention; None when there is no known limit."""
-    direct = kind == MentionKind.DIRECT_MESSAGE
-    if platform == "x":
-        return X_DM_LIMIT if direct else X_POST_LIMIT
-    if platform == "facebook":
-        return META_DM_LIMIT if direct else FACEBOOK_COMMENT_LIMIT
-    if platform == "instagram":
-        return META_DM_LIMIT if direct else INSTAGRAM_COMMENT_LIMIT
-    return None  # a Standard Webhooks source sets its own rules
+    return registry.reply_rules(platform, kind).limit
 
 
 def counting_rule(platform: str) -> str:
-    if platform == "x":
-        return "Links count as 23 characters; emoji and CJK characters count as 2."
-    return "Every character counts as 1."
+    return registry.reply_rules(platform, None).counting_rule
 
 
 def validate_reply(platform: str, kind: MentionKind | str | None, text: str) -> str | None:
@@ -225,7 +158,6 @@ def security_headers(*, with_script: bool = False) -> dict[str, str]:
     }
 
 
-PLATFORM_LABELS = {"x": "X", "facebook": "Facebook", "instagram": "Instagram"}
 KIND_LABELS = {
     MentionKind.POST: "post",
     MentionKind.COMMENT: "comment",
@@ -235,7 +167,7 @@ KIND_LABELS = {
 
 
 def platform_label(platform: str) -> str:
-    return PLATFORM_LABELS.get(platform, platform)
+    return registry.label(platform)
 
 
 def _kind_label(kind: MentionKind | str) -> str:
@@ -349,7 +281,8 @@ def reply_form_page(view: ReplyView, *, nonce: str, error: str | None = None, dr
         else ""
     )
     counter = f"{count_length(view.platform, draft)} / {limit}" if limit is not None else ""
-    data = f' data-limit="{limit}" data-weighted="{int(view.platform == "x")}"' if limit is not None else ""
+    weighted = registry.reply_rules(view.platform, view.kind).weighted_counter
+    data = f' data-limit="{limit}" data-weighted="{int(weighted)}"' if limit is not None else ""
     confirm = (
         '<label><input type="checkbox" name="confirm_second" value="yes" required> '
         "Send another reply anyway</label>"
@@ -394,16 +327,32 @@ def sent_page(reply_text: str, *, platform: str, url: str | None = None, posted:
 
 
 def answered_page(
-    reply_text: str, by: str, at: datetime | str | None = None, *, note: str | None = None
+    reply_text: str,
+    by: str,
+    at: datetime | str | None = None,
+    *,
+    note: str | None = None,
+    customer: PreviousReply | None = None,
+    platform: str | None = None,
+    url: str | None = None,
 ) -> Page:
-    """A used link: the reply it sent and who sent it. `note` says where that reply is, when it is not
-    simply out (still on its way, or refused by the platform)."""
+    """A used link: the customer's message it answered (`customer`: who wrote it, the text, when), the reply
+    it sent and who sent it, and a link to the post on the platform. `note` says where that reply is, when
+    it is not simply out (still on its way, or refused by the platform)."""
     status = f'<p class="notice">{escape(note)}</p>' if note else "<p>Nothing left to do here.</p>"
+    theirs = (
+        f'<section class="card"><p class="meta">{_bdi(customer.by)} wrote {_format_time(customer.at)}</p>'
+        f"{_text_block(customer.text)}</section>"
+        if customer is not None
+        else ""
+    )
+    link = _link_or_text(url, f"Open on {platform_label(platform)}") if platform else ""
     content = (
         "<h1>Already answered</h1>"
+        f"{theirs}"
         f'<p class="meta">{_bdi(by)} replied {_format_time(at)}</p>'
         f'<section class="card">{_text_block(reply_text)}</section>'
-        f"{status}"
+        f"{f'<p>{link}</p>' if link else ''}{status}"
     )
     return _document("Already answered", content, status=200)
 

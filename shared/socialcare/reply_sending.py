@@ -17,12 +17,14 @@ a reply go out once is the reply's own state, changed only by conditional writes
   to pending) is conditional on still holding the lease, so an attempt that outlived its lease cannot
   overwrite its successor's outcome.
 * The duplicate risk. A sender that died mid-post, or a post whose answer never came (read timeout), may
-  have posted already, and the platforms take no idempotency key. Before posting such a reply again the
-  sender looks for the post itself among our own mentions: the one it stores with every successful post, in
-  the transaction that marks the reply sent (is_ours, raw.reply_id), or the platform's webhook echo of it
-  (is_ours, answering the same mention, same text). Found: the reply is recorded as sent with that id. Not
-  found: it is posted again, which is the only choice left; a platform echo that arrives later than the
-  retry is the remaining window.
+  have posted already, and most platforms take no idempotency key. Before posting such a reply again the
+  sender looks for the post itself: among our own mentions (the one it stores with every successful post,
+  in the transaction that marks the reply sent, or the platform's webhook echo of it), then by asking the
+  platform (its adapter's `find_reply`: the brand's recent posts, the comment's replies, the conversation's
+  messages). Found: the reply is recorded as sent with that id. Not there: it is posted again. When the
+  platform cannot say (the look-up fails), the sender waits for the platform's echo for ECHO_WAIT after the
+  uncertain attempt, checking again every ECHO_RECHECK_S, and only then posts again. The reply records which
+  path it took (`sent_via`).
 
 Temporary failures (throttling, 5xx, network) put the reply back to pending and the message back on the
 queue with a visibility timeout: the platform's retry-after when it gives one, else exponential backoff with
@@ -38,6 +40,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -50,18 +53,12 @@ from socialcare.data.agents import AgentStore, agent_id_for
 from socialcare.data.mentions import MentionStore
 from socialcare.data.replies import Reply, ReplyState, ReplyStore
 from socialcare.data.surveys import SurveyStore
-from socialcare.models import BUILT_IN_PLATFORMS, Author, Mention, MentionKind, MentionStatus, utc_now
+from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
 from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.observability import count_for_platform, logger, metrics
 from socialcare.platform_config import PlatformConfig, get_platform_config
-from socialcare.platforms.replies import (
-    DEFAULT_TIMEOUT,
-    PermanentFailure,
-    ReplyTarget,
-    RetryLater,
-    post_reply,
-)
-from socialcare.reply_page import platform_label
+from socialcare.platforms import registry
+from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
 from socialcare.settings import get_settings
 from socialcare.survey_sending import source_survey_links
 from socialcare.untrusted_text import without_format_characters
@@ -78,6 +75,20 @@ MAX_VISIBILITY_S = 12 * 3600 - 60  # SQS refuses visibility timeouts over 12 hou
 MIN_ATTEMPT_BUDGET_S = 5.0
 SAFETY_MARGIN_S = 1.5
 ECHO_LOOKBACK = timedelta(minutes=2)  # clock skew between our attempt and the webhook's received_at
+# When the platform cannot be asked whether an uncertain post landed, how long its echo is awaited.
+ECHO_WAIT = timedelta(minutes=2)
+ECHO_RECHECK_S = 30
+
+
+class SentVia(StrEnum):
+    """How the sender knew a reply was out."""
+
+    POSTED = "posted"  # the platform answered the post
+    OWN_RECORD = "own_record"  # an earlier attempt's post, found among our own mentions
+    ECHO = "echo"  # the platform's webhook echo of an earlier attempt
+    LOOKUP = "lookup"  # the platform's look-up found an earlier attempt's post
+    POSTED_AFTER_LOOKUP = "posted_after_lookup"  # the look-up said it was not there: posted again
+    POSTED_AFTER_ECHO_WAIT = "posted_after_echo_wait"  # the look-up failed and no echo came: posted again
 
 
 class RetryScheduled(Exception):
@@ -108,32 +119,8 @@ def retry_delay(attempts: int, retry_after_s: float | None, rand: Callable[[], f
 
 
 def reply_target(mention: Mention) -> ReplyTarget:
-    """Everything post_reply needs to attach an answer to `mention`, from the stored mention."""
-    raw = mention.raw
-    media = raw.get("media")
-    media_id = (media.get("id") if isinstance(media, dict) else None) or raw.get("media_id")
-    parent_id = raw.get("parent_id") if mention.platform == "instagram" else None
-    # An Instagram @mention arrives as {"comment_id", "media_id"} (field "mentions"), not as a comment.
-    is_instagram_mention = mention.platform == "instagram" and "comment_id" in raw and "media" not in raw
-    return ReplyTarget(
-        platform=mention.platform,
-        kind=mention.kind,
-        external_id=mention.external_id,
-        author_id=mention.author.id,
-        parent_id=str(parent_id) if parent_id else None,
-        media_id=str(media_id) if media_id else None,
-        is_instagram_mention=is_instagram_mention,
-    )
-
-
-def brand_id(config: PlatformConfig, platform: str) -> str:
-    if platform == "x":
-        return config.x.brand_user_id
-    if platform == "facebook":
-        return config.meta.page_id
-    if platform == "instagram":
-        return config.meta.ig_user_id
-    return platform
+    """Everything the platform needs to attach an answer to `mention`, from the stored mention."""
+    return registry.adapter_for(mention.platform).reply_target(mention)
 
 
 def _normalized(text: str) -> str:
@@ -220,27 +207,68 @@ class ReplySender:
             self._fail(reply, owner, PermanentFailure("the mention is no longer stored", "mention_missing"))
             return
         config = self.config()
-        if maybe_since is not None:
-            echo = self._find_echo(reply, mention, maybe_since)
-            if echo is not None:
-                logger.info("the earlier attempt was posted: found its echo", reply_id=reply.reply_id)
-                self._record_sent(reply, owner, mention, echo, config, store_ours=False)
-                return
         connect, read = self.timeout
         read = min(read, max(1.0, remaining_s - connect - SAFETY_MARGIN_S))  # end before the function
         target = reply_target(mention)
-        if mention.platform not in BUILT_IN_PLATFORMS and self.survey_links is not None:
-            # A Standard Webhooks source gets the customer's survey link with the reply, to pass it on.
+        if self.survey_links is not None and registry.adapter_for(mention.platform).passes_survey_links():
+            # A platform that passes it on (a Standard Webhooks source) gets the customer's survey link.
             target = target.model_copy(update={"survey_url": self.survey_links(reply, mention)})
+        via = SentVia.POSTED
+        if maybe_since is not None:
+            found = self._find_earlier_post(reply, owner, mention, maybe_since, config, (connect, read))
+            if isinstance(found, tuple):
+                external_id, via = found
+                logger.info("the earlier attempt was posted", reply_id=reply.reply_id, via=via.value)
+                # Our own record or the echo is stored already; a post the look-up found is not, yet.
+                store = via is SentVia.LOOKUP
+                self._record_sent(reply, owner, mention, external_id, config, store_ours=store, via=via)
+                return
+            via = found
         try:
-            result = post_reply(target, reply.text, config, self.session, timeout=(connect, read))
+            result = registry.post_reply(
+                target,
+                reply.text,
+                config,
+                self.session,
+                timeout=(connect, read),
+                idempotency_key=reply.reply_id,
+            )
         except RetryLater as retry:
             self._retry_later(reply, owner, retry, maybe_since, receive_count)
             return
         except PermanentFailure as failure:
             self._fail(reply, owner, failure)
             return
-        self._record_sent(reply, owner, mention, result.external_id, config, store_ours=True)
+        self._record_sent(reply, owner, mention, result.external_id, config, store_ours=True, via=via)
+
+    def _find_earlier_post(
+        self,
+        reply: Reply,
+        owner: str,
+        mention: Mention,
+        since: datetime,
+        config: PlatformConfig,
+        timeout: tuple[float, float],
+    ) -> tuple[str, SentVia] | SentVia:
+        """An earlier attempt may have posted: (its id, how it was found), or how the coming post is
+        justified. Raises RetryScheduled while the platform cannot say and its echo may still come."""
+        own = self._find_echo(reply, mention, since)
+        if own is not None:
+            return own
+        try:
+            found = registry.find_reply(
+                reply_target(mention), reply.text, since, config, self.session, timeout=timeout
+            )
+        except (RetryLater, PermanentFailure) as error:
+            if self.now() - since < ECHO_WAIT:
+                reason = f"waiting for the platform's echo; its look-up failed: {error.reason}"
+                self.replies.release(reply, owner, error=reason, maybe_delivered_since=since)
+                raise RetryScheduled(ECHO_RECHECK_S, reason) from None
+            logger.warning("no echo came and the look-up failed: posting again", reply_id=reply.reply_id)
+            return SentVia.POSTED_AFTER_ECHO_WAIT
+        if found is not None:
+            return found, SentVia.LOOKUP
+        return SentVia.POSTED_AFTER_LOOKUP
 
     # ---- outcomes
     def _record_sent(
@@ -252,6 +280,7 @@ class ReplySender:
         config: PlatformConfig,
         *,
         store_ours: bool,
+        via: SentVia = SentVia.POSTED,
     ) -> None:
         sent_at = self.now()
         seconds = max(0, int((sent_at - mention.created_at).total_seconds()))
@@ -266,6 +295,7 @@ class ReplySender:
             mention=mention,
             first_response_seconds=seconds,
             ours=ours,
+            via=via.value,
         )
         if not record.marked:
             logger.error(
@@ -295,14 +325,11 @@ class ReplySender:
         sent_at: datetime,
     ) -> Mention:
         direct = mention.kind is MentionKind.DIRECT_MESSAGE
-        kind = mention.kind if direct else MentionKind.COMMENT
-        if mention.platform == "x" and not direct:
-            kind = MentionKind.POST
         return Mention(
             platform=mention.platform,
             external_id=platform_reply_id,
-            kind=kind,
-            author=Author(id=brand_id(config, mention.platform)),
+            kind=registry.adapter_for(mention.platform).reply_kind(mention),
+            author=registry.brand(mention.platform, config),
             text=reply.text,
             created_at=sent_at,
             received_at=sent_at,
@@ -364,7 +391,7 @@ class ReplySender:
             return  # everyone was told already
         mention = self._target_mention(reply)
         who = _customer(mention)
-        label = platform_label(reply.platform)
+        label = registry.label(reply.platform, self.config())
         if reply.agent_notified_at is None:
             if reply.agent_phone:
                 self.notifier.text_agent(reply.agent_phone, failure_text(reply, who, label))
@@ -376,7 +403,7 @@ class ReplySender:
             self.notifier.alert_leads(subject, body)
             self.replies.note(reply, "leads_alerted_at", self.now())
 
-    def _find_echo(self, reply: Reply, mention: Mention, since: datetime) -> str | None:
+    def _find_echo(self, reply: Reply, mention: Mention, since: datetime) -> tuple[str, SentVia] | None:
         """The platform id of this reply if it was posted already: our own record of it, or its echo."""
         others = {
             other.platform_reply_id
@@ -391,7 +418,7 @@ class ReplySender:
             if not candidate.is_ours or candidate.external_id in others:
                 continue
             if candidate.raw.get("reply_id") == reply.reply_id:
-                return candidate.external_id
+                return candidate.external_id, SentVia.OWN_RECORD
             if mention.kind is MentionKind.DIRECT_MESSAGE:
                 answers = (
                     candidate.kind is MentionKind.DIRECT_MESSAGE
@@ -401,7 +428,7 @@ class ReplySender:
                 answers = candidate.in_reply_to == mention.external_id
             # X puts the @handles it adds in front of the text: ours is contained, not equal.
             if answers and text and text in _normalized(candidate.text):
-                return candidate.external_id
+                return candidate.external_id, SentVia.ECHO
         return None
 
 
@@ -409,7 +436,7 @@ def _customer(mention: Mention | None) -> str:
     if mention is None:
         return "the customer"
     author = mention.author
-    return f"@{author.handle}" if author.handle else (author.name or "the customer")
+    return author.label if author.handle or author.name else "the customer"
 
 
 def failure_text(reply: Reply, who: str, label: str) -> str:

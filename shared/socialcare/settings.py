@@ -18,6 +18,10 @@ class Settings(BaseModel):
     meta_secret_id: str = Field(default="", alias="META_SECRET_ID")
     sources_secret_id: str = Field(default="", alias="SOURCES_SECRET_ID")
     reply_form_key_secret_id: str = Field(default="", alias="REPLY_FORM_KEY_SECRET_ID")
+    # The secrets of sections added by platforms registered at run time: "name=<secret id>,...".
+    section_secret_ids: str = Field(
+        default="", alias="SECTION_SECRET_IDS", pattern=r"^([a-z0-9_-]+=[^,=]+(,[a-z0-9_-]+=[^,=]+)*)?$"
+    )
     operations_topic_arn: str = Field(default="", alias="OPERATIONS_TOPIC_ARN")
     notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
     reply_queue_url: str = Field(default="", alias="REPLY_QUEUE_URL")

@@ -87,7 +87,7 @@ class SurveySender:
             valid_until=now + LINK_VALID,
         )
         self.surveys.put(survey)
-        from socialcare.platforms.replies import PermanentFailure, RetryLater
+        from socialcare.platforms.base import PermanentFailure, RetryLater
         from socialcare.platforms.surveys import send_private_message
 
         send = self.send or send_private_message

@@ -1,9 +1,14 @@
 """What every webhook does with an HTTP API (payload 2.0) request: the raw bytes (signatures are over them),
 size and content-type limits, JSON decoding with a clear error, the one receive path every platform shares
-(`receive`), and the mapping of refusals to 4xx and storage failures to 503."""
+(`receive`), and the mapping of refusals to 4xx and storage failures to 503.
+
+`webhook_app` builds the one webhook handler: every registered platform adapter's routes (its GET check and
+its POST deliveries) on one Powertools resolver. The template's webhook functions all run it; API Gateway
+sends each only its own routes."""
 
 import base64
 import binascii
+import inspect
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -15,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import ValidationError
 
 from socialcare.data.mentions import get_mention_store
-from socialcare.enrichment import TextFetcher
+from socialcare.enrichment import INGEST_FETCH_TIMEOUT_S
 from socialcare.errors import (
     MalformedPayload,
     PayloadTooLarge,
@@ -26,6 +31,9 @@ from socialcare.errors import (
 from socialcare.ingest import ingest
 from socialcare.models import Delivery
 from socialcare.observability import count_for_platform, logger, metrics
+from socialcare.platform_config import get_platform_config
+from socialcare.platforms import registry
+from socialcare.platforms.base import PlatformAdapter, TextFetcher, WebhookRequest, WebhookRoute
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -36,7 +44,7 @@ Parse = Callable[[Any], Delivery]
 
 
 def receive(
-    event: APIGatewayProxyEventV2,
+    request: WebhookRequest,
     verify: Verify,
     parse: Parse,
     *,
@@ -45,10 +53,8 @@ def receive(
 ) -> dict[str, Any]:
     """The one way a webhook delivery is handled: raw body -> verify -> JSON -> parse -> ingest -> metrics ->
     response. Refusals raise WebhookRejected (4xx, nothing written); see socialcare.ingest for the options."""
-    body = raw_body(event)
-    headers = event.headers
-    verify(body, headers)
-    delivery = decode_delivery(body, headers, parse)
+    verify(request.body, request.headers)
+    delivery = decode_delivery(request.body, request.headers, parse)
     result = ingest(delivery, get_mention_store(), fetch_text=fetch_text, delivery_id=delivery_id)
     metrics.add_metric(name="MentionsStored", unit=MetricUnit.Count, value=len(result.stored))
     # Per platform, customers' mentions only (our own posts come back as events too).
@@ -124,6 +130,72 @@ def error_response(status_code: int, message: str) -> Response:
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps({"error": message}),
     )
+
+
+def webhook_app(adapters: list[PlatformAdapter] | None = None) -> APIGatewayHttpResolver:
+    """The webhook handler: the routes of `adapters` (every registered one by default)."""
+    app = APIGatewayHttpResolver()
+    register_error_handlers(app)
+    for adapter in adapters if adapters is not None else registry.webhooks():
+        for route in adapter.routes():
+            _add_route(app, adapter, route)
+    return app
+
+
+def _add_route(app: APIGatewayHttpResolver, adapter: PlatformAdapter, route: WebhookRoute) -> None:
+    def request(body: bytes = b"") -> WebhookRequest:
+        event = app.current_event
+        return WebhookRequest(
+            body=body,
+            headers=event.headers,
+            query=event.query_string_parameters or {},
+            path=event.path_parameters or {},
+        )
+
+    def delivery(**_path: str) -> dict[str, Any]:
+        config = get_platform_config()
+        incoming = request(raw_body(app.current_event))
+        return receive(
+            incoming,
+            verify=lambda _body, _headers: adapter.verify(incoming, config),
+            parse=lambda payload: adapter.parse(payload, incoming, config),
+            fetch_text=adapter.text_fetcher(config, INGEST_FETCH_TIMEOUT_S),
+            delivery_id=adapter.delivery_id(incoming),
+        )
+
+    app.post(route.path)(_described(delivery, f"{adapter.webhook}_delivery", route))
+    if route.handshake:
+
+        def handshake(**_path: str) -> Response[Any]:
+            answer = adapter.handshake(request(), get_platform_config())
+            if isinstance(answer.body, str):
+                # The check wants its value back as the whole body; nosniff: browsers must not read it as
+                # anything else.
+                return Response(
+                    status_code=200,
+                    content_type=answer.content_type,
+                    body=answer.body,
+                    headers={"x-content-type-options": "nosniff"},
+                )
+            return Response(
+                status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(answer.body)
+            )
+
+        app.get(route.path)(_described(handshake, f"{adapter.webhook}_check", route))
+
+
+def _described[HandlerT: Callable[..., Any]](handler: HandlerT, name: str, route: WebhookRoute) -> HandlerT:
+    """Give a generated route handler the name and the signature (the route's path parameters, as strings)
+    that the OpenAPI document Powertools generates from handlers shows."""
+    handler.__name__ = handler.__qualname__ = name
+    parameters = [
+        inspect.Parameter(part[1:-1], inspect.Parameter.KEYWORD_ONLY, annotation=str)
+        for part in route.path.split("/")
+        if part.startswith("<") and part.endswith(">")
+    ]
+    handler.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    handler.__annotations__ = {parameter.name: str for parameter in parameters}
+    return handler
 
 
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:

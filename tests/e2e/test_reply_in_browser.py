@@ -15,7 +15,8 @@ import pytest
 import requests
 
 from infra.local.system import free_port
-from tests.conftest import REPO_ROOT, tweet, tweet_delivery, x_signature
+from socialcare.platforms.x.payloads import tweet
+from tests.conftest import REPO_ROOT, tweet_delivery, x_signature
 from tests.running_stack import RunningStack, running_stack
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -59,7 +59,7 @@ def test_agent_gets_sms_with_reply_link_and_email_through_the_topic(world: World
 
     assert outcome.result == "assigned" and outcome.recipients == (ann,)
     (sms,) = texts_to(ANN)
-    assert sms.endswith('\n[x] @alice: "@brand where is my parcel?"')
+    assert sms.endswith('\n[X] @alice: "@brand where is my parcel?"')
     link = link_in(sms)
     assert link.startswith("http://127.0.0.1:3000/r/")
     token = link.removeprefix("http://127.0.0.1:3000/r/")
@@ -72,7 +72,7 @@ def test_agent_gets_sms_with_reply_link_and_email_through_the_topic(world: World
 
     (email,) = emails()
     assert email["agent_id"] == world.agents.get(ann).agent_id
-    assert email["subject"] == "[x] post from @alice: @brand where is my parcel?"
+    assert email["subject"] == "[X] post from @alice: @brand where is my parcel?"
     assert email["body"].startswith("Reply: http://127.0.0.1:3000/r/")
 
     stored = world.stored(mention.id)

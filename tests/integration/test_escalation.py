@@ -259,4 +259,4 @@ def test_a_text_that_never_comes_does_not_hold_the_mention_forever(world: World)
     assert world.dispatcher.dispatch(mention.id, T0).result == "waiting"
     assert world.escalator.sweep(minutes(4)).still_waiting == 1
     assert world.escalator.sweep(minutes(6)).dispatched == 1
-    assert texts_to(ANN) == [texts_to(ANN)[0].split("\n", 1)[0] + "\n[x] @alice: (no text)"]
+    assert texts_to(ANN) == [texts_to(ANN)[0].split("\n", 1)[0] + "\n[X] @alice: (no text)"]

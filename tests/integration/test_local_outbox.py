@@ -25,9 +25,9 @@ def test_outbox_lists_texts_and_emails_to_the_agent_they_were_for(aws: Aws) -> N
     assert [(m["channel"], m["to"]) for m in messages] == [("sms", "+14155550101"), ("email", ann)]
     sms, email = messages
     assert sms["body"].startswith("http://127.0.0.1:3000/r/")
-    assert sms["body"].endswith('\n[x] @alice: "@brand hello?"')
+    assert sms["body"].endswith('\n[X] @alice: "@brand hello?"')
     assert sms["subject"] is None and sms["sent_at"].endswith("Z")
-    assert email["subject"] == "[x] post from @alice: @brand hello?"
+    assert email["subject"] == "[X] post from @alice: @brand hello?"
     assert email["body"].startswith("Reply: http://127.0.0.1:3000/r/")
     assert outbox.messages() == messages  # seen once, listed once
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import tweet, tweet_delivery, x_signature
+from socialcare.platforms.x.payloads import tweet
+from tests.conftest import tweet_delivery, x_signature
 from tests.running_stack import RunningStack, running_stack
 
 

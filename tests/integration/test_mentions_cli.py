@@ -10,7 +10,16 @@ import pytest
 from infra import cli
 from infra.cli import mentions as mentions_cli
 from tests.integration.conftest import Aws, Invoke, http_event
-from tests.integration.webhook_requests import PAGE_ID, meta_body, meta_headers, page_comment, page_delivery
+from tests.integration.webhook_requests import (
+    IG_USER_ID,
+    PAGE_ID,
+    direct_message,
+    messaging_delivery,
+    meta_body,
+    meta_headers,
+    page_comment,
+    page_delivery,
+)
 
 
 @pytest.fixture
@@ -60,8 +69,10 @@ def test_show_prints_the_conversation_with_ours_and_this_one_marked(
     lines = show("facebook-P1_C1").splitlines()
     assert lines[1].startswith("Conversation facebook:P1: 3 mentions, oldest first")
     body = lines[3:]
-    assert body[0].startswith("> ") and "@Ana Cliente [new]: My parcel never came" in body[0]
-    assert body[1].startswith("* ") and "@Brand [ours]: Sorry! Sending another" in body[1]
+    # Facebook names people by name, never with an "@"; our own comment shows the Page's name.
+    assert body[0].startswith("> ") and " Ana Cliente [new]: My parcel never came" in body[0]
+    assert body[1].startswith("* ") and " Brand [ours]: Sorry! Sending another" in body[1]
+    assert "@" not in "\n".join(body)
     assert body[2].startswith("  ") and body[2].endswith(": Thanks,") and body[3] == "    it arrived"
     assert "Unrelated" not in "\n".join(lines)
 
@@ -73,3 +84,26 @@ def test_show_of_an_unknown_id_fails_with_a_hint(
         show("facebook-nothing")
     assert exited.value.code == 1
     assert "no mention facebook-nothing" in capsys.readouterr().err
+
+
+def test_list_keeps_its_columns_aligned_whatever_the_length_of_the_ids(
+    aws: Aws,
+    handlers: Callable[[str], Invoke],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(mentions_cli, "mention_store", lambda _arguments: aws.mention_store())
+    webhook = handlers("MetaWebhookFunction")
+    long_mid = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAwMjYyNjg5NzU3OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1"
+    deliveries = [
+        page_delivery(page_comment("P1_C1", "My parcel never came")),
+        messaging_delivery("instagram", direct_message(long_mid, "Hola?"), entry_id=IG_USER_ID),
+    ]
+    for payload in deliveries:
+        body = meta_body(payload)
+        assert webhook(http_event("POST", "/webhooks/meta", body, meta_headers(body)))["statusCode"] == 200
+
+    cli.main(["mentions", "list"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and any(long_mid in line for line in lines)
+    assert len({line.index(" new ") for line in lines}) == 1, lines

@@ -267,7 +267,7 @@ def test_instagram_mention_gets_its_text_from_the_graph_api(
         assert config.ig_user_id == IG_USER_ID and timeout <= 2
         return {"text": "@brand wrong size 👟", "username": "carla", "timestamp": "2024-05-01T12:00:00+0000"}
 
-    monkeypatch.setattr(meta, "fetch_instagram_mention", fetch)
+    monkeypatch.setattr(meta.webhook, "fetch_instagram_mention", fetch)
     delivery = instagram_delivery("mentions", {"comment_id": "IGM1", "media_id": "MEDIA7"})
     answer = stored_ok(post(meta_webhook, delivery))
     assert (answer["stored"], answer["text_pending"]) == (1, 0)
@@ -285,7 +285,7 @@ def test_instagram_mention_is_stored_pending_when_the_fetch_fails(
     def fail(comment_id: str, config: Any, session: Any = None, timeout: float = 5) -> dict[str, Any]:
         raise meta.GraphApiError("Application request limit reached", code=4, status=403)
 
-    monkeypatch.setattr(meta, "fetch_instagram_mention", fail)
+    monkeypatch.setattr(meta.webhook, "fetch_instagram_mention", fail)
     delivery = instagram_delivery("mentions", {"comment_id": "IGM2", "media_id": "MEDIA7"})
     answer = stored_ok(post(meta_webhook, delivery))
     assert (answer["stored"], answer["text_pending"]) == (1, 1)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT, tweet, tweet_delivery, x_signature
+from socialcare.platforms.x.payloads import tweet
+from tests.conftest import REPO_ROOT, tweet_delivery, x_signature
 from tests.running_stack import RunningStack, running_stack
 
 ANN, BEN = "+14155550101", "+14155550102"
@@ -75,11 +76,11 @@ def test_a_signed_mention_texts_the_agent_on_shift_a_working_reply_link(stack: R
 
     assert sms["to"] == ANN and sms["sent_at"]
     link, rest = sms["body"].split("\n", 1)
-    assert rest == '[x] @alice: "@brand my parcel never arrived"'
+    assert rest == '[X] @alice: "@brand my parcel never arrived"'
     assert re.fullmatch(re.escape(stack.api_url) + "/r/" + TOKEN, link), link
     emails = [m for m in stack.cli_json("local", "outbox", "--json") if m["channel"] == "email"]
     assert [(m["to"], m["subject"]) for m in emails] == [
-        ("ann@example.com", "[x] post from @alice: @brand my parcel never arrived")
+        ("ann@example.com", "[X] post from @alice: @brand my parcel never arrived")
     ]
     if (REPO_ROOT / "functions" / "reply_page").is_dir():  # another developer's page; check it opens
         assert requests.get(link, timeout=10).status_code == 200

@@ -13,7 +13,7 @@ from infra.simulator.server import PlatformSimulator
 from socialcare.data.replies import ReplyState
 from socialcare.data.tokens import TokenStore
 from socialcare.models import MentionKind, MentionStatus
-from socialcare.reply_page import X_POST_LIMIT
+from socialcare.platforms.x.rules import POST_LIMIT as X_POST_LIMIT
 from tests.integration.conftest import Aws, Invoke, http_event
 from tests.integration.reply_support import (
     ALICE,

@@ -1,6 +1,7 @@
 """The reply sender through its Lambda handler, fed from the reply queue the way Lambda's SQS event source
 feeds it, posting to the platform simulator: every way a post can fail, and that each reply goes out once."""
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,8 +13,9 @@ from infra.simulator.server import PlatformSimulator
 from socialcare.data.agents import agent_id_for
 from socialcare.data.replies import Reply, ReplyState
 from socialcare.models import Mention, MentionKind, MentionStatus
+from socialcare.platforms.x.payloads import tweet
 from socialcare.reply_sending import BASE_BACKOFF_S, MAX_ATTEMPTS, get_reply_sender
-from tests.conftest import tweet, tweet_delivery, x_signature
+from tests.conftest import tweet_delivery, x_signature
 from tests.integration.conftest import Aws, Invoke, http_event, json_of
 from tests.integration.reply_support import (
     ALICE,
@@ -206,21 +208,82 @@ def test_backoff_grows_and_the_sender_gives_up_before_the_dead_letter_queue(worl
     assert world._hidden_messages() == []
 
 
-def test_a_timeout_is_retried_and_posted_again_when_no_echo_shows_it_went_out(world: ReplyWorld) -> None:
-    mention = customer_mention(created_at=CREATED)
-    queue_reply(world, mention, "Hello!")
-    get_reply_sender().timeout = (1.0, 0.3)
-    world.simulator.delay_next(1.5)
+def posts(world: ReplyWorld) -> list[Any]:
+    return [call for call in world.simulator.calls if call.method == "POST"]
 
+
+def time_out_a_post_that_lands(world: ReplyWorld, mention: Mention, text: str) -> str:
+    """The first post lands on the platform but answers after the sender's read timeout; returns the id
+    the platform gave it, once it has (the positive signal that it landed)."""
+    queue_reply(world, mention, text)
+    get_reply_sender().timeout = (1.0, 0.3)
+    world.simulator.delay_next(1.0)
+    world.drain()
+    reply = only_reply(world, mention)
+    assert reply.state is ReplyState.PENDING and reply.maybe_delivered_since is not None
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while posts(world)[0].answer is None:
+        assert datetime.now(UTC) < deadline, "the simulator never answered the late post"
+        time.sleep(0.05)
+    return str(posts(world)[0].answer["data"]["id"])
+
+
+def test_a_timed_out_post_that_landed_is_found_by_the_look_up_and_not_posted_again(
+    world: ReplyWorld,
+) -> None:
+    mention = customer_mention(created_at=CREATED)
+    landed = time_out_a_post_that_lands(world, mention, "Hello!")
+    world.time_passes()
+    world.drain()
+
+    assert len(posts(world)) == 1, "asked X, did not post again"
+    (look_up,) = [call for call in world.simulator.calls if call.method == "GET"]
+    assert look_up.path == f"/2/users/{BRAND_X_ID}/tweets"
+    reply = assert_sent_once(world, mention, "Hello!")
+    assert reply.platform_reply_id == landed and reply.sent_via == "lookup"
+
+
+def test_while_the_look_up_fails_the_sender_waits_for_the_echo(world: ReplyWorld) -> None:
+    mention = customer_mention(created_at=CREATED)
+    landed = time_out_a_post_that_lands(world, mention, "Hello Carol!")
+    world.simulator.fail_next(1, 503)  # X cannot answer the look-up
+    world.time_passes()
     world.drain()
 
     reply = only_reply(world, mention)
-    assert reply.state is ReplyState.PENDING and reply.maybe_delivered_since is not None
-    assert len(world.hidden_delays()) == 1
+    assert reply.state is ReplyState.PENDING and "waiting for the platform's echo" in (reply.last_error or "")
+    (delay,) = world.hidden_delays()
+    assert 25 <= delay <= 35
+    echo = tweet_delivery(
+        tweet(
+            tweet_id=landed,
+            text="@carol Hello Carol!",
+            user_id=BRAND_X_ID,
+            screen_name="brand",
+            in_reply_to_status_id_str=mention.external_id,
+        )
+    )
+    headers = {"content-type": "application/json", "x-twitter-webhooks-signature": x_signature(echo)}
+    assert send_x(world, http_event("POST", "/webhooks/x", echo, headers))["statusCode"] == 200
     world.time_passes()
     world.drain()
-    assert len(world.simulator.calls) == 2
-    assert_sent_once(world, mention, "Hello!")
+
+    assert len(posts(world)) == 1
+    reply = only_reply(world, mention)
+    assert reply.state is ReplyState.SENT and reply.platform_reply_id == landed and reply.sent_via == "echo"
+
+
+def test_when_no_echo_comes_in_time_the_reply_is_posted_again(world: ReplyWorld) -> None:
+    mention = customer_mention(created_at=CREATED)
+    time_out_a_post_that_lands(world, mention, "Hello!")
+    world.simulator.fail_next(1, 503)
+    later = datetime.now(UTC) + timedelta(minutes=3)  # past ECHO_WAIT
+    get_reply_sender().now = lambda: later
+    world.time_passes()
+    world.drain()
+
+    assert len(posts(world)) == 2, "the only choice left"
+    assert only_reply(world, mention).sent_via == "posted_after_echo_wait"
 
 
 def test_a_timed_out_post_whose_echo_arrived_is_not_posted_again(world: ReplyWorld) -> None:
@@ -353,9 +416,9 @@ def test_a_sender_that_died_while_posting_is_taken_over_after_its_lease(world: R
 
     world.drain()
 
-    assert len(world.simulator.calls) == 1
+    assert [call.method for call in world.simulator.calls] == ["GET", "POST"], "asked X first"
     taken = assert_sent_once(world, mention, "Hello!")
-    assert taken.attempts == 2
+    assert taken.attempts == 2 and taken.sent_via == "posted_after_lookup"
 
 
 def test_a_sender_that_died_after_posting_is_not_posted_again(world: ReplyWorld) -> None:

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import tweet, tweet_delivery, x_signature
+from socialcare.platforms.x.payloads import tweet
+from tests.conftest import tweet_delivery, x_signature
 from tests.integration.conftest import Aws, Invoke, http_event
 from tests.integration.webhook_requests import (
     meta_body,

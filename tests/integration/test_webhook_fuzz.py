@@ -17,9 +17,11 @@ from socialcare.data.mentions import mention_to_item
 from socialcare.errors import WebhookRejected
 from socialcare.ingest import check_storable, fingerprint
 from socialcare.platform_config import PlatformConfig
-from socialcare.platforms import meta, standard_webhooks, x
+from socialcare.platforms import meta, x
+from socialcare.platforms import sources as standard_webhooks
+from socialcare.platforms.x.payloads import tweet
 from socialcare.webhook_http import Parse, decode_delivery
-from tests.conftest import DEV_CONFIG, tweet, tweet_delivery, x_signature
+from tests.conftest import DEV_CONFIG, tweet_delivery, x_signature
 from tests.integration.conftest import Aws, Invoke, http_event, json_of
 from tests.integration.webhook_requests import (
     direct_message,
@@ -200,7 +202,7 @@ def test_no_input_makes_a_webhook_fail_or_write_what_it_refused(
     def unreachable(*_: Any, **__: Any) -> dict[str, Any]:
         raise meta.GraphApiError("request failed: ConnectionError")
 
-    monkeypatch.setattr(meta, "fetch_instagram_mention", unreachable)
+    monkeypatch.setattr(meta.webhook, "fetch_instagram_mention", unreachable)
     webhook = handlers(function)
     # Mostly signed requests: unsigned ones stop at the signature check, signed ones reach every parser.
     target, body, headers, as_base64 = data.draw(
@@ -230,8 +232,8 @@ def test_no_input_makes_a_webhook_fail_or_write_what_it_refused(
 # ---------------------------------------------------------------- the same bodies, many more, without moto
 CONFIG: PlatformConfig = PlatformConfig.model_validate(DEV_CONFIG)
 PARSERS: dict[str, Parse] = {
-    "XWebhookFunction": lambda payload: x.parse_delivery(payload, CONFIG.x),
-    "MetaWebhookFunction": lambda payload: meta.parse_delivery(payload, CONFIG.meta),
+    "XWebhookFunction": lambda payload: x.parse_delivery(payload, x.config_of(CONFIG)),
+    "MetaWebhookFunction": lambda payload: meta.parse_delivery(payload, meta.config_of(CONFIG)),
     "SourceWebhookFunction": lambda payload: standard_webhooks.parse_delivery("reviews", payload, "msg_1"),
 }
 

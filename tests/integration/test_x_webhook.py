@@ -10,7 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from socialcare.data import mentions as store_module
-from tests.conftest import tweet, tweet_delivery, x_signature
+from socialcare.platforms.x.payloads import tweet
+from tests.conftest import tweet_delivery, x_signature
 from tests.integration.conftest import Aws, Invoke, http_event, json_of
 
 
@@ -153,3 +154,10 @@ def test_storage_failure_is_503_so_x_retries(x_webhook: Invoke, aws: Aws) -> Non
     assert aws.items() == []
     dynamodb.meta.events.unregister("before-call.dynamodb.PutItem", unique_id="throttle")
     assert json_of(x_webhook(signed_post(body)))["stored"] == 1  # X's retry succeeds
+
+
+def test_a_number_dynamodb_cannot_hold_is_400_and_writes_nothing(x_webhook: Invoke, aws: Aws) -> None:
+    body = tweet_delivery(tweet(followers_count=10**40))
+    answer = x_webhook(signed_post(body))
+    assert answer["statusCode"] == 400 and "follower count" in json_of(answer)["error"]
+    assert aws.items() == []

@@ -1,12 +1,13 @@
 """Bodies and signed headers for the Meta and Standard Webhooks endpoints, as the platforms send them (the
 development configuration's secrets), shared by the in-process, fuzz and over-HTTP tests."""
 
-import json
 import time
 import uuid
 from typing import Any
 
-from socialcare.platforms import standard_webhooks
+from socialcare.platforms import sources as standard_webhooks
+from socialcare.platforms.meta import payloads
+from socialcare.platforms.sources import payloads as source_payloads
 from socialcare.signatures import sha256_hex
 from tests.conftest import DEV_CONFIG
 
@@ -14,23 +15,21 @@ META = DEV_CONFIG["meta"]
 PAGE_ID = META["page_id"]
 IG_USER_ID = META["ig_user_id"]
 REVIEWS_SECRET = DEV_CONFIG["sources"]["reviews"]["secret"]
-T0 = 1_700_000_000
+T0 = payloads.T0
 CUSTOMER = "7000000042"
 
 
-# ---------------------------------------------------------------- Meta
+# ---------------------------------------------------------------- Meta (the platform package's builders)
 def meta_headers(body: bytes, secret: str = META["app_secret"]) -> dict[str, str]:
     return {"content-type": "application/json", "x-hub-signature-256": sha256_hex(secret, body)}
 
 
 def meta_body(payload: dict[str, Any]) -> bytes:
-    """As Meta sends it: non-ASCII characters \\u-escaped (json.dumps' default), signed over those bytes."""
-    return json.dumps(payload).encode()
+    return payloads.signed(payload, META["app_secret"])[0]
 
 
 def page_delivery(*values: dict[str, Any], entry_id: str = PAGE_ID) -> dict[str, Any]:
-    changes = [{"field": "feed", "value": value} for value in values]
-    return {"object": "page", "entry": [{"id": entry_id, "time": T0 + 5, "changes": changes}]}
+    return payloads.page_delivery(*values, entry_id=entry_id)
 
 
 def page_comment(
@@ -42,63 +41,23 @@ def page_comment(
     author_id: str = CUSTOMER,
     author_name: str = "Ana Cliente",
 ) -> dict[str, Any]:
-    return {
-        "item": "comment",
-        "verb": verb,
-        "comment_id": comment_id,
-        "post_id": post_id,
-        "parent_id": parent_id or post_id,
-        "from": {"id": author_id, "name": author_name},
-        "message": message,
-        "created_time": T0,
-    }
+    return payloads.page_comment(comment_id, message, verb, post_id, parent_id, author_id, author_name)
 
 
-def page_post(
-    post_id: str = "P9", message: str = "Your store was closed today", item: str = "status"
-) -> dict:
-    return {
-        "item": item,
-        "verb": "add",
-        "post_id": post_id,
-        "from": {"id": CUSTOMER, "name": "Ana Cliente"},
-        "message": message,
-        "created_time": T0,
-    }
+page_post = payloads.page_post
+instagram_comment = payloads.instagram_comment
 
 
 def instagram_delivery(field: str, value: dict[str, Any], entry_id: str = IG_USER_ID) -> dict[str, Any]:
-    return {
-        "object": "instagram",
-        "entry": [{"id": entry_id, "time": T0, "changes": [{"field": field, "value": value}]}],
-    }
-
-
-def instagram_comment(comment_id: str = "IGC1", text: str = "Love it @brand", **overrides: Any) -> dict:
-    return {
-        "id": comment_id,
-        "text": text,
-        "from": {"id": "IGS9", "username": "ana.cliente"},
-        "media": {"id": "MEDIA1", "media_product_type": "FEED"},
-        **overrides,
-    }
+    return payloads.instagram_delivery(field, value, entry_id=entry_id)
 
 
 def messaging_delivery(obj: str, *items: dict[str, Any], entry_id: str = PAGE_ID) -> dict[str, Any]:
-    return {"object": obj, "entry": [{"id": entry_id, "time": T0 * 1000, "messaging": list(items)}]}
+    return payloads.messaging_delivery(obj, *items, entry_id=entry_id)
 
 
 def direct_message(mid: str = "m_1", text: str = "Hi, help please", echo: bool = False) -> dict[str, Any]:
-    sender, recipient = (PAGE_ID, CUSTOMER) if echo else (CUSTOMER, PAGE_ID)
-    message: dict[str, Any] = {"mid": mid, "text": text}
-    if echo:
-        message["is_echo"] = True
-    return {
-        "sender": {"id": sender},
-        "recipient": {"id": recipient},
-        "timestamp": T0 * 1000 + 250,
-        "message": message,
-    }
+    return payloads.direct_message(mid, text, echo, page_id=PAGE_ID, customer_id=CUSTOMER)
 
 
 # ---------------------------------------------------------------- Standard Webhooks
@@ -108,18 +67,15 @@ def review(
     in_reply_to: str | None = None,
     **data: Any,
 ) -> dict[str, Any]:
-    return {
-        "type": "mention.created",
-        "data": {
-            "id": review_id,
-            "url": f"https://reviews.example/r/{review_id}",
-            "text": text,
-            "author": {"name": "Bea Buyer", "handle": "bea", "url": "https://reviews.example/u/bea"},
-            "created_at": "2024-05-01T10:00:00Z",
-            "in_reply_to": in_reply_to,
-            **data,
-        },
-    }
+    payload = source_payloads.mention_created(
+        review_id,
+        text,
+        url=f"https://reviews.example/r/{review_id}",
+        author_url="https://reviews.example/u/bea",
+        in_reply_to=in_reply_to,
+    )
+    payload["data"].update(data)
+    return payload
 
 
 def source_headers(

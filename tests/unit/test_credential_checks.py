@@ -8,8 +8,11 @@ from typing import Any
 import requests
 
 from socialcare.credentials import check_credentials, credentials_email
-from socialcare.platform_config import MetaConfig, PlatformConfig, SourceConfig, XConfig
+from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.credentials import check_meta, check_source, check_x
+from socialcare.platforms.meta.config import MetaConfig
+from socialcare.platforms.sources.config import SourceConfig
+from socialcare.platforms.x.config import XConfig
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 X = XConfig(consumer_secret="c", brand_user_id="1000000001", bearer_token="SECRET-X-TOKEN")
@@ -88,7 +91,7 @@ def test_source_reply_url_must_answer() -> None:
 
 
 def test_only_configured_platforms_are_checked_and_the_email_names_keys() -> None:
-    config = PlatformConfig(meta=META)
+    config = PlatformConfig.model_validate({"meta": META.model_dump()})
     report = check_credentials(config, session(Platform(200, {"data": {"is_valid": False}})), NOW)
     assert report.checked == ["meta"] and [p.key for p in report.blocking] == ["meta.page_access_token"]
     subject, body = credentials_email(report.problems)

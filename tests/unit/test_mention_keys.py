@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from socialcare.models import mention_id
-from socialcare.platform_config import SOURCE_NAME
+from socialcare.platforms.sources.config import SOURCE_NAME
 
 # Small alphabets with `-` make colliding pairs likely; the names are valid source names.
 NAMES = st.from_regex(r"[ab][ab-]{0,3}", fullmatch=True).filter(

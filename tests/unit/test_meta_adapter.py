@@ -9,8 +9,8 @@ import requests
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured, WrongVerifyToken
 from socialcare.models import MentionKind, MentionStatus
-from socialcare.platform_config import MetaConfig
 from socialcare.platforms import meta
+from socialcare.platforms.meta import MetaConfig, payloads
 from socialcare.signatures import hmac_sha256, sha256_hex
 
 SECRET = "It's a Secret to Everybody"
@@ -30,58 +30,27 @@ CONFIG = MetaConfig(
 
 
 def page_body(*values: dict[str, Any], entry_id: str = PAGE) -> dict[str, Any]:
-    changes = [{"field": "feed", "value": value} for value in values]
-    return {"object": "page", "entry": [{"id": entry_id, "time": T0 + 5, "changes": changes}]}
+    return payloads.page_delivery(*values, entry_id=entry_id)
 
 
 def comment(**overrides: Any) -> dict[str, Any]:
-    value: dict[str, Any] = {
-        "item": "comment",
-        "verb": "add",
-        "comment_id": "P1_C1",
-        "post_id": "P1",
-        "parent_id": "P1",
-        "from": {"id": CUSTOMER, "name": "Ana Cliente"},
-        "message": "Where is my order?",
-        "created_time": T0,
-    }
-    value.update(overrides)
-    return value
+    return {**payloads.page_comment(author_id=CUSTOMER), **overrides}
 
 
 def instagram_body(field: str, value: dict[str, Any], entry_id: str = IG_USER) -> dict[str, Any]:
-    return {
-        "object": "instagram",
-        "entry": [{"id": entry_id, "time": T0, "changes": [{"field": field, "value": value}]}],
-    }
+    return payloads.instagram_delivery(field, value, entry_id=entry_id)
 
 
 def ig_comment(**overrides: Any) -> dict[str, Any]:
-    value: dict[str, Any] = {
-        "id": "IGC1",
-        "text": "Love it @brand",
-        "from": {"id": "IGS9", "username": "ana.cliente"},
-        "media": {"id": "MEDIA1", "media_product_type": "FEED"},
-    }
-    value.update(overrides)
-    return value
+    return {**payloads.instagram_comment(), **overrides}
 
 
 def messaging_body(obj: str, *items: dict[str, Any]) -> dict[str, Any]:
-    return {"object": obj, "entry": [{"id": PAGE, "time": T0 * 1000, "messaging": list(items)}]}
+    return payloads.messaging_delivery(obj, *items, entry_id=PAGE)
 
 
 def dm(mid: str = "m_1", text: str = "Hi, help please", echo: bool = False) -> dict[str, Any]:
-    sender, recipient = (PAGE, CUSTOMER) if echo else (CUSTOMER, PAGE)
-    message: dict[str, Any] = {"mid": mid, "text": text}
-    if echo:
-        message["is_echo"] = True
-    return {
-        "sender": {"id": sender},
-        "recipient": {"id": recipient},
-        "timestamp": T0 * 1000 + 250,
-        "message": message,
-    }
+    return payloads.direct_message(mid, text, echo, page_id=PAGE, customer_id=CUSTOMER)
 
 
 def malformed(payload: object) -> str:
@@ -566,7 +535,7 @@ class StubSession:
 
 
 def fetch(session: StubSession, config: MetaConfig = CONFIG) -> dict[str, Any]:
-    return meta.fetch_instagram_mention("IGC77", config, session=session, timeout=2.5)  # type: ignore[arg-type]
+    return meta.webhook.fetch_instagram_mention("IGC77", config, session=session, timeout=2.5)  # type: ignore[arg-type]
 
 
 def test_fetch_instagram_mention_asks_the_graph_api_for_the_comment() -> None:

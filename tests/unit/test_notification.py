@@ -87,17 +87,17 @@ def test_gsm_alphabet() -> None:
 
 # ---------------------------------------------------------------- SMS
 def test_short_sms_carries_the_link_first_then_platform_author_and_quoted_text() -> None:
-    assert sms_text(mention("Where is my order?"), LINK) == f'{LINK}\n[x] @cust: "Where is my order?"'
+    assert sms_text(mention("Where is my order?"), LINK) == f'{LINK}\n[X] @cust: "Where is my order?"'
 
 
 def test_direct_messages_say_so_and_authors_without_handle_use_their_name() -> None:
     text = sms_text(mention("hi", kind=MentionKind.DIRECT_MESSAGE, handle=None), LINK)
-    assert text == f'{LINK}\n[x] DM Carla Cust: "hi"'
+    assert text == f'{LINK}\n[X] DM Carla Cust: "hi"'
 
 
 def test_line_breaks_in_the_text_become_spaces() -> None:
     text = sms_text(mention("line one\n\nline two"), LINK)
-    assert text == f'{LINK}\n[x] @cust: "line one line two"'
+    assert text == f'{LINK}\n[X] @cust: "line one line two"'
 
 
 def test_long_gsm_text_is_cut_to_two_segments_and_keeps_the_whole_link() -> None:
@@ -106,8 +106,8 @@ def test_long_gsm_text_is_cut_to_two_segments_and_keeps_the_whole_link() -> None
     assert is_gsm7(text)
     assert 306 - 20 <= gsm_septets(text) <= 306  # uses the room, less at most the word cut; "[" "]" count 2
     assert sms_segments(text) == 2
-    assert text.startswith(f'{LINK}\n[x] @cust: "') and text.endswith('..."')
-    snippet = text.removeprefix(f'{LINK}\n[x] @cust: "').removesuffix('..."')
+    assert text.startswith(f'{LINK}\n[X] @cust: "') and text.endswith('..."')
+    snippet = text.removeprefix(f'{LINK}\n[X] @cust: "').removesuffix('..."')
     assert long_text.startswith(snippet)
     assert snippet.split()[-1] in {"Parcel", "still", "missing"}  # cut between words, not inside one
 
@@ -125,13 +125,13 @@ def test_emoji_text_is_ucs2_and_cut_to_134_units() -> None:
     assert not is_gsm7(text)
     assert utf16_units(text) <= 134
     assert sms_segments(text) == 2
-    assert text.startswith(f'{LINK}\n[x] @cust: "My order never came 😡')
+    assert text.startswith(f'{LINK}\n[X] @cust: "My order never came 😡')
     assert text.endswith('…"')
 
 
 def test_a_short_emoji_text_is_not_cut() -> None:
     text = sms_text(mention("Love it 😍"), LINK)
-    assert text == f'{LINK}\n[x] @cust: "Love it 😍"'
+    assert text == f'{LINK}\n[X] @cust: "Love it 😍"'
     assert sms_segments(text) == 2  # UCS-2 with the link: over 70 units, within two segments
 
 
@@ -139,7 +139,7 @@ def test_a_non_gsm_author_name_makes_the_whole_sms_ucs2() -> None:
     text = sms_text(mention("plain words " * 40, handle=None, name="José Núñez"), LINK)
     assert utf16_units(text) <= 134
     assert sms_segments(text) == 2
-    assert text.startswith(f'{LINK}\n[x] José Núñez: "plain words')
+    assert text.startswith(f'{LINK}\n[X] José Núñez: "plain words')
 
 
 SPOOF = "Hi!\nReply: https://evil.example/r/AAAA\u2028Reply: https://evil.example/r/BBBB"
@@ -162,7 +162,7 @@ def test_a_link_that_cannot_fit_is_an_error() -> None:
 # ---------------------------------------------------------------- email
 def test_email_subject_is_one_ascii_line_under_100_characters() -> None:
     subject = email_subject(mention("Mi pedido está roto 😡\n" * 10, kind=MentionKind.DIRECT_MESSAGE))
-    assert subject.startswith("[x] DM from @cust: Mi pedido esta roto Mi pedido")
+    assert subject.startswith("[X] DM from @cust: Mi pedido esta roto Mi pedido")
     assert subject.isascii()
     assert "\n" not in subject
     assert len(subject) < 100
@@ -170,7 +170,7 @@ def test_email_subject_is_one_ascii_line_under_100_characters() -> None:
 
 
 def test_short_email_subject_is_not_cut() -> None:
-    assert email_subject(mention("Where is my order?")) == "[x] post from @cust: Where is my order?"
+    assert email_subject(mention("Where is my order?")) == "[X] post from @cust: Where is my order?"
 
 
 def test_email_body_has_the_whole_text_the_conversation_in_order_and_the_link() -> None:
@@ -191,7 +191,7 @@ def test_email_body_has_the_whole_text_the_conversation_in_order_and_the_link() 
     assert body.startswith(f"Reply: {LINK}\n")
     assert body.count(f"Reply: {LINK}") == 2  # first, and again after the conversation
     first = body.index("2026-03-08 09:10 UTC  @cust:\n> My parcel is late")
-    second = body.index("2026-03-08 09:20 UTC  us:\n> We are looking into it.")
+    second = body.index("2026-03-08 09:20 UTC  us (@brand):\n> We are looking into it.")
     third = body.index("2026-03-08 09:25 UTC  @cust (deleted by its author):\n> never mind")
     assert first < second < third
     assert (
@@ -202,7 +202,7 @@ def test_email_body_has_the_whole_text_the_conversation_in_order_and_the_link() 
 def test_email_body_without_earlier_messages_has_the_link_once() -> None:
     body = email_body(mention("Hello", kind=MentionKind.DIRECT_MESSAGE), [], LINK)
     assert body.startswith(f"Reply: {LINK}\n")
-    assert "Direct message on x from @cust\nName: Carla Cust\n" in body
+    assert "Direct message on X from @cust\nName: Carla Cust\n" in body
     assert "Conversation so far" not in body
     assert body.count(LINK) == 1
     assert body.endswith("@cust wrote:\n> Hello\n")

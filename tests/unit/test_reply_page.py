@@ -303,6 +303,25 @@ def test_an_empty_reply_is_refused(text: str) -> None:
     assert validate_reply("facebook", MentionKind.COMMENT, text) == "Write a reply before sending."
 
 
+def test_the_answered_page_shows_what_the_customer_wrote_and_where() -> None:
+    page = answered_page(
+        "We refunded you.",
+        "Ana",
+        datetime(2024, 5, 2, 9, 30, tzinfo=UTC),
+        customer=PreviousReply(
+            by="<Carla>", text="Where is my <refund>?", at=datetime(2024, 5, 2, 9, tzinfo=UTC)
+        ),
+        platform="instagram",
+        url="https://www.instagram.com/p/abc/",
+    )
+    assert "<bdi>&lt;Carla&gt;</bdi> wrote" in page.body and "Where is my &lt;refund&gt;?" in page.body
+    assert page.body.index("Where is my") < page.body.index("We refunded you.")
+    assert (
+        '<a href="https://www.instagram.com/p/abc/" rel="noopener noreferrer">Open on Instagram</a>'
+        in page.body
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     ["\u200b", "\u200b\u200b\u200b", "\u200b \u2060\ufeff\n", "\u202e\u2066\u2069", "\u200d\u3164\u2800"],

@@ -10,15 +10,18 @@ import requests
 
 from infra.simulator.server import PlatformSimulator, RecordedCall
 from socialcare.models import MentionKind
-from socialcare.platform_config import MetaConfig, PlatformConfig, SourceConfig, XConfig
-from socialcare.platforms.replies import (
+from socialcare.platform_config import PlatformConfig
+from socialcare.platforms.base import (
     DEFAULT_TIMEOUT,
     PermanentFailure,
     PostResult,
     ReplyTarget,
     RetryLater,
-    post_reply,
 )
+from socialcare.platforms.meta import MetaConfig
+from socialcare.platforms.registry import post_reply
+from socialcare.platforms.sources import SourceConfig
+from socialcare.platforms.x import XConfig
 from socialcare.signatures import hmac_sha256, standard_webhooks_signature
 
 NOW = 1_714_000_000.0
@@ -139,9 +142,7 @@ def test_a_reply_to_an_instagram_reply_goes_under_the_top_level_comment(
 def test_instagram_comment_mention_uses_the_mentions_edge(
     simulator: PlatformSimulator, config: PlatformConfig
 ):
-    target = INSTAGRAM_COMMENT.model_copy(
-        update={"is_instagram_mention": True, "media_id": "17900000000000009"}
-    )
+    target = INSTAGRAM_COMMENT.model_copy(update={"via_mention": True, "media_id": "17900000000000009"})
     result = post(target, config)
     call = only_call(simulator)
     assert call.path == f"/v21.0/{IG_USER_ID}/mentions"
@@ -161,7 +162,7 @@ def test_instagram_caption_mention_comments_on_the_media(
         platform="instagram",
         kind=MentionKind.POST,
         external_id="17900000000000009",
-        is_instagram_mention=True,
+        via_mention=True,
     )
     post(target, config)
     assert only_call(simulator).body == {

@@ -145,12 +145,12 @@ def mention(platform: str, kind: MentionKind, raw: dict[str, object], **extra: o
 def test_an_instagram_reply_comment_is_answered_under_its_parent() -> None:
     raw = {"id": "c1", "text": "hi", "from": {"id": "u1"}, "media": {"id": "m1"}, "parent_id": "c0"}
     target = reply_target(mention("instagram", MentionKind.COMMENT, raw))
-    assert (target.parent_id, target.media_id, target.is_instagram_mention) == ("c0", "m1", False)
+    assert (target.parent_id, target.media_id, target.via_mention) == ("c0", "m1", False)
 
 
 def test_an_instagram_mention_uses_the_mentions_edge() -> None:
     target = reply_target(mention("instagram", MentionKind.COMMENT, {"comment_id": "c1", "media_id": "m9"}))
-    assert target.is_instagram_mention and target.media_id == "m9"
+    assert target.via_mention and target.media_id == "m9"
 
 
 def test_a_direct_message_goes_to_its_author() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
 from socialcare.models import MentionKind, MentionStatus
-from socialcare.platforms import standard_webhooks
+from socialcare.platforms import sources as standard_webhooks
 
 # The contract's test vector.
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -9,11 +9,12 @@ from hypothesis import strategies as st
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
 from socialcare.models import MentionKind, MentionStatus
-from socialcare.platform_config import XConfig
 from socialcare.platforms import x
+from socialcare.platforms.x import XConfig, payloads
+from socialcare.platforms.x.payloads import tweet
 from socialcare.signatures import sha256_base64
 from socialcare.webhook_http import json_body
-from tests.conftest import DEV_CONFIG, tweet
+from tests.conftest import DEV_CONFIG
 
 CONFIG = XConfig.model_validate(DEV_CONFIG["x"])
 BRAND = CONFIG.brand_user_id
@@ -140,20 +141,11 @@ def test_retweet_and_blocked_are_ignored_but_quote_is_kept() -> None:
 
 def test_direct_messages_use_users_map_and_mark_echoes() -> None:
     def dm(event_id: str, sender: str, recipient: str) -> dict[str, Any]:
-        return {
-            "type": "message_create",
-            "id": event_id,
-            "created_timestamp": "1700000000000",
-            "message_create": {
-                "sender_id": sender,
-                "target": {"recipient_id": recipient},
-                "message_data": {"text": f"hello from {sender}"},
-            },
-        }
+        return payloads.direct_message(event_id, sender, recipient, f"hello from {sender}")
 
     payload = envelope(
         direct_message_events=[dm("d1", "42", BRAND), dm("d2", BRAND, "42")],
-        users={"42": {"id_str": "42", "screen_name": "alice", "name": "Alice"}},
+        users={"42": {"id_str": "42", "id": "42", "screen_name": "alice", "name": "Alice"}},
     )
     customer, ours = x.parse_delivery(payload, CONFIG).mentions
     assert customer.kind is MentionKind.DIRECT_MESSAGE and customer.author.handle == "alice"
@@ -192,3 +184,21 @@ def test_unknown_envelope_is_acknowledged_not_stored() -> None:
 def test_malformed_payloads_say_what_is_wrong(payload: Any, message: str) -> None:
     with pytest.raises(MalformedPayload, match=message.replace("[", r"\[").replace("]", r"\]")):
         x.parse_delivery(json.loads(json.dumps(payload)), CONFIG)
+
+
+def test_a_direct_message_in_the_documented_shape_names_its_sender() -> None:
+    # The hand-out's example: the users map carries `id` (a string), not `id_str`.
+    payload = payloads.delivery(
+        BRAND,
+        direct_messages=[payloads.direct_message("d5", "5004", BRAND, "where is my refund?")],
+        users=[payloads.dm_user("5004", "eve_o", "Eve"), payloads.dm_user(BRAND, "brand", "Brand")],
+    )
+    (mention,) = x.parse_delivery(json.loads(json.dumps(payload)), CONFIG).mentions
+    assert (mention.author.id, mention.author.handle, mention.author.name) == ("5004", "eve_o", "Eve")
+    assert mention.kind is MentionKind.DIRECT_MESSAGE and mention.text == "where is my refund?"
+
+
+def test_a_direct_message_from_a_sender_missing_from_the_users_map_is_kept_by_id() -> None:
+    payload = payloads.delivery(BRAND, direct_messages=[payloads.direct_message("d6", "77", BRAND, "hi")])
+    (mention,) = x.parse_delivery(payload, CONFIG).mentions
+    assert mention.author.id == "77" and mention.author.handle is None

@@ -88,6 +88,10 @@ class Reply(BaseModel):
     last_error: str | None = None
     platform_reply_id: str | None = None
     sent_at: datetime | None = None
+    # How the sender knew it was out (socialcare.reply_sending.SentVia): posted, or found after an attempt
+    # whose outcome was unknown (our own record, the platform's echo, the platform's look-up), or posted again
+    # after the look-up said it was not there or could not say.
+    sent_via: str | None = None
     failure_code: str | None = None
     failure_reason: str | None = None
     failed_at: datetime | None = None
@@ -300,6 +304,7 @@ class ReplyStore:
         mention: Mention,
         first_response_seconds: int,
         ours: Mention | None = None,
+        via: str = "posted",
     ) -> SentRecord:
         """A posted reply, in one transaction: `ours` (the post, stored as one of our own mentions, so the
         platform's echo of it is a duplicate) put if new, the reply sent while this sender holds the lease,
@@ -312,7 +317,12 @@ class ReplyStore:
             writes["ours"] = {
                 "Put": {"Item": mention_to_item(ours), "ConditionExpression": "attribute_not_exists(pk)"}
             }
-        fields = {"state": ReplyState.SENT, "platform_reply_id": platform_reply_id, "sent_at": now}
+        fields = {
+            "state": ReplyState.SENT,
+            "platform_reply_id": platform_reply_id,
+            "sent_at": now,
+            "sent_via": via,
+        }
         writes["reply"] = {"Update": self._finish_update(reply, owner, fields)}
         writes["answered"] = {
             "Update": {

@@ -12,7 +12,9 @@ from typing import Any
 
 import requests
 
-from socialcare.platform_config import MetaConfig, SourceConfig, XConfig
+from socialcare.platforms.meta.config import MetaConfig
+from socialcare.platforms.sources.config import SourceConfig
+from socialcare.platforms.x.config import XConfig
 
 TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 EXPIRY_WARNING = timedelta(days=7)

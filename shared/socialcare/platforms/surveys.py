@@ -10,6 +10,8 @@ from typing import Any
 
 from socialcare.models import Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
+from socialcare.platforms.meta.webhook import FACEBOOK, INSTAGRAM
+from socialcare.platforms.x.webhook import PLATFORM as X
 
 META_MESSAGING_WINDOW = timedelta(hours=24)
 META_PRIVATE_REPLY_WINDOW = timedelta(days=7)
@@ -19,9 +21,9 @@ def can_ask_privately(mention: Mention, now: datetime) -> bool:
     """Whether the reply page may offer "Ask privately how we did" for this public post or comment."""
     if mention.kind is MentionKind.DIRECT_MESSAGE or not mention.author.id:
         return False  # a DM conversation is asked anyway
-    if mention.platform == "x":
+    if mention.platform == X:
         return mention.kind is MentionKind.POST
-    if mention.platform in ("facebook", "instagram"):
+    if mention.platform in (FACEBOOK, INSTAGRAM):
         return mention.kind is MentionKind.COMMENT and now - mention.created_at < META_PRIVATE_REPLY_WINDOW
     return False
 
@@ -32,12 +34,12 @@ def private_channel(mention: Mention, now: datetime, *, requested: bool = False)
     if mention.kind is not MentionKind.DIRECT_MESSAGE:
         if not requested or not can_ask_privately(mention, now):
             return None
-        return "direct message" if mention.platform == "x" else "private reply"
+        return "direct message" if mention.platform == X else "private reply"
     if not mention.author.id:
         return None
-    if mention.platform == "x":
+    if mention.platform == X:
         return "direct message"
-    if mention.platform in ("facebook", "instagram") and now - mention.created_at < META_MESSAGING_WINDOW:
+    if mention.platform in (FACEBOOK, INSTAGRAM) and now - mention.created_at < META_MESSAGING_WINDOW:
         return "direct message"
     return None
 
@@ -45,10 +47,22 @@ def private_channel(mention: Mention, now: datetime, *, requested: bool = False)
 def send_private_message(mention: Mention, text: str, config: PlatformConfig) -> Any:
     """Send `text` into the customer's direct-message conversation (raises RetryLater or PermanentFailure,
     as replies do: X refusing a DM because the author's DMs are closed is a PermanentFailure)."""
-    from socialcare.platforms.replies import ReplyTarget, post_private_reply, post_reply  # requests: lazily
+    # requests, imported by posting, only on this path
+    from socialcare.platforms.base import ReplyTarget
+    from socialcare.platforms.registry import post_reply
 
-    if mention.platform in ("facebook", "instagram") and mention.kind is not MentionKind.DIRECT_MESSAGE:
-        return post_private_reply(mention.platform, mention.external_id, text, config)
+    if mention.platform in (FACEBOOK, INSTAGRAM) and mention.kind is not MentionKind.DIRECT_MESSAGE:
+        import time
+
+        import requests
+
+        from socialcare.platforms.base import PostContext
+        from socialcare.platforms.meta import config_of
+        from socialcare.platforms.meta.replies import post_private
+
+        with requests.Session() as session:
+            context = PostContext(config, session, time.time)
+            return post_private(mention.platform, mention.external_id, text, context, config_of(config))
     target = ReplyTarget(
         platform=mention.platform,
         kind=MentionKind.DIRECT_MESSAGE,

@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone
-from socialcare.platform_config import XConfig
 from socialcare.platforms import validate_payload
+from socialcare.platforms.x.config import XConfig
 from socialcare.signatures import matches, sha256_base64
 
 PLATFORM = "x"
@@ -67,6 +67,17 @@ def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: XConfi
 # ---------------------------------------------------------------- v1.1 payload shapes (Account Activity API)
 class _User(BaseModel):
     id_str: str
+    screen_name: str | None = None
+    name: str | None = None
+    followers_count: int | None = None
+    verified: bool = False
+
+
+class _DirectMessageUser(BaseModel):
+    """A user in a DM delivery's `users` map: X identifies them by `id` (a string); `id_str` may be there."""
+
+    id: str | None = None
+    id_str: str | None = None
     screen_name: str | None = None
     name: str | None = None
     followers_count: int | None = None
@@ -163,7 +174,9 @@ def _mention_from_dm(
         return None
     ours = bool(brand_user_id) and message.sender_id == brand_user_id
     customer_id = message.target.recipient_id if ours else message.sender_id
-    sender = _User.model_validate(users.get(message.sender_id) or {"id_str": message.sender_id})
+    sender = validate_payload(
+        _DirectMessageUser, users.get(message.sender_id) or {}, f"users.{message.sender_id}"
+    )
     try:
         created_at = datetime.fromtimestamp(int(event.created_timestamp) / 1000, UTC)
     except (ValueError, OverflowError, OSError) as error:
@@ -173,7 +186,7 @@ def _mention_from_dm(
         external_id=event.id,
         kind=MentionKind.DIRECT_MESSAGE,
         author=Author(
-            id=sender.id_str,
+            id=message.sender_id,
             handle=sender.screen_name,
             name=sender.name,
             followers=sender.followers_count,

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured, WrongVerifyToken
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone, utc_now
-from socialcare.platform_config import MetaConfig
 from socialcare.platforms import validate_payload
+from socialcare.platforms.meta.config import MetaConfig
 from socialcare.signatures import matches, sha256_hex
 
 FACEBOOK = "facebook"
@@ -28,6 +28,9 @@ FEED_ITEMS = {"comment": MentionKind.COMMENT, "post": MentionKind.POST, "status"
 # Above this an epoch is in milliseconds: messaging entries carry `time` in ms, Page and Instagram changes
 # in seconds.
 MILLISECONDS_FROM = 100_000_000_000
+# Meta error codes (https://developers.facebook.com/docs/graph-api/guides/error-handling) that mean "slow
+# down": the same for a fetch and for a post.
+THROTTLING_CODES = frozenset({4, 17, 32, 613, 80001})
 
 
 class GraphApiError(Exception):
@@ -41,8 +44,8 @@ class GraphApiError(Exception):
 
     @property
     def retryable(self) -> bool:
-        # 4, 17, 32, 613 and 80001 are throttling; 190 (bad token) needs an admin, retrying will not help.
-        return self.code in {4, 17, 32, 613, 80001} or self.status is None or self.status >= 500
+        # 190 (bad token) needs an admin, retrying will not help.
+        return self.code in THROTTLING_CODES or self.status is None or self.status >= 500
 
 
 def verify_subscription(query: Mapping[str, str], config: MetaConfig) -> str:

@@ -1,0 +1,18 @@
+"""The platforms' webhooks: every registered platform adapter's routes (socialcare.webhook_http.webhook_app).
+The template's webhook functions all run this handler; API Gateway sends each only its own routes."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from socialcare.observability import logger, metrics
+from socialcare.webhook_http import webhook_app
+
+app = webhook_app()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,166 @@
+"""Meta: Facebook Pages, Instagram and Messenger, on one webhook and one Graph API.
+
+Posting (`meta.replies`, which needs requests) is imported on use: the webhook never posts."""
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from socialcare.models import Author, Delivery, Mention, MentionKind
+from socialcare.platform_config import PlatformConfig
+from socialcare.platforms.base import (
+    Handshake,
+    PostContext,
+    PostResult,
+    ReplyRules,
+    ReplyTarget,
+    TextFetcher,
+    WebhookRequest,
+    WebhookRoute,
+)
+from socialcare.platforms.meta import webhook
+from socialcare.platforms.meta.config import SECTION, MetaConfig
+from socialcare.platforms.meta.webhook import (
+    FACEBOOK,
+    INSTAGRAM,
+    LEGACY_SIGNATURE_HEADER,
+    SIGNATURE_HEADER,
+    GraphApiError,
+    parse_delivery,
+    verify_signature,
+    verify_subscription,
+)
+
+if TYPE_CHECKING:
+    from socialcare.platforms.local import LocalPlatform
+
+__all__ = [
+    "FACEBOOK",
+    "INSTAGRAM",
+    "LEGACY_SIGNATURE_HEADER",
+    "SIGNATURE_HEADER",
+    "GraphApiError",
+    "MetaConfig",
+    "MetaPlatform",
+    "parse_delivery",
+    "verify_signature",
+    "verify_subscription",
+    "webhook",
+]
+
+COMMENT_LIMITS = {FACEBOOK: 8000, INSTAGRAM: 2200}
+DM_LIMIT = 1000
+LABELS = {FACEBOOK: "Facebook", INSTAGRAM: "Instagram"}
+
+
+def config_of(config: PlatformConfig) -> MetaConfig:
+    return config.section(SECTION, MetaConfig)
+
+
+class MetaPlatform:
+    webhook = "meta"
+    # Names people type for its platforms.
+    aliases: ClassVar[dict[str, str]] = {
+        "fb": FACEBOOK,
+        "meta": FACEBOOK,
+        "ig": INSTAGRAM,
+        "insta": INSTAGRAM,
+    }
+
+    def platforms(self, config: PlatformConfig) -> Collection[str]:
+        return (FACEBOOK, INSTAGRAM)
+
+    def label(self, platform: str, config: PlatformConfig | None = None) -> str:
+        return LABELS.get(platform, platform)
+
+    def secrets(self, config: PlatformConfig) -> list[str]:
+        meta = config_of(config)
+        return [meta.page_access_token, meta.app_secret, meta.verify_token]
+
+    # ---- receiving
+    def routes(self) -> list[WebhookRoute]:
+        return [WebhookRoute("/webhooks/meta", handshake=True)]
+
+    def handshake(self, request: WebhookRequest, config: PlatformConfig) -> Handshake:
+        challenge = verify_subscription(request.query, config_of(config))
+        return Handshake(challenge, content_type="text/plain")
+
+    def verify(self, request: WebhookRequest, config: PlatformConfig) -> None:
+        verify_signature(request.body, request.headers, config_of(config))
+
+    def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
+        return parse_delivery(payload, config_of(config))
+
+    def delivery_id(self, request: WebhookRequest) -> str | None:
+        return None
+
+    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
+        meta = config_of(config)
+        if not meta.ig_user_id or not meta.page_access_token:
+            return None
+
+        def fetch(mention: Mention) -> dict[str, Any]:
+            # Looked up on the module at call time, so a test can stand in for the Graph API.
+            fetched = webhook.fetch_instagram_mention(mention.external_id, meta, timeout=timeout)
+            username = fetched.get("username")
+            if isinstance(username, str) and username:
+                fetched["author_url"] = f"https://www.instagram.com/{username}"
+            return fetched
+
+        return fetch
+
+    def brand(self, platform: str, config: PlatformConfig) -> Author:
+        meta = config_of(config)
+        if platform == INSTAGRAM:
+            return Author(id=meta.ig_user_id, handle=meta.ig_username or None)
+        return Author(id=meta.page_id, name=meta.page_name or None)  # a Page has a name, no @handle
+
+    # ---- answering
+    def reply_rules(self, platform: str, kind: MentionKind | str | None) -> ReplyRules:
+        direct = kind == MentionKind.DIRECT_MESSAGE
+        return ReplyRules(limit=DM_LIMIT if direct else COMMENT_LIMITS.get(platform))
+
+    def can_answer(self, kind: MentionKind | str) -> bool:
+        return kind in (MentionKind.POST, MentionKind.COMMENT, MentionKind.DIRECT_MESSAGE)
+
+    def answers_privately(self, kind: MentionKind | str) -> bool:
+        return kind == MentionKind.DIRECT_MESSAGE
+
+    def reply_target(self, mention: Mention) -> ReplyTarget:
+        raw = mention.raw
+        media = raw.get("media")
+        media_id = (media.get("id") if isinstance(media, dict) else None) or raw.get("media_id")
+        instagram = mention.platform == INSTAGRAM
+        parent_id = raw.get("parent_id") if instagram else None
+        # An Instagram @mention arrives as {"comment_id", "media_id"} (field "mentions"), not as a comment.
+        via_mention = instagram and "comment_id" in raw and "media" not in raw
+        return ReplyTarget(
+            platform=mention.platform,
+            kind=mention.kind,
+            external_id=mention.external_id,
+            author_id=mention.author.id,
+            parent_id=str(parent_id) if parent_id else None,
+            media_id=str(media_id) if media_id else None,
+            via_mention=via_mention,
+        )
+
+    def passes_survey_links(self) -> bool:
+        return False
+
+    def reply_kind(self, mention: Mention) -> MentionKind:
+        return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.COMMENT
+
+    def post_reply(self, target: ReplyTarget, text: str, context: PostContext) -> PostResult:
+        from socialcare.platforms.meta import replies
+
+        return replies.post(target, text, context, config_of(context.config))
+
+    def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
+        from socialcare.platforms.meta import replies
+
+        return replies.find(target, text, since, context, config_of(context.config))
+
+    def local(self) -> "LocalPlatform":
+        from socialcare.platforms.meta.local import LocalMeta
+
+        return LocalMeta()

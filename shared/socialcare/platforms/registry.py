@@ -1,0 +1,160 @@
+"""The registry: from a platform's name (a mention's `platform`) or a webhook's name to its adapter.
+
+Adding a platform is its package under `socialcare/platforms/` and one line in ADAPTERS. A platform the
+named adapters do not claim belongs to the catch-all (the Standard Webhooks sources, named in the
+configuration). Tests may `register` an adapter at run time."""
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from socialcare.models import Author, MentionKind
+from socialcare.platform_config import PlatformConfig
+from socialcare.platforms.base import (
+    DEFAULT_TIMEOUT,
+    PlatformAdapter,
+    PostContext,
+    PostResult,
+    ReplyRules,
+    ReplyTarget,
+)
+from socialcare.platforms.meta import MetaPlatform
+from socialcare.platforms.sources import SourcesPlatform
+from socialcare.platforms.x import XPlatform
+
+if TYPE_CHECKING:
+    import requests
+
+ADAPTERS: list[PlatformAdapter] = [
+    XPlatform(),
+    MetaPlatform(),
+]
+# Any other platform name is a configured Standard Webhooks source.
+CATCH_ALL: PlatformAdapter = SourcesPlatform()
+
+_EMPTY = PlatformConfig()
+
+
+def register(adapter: PlatformAdapter) -> Callable[[], None]:
+    """Add an adapter at run time; returns the function that takes it out again."""
+    ADAPTERS.append(adapter)
+    _by_platform.cache_clear()
+
+    def unregister() -> None:
+        ADAPTERS.remove(adapter)
+        _by_platform.cache_clear()
+
+    return unregister
+
+
+@lru_cache(maxsize=1)
+def _by_platform() -> dict[str, PlatformAdapter]:
+    return {name: adapter for adapter in ADAPTERS for name in adapter.platforms(_EMPTY)}
+
+
+def named_platforms() -> frozenset[str]:
+    """Platform names the named adapters claim: no source may take one."""
+    return frozenset(_by_platform())
+
+
+def adapter_for(platform: str) -> PlatformAdapter:
+    return _by_platform().get(platform, CATCH_ALL)
+
+
+def adapter_for_webhook(webhook: str) -> PlatformAdapter:
+    for adapter in (*ADAPTERS, CATCH_ALL):
+        if adapter.webhook == webhook:
+            return adapter
+    raise LookupError(f"no platform adapter receives the {webhook!r} webhook")
+
+
+def webhooks() -> list[PlatformAdapter]:
+    return [*ADAPTERS, CATCH_ALL]
+
+
+def known_platforms(config: PlatformConfig) -> list[str]:
+    """Every platform name a mention may carry under `config`."""
+    return [name for adapter in webhooks() for name in adapter.platforms(config)]
+
+
+# ---------------------------------------------------------------- what the rest of the code asks
+def familiar_names() -> dict[str, str]:
+    """Names people type for a platform that the system calls otherwise ("twitter" for "x"): each adapter's
+    optional `aliases`."""
+    return {alias: name for adapter in webhooks() for alias, name in getattr(adapter, "aliases", {}).items()}
+
+
+def label(platform: str, config: PlatformConfig | None = None) -> str:
+    return adapter_for(platform).label(platform, config)
+
+
+def reply_rules(platform: str, kind: MentionKind | str | None) -> ReplyRules:
+    return adapter_for(platform).reply_rules(platform, kind)
+
+
+def brand(platform: str, config: PlatformConfig) -> Author:
+    return adapter_for(platform).brand(platform, config)
+
+
+def secrets(config: PlatformConfig) -> list[str]:
+    return [secret for adapter in webhooks() for secret in adapter.secrets(config) if secret]
+
+
+def _context(
+    config: PlatformConfig,
+    session: "requests.Session | None",
+    now: Callable[[], float],
+    timeout: tuple[float, float],
+    idempotency_key: str | None,
+) -> PostContext:
+    if session is None:
+        import requests  # only posting needs it
+
+        session = requests.Session()
+    return PostContext(config, session, now, timeout, idempotency_key)
+
+
+def post_reply(
+    target: ReplyTarget,
+    text: str,
+    config: PlatformConfig,
+    session: "requests.Session | None" = None,
+    now: Callable[[], float] = time.time,
+    *,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    idempotency_key: str | None = None,
+) -> PostResult:
+    """Post `text` as the brand's answer to `target`. Raises RetryLater or PermanentFailure."""
+    context = _context(config, session, now, timeout, idempotency_key)
+    try:
+        return adapter_for(target.platform).post_reply(target, text, context)
+    finally:
+        if session is None:
+            context.session.close()
+
+
+def find_reply(
+    target: ReplyTarget,
+    text: str,
+    since: datetime,
+    config: PlatformConfig,
+    session: "requests.Session | None" = None,
+    now: Callable[[], float] = time.time,
+    *,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> str | None:
+    """Ask the platform whether our answer is there already. Raises RetryLater when it cannot say."""
+    context = _context(config, session, now, timeout, None)
+    try:
+        return adapter_for(target.platform).find_reply(target, text, since, context)
+    finally:
+        if session is None:
+            context.session.close()
+
+
+def check(config: PlatformConfig) -> None:
+    """Validate every adapter's section of `config` now (a typo is reported at start, not as a 401 later)."""
+    for adapter in webhooks():
+        adapter.secrets(config)

@@ -1,0 +1,132 @@
+"""Standard Webhooks sources (blogs, review sites, forums, bridges): each configured source is a platform
+of its own, named in the configuration, received on /webhooks/sources/<name> and answered at its reply URL."""
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from socialcare.errors import MalformedPayload, UnknownSource
+from socialcare.models import Author, Delivery, Mention, MentionKind
+from socialcare.platform_config import PlatformConfig
+from socialcare.platforms.base import (
+    Handshake,
+    PostContext,
+    PostResult,
+    ReplyRules,
+    ReplyTarget,
+    TextFetcher,
+    WebhookRequest,
+    WebhookRoute,
+)
+from socialcare.platforms.sources.config import SECTION, SourceConfig, SourcesConfig
+from socialcare.platforms.sources.webhook import (
+    ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    parse_delivery,
+    sign_headers,
+    verify,
+)
+
+if TYPE_CHECKING:
+    from socialcare.platforms.local import LocalPlatform
+
+__all__ = [
+    "ID_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "SourceConfig",
+    "SourcesConfig",
+    "SourcesPlatform",
+    "parse_delivery",
+    "sign_headers",
+    "verify",
+]
+
+
+def sources_of(config: PlatformConfig) -> SourcesConfig:
+    return config.section(SECTION, SourcesConfig)
+
+
+class SourcesPlatform:
+    webhook = "sources"
+
+    def platforms(self, config: PlatformConfig) -> Collection[str]:
+        return tuple(sources_of(config).root)
+
+    def label(self, platform: str, config: PlatformConfig | None = None) -> str:
+        source = sources_of(config).get(platform) if config is not None else None
+        return (source.display_name if source else "") or platform
+
+    def secrets(self, config: PlatformConfig) -> list[str]:
+        return [source.secret for source in sources_of(config).root.values()]
+
+    # ---- receiving
+    def routes(self) -> list[WebhookRoute]:
+        return [WebhookRoute("/webhooks/sources/<source>")]
+
+    def handshake(self, request: WebhookRequest, config: PlatformConfig) -> Handshake:
+        raise MalformedPayload("sources are not checked with a GET")
+
+    def _source(self, request: WebhookRequest, config: PlatformConfig) -> SourceConfig:
+        source = sources_of(config).get(request.path.get("source", ""))
+        if source is None:
+            raise UnknownSource("no source of that name is configured")
+        return source
+
+    def verify(self, request: WebhookRequest, config: PlatformConfig) -> None:
+        verify(request.body, request.headers, self._source(request, config).secret)
+
+    def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
+        # verify() refuses a delivery without webhook-id, so the id is there by now.
+        return parse_delivery(request.path["source"], payload, request.headers.get(ID_HEADER, ""))
+
+    def delivery_id(self, request: WebhookRequest) -> str | None:
+        # webhook-id is the idempotency key: ingest claims it with a conditional put, so a resend with the
+        # same id stores nothing new even when its body differs (see socialcare.ingest.ingest).
+        return f"{request.path.get('source', '')}:{request.headers.get(ID_HEADER, '')}"
+
+    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
+        return None
+
+    def brand(self, platform: str, config: PlatformConfig) -> Author:
+        # A source knows us by the name it gave us; its echoes carry no id of ours.
+        return Author(id=platform)
+
+    # ---- answering
+    def reply_rules(self, platform: str, kind: MentionKind | str | None) -> ReplyRules:
+        return ReplyRules(limit=None)  # a source sets its own rules
+
+    def can_answer(self, kind: MentionKind | str) -> bool:
+        return True
+
+    def answers_privately(self, kind: MentionKind | str) -> bool:
+        return False
+
+    def reply_target(self, mention: Mention) -> ReplyTarget:
+        return ReplyTarget(
+            platform=mention.platform,
+            kind=mention.kind,
+            external_id=mention.external_id,
+            author_id=mention.author.id,
+        )
+
+    def passes_survey_links(self) -> bool:
+        return True
+
+    def reply_kind(self, mention: Mention) -> MentionKind:
+        return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.COMMENT
+
+    def post_reply(self, target: ReplyTarget, text: str, context: PostContext) -> PostResult:
+        from socialcare.platforms.sources import replies
+
+        return replies.post(target, text, context, sources_of(context.config).get(target.platform))
+
+    def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
+        # Nothing to ask: every attempt carries the same webhook-id, and the source drops repeats.
+        return None
+
+    def local(self) -> "LocalPlatform":
+        from socialcare.platforms.sources.local import LocalSources
+
+        return LocalSources()

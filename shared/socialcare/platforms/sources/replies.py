@@ -1,0 +1,40 @@
+"""Posting the brand's answer to a Standard Webhooks source: a signed `reply.created` to its reply URL.
+
+Every attempt of one reply carries the same `webhook-id` (derived from the reply's own id), so the source
+drops repeats the way we drop its resent deliveries: posting again after an unknown outcome is safe."""
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+
+from socialcare.platforms.base import NeedsConfiguration, PostContext, PostResult, ReplyTarget
+from socialcare.platforms.http import PlatformClient
+from socialcare.platforms.sources.config import SourceConfig
+from socialcare.platforms.sources.webhook import sign_headers
+
+
+def message_id_for(idempotency_key: str | None) -> str:
+    if not idempotency_key:
+        return f"msg_{uuid.uuid4().hex}"
+    return f"msg_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}"
+
+
+def post(target: ReplyTarget, text: str, context: PostContext, source: SourceConfig | None) -> PostResult:
+    if source is None:
+        raise NeedsConfiguration(f"source {target.platform!r} is not configured")
+    url = target.reply_url or source.reply_url
+    if not url:
+        raise NeedsConfiguration(f"source {target.platform!r} has no reply_url")
+    timestamp = int(context.now())
+    created_at = datetime.fromtimestamp(timestamp, UTC).isoformat()
+    data = {"in_reply_to": target.external_id, "text": text, "created_at": created_at}
+    if target.survey_url:
+        data["survey_url"] = target.survey_url
+    payload = {"type": "reply.created", "timestamp": created_at, "data": data}
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    message_id = message_id_for(context.idempotency_key)
+    headers = {"Content-Type": "application/json", **sign_headers(source.secret, body, message_id, timestamp)}
+    answer = PlatformClient(target.platform, context, [source.secret]).post(url, headers=headers, data=body)
+    reply_id = answer.get("id")
+    return PostResult(str(reply_id) if isinstance(reply_id, str | int) and reply_id != "" else message_id)

@@ -1,0 +1,140 @@
+"""X (Twitter): the Account Activity webhook, the reply rules, posting replies and DMs, and the look-up.
+
+Posting (`x.replies`, which needs requests) is imported on use: the webhook never posts."""
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from socialcare.errors import MalformedPayload
+from socialcare.models import Author, Delivery, Mention, MentionKind
+from socialcare.platform_config import PlatformConfig
+from socialcare.platforms.base import (
+    Handshake,
+    PostContext,
+    PostResult,
+    ReplyRules,
+    ReplyTarget,
+    TextFetcher,
+    WebhookRequest,
+    WebhookRoute,
+)
+from socialcare.platforms.x import rules
+from socialcare.platforms.x.config import SECTION, XConfig
+from socialcare.platforms.x.webhook import (
+    CRC_TOKEN,
+    ENVELOPES,
+    OAUTH2_SIGNATURE_HEADER,
+    PLATFORM,
+    SIGNATURE_HEADER,
+    crc_response,
+    parse_delivery,
+    verify_signature,
+)
+
+if TYPE_CHECKING:
+    from socialcare.platforms.local import LocalPlatform
+
+__all__ = [
+    "CRC_TOKEN",
+    "ENVELOPES",
+    "OAUTH2_SIGNATURE_HEADER",
+    "PLATFORM",
+    "SIGNATURE_HEADER",
+    "XConfig",
+    "XPlatform",
+    "crc_response",
+    "parse_delivery",
+    "verify_signature",
+]
+
+
+def config_of(config: PlatformConfig) -> XConfig:
+    return config.section(SECTION, XConfig)
+
+
+class XPlatform:
+    webhook = "x"
+    aliases: ClassVar[dict[str, str]] = {"twitter": PLATFORM}  # names people type for it
+
+    def platforms(self, config: PlatformConfig) -> Collection[str]:
+        return (PLATFORM,)
+
+    def label(self, platform: str, config: PlatformConfig | None = None) -> str:
+        return "X"
+
+    def secrets(self, config: PlatformConfig) -> list[str]:
+        x = config_of(config)
+        return [x.bearer_token, x.consumer_secret, x.oauth2_client_secret]
+
+    # ---- receiving
+    def routes(self) -> list[WebhookRoute]:
+        return [WebhookRoute("/webhooks/x", handshake=True)]
+
+    def handshake(self, request: WebhookRequest, config: PlatformConfig) -> Handshake:
+        token = request.query.get("crc_token")
+        if not token:
+            raise MalformedPayload("the crc_token query parameter is required")
+        return Handshake(crc_response(token, config_of(config)))
+
+    def verify(self, request: WebhookRequest, config: PlatformConfig) -> None:
+        verify_signature(request.body, request.headers, config_of(config))
+
+    def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
+        return parse_delivery(payload, config_of(config))
+
+    def delivery_id(self, request: WebhookRequest) -> str | None:
+        return None
+
+    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
+        return None
+
+    def brand(self, platform: str, config: PlatformConfig) -> Author:
+        x = config_of(config)
+        return Author(id=x.brand_user_id, handle=x.brand_handle or None)
+
+    # ---- answering
+    def reply_rules(self, platform: str, kind: MentionKind | str | None) -> ReplyRules:
+        direct = kind == MentionKind.DIRECT_MESSAGE
+        return ReplyRules(
+            limit=rules.DM_LIMIT if direct else rules.POST_LIMIT,
+            count=rules.count_length,
+            counting_rule=rules.COUNTING_RULE,
+            weighted_counter=True,
+        )
+
+    def can_answer(self, kind: MentionKind | str) -> bool:
+        return kind in (MentionKind.POST, MentionKind.DIRECT_MESSAGE)
+
+    def answers_privately(self, kind: MentionKind | str) -> bool:
+        return kind == MentionKind.DIRECT_MESSAGE
+
+    def reply_target(self, mention: Mention) -> ReplyTarget:
+        return ReplyTarget(
+            platform=mention.platform,
+            kind=mention.kind,
+            external_id=mention.external_id,
+            author_id=mention.author.id,
+        )
+
+    def passes_survey_links(self) -> bool:
+        return False
+
+    def reply_kind(self, mention: Mention) -> MentionKind:
+        # An answer to a post is a post of its own on X.
+        return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.POST
+
+    def post_reply(self, target: ReplyTarget, text: str, context: PostContext) -> PostResult:
+        from socialcare.platforms.x import replies
+
+        return replies.post(target, text, context, config_of(context.config))
+
+    def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
+        from socialcare.platforms.x import replies
+
+        return replies.find(target, text, since, context, config_of(context.config))
+
+    def local(self) -> "LocalPlatform":
+        from socialcare.platforms.x.local import LocalX
+
+        return LocalX()
