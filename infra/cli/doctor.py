@@ -13,11 +13,6 @@ from infra.cli.operations import check_now, read_config_document
 if TYPE_CHECKING:  # loaded when the command runs, not for `--help`
     from socialcare.models import Agent
 
-# The keys a platform cannot work without; a platform with none of them filled in is simply not in use.
-REQUIRED_KEYS = {
-    "x": ("consumer_secret", "brand_user_id", "bearer_token"),
-    "meta": ("app_secret", "verify_token", "page_id", "page_access_token"),
-}
 WEBHOOK_OUTPUTS = ("XWebhookUrl", "MetaWebhookUrl", "SourceWebhookUrl")
 COVERAGE_STEP = timedelta(minutes=15)
 
@@ -30,25 +25,9 @@ class Finding:
 
 
 def config_findings(document: dict[str, Any]) -> list[Finding]:
-    findings: list[Finding] = []
-    in_use = 0
-    for platform, keys in REQUIRED_KEYS.items():
-        section = document.get(platform) or {}
-        empty = [f"{platform}.{key}" for key in keys if not str(section.get(key) or "").strip()]
-        if len(empty) == len(keys):
-            findings.append(Finding(f"config {platform}", "warn", "not configured (not in use)"))
-            continue
-        in_use += 1
-        status, detail = ("fail", "missing or empty: " + ", ".join(empty)) if empty else ("ok", "complete")
-        findings.append(Finding(f"config {platform}", status, detail))
-    for name, source in sorted((document.get("sources") or {}).items()):
-        in_use += 1
-        empty = [f"sources.{name}.{key}" for key in ("secret", "reply_url") if not (source or {}).get(key)]
-        detail = "missing or empty: " + ", ".join(empty) if empty else "complete"
-        findings.append(Finding(f"config source {name}", "fail" if empty else "ok", detail))
-    if not in_use:
-        findings.append(Finding("config", "fail", "no platform is configured: fill in the configuration"))
-    return findings
+    from socialcare.platforms.credentials import configuration_gaps
+
+    return [Finding(*gap) for gap in configuration_gaps(document)]
 
 
 def credential_findings(outputs: dict[str, str]) -> list[Finding]:

@@ -9,26 +9,25 @@ from typing import TYPE_CHECKING, Any
 from infra.cli.connection import CliError, stack_outputs
 
 if TYPE_CHECKING:  # the AWS SDK and the models load when a command runs, not for `--help`
-    from socialcare.credentials import CheckReport
-
-# The configuration document's sections and the outputs naming their secrets.
-SECTION_OUTPUTS = {"x": "XConfigSecretId", "meta": "MetaConfigSecretId", "sources": "SourcesConfigSecretId"}
+    from socialcare.platforms.credentials import CheckReport
 
 
 def read_config_document(outputs: dict[str, str]) -> dict[str, Any]:
-    """The configuration document as the stack holds it, one section per secret."""
+    """The configuration document as the stack holds it, one section per secret (output ConfigSecretIds)."""
     import boto3
 
+    from socialcare.platform_config import section_secret_ids
+
+    if "ConfigSecretIds" not in outputs:
+        raise CliError("the stack has no output ConfigSecretIds: deploy this version of the template")
     secrets = boto3.client("secretsmanager")
     document: dict[str, Any] = {}
-    for section, output in SECTION_OUTPUTS.items():
-        if output not in outputs:
-            raise CliError(f"the stack has no output {output}: deploy this version of the template")
-        text = secrets.get_secret_value(SecretId=outputs[output]).get("SecretString") or "{}"
+    for section, secret_id in section_secret_ids(outputs["ConfigSecretIds"]).items():
+        text = secrets.get_secret_value(SecretId=secret_id).get("SecretString") or "{}"
         try:
             document[section] = json.loads(text)
         except ValueError as error:
-            raise CliError(f"the {section} section ({outputs[output]}) is not JSON") from error
+            raise CliError(f"the {section} section ({secret_id}) is not JSON") from error
     return document
 
 
@@ -36,12 +35,13 @@ def check_now(outputs: dict[str, str], *, alert: bool) -> "CheckReport":
     import boto3
     import requests
 
-    from socialcare.credentials import check_credentials, run_daily_check
+    from socialcare.credentials import run_daily_check
     from socialcare.data import table
     from socialcare.data.agents import AgentStore
     from socialcare.data.alerts import AlertStore
     from socialcare.models import utc_now
     from socialcare.platform_config import PlatformConfig
+    from socialcare.platforms.credentials import check_credentials
     from socialcare.reply_sending import SnsNotifier
 
     config = PlatformConfig.model_validate(read_config_document(outputs))

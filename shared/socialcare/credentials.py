@@ -6,65 +6,19 @@ Run by the CredentialsCheckFunction every day, by `socialcare credentials check`
 emailing) by `socialcare doctor`."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import requests
 
 from socialcare.data.alerts import AlertStore
 from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig
-from socialcare.platforms.credentials import CredentialProblem, check_meta, check_source, check_x
-from socialcare.platforms.meta.config import MetaConfig
-from socialcare.platforms.sources.config import SourcesConfig
-from socialcare.platforms.x.config import XConfig
+from socialcare.platforms.credentials import CheckReport, CredentialProblem, check_credentials
 
 
 class LeadAlerter(Protocol):
     def alert_leads(self, subject: str, message: str) -> None: ...
-
-
-@dataclass
-class CheckReport:
-    checked: list[str] = field(default_factory=list)  # the platforms that are configured and were checked
-    problems: list[CredentialProblem] = field(default_factory=list)
-    emailed: list[str] = field(default_factory=list)  # the keys the leads were emailed about by this run
-
-    @property
-    def blocking(self) -> list[CredentialProblem]:
-        return [problem for problem in self.problems if problem.blocking]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "checked": self.checked,
-            "problems": [problem.to_dict() for problem in self.problems],
-            "emailed": self.emailed,
-        }
-
-
-def _x_configured(config: XConfig) -> bool:
-    return any((config.consumer_secret, config.bearer_token, config.brand_user_id))
-
-
-def _meta_configured(config: MetaConfig) -> bool:
-    return any((config.app_secret, config.page_access_token, config.page_id, config.ig_user_id))
-
-
-def check_credentials(config: PlatformConfig, session: requests.Session, now: datetime) -> CheckReport:
-    """Check every configured platform; a platform with nothing filled in is not in use and not checked."""
-    report = CheckReport()
-    x_config, meta_config = config.section("x", XConfig), config.section("meta", MetaConfig)
-    if _x_configured(x_config):
-        report.checked.append("x")
-        report.problems += check_x(x_config, session)
-    if _meta_configured(meta_config):
-        report.checked.append("meta")
-        report.problems += check_meta(meta_config, session, now)
-    for name, source in sorted(config.section("sources", SourcesConfig).root.items()):
-        report.checked.append(name)
-        report.problems += check_source(name, source, session)
-    return report
 
 
 def alert_once_a_day(report: CheckReport, alerts: AlertStore, leads: LeadAlerter, now: datetime) -> None:

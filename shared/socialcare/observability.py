@@ -14,7 +14,9 @@ metrics = Metrics()
 
 def platform_group(platform: str) -> str:
     """The dimension value of a platform: sources are named by each company, so they share one line."""
-    return platform if platform in ("x", "facebook", "instagram") else "source"
+    from socialcare.platforms.registry import named_platforms  # only where a metric has a platform
+
+    return platform if platform in named_platforms() else "source"
 
 
 def count_for_platform(name: str, platform: str, value: float = 1, unit: str = "Count") -> None:

@@ -13,9 +13,6 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from socialcare.settings import get_settings
 
-# The document's sections, each with its secret (the template's XConfigSecret, MetaConfigSecret, ...).
-SECTIONS = ("x", "meta", "sources")
-
 
 class PlatformConfig(BaseModel):
     # Every top-level key is a platform's section, validated by its adapter's model on first use.
@@ -42,12 +39,14 @@ class PlatformConfig(BaseModel):
         return extra.get(key)
 
 
+def section_secret_ids(value: str) -> dict[str, str]:
+    """SECTION_SECRET_IDS ("name=<secret id>,...") as {section: secret id}."""
+    pairs = (pair.split("=", 1) for pair in value.split(",") if pair)
+    return {name: secret_id for name, secret_id in pairs}
+
+
 def secret_id_of(section: str) -> str:
-    settings = get_settings()
-    ids = {"x": settings.x_secret_id, "meta": settings.meta_secret_id, "sources": settings.sources_secret_id}
-    if settings.section_secret_ids:
-        ids.update(pair.split("=", 1) for pair in settings.section_secret_ids.split(","))  # type: ignore[misc]
-    return ids.get(section, "")
+    return section_secret_ids(get_settings().section_secret_ids).get(section, "")
 
 
 def _read_section(section: str) -> Any:

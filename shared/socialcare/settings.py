@@ -14,11 +14,8 @@ class Settings(BaseModel):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     # One secret per section of the configuration document, and one for the reply form's nonce key: the
     # names are no secret, but each function's role may read only the ones it needs.
-    x_secret_id: str = Field(default="", alias="X_SECRET_ID")
-    meta_secret_id: str = Field(default="", alias="META_SECRET_ID")
-    sources_secret_id: str = Field(default="", alias="SOURCES_SECRET_ID")
     reply_form_key_secret_id: str = Field(default="", alias="REPLY_FORM_KEY_SECRET_ID")
-    # The secrets of sections added by platforms registered at run time: "name=<secret id>,...".
+    # Each section's secret: "x=<secret id>,meta=<secret id>,..." (a platform added later adds its own).
     section_secret_ids: str = Field(
         default="", alias="SECTION_SECRET_IDS", pattern=r"^([a-z0-9_-]+=[^,=]+(,[a-z0-9_-]+=[^,=]+)*)?$"
     )

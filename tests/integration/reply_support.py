@@ -20,6 +20,7 @@ from socialcare.data.agents import AgentRecord, AgentStore
 from socialcare.data.replies import Reply, ReplyStore
 from socialcare.data.tokens import TokenStore
 from socialcare.models import Agent, Author, Mention, MentionKind, MentionStatus
+from socialcare.platform_config import section_secret_ids
 from tests.integration.conftest import Aws, Invoke, http_event
 
 HOST = "127.0.0.1:3000"
@@ -34,13 +35,9 @@ def point_config_at(aws: Aws, config: dict[str, Any], simulator: PlatformSimulat
     config["meta"]["graph_base"] = f"{simulator.url}/v21.0"
     for source in config["sources"].values():
         source["reply_url"] = source["reply_url"].replace("http://127.0.0.1:4000", simulator.url)
-    for section, variable in (
-        ("x", "X_SECRET_ID"),
-        ("meta", "META_SECRET_ID"),
-        ("sources", "SOURCES_SECRET_ID"),
-    ):
+    for section, secret_id in section_secret_ids(aws.environment["SECTION_SECRET_IDS"]).items():
         boto3.client("secretsmanager").put_secret_value(
-            SecretId=aws.environment[variable], SecretString=json.dumps(config[section])
+            SecretId=secret_id, SecretString=json.dumps(config[section])
         )
 
 

@@ -178,7 +178,7 @@ def test_a_platform_registered_at_run_time_goes_from_webhook_to_posted_reply(
     section = {"key": KEY, "api_base": running_simulator.url}
     secrets = boto3.client("secretsmanager")
     secret_id = secrets.create_secret(Name=NAME, SecretString=json.dumps(section))["ARN"]
-    monkeypatch.setenv("SECTION_SECRET_IDS", f"{NAME}={secret_id}")
+    monkeypatch.setenv("SECTION_SECRET_IDS", f"{aws.environment['SECTION_SECRET_IDS']},{NAME}={secret_id}")
     get_settings.cache_clear()
     world = make_world(aws)
     world.add_agent("Alice", ALICE.phone, at=datetime.now(UTC), platforms=[NAME])

@@ -6,14 +6,15 @@ document a person must fix and what to do; no problem means the credential answe
 in a problem or a log line. Checks are small on purpose: each belongs beside its platform's adapter."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 
+from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.meta.config import MetaConfig
-from socialcare.platforms.sources.config import SourceConfig
+from socialcare.platforms.sources.config import SourceConfig, SourcesConfig
 from socialcare.platforms.x.config import XConfig
 
 TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
@@ -147,3 +148,76 @@ def check_source(name: str, config: SourceConfig, session: requests.Session) -> 
     if answer.status_code >= 500 or answer.status_code in (404, 410):
         return [CredentialProblem(name, key, f"{key} answered {answer.status_code}", action)]
     return []
+
+
+# ---------------------------------------------------------------- every platform
+@dataclass
+class CheckReport:
+    checked: list[str] = field(default_factory=list)  # the platforms that are configured and were checked
+    problems: list[CredentialProblem] = field(default_factory=list)
+    emailed: list[str] = field(default_factory=list)  # the keys the leads were emailed about by this run
+
+    @property
+    def blocking(self) -> list[CredentialProblem]:
+        return [problem for problem in self.problems if problem.blocking]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "problems": [problem.to_dict() for problem in self.problems],
+            "emailed": self.emailed,
+        }
+
+
+def _x_configured(config: XConfig) -> bool:
+    return any((config.consumer_secret, config.bearer_token, config.brand_user_id))
+
+
+def _meta_configured(config: MetaConfig) -> bool:
+    return any((config.app_secret, config.page_access_token, config.page_id, config.ig_user_id))
+
+
+def check_credentials(config: PlatformConfig, session: requests.Session, now: datetime) -> CheckReport:
+    """Check every configured platform; a platform with nothing filled in is not in use and not checked."""
+    report = CheckReport()
+    x_config, meta_config = config.section("x", XConfig), config.section("meta", MetaConfig)
+    if _x_configured(x_config):
+        report.checked.append("x")
+        report.problems += check_x(x_config, session)
+    if _meta_configured(meta_config):
+        report.checked.append("meta")
+        report.problems += check_meta(meta_config, session, now)
+    for name, source in sorted(config.section("sources", SourcesConfig).root.items()):
+        report.checked.append(name)
+        report.problems += check_source(name, source, session)
+    return report
+
+
+# The keys a platform cannot work without; a platform with none of them filled in is simply not in use.
+REQUIRED_KEYS = {
+    "x": ("consumer_secret", "brand_user_id", "bearer_token"),
+    "meta": ("app_secret", "verify_token", "page_id", "page_access_token"),
+}
+
+
+def configuration_gaps(document: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(what, ok | warn | fail, detail) per platform of the configuration document: `socialcare doctor`."""
+    findings: list[tuple[str, str, str]] = []
+    in_use = 0
+    for platform, keys in REQUIRED_KEYS.items():
+        section = document.get(platform) or {}
+        empty = [f"{platform}.{key}" for key in keys if not str(section.get(key) or "").strip()]
+        if len(empty) == len(keys):
+            findings.append((f"config {platform}", "warn", "not configured (not in use)"))
+            continue
+        in_use += 1
+        status, detail = ("fail", "missing or empty: " + ", ".join(empty)) if empty else ("ok", "complete")
+        findings.append((f"config {platform}", status, detail))
+    for name, source in sorted((document.get("sources") or {}).items()):
+        in_use += 1
+        empty = [f"sources.{name}.{key}" for key in ("secret", "reply_url") if not (source or {}).get(key)]
+        detail = "missing or empty: " + ", ".join(empty) if empty else "complete"
+        findings.append((f"config source {name}", "fail" if empty else "ok", detail))
+    if not in_use:
+        findings.append(("config", "fail", "no platform is configured: fill in the configuration"))
+    return findings
