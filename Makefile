@@ -27,8 +27,9 @@ $(INSTALLED): pyproject.toml
 		| $(PY) infra/install_progress.py
 	@touch $@
 
+# FRESH=1 forgets the kept state (LOCAL_STATE_DIR, or .local/state) and starts empty.
 run: install
-	$(PY) -m infra.local
+	$(PY) -m infra.local $(if $(FRESH),--fresh)
 
 test: install lint typecheck template scan browser
 	$(PY) -m pytest -q

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from socialcare import reply_flow, reply_sending, settings
+from socialcare import email_reply, reply_flow, reply_sending, settings, text_back
 from socialcare.data import mentions as store
 from socialcare.data import replies, rollups
 from socialcare.dispatch import clear_caches as clear_dispatch_caches
@@ -44,6 +44,8 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     rollups.get_rollup_store.cache_clear()
     reply_flow.get_reply_flow.cache_clear()
     reply_sending.get_reply_sender.cache_clear()
+    text_back.get_text_back.cache_clear()
+    email_reply.get_email_reply.cache_clear()
     clear_dispatch_caches()
     parameters.clear_caches()
     # With metrics disabled Powertools never flushes, so values pile up across tests; at 100 of one metric it

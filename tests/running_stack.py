@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,14 +57,22 @@ class RunningStack:
 
 @contextmanager
 def running_stack(
-    extra_env: dict[str, str] | None = None, log_path: str | None = None
+    extra_env: dict[str, str] | None = None,
+    log_path: str | None = None,
+    ports: tuple[int, int, int] | None = None,
+    stop_signal: signal.Signals = signal.SIGTERM,
 ) -> Iterator[RunningStack]:
+    """ports: (moto, gateway, simulator), to start again where a stopped stack ran (its reply links)."""
     # The platform simulator gets a free port too: the local stack points the dev configuration's platform
     # URLs at it, so tests run beside `make run` (which holds 4000) and beside each other.
-    moto_port, port, simulator_port = free_port(), free_port(), free_port()
+    moto_port, port, simulator_port = ports or (free_port(), free_port(), free_port())
+    # Each stack keeps its state in a folder of its own unless told where: never the developer's.
+    scratch = None if "LOCAL_STATE_DIR" in (extra_env or {}) else tempfile.TemporaryDirectory()
     stack_env = {**(extra_env or {})}
-    ports = {"MOTO_PORT": str(moto_port), "PORT": str(port), "SIMULATOR_PORT": str(simulator_port)}
-    environment = {**os.environ, **stack_env, **ports}
+    if scratch is not None:
+        stack_env["LOCAL_STATE_DIR"] = scratch.name
+    port_env = {"MOTO_PORT": str(moto_port), "PORT": str(port), "SIMULATOR_PORT": str(simulator_port)}
+    environment = {**os.environ, **stack_env, **port_env}
     log = open(log_path or os.devnull, "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local"],
@@ -88,10 +97,12 @@ def running_stack(
             time.sleep(0.2)
         yield stack
     finally:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_signal)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
         log.close()
+        if scratch is not None:
+            scratch.cleanup()

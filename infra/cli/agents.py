@@ -66,7 +66,15 @@ def describe(agent: "Agent") -> str:
     shift = agent.shift
     schedule = shift.weekly or "no weekly hours"
     extra = f", {len(shift.overrides)} override(s)" if shift.overrides else ""
-    tags = [tag for tag, on in (("lead", agent.lead), ("inactive", not agent.active)) if on]
+    tags = [
+        tag
+        for tag, on in (
+            ("lead", agent.lead),
+            ("inactive", not agent.active),
+            ("sms-opted-out", agent.sms_opted_out),
+        )
+        if on
+    ]
     scope = ",".join(agent.platforms) or "all platforms"
     return (
         f"{agent.email:<32} {agent.name:<20} {agent.phone:<16} {scope} [{','.join(agent.languages)}] "

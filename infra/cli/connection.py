@@ -38,13 +38,16 @@ def stack_outputs(arguments: argparse.Namespace) -> dict[str, str]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '5000')}"
     url = local_api_url() + OUTPUTS_PATH
     try:
         with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - a fixed http://127.0.0.1 URL
-            outputs: dict[str, str] = json.load(response)["outputs"]
+            running = json.load(response)
+            outputs: dict[str, str] = running["outputs"]
     except urllib.error.HTTPError as error:
         raise CliError(f"{url} answered {error.code}: is this the local stack of `make run`?") from error
     except (urllib.error.URLError, OSError) as error:
         raise not_running() from error
+    # The stack says where its moto listens; MOTO_PORT is the fallback for an older stack's answer.
+    fallback = f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '5000')}"
+    os.environ["AWS_ENDPOINT_URL"] = running.get("endpoint_url", fallback)
     return outputs

@@ -47,9 +47,29 @@ def cmd_outbox(arguments: argparse.Namespace) -> None:
         print(heading)
         if message.get("subject"):
             print(f"  Subject: {message['subject']}")
+        if message.get("reply_to"):
+            print(f"  Reply-To: {message['reply_to']}  (socialcare simulate email-reply --to ...)")
         for line in str(message["body"]).splitlines():
             print(f"  {line}")
         print()
+
+
+def cmd_reset(arguments: argparse.Namespace) -> None:
+    if arguments.stack:
+        raise CliError("reset forgets the local stack's state; a deployed stack is not touched from here")
+    import requests
+
+    from infra.local.outbox import OUTBOX_PATH
+    from infra.local.state import reset, state_dir
+
+    try:
+        requests.get(local_api_url() + OUTBOX_PATH, timeout=2)
+    except requests.RequestException:
+        pass  # not running: safe to forget
+    else:
+        raise CliError(f"the local stack is running at {local_api_url()}: stop it first (Ctrl-C), then reset")
+    folder = state_dir()
+    print(f"Forgot the state in {folder}." if reset(folder) else f"Nothing kept in {folder}: already empty.")
 
 
 def register(commands: Any) -> None:
@@ -60,3 +80,8 @@ def register(commands: Any) -> None:
     outbox.add_argument("--json", action="store_true", help="print a JSON array")
     outbox.add_argument("--channel", choices=["sms", "email"], help="only texts or only emails")
     outbox.set_defaults(run=cmd_outbox)
+    forget = local.add_parser(
+        "reset",
+        help="forget what `make run` kept (agents, mentions, replies, texts): the next start is empty",
+    )
+    forget.set_defaults(run=cmd_reset)

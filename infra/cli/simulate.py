@@ -4,6 +4,9 @@
     socialcare simulate facebook-comment --from "Alice Example" --text "Where is my parcel?"
     socialcare simulate instagram-comment --from alice --text "Love it, but it broke"
     socialcare simulate source --source reviews --from alice --text "Two stars: slow delivery"
+    socialcare simulate sms-reply --from +14155550101 --text "A7 On it!"
+    socialcare simulate email-reply --to r-...@reply.example.com --from ann@example.com --text "On it!" \
+        [--quote] [--dkim fail] [--spf fail] [--auto-reply]
     socialcare simulate calls [--json] [--clear]
 
 Each event is signed the way the platform signs it, with the secrets of the configuration the local stack
@@ -14,11 +17,14 @@ and the command prints what it sent and what the stack answered. `calls` shows w
 import argparse
 import json
 import os
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
 from infra.cli.connection import CliError, stack_outputs
+from infra.local import OUTPUTS_PATH
 
 # requests, boto3 and the local stack (moto) are imported by the commands that use them, not by --help.
 if TYPE_CHECKING:
@@ -100,6 +106,188 @@ def _exchange(
     }
 
 
+def running_stack_description(arguments: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """The outputs of the running local stack and the parameters it was started with (its
+    SOCIALCARE_PARAMETERS may not be in this terminal's environment)."""
+    import requests
+
+    stack_outputs(arguments)  # points boto3 at the local stack's moto
+    try:
+        description: dict[str, dict[str, str]] = requests.get(
+            f"{api_url()}{OUTPUTS_PATH}", timeout=TIMEOUT_S
+        ).json()
+    except (requests.RequestException, ValueError) as error:
+        raise CliError(f"the local stack is not running at {api_url()}: start it with `make run`") from error
+    return description
+
+
+def inbound_sms_payload(
+    sender: str, destination: str, text: str, previous_message_id: str = ""
+) -> dict[str, str]:
+    """What AWS End User Messaging SMS publishes for an inbound text (its two-way SMS payload)."""
+    first = text.split()[0].upper() if text.split() else ""
+    return {
+        "originationNumber": sender,
+        "destinationNumber": destination,
+        # The keyword AWS recognised (its own STOP/HELP and the number's registered ones), else empty.
+        "messageKeyword": first if first in ("STOP", "HELP", "START", "UNSTOP") else "",
+        "messageBody": text,
+        "inboundMessageId": str(uuid.uuid4()),
+        "previousPublishedMessageId": previous_message_id,
+    }
+
+
+def cmd_sms_reply(arguments: argparse.Namespace) -> None:
+    """Publish an agent's text to InboundSmsTopic exactly as AWS does; the stack's TextReplyFunction,
+    subscribed like SNS subscribes it, takes it from there."""
+    import boto3
+
+    if arguments.stack:
+        raise CliError("simulate talks to the local stack only")
+    stack = running_stack_description(arguments)
+    topic_arn = stack["outputs"].get("InboundSmsTopicArn")
+    if not topic_arn:
+        raise CliError("the local stack has no InboundSmsTopic: is it running this version of the template?")
+    destination = arguments.to or stack["parameters"].get("SmsOriginationNumber")
+    if not destination:
+        raise CliError(
+            "text back is off: start the stack with SOCIALCARE_PARAMETERS=SmsOriginationNumber=+1..."
+        )
+    payload = inbound_sms_payload(
+        arguments.sender, destination, arguments.text, _last_text_id(arguments.sender)
+    )
+    message_id = boto3.client("sns").publish(TopicArn=topic_arn, Message=json.dumps(payload))["MessageId"]
+    if arguments.json:
+        print(json.dumps({"topic_arn": topic_arn, "message_id": message_id, "message": payload}, indent=2))
+    else:
+        print(f"published to {topic_arn}: {json.dumps(payload, ensure_ascii=False)}")
+
+
+def _last_text_id(phone: str) -> str:
+    """The id of the last text the local stack sent to this phone (AWS's previousPublishedMessageId)."""
+    import requests
+
+    try:
+        messages = requests.get(f"{api_url()}/_local/outbox", timeout=TIMEOUT_S).json()["messages"]
+    except (requests.RequestException, ValueError, KeyError):
+        return ""
+    texts = [m for m in messages if m.get("channel") == "sms" and m.get("to") == phone]
+    return str(texts[-1]["id"]) if texts else ""
+
+
+def reply_email(
+    to: str, sender: str, text: str, quoted: str | None, *, auto_reply: bool = False
+) -> EmailMessage:
+    """An agent's answer to a notification email, as a mail client writes it (Gmail's quoting)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = "Re: your notification"
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@mail.example.com>"
+    if auto_reply:
+        message["Auto-Submitted"] = "auto-replied"
+    body = text
+    if quoted is not None:
+        when = datetime.now(UTC).strftime("%a, %b %d, %Y at %I:%M %p")
+        quote = "\n".join(f"> {line}" if line else ">" for line in quoted.splitlines())
+        body += f"\n\nOn {when} Social Care <alerts@{to.rpartition('@')[2]}> wrote:\n\n{quote}\n"
+    message.set_content(body)
+    return message
+
+
+def ses_receipt_event(
+    message_id: str, message: EmailMessage, recipient: str, *, dkim: str = "PASS", spf: str = "PASS"
+) -> dict[str, Any]:
+    """SES's Lambda action event for a received message (its receipt, with the verdicts)."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    dmarc = "PASS" if "PASS" in (dkim, spf) else "FAIL"
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:ses",
+                "eventVersion": "1.0",
+                "ses": {
+                    "mail": {
+                        "timestamp": now,
+                        "source": str(message["From"]),
+                        "messageId": message_id,
+                        "destination": [recipient],
+                        "headersTruncated": False,
+                        "headers": [{"name": k, "value": str(v)} for k, v in message.items()],
+                        "commonHeaders": {
+                            "from": [str(message["From"])],
+                            "to": [str(message["To"])],
+                            "subject": str(message["Subject"]),
+                            "messageId": str(message["Message-ID"]),
+                        },
+                    },
+                    "receipt": {
+                        "timestamp": now,
+                        "processingTimeMillis": 120,
+                        "recipients": [recipient],
+                        "spamVerdict": {"status": "PASS"},
+                        "virusVerdict": {"status": "PASS"},
+                        "spfVerdict": {"status": spf},
+                        "dkimVerdict": {"status": dkim},
+                        "dmarcVerdict": {"status": dmarc},
+                        "dmarcPolicy": "none",
+                        "action": {
+                            "type": "Lambda",
+                            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:EmailReply",
+                            "invocationType": "Event",
+                        },
+                    },
+                },
+            }
+        ]
+    }
+
+
+def cmd_email_reply(arguments: argparse.Namespace) -> None:
+    """Store the MIME message where SES's S3 action would and run the receipt rule's Lambda action."""
+    import boto3
+    import requests
+
+    if arguments.stack:
+        raise CliError("simulate talks to the local stack only")
+    bucket = running_stack_description(arguments)["outputs"].get("InboundMailBucketName")
+    if not bucket:
+        raise CliError(
+            "reply by email is off: start the stack with SOCIALCARE_PARAMETERS=ReplyEmailDomain=..."
+        )
+    quoted = _notification_for(arguments.to) if arguments.quote else None
+    message = reply_email(
+        arguments.to, arguments.sender, arguments.text, quoted, auto_reply=arguments.auto_reply
+    )
+    message_id = uuid.uuid4().hex
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"inbound/{message_id}", Body=message.as_bytes())
+    event = ses_receipt_event(
+        message_id, message, arguments.to, dkim=arguments.dkim.upper(), spf=arguments.spf.upper()
+    )
+    try:
+        response = requests.post(f"{api_url()}/_local/ses-receipt", json=event, timeout=TIMEOUT_S)
+    except requests.ConnectionError as error:
+        raise CliError(f"the local stack is not running at {api_url()}: start it with `make run`") from error
+    if arguments.json:
+        print(
+            json.dumps({"message": message.as_string(), "event": event, "answer": response.json()}, indent=2)
+        )
+    else:
+        print(message.as_string())
+        print(f"-> {response.status_code} {response.text}")
+
+
+def _notification_for(address: str) -> str:
+    """The notification email that carried this reply address (what the agent's client quotes)."""
+    import requests
+
+    messages = requests.get(f"{api_url()}/_local/outbox", timeout=TIMEOUT_S).json()["messages"]
+    for message in messages:
+        if address.lower() in str(message.get("reply_to") or "").lower():
+            return str(message["body"])
+    raise CliError(f"no notification email in the outbox was sent with the reply address {address}")
+
+
 def cmd_calls(arguments: argparse.Namespace) -> None:
     import requests
 
@@ -146,9 +334,38 @@ def register(commands: Any) -> None:
         description="EVENT is one of the platforms' events (`socialcare simulate events` lists them, "
         "`socialcare simulate EVENT --help` shows its options), or `calls`: what the simulator received.",
     )
-    simulate.add_argument("event", metavar="EVENT", help="a platform's event, `events` or `calls`")
+    simulate.add_argument(
+        "event", metavar="EVENT", help="a platform's event, `events`, `calls`, `sms-reply` or `email-reply`"
+    )
     simulate.add_argument("options", nargs=argparse.REMAINDER, help="the event's options")
     simulate.set_defaults(run=run_simulate)
+
+
+def _sms_reply_parser() -> argparse.ArgumentParser:
+    sms = argparse.ArgumentParser(
+        prog="socialcare simulate sms-reply", description="an agent's text to the two-way number (text back)"
+    )
+    sms.add_argument("--from", dest="sender", required=True, help="the agent's phone, E.164")
+    sms.add_argument("--text", required=True, help='e.g. "A7 On it!", "UNDO A7", "STOP"')
+    sms.add_argument("--to", help="the two-way number (default: SmsOriginationNumber)")
+    sms.add_argument("--json", action="store_true", help="print what was published as JSON")
+    return sms
+
+
+def _email_reply_parser() -> argparse.ArgumentParser:
+    mail = argparse.ArgumentParser(
+        prog="socialcare simulate email-reply",
+        description="an agent's answer to a notification email, through SES's receipt",
+    )
+    mail.add_argument("--to", required=True, help="the notification's reply address, r-...@ReplyEmailDomain")
+    mail.add_argument("--from", dest="sender", required=True, help="the sender's email address")
+    mail.add_argument("--text", required=True, help="the new text above the quote")
+    mail.add_argument("--quote", action="store_true", help="quote the notification below it, as Gmail does")
+    mail.add_argument("--dkim", choices=["pass", "fail"], default="pass", help="SES's DKIM verdict")
+    mail.add_argument("--spf", choices=["pass", "fail"], default="pass", help="SES's SPF verdict")
+    mail.add_argument("--auto-reply", action="store_true", help="an out-of-office (Auto-Submitted)")
+    mail.add_argument("--json", action="store_true", help="print the message, the event and the answer")
+    return mail
 
 
 def _calls_parser() -> argparse.ArgumentParser:
@@ -174,6 +391,12 @@ def _event_parser(event: "SimulatedEvent") -> argparse.ArgumentParser:
 def run_simulate(arguments: argparse.Namespace) -> None:
     if arguments.event == "calls":
         cmd_calls(_calls_parser().parse_args(arguments.options, namespace=arguments))
+        return
+    if arguments.event == "sms-reply":
+        cmd_sms_reply(_sms_reply_parser().parse_args(arguments.options, namespace=arguments))
+        return
+    if arguments.event == "email-reply":
+        cmd_email_reply(_email_reply_parser().parse_args(arguments.options, namespace=arguments))
         return
     from socialcare.platforms import registry
 

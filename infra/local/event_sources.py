@@ -1,8 +1,10 @@
 """Plays Lambda's event source mappings for the template's non-HTTP events: DynamoDB streams and SQS
-queues are polled in moto, schedules tick, and the handlers receive the events Lambda would send them,
-with the template's batch sizes, filter criteria, partial batch failures and retry limits."""
+queues are polled in moto, schedules tick, SNS topics deliver what is published to them, and the handlers
+receive the events Lambda would send them, with the template's batch sizes, filter criteria, partial batch
+failures and retry limits."""
 
 import contextlib
+import functools
 import json
 import re
 import sys
@@ -16,52 +18,34 @@ from typing import Any
 import boto3
 
 from infra.local.runtime import FunctionRuntime
-from infra.local.stack import REGION
+from infra.local.stack import ACCOUNT_ID, REGION
+from infra.local.state import StreamPositions
 from infra.local.template import EventSource, Resolver
 
 
-def matches_pattern(pattern: Any, value: Any) -> bool:
-    """Lambda event filtering: every key of the pattern must match; a list offers alternatives."""
-    if isinstance(pattern, dict):
-        if not isinstance(value, dict):
-            return False
-        return all(_matches_key(value, key, sub) for key, sub in pattern.items())
-    if isinstance(pattern, list):
-        return any(_matches_rule(rule, value) for rule in pattern)
-    return bool(pattern == value)
+@functools.lru_cache(maxsize=64)
+def _pattern(raw: str) -> Any:
+    """Lambda's filter criteria are EventBridge patterns: moto's maintained matcher reads them."""
+    from moto.events.models import EventPattern, EventPatternParser
+
+    return EventPattern(raw, EventPatternParser(raw).parse())
 
 
-def _matches_key(value: dict[str, Any], key: str, sub: Any) -> bool:
-    if isinstance(sub, list) and any(isinstance(rule, dict) and "exists" in rule for rule in sub):
-        wanted = next(rule["exists"] for rule in sub if isinstance(rule, dict) and "exists" in rule)
-        return (key in value) == wanted
-    if key not in value:
-        return False
-    return matches_pattern(sub, value[key])
-
-
-def _matches_rule(rule: Any, value: Any) -> bool:
-    if isinstance(rule, dict):
-        if "prefix" in rule:
-            return isinstance(value, str) and value.startswith(rule["prefix"])
-        if "anything-but" in rule:
-            excluded = rule["anything-but"]
-            return value not in (excluded if isinstance(excluded, list) else [excluded])
-        if "equals-ignore-case" in rule:
-            return isinstance(value, str) and value.lower() == str(rule["equals-ignore-case"]).lower()
-        return matches_pattern(rule, value)
-    return bool(rule == value)
+def matches_pattern(pattern: dict[str, Any], value: dict[str, Any]) -> bool:
+    raw = json.dumps(pattern, sort_keys=True)
+    return bool(_pattern(raw).matches_event(value))
 
 
 def passes_filters(filter_criteria: dict[str, Any] | None, record: dict[str, Any]) -> bool:
     filters = (filter_criteria or {}).get("Filters") or []
     if not filters:
         return True
-    subject = dict(record)
+    # As JSON, as Lambda sees it: boto3 hands stream records' times over as datetimes.
+    subject = json.loads(json.dumps(record, default=str))
     if isinstance(subject.get("body"), str):  # SQS filters look into a JSON body
         with contextlib.suppress(ValueError):
             subject["body"] = json.loads(subject["body"])
-    return any(matches_pattern(json.loads(f["Pattern"]), subject) for f in filters)
+    return any(bool(_pattern(f["Pattern"]).matches_event(subject)) for f in filters)
 
 
 def rate_seconds(expression: str) -> float:
@@ -81,8 +65,10 @@ class EventSourcePollers:
         endpoint_url: str,
         schedule_seconds: float | None = None,
         log: Callable[[str], None] | None = None,
+        positions: StreamPositions | None = None,
     ) -> None:
         self._sources = sources
+        self._positions = positions or StreamPositions(None)
         self._resolver = resolver
         self._runtime = runtime
         self._endpoint_url = endpoint_url
@@ -98,6 +84,7 @@ class EventSourcePollers:
                 "SQS": self._poll_queue,
                 "Schedule": self._tick,
                 "ScheduleV2": self._tick,
+                "SNS": self._follow_topic,
             }.get(source.kind)
             if target is None:
                 self._log(f"[local] {source.function}: event type {source.kind} is not run locally")
@@ -107,9 +94,11 @@ class EventSourcePollers:
             self._threads.append(thread)
 
     def stop(self) -> None:
+        """Stops within a few seconds: a poller inside a long invocation is a daemon thread and is left."""
         self._stop.set()
+        deadline = time.monotonic() + 3
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _guard(self, target: Callable[[EventSource], None], source: EventSource) -> None:
         while not self._stop.is_set():
@@ -121,43 +110,68 @@ class EventSourcePollers:
 
     # ---------------------------------------------------------------- DynamoDB streams
     def _poll_stream(self, source: EventSource) -> None:
+        """Reads the stream from a fresh iterator after the last record handled, on every round: moto puts a
+        copy of the table in place when a transaction is cancelled, and an iterator of the discarded table
+        would never see another record. Resuming by sequence number also carries a restart."""
         properties = self._resolver.resolve(source.properties)
         stream_arn = properties["Stream"]
         batch_size = int(properties.get("BatchSize", 100))
-        retries = int(properties.get("MaximumRetryAttempts", 3))
-        report_failures = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
-        on_failure = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        window = float(properties.get("MaximumBatchingWindowInSeconds", 0))
+        position_key = f"{source.function}:{stream_arn.split('/stream/')[0]}"
         streams = boto3.client("dynamodbstreams", endpoint_url=self._endpoint_url, region_name=REGION)
-        shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
-        iterators = {
-            shard["ShardId"]: streams.get_shard_iterator(
-                StreamArn=stream_arn,
-                ShardId=shard["ShardId"],
-                ShardIteratorType=properties.get("StartingPosition", "TRIM_HORIZON"),
-            )["ShardIterator"]
-            for shard in shards
-        }
+        # moto's table stream has one shard whose id stays the same in a copy of the table: described once.
+        description = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
+        shard_ids = [shard["ShardId"] for shard in description["Shards"]]
         while not self._stop.is_set():
             got_any = False
-            for shard_id, iterator in list(iterators.items()):
-                answer = streams.get_records(ShardIterator=iterator, Limit=batch_size)
-                iterators[shard_id] = answer["NextShardIterator"]
-                records = [dict(record, eventSourceARN=stream_arn) for record in answer["Records"]]
+            for shard_id in shard_ids:
+                last = self._positions.get(position_key)
+                records = self._read_shard(streams, stream_arn, shard_id, last, properties, batch_size)
+                if records and len(records) < batch_size and window > 0 and not self._stop.wait(window):
+                    # Lambda's batching window: gather for a while before invoking with a part batch.
+                    after = records[-1]["dynamodb"]["SequenceNumber"]
+                    wanted = batch_size - len(records)
+                    records += self._read_shard(streams, stream_arn, shard_id, after, properties, wanted)
+                if not records:
+                    continue
+                got_any = True
+                last = records[-1]["dynamodb"]["SequenceNumber"]
                 records = [r for r in records if passes_filters(properties.get("FilterCriteria"), r)]
                 if records:
-                    got_any = True
-                    self._deliver_stream_batch(source, records, retries, report_failures, on_failure)
+                    self._deliver_stream_batch(source, records, properties)
+                self._positions.set(position_key, last)
             if not got_any:
                 self._stop.wait(0.2)
 
-    def _deliver_stream_batch(
+    def _read_shard(
         self,
-        source: EventSource,
-        records: list[dict[str, Any]],
-        retries: int,
-        report_failures: bool,
-        on_failure: str | None,
+        streams: Any,
+        stream_arn: str,
+        shard_id: str,
+        after: str | None,
+        properties: dict[str, Any],
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        where: dict[str, Any] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+            if after
+            else {"ShardIteratorType": properties.get("StartingPosition", "TRIM_HORIZON")}
+        )
+        iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **where)[
+            "ShardIterator"
+        ]
+        answer = streams.get_records(ShardIterator=iterator, Limit=limit)
+        return [dict(record, eventSourceARN=stream_arn) for record in answer["Records"]]
+
+    def _deliver_stream_batch(
+        self, source: EventSource, records: list[dict[str, Any]], properties: dict[str, Any]
     ) -> None:
+        """Lambda's stream retries: resume from the first reported failure; on a function error, split the
+        batch in two when BisectBatchOnFunctionError says so (a poison record ends up alone); past
+        MaximumRetryAttempts, the records go to the on-failure destination."""
+        retries = int(properties.get("MaximumRetryAttempts", 3))
+        report_failures = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
+        bisect = bool(properties.get("BisectBatchOnFunctionError", False))
         attempt = 0
         while records and not self._stop.is_set():
             try:
@@ -174,9 +188,15 @@ class EventSourcePollers:
                 records = records[first:]
             except Exception as error:
                 self._log(f"[local] {source.function} stream batch failed: {error!r}")
+                if bisect and len(records) > 1:
+                    middle = len(records) // 2
+                    self._deliver_stream_batch(source, records[:middle], properties)
+                    self._deliver_stream_batch(source, records[middle:], properties)
+                    return
             attempt += 1
             if retries >= 0 and attempt > retries:
-                self._send_to_failure_destination(source, records, on_failure)
+                destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+                self._send_to_failure_destination(source, records, destination)
                 return
             self._stop.wait(min(2**attempt * 0.2, 5))
 
@@ -231,6 +251,32 @@ class EventSourcePollers:
                     ],
                 )
 
+    # ---------------------------------------------------------------- SNS
+    def _follow_topic(self, source: EventSource) -> None:
+        """SNS invokes a subscribed function once per message, asynchronously, and retries a failed
+        invocation twice. moto runs in this process and keeps what each topic was given in order."""
+        from moto.sns.models import sns_backends  # moto is a dev dependency: imported where it is used
+
+        topic_arn = self._resolver.resolve(source.properties)["Topic"]
+        backend = sns_backends[ACCOUNT_ID][REGION]
+        seen = len(backend.topics[topic_arn].sent_notifications)  # what was published before subscribing
+        subscription_arn = f"{topic_arn}:{uuid.uuid4()}"
+        while not self._stop.is_set():
+            published = list(backend.topics[topic_arn].sent_notifications[seen:])
+            if not published:
+                self._stop.wait(0.2)
+                continue
+            seen += len(published)
+            for message_id, message, subject, attributes, _group in published:
+                event = sns_event(topic_arn, subscription_arn, message_id, message, subject, attributes)
+                for attempt in range(3):
+                    try:
+                        self._runtime.invoke(source.function, event, "sns")
+                        break
+                    except Exception as error:
+                        self._log(f"[local] {source.function} sns delivery {attempt + 1} failed: {error!r}")
+                        self._stop.wait(1)
+
     # ---------------------------------------------------------------- schedules
     def _tick(self, source: EventSource) -> None:
         properties = self._resolver.resolve(source.properties)
@@ -252,6 +298,42 @@ class EventSourcePollers:
                 self._runtime.invoke(source.function, event, "schedule")
             except Exception as error:
                 self._log(f"[local] {source.function} scheduled run failed: {error!r}")
+
+
+def sns_event(
+    topic_arn: str,
+    subscription_arn: str,
+    message_id: str,
+    message: str,
+    subject: str | None,
+    attributes: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The event SNS gives a subscribed Lambda function: one record, the message as a string."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": topic_arn,
+                    "Subject": subject,
+                    "Message": message,
+                    "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                    "SignatureVersion": "1",
+                    "Signature": "",
+                    "SigningCertUrl": "",
+                    "UnsubscribeUrl": "",
+                    "MessageAttributes": {
+                        name: {"Type": value.get("Type", "String"), "Value": value.get("Value")}
+                        for name, value in (attributes or {}).items()
+                    },
+                },
+            }
+        ]
+    }
 
 
 def _failed_ids(result: Any) -> set[str]:

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from infra.local.local_hosts import is_local_host, is_local_origin
 from infra.local.runtime import FunctionRuntime
 from infra.local.template import Route
 
@@ -120,7 +121,8 @@ class Gateway:
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
         # The local stack's own admin routes (e.g. the outbox), answered here and never part of the template.
-        self.local_routes: dict[tuple[str, str], Callable[[], tuple[int, dict[str, str], bytes]]] = {}
+        # Each gets the request body.
+        self.local_routes: dict[tuple[str, str], Callable[[bytes], tuple[int, dict[str, str], bytes]]] = {}
 
     @property
     def url(self) -> str:
@@ -151,16 +153,17 @@ class Gateway:
             def _handle(self) -> None:
                 path = urlsplit(self.path).path
                 found = gateway.find_route(self.command, path)
-                length = int(self.headers.get("content-length") or 0)
-                if length > MAX_PAYLOAD_BYTES:
-                    self._send(
-                        413, {"content-type": "application/json"}, [], b'{"message":"Request too long"}'
-                    )
-                    return
-                body = self.rfile.read(length) if length else b""
+                body = self._read_body()
+                if body is None:
+                    return  # answered already: the connection cannot be trusted for another request
                 local_route = gateway.local_routes.get((self.command, path))
                 if local_route is not None:
-                    status, headers, payload = local_route()
+                    if not is_local_host(self.headers.get("host", "")) or not is_local_origin(
+                        self.headers.get("origin")
+                    ):
+                        self._refuse(403, "the local admin routes answer only 127.0.0.1 and localhost")
+                        return
+                    status, headers, payload = local_route(body)
                     self._send(status, headers, [], payload)
                     return
                 if found is None:
@@ -186,11 +189,64 @@ class Gateway:
                     traceback.print_exc()
                 self._send(status, headers, cookies, payload)
 
+            def _read_body(self) -> bytes | None:
+                """The whole body, as API Gateway hands it on: 400 for a Content-Length that is not a count
+                of bytes (or comes with chunked encoding), 411 for a body-bearing method with neither, 413
+                over the payload limit; a chunked body is read to its end."""
+                length_header = self.headers.get("content-length")
+                chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
+                if chunked and length_header is not None:
+                    self._refuse(400, "Content-Length and chunked transfer encoding together")
+                    return None
+                if chunked:
+                    return self._read_chunks()
+                if length_header is None:
+                    if self.command in ("POST", "PUT", "PATCH"):
+                        self._refuse(411, "Length Required")
+                        return None
+                    return b""
+                if not length_header.strip().isdigit():
+                    self._refuse(400, "Content-Length is not a number of bytes")
+                    return None
+                length = int(length_header)
+                if length > MAX_PAYLOAD_BYTES:
+                    self._refuse(413, "Request too long")
+                    return None
+                return self.rfile.read(length) if length else b""
+
+            def _read_chunks(self) -> bytes | None:
+                body = bytearray()
+                while True:
+                    size_line = self.rfile.readline(1024).split(b";")[0].strip()
+                    try:
+                        size = int(size_line, 16)
+                    except ValueError:
+                        self._refuse(400, "a chunk size is not hexadecimal")
+                        return None
+                    if size < 0 or len(body) + size > MAX_PAYLOAD_BYTES:
+                        self._refuse(413 if size > 0 else 400, "Request too long")
+                        return None
+                    if size == 0:
+                        while self.rfile.readline(1024).strip():  # trailers, up to the blank line
+                            pass
+                        return bytes(body)
+                    body += self.rfile.read(size)
+                    if self.rfile.read(2) != b"\r\n":
+                        self._refuse(400, "a chunk does not end where its size says")
+                        return None
+
+            def _refuse(self, status: int, message: str) -> None:  # None: no body to hand on
+                self.close_connection = True
+                payload = json.dumps({"message": message}).encode()
+                self._send(status, {"content-type": "application/json", "connection": "close"}, [], payload)
+
             def _send(self, status: int, headers: dict[str, str], cookies: list[str], payload: bytes) -> None:
                 self.send_response(status)
                 for name, value in headers.items():
                     if name not in ("content-length", "connection", "transfer-encoding"):
                         self.send_header(name, value)
+                if self.close_connection:
+                    self.send_header("connection", "close")
                 for cookie in cookies:
                     self.send_header("set-cookie", cookie)
                 self.send_header("content-length", str(len(payload)))

@@ -5,14 +5,18 @@ their reply links. moto keeps SMS in `sms_messages` and topic publishes in each 
 an email goes to each email subscription of the topic whose filter policy matches the message attributes, as
 SNS would deliver it. moto records no time, so a watcher notes when each message first appeared.
 
-Served by the gateway at GET /_local/outbox: a local-only admin route, not part of the template."""
+Served by the gateway at GET /_local/outbox: a local-only admin route, not part of the template. With a state
+folder, every entry is also appended to its file as it is noted, and read back at the next start: publishes
+are not replayed, so the outbox is the record of what was sent."""
 
 import json
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from infra.local.stack import ACCOUNT_ID, REGION
+from infra.local.state import OUTBOX, entries
 
 OUTBOX_PATH = "/_local/outbox"
 EMAIL_PROTOCOLS = ("email", "email-json")
@@ -33,14 +37,25 @@ def _copy(items: Any) -> list[Any]:
 
 
 class Outbox:
-    def __init__(self, account_id: str = ACCOUNT_ID, region: str = REGION, interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        account_id: str = ACCOUNT_ID,
+        region: str = REGION,
+        interval: float = 0.1,
+        state_dir: Path | None = None,
+        inbound_topics: frozenset[str] = frozenset(),
+    ) -> None:
+        # Topics that carry messages to our functions (the agents' texts back), not to agents: not shown.
+        self.inbound_topics = inbound_topics
         self._account_id = account_id
         self._region = region
         self._interval = interval
         self._lock = threading.Lock()
-        self._entries: list[dict[str, Any]] = []
+        self._path = state_dir / OUTBOX if state_dir else None
+        self._entries: list[dict[str, Any]] = list(entries(self._path)) if self._path else []
         self._seen_sms: set[str] = set()
         self._seen_per_topic: dict[str, int] = {}
+        self._seen_ses = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -69,29 +84,67 @@ class Outbox:
         """Note every message sent since the last look, with the time it was first seen."""
         backend = self._backend()
         with self._lock:
-            for message_id, (phone, body) in _copy(backend.sms_messages.items()):
-                if message_id in self._seen_sms:
-                    continue
-                self._seen_sms.add(message_id)
-                self._entries.append(
-                    {
-                        "id": message_id,
-                        "channel": "sms",
-                        "to": phone,
-                        "subject": None,
-                        "body": body,
-                        "sent_at": _iso_now(),
-                    }
+            known = len(self._entries)
+            self._note(backend)
+            if self._path is not None and len(self._entries) > known:
+                with open(self._path, "a", encoding="utf-8") as journal:
+                    journal.writelines(json.dumps(entry) + "\n" for entry in self._entries[known:])
+
+    def _note(self, backend: Any) -> None:
+        for message_id, (phone, body) in _copy(backend.sms_messages.items()):
+            if message_id in self._seen_sms:
+                continue
+            self._seen_sms.add(message_id)
+            self._entries.append(
+                {
+                    "id": message_id,
+                    "channel": "sms",
+                    "to": phone,
+                    "subject": None,
+                    "body": body,
+                    "sent_at": _iso_now(),
+                }
+            )
+        self._entries.extend(self._ses_emails())
+        subscriptions = _copy(backend.subscriptions.values())
+        for topic in _copy(backend.topics.values()):
+            if topic.arn in self.inbound_topics:
+                continue
+            start = self._seen_per_topic.get(topic.arn, 0)
+            sent = _copy(topic.sent_notifications[start:])
+            self._seen_per_topic[topic.arn] = start + len(sent)
+            for message_id, body, subject, attributes, _group in sent:
+                self._entries.extend(
+                    self._emails(topic.arn, message_id, body, subject, attributes, subscriptions)
                 )
-            subscriptions = _copy(backend.subscriptions.values())
-            for topic in _copy(backend.topics.values()):
-                start = self._seen_per_topic.get(topic.arn, 0)
-                sent = _copy(topic.sent_notifications[start:])
-                self._seen_per_topic[topic.arn] = start + len(sent)
-                for message_id, body, subject, attributes, _group in sent:
-                    self._entries.extend(
-                        self._emails(topic.arn, message_id, body, subject, attributes, subscriptions)
-                    )
+
+    def _ses_emails(self) -> list[dict[str, Any]]:
+        """Emails sent through SES (notifications with a reply address, ReplyEmailDomain): raw MIME."""
+        from email import message_from_string, policy
+
+        from moto.ses.models import ses_backends
+
+        sent = _copy(ses_backends[self._account_id][self._region].sent_messages[self._seen_ses :])
+        self._seen_ses += len(sent)
+        entries = []
+        for message in sent:
+            raw = getattr(message, "raw_data", None)
+            if raw is None:
+                continue
+            parsed = message_from_string(raw, policy=policy.default)
+            part = parsed.get_body(preferencelist=("plain",))
+            entries.append(
+                {
+                    "id": message.id,
+                    "channel": "email",
+                    "to": str(parsed.get("To", "")) or ", ".join(message.destinations),
+                    "subject": str(parsed.get("Subject", "")),
+                    "body": str(part.get_content()) if part is not None else "",
+                    "reply_to": str(parsed.get("Reply-To", "")) or None,
+                    "sent_at": _iso_now(),
+                }
+            )
+        return entries
 
     def _emails(
         self,

@@ -5,6 +5,7 @@ Every function gets the same environment (the template sets it in Globals), so o
 serves them all; a template that gave two functions different values for one variable is refused."""
 
 import importlib.util
+import logging
 import os
 import sys
 import threading
@@ -37,6 +38,31 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+_invocation = threading.local()  # the LambdaContext of the invocation this thread runs, if any
+_plain_record_factory = logging.getLogRecordFactory()
+
+
+def _record_with_function(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Every log line names the function it was logged in. Lambda runs one function per process; here one
+    Powertools Logger serves every handler, and the keys inject_lambda_context appends to it are shared by
+    concurrent invocations, so the record carries the invocation's own (record fields win over those keys)."""
+    record = _plain_record_factory(*args, **kwargs)
+    context = getattr(_invocation, "context", None)
+    if context is not None:
+        record.function_name = context.function_name
+        record.function_arn = context.invoked_function_arn
+        record.function_request_id = context.aws_request_id
+        record.function_memory_size = context.memory_limit_in_mb
+    return record
+
+
+logging.setLogRecordFactory(_record_with_function)
+
+
+class FunctionTimeout(Exception):
+    """The invocation ran past the function's Timeout: Lambda's "Task timed out after N seconds"."""
 
 
 def merged_environment(environments: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -85,14 +111,35 @@ class FunctionRuntime:
         return module
 
     def invoke(self, logical_id: str, event: dict[str, Any], summary: str = "") -> Any:
+        """The handler's answer, or FunctionTimeout once the template's Timeout has passed (as Lambda ends
+        the invocation; here the handler's thread is left to finish, its answer unused)."""
         spec = self._functions[logical_id]
+        handler = self.handler(logical_id)  # the cold start is not part of the invocation's time
         context = LambdaContext(
             function_name=logical_id, timeout_s=spec.timeout, aws_request_id=str(uuid.uuid4())
         )
         started = time.perf_counter()
         outcome = "error"
+        answer: list[Any] = []
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            _invocation.context = context
+            try:
+                answer.append(handler(event, context))
+            except BaseException as error:  # handed to the caller, as Lambda reports it
+                failure.append(error)
+
+        worker = threading.Thread(target=run, name=f"{logical_id}-{context.aws_request_id[:8]}", daemon=True)
+        worker.start()
         try:
-            result = self.handler(logical_id)(event, context)
+            worker.join(spec.timeout)
+            if worker.is_alive():
+                outcome = "timeout"
+                raise FunctionTimeout(f"{logical_id}: task timed out after {spec.timeout} seconds")
+            if failure:
+                raise failure[0]
+            result = answer[0]
             outcome = str(result.get("statusCode", "ok")) if isinstance(result, dict) else "ok"
             return result
         finally:

@@ -6,8 +6,10 @@ the system uses itself, with the properties the template gives, under determinis
 the API, the layer) has no local meaning: the gateway plays the API, the installed package plays the layer."""
 
 import json
+import re
 import secrets as secrets_module
-from dataclasses import dataclass
+import shlex
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -20,6 +22,26 @@ ACCOUNT_ID = "123456789012"
 DEFAULT_STACK_NAME = "socialcare-local"
 
 
+def parse_parameter_overrides(text: str, declared: dict[str, Any]) -> dict[str, str]:
+    """`Name=Value Name2='a value'`, as `sam deploy --parameter-overrides` takes them, checked against the
+    template's Parameters (name, AllowedValues, AllowedPattern) so a typo fails at start."""
+    overrides: dict[str, str] = {}
+    for pair in shlex.split(text):
+        name, equals, value = pair.partition("=")
+        if not equals or name not in declared:
+            known = ", ".join(sorted(declared))
+            raise ValueError(f"SOCIALCARE_PARAMETERS: {pair!r} is not Name=Value with a Name among {known}")
+        spec = declared[name]
+        allowed = spec.get("AllowedValues")
+        if allowed and value not in [str(v) for v in allowed]:
+            raise ValueError(f"SOCIALCARE_PARAMETERS: {name} must be one of {', '.join(map(str, allowed))}")
+        pattern = spec.get("AllowedPattern")
+        if pattern and not re.fullmatch(pattern, value):
+            raise ValueError(f"SOCIALCARE_PARAMETERS: {name}={value!r} does not match {pattern}")
+        overrides[name] = value
+    return overrides
+
+
 @dataclass
 class LocalStack:
     template: Template
@@ -27,6 +49,7 @@ class LocalStack:
     api_url: str
     stack_name: str = DEFAULT_STACK_NAME
     stage: str = "local"
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
 
     def _client(self, service: str) -> Any:
         client: Any = boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)  # type: ignore[call-overload]
@@ -37,6 +60,7 @@ class LocalStack:
             **self.template.parameter_defaults(),
             "Stage": self.stage,
             "PublicBaseUrl": self.api_url,
+            **self.parameter_overrides,
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::StackName": self.stack_name,
@@ -68,6 +92,8 @@ class LocalStack:
             ),
         )
         for logical_id, resource in order:
+            if not self.exists(logical_id, resolver):
+                continue
             create = getattr(self, "_create_" + resource["Type"].replace("::", "_"), None)
             if create is not None:
                 create(logical_id, resource.get("Properties", {}), resolver, config_document)
@@ -141,6 +167,27 @@ class LocalStack:
         resolver.attributes[f"{logical_id}.TopicArn"] = arn
         resolver.attributes[f"{logical_id}.TopicName"] = name
 
+    def _create_AWS_S3_Bucket(
+        self, logical_id: str, properties: dict[str, Any], resolver: Resolver, _config: Any
+    ) -> None:
+        name = self._physical_name(logical_id, properties, "BucketName").lower()
+        s3 = self._client("s3")
+        try:
+            s3.create_bucket(Bucket=name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                raise
+        resolver.refs[logical_id] = name
+        resolver.attributes[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
+
+    def _create_AWS_SES_EmailIdentity(
+        self, logical_id: str, properties: dict[str, Any], resolver: Resolver, _config: Any
+    ) -> None:
+        # moto's SES sends only from verified identities; locally the domain is verified at once.
+        identity = str(resolver.resolve(properties["EmailIdentity"]))
+        self._client("ses").verify_domain_identity(Domain=identity)
+        resolver.refs[logical_id] = identity
+
     def _create_AWS_SQS_Queue(
         self, logical_id: str, properties: dict[str, Any], resolver: Resolver, _config: Any
     ) -> None:
@@ -169,7 +216,15 @@ class LocalStack:
         """The resolver of a running local stack, for tools such as the CLI: nothing is reseeded."""
         return self.provision(None)
 
+    def exists(self, logical_id: str, resolver: Resolver) -> bool:
+        """Whether the resource is created with these parameters (its Condition, if it has one, holds)."""
+        condition = self.template.resources[logical_id].get("Condition")
+        return condition is None or bool(resolver.resolve({"Condition": condition}))
+
     def function_environment(self, resolver: Resolver, logical_id: str) -> dict[str, str]:
+        """The function's environment; empty for a function its Condition leaves out."""
+        if not self.exists(logical_id, resolver):
+            return {}
         spec = self.template.functions[logical_id]
         resolved = resolver.resolve(spec.environment)
         return {k: str(v) for k, v in resolved.items() if v is not None}

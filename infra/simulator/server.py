@@ -37,6 +37,9 @@ CONTROL_PREFIX = "/_simulator/"
 X_ME = re.compile(r"^/2/users/me/?$")
 GRAPH_DEBUG_TOKEN = re.compile(r"^(?:/v\d+(?:\.\d+)?)?/debug_token/?$")
 DEV_BRAND_USER_ID = "1000000001"  # x.brand_user_id in infra/dev-config.json
+# Deleting what a reply posted (an agent's UNDO): DELETE /2/tweets/<id>, DELETE /v<N>/<comment id>.
+X_TWEET = re.compile(r"^/2/tweets/(?P<id>[^/]+)/?$")
+GRAPH_NODE = re.compile(r"^/v\d+(?:\.\d+)?/(?P<node>[^/]+)/?$")
 MAX_BODY_BYTES = 1024 * 1024
 # Where infra/dev-config.json expects the simulator (`make run` puts it there unless SIMULATOR_PORT says).
 DEFAULT_ADDRESS = "127.0.0.1:4000"
@@ -316,6 +319,8 @@ def _answer(simulator: PlatformSimulator, call: RecordedCall) -> Answer:
     """The answer of the platform whose API the path belongs to, in the platform's own shape."""
     if call.method == "GET" and (lookup := _answer_lookup(simulator, call)) is not None:
         return lookup
+    if call.method == "DELETE" and (deleted := _deleted(call)) is not None:
+        return deleted
     for platform in _platforms():
         answer = platform.answer(call, simulator)
         if answer is not None:
@@ -344,6 +349,19 @@ def _answer_lookup(simulator: PlatformSimulator, call: RecordedCall) -> Answer |
         if not token.is_valid:
             data["error"] = {"code": 190, "message": "Error validating access token: Session has expired"}
         return 200, {"data": data}, {}
+    return None
+
+
+def _deleted(call: RecordedCall) -> Answer | None:
+    """X's and Graph's answers to deleting a post or a comment."""
+    if X_TWEET.match(call.path):
+        if not call.headers.get("authorization", "").startswith("Bearer "):
+            return 401, {"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}, {}
+        return 200, {"data": {"deleted": True}}, {}
+    if GRAPH_NODE.match(call.path):
+        if not (call.query.get("access_token") or call.headers.get("authorization")):
+            return 400, {"error": {"message": "An access token is required", "code": 104}}, {}
+        return 200, {"success": True}, {}
     return None
 
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -47,12 +47,15 @@ from socialcare.data.dispatch import (
     get_dispatch_store,
 )
 from socialcare.data.mentions import PENDING_INDEX_KEY, MentionStore, item_to_mention
+from socialcare.data.reply_addresses import ReplyAddressStore
+from socialcare.data.sms_codes import AlertCodeStore
 from socialcare.data.tokens import TokenStore, get_token_store, new_reply_link
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Agent, Mention, MentionStatus
 from socialcare.models import mention_id as make_mention_id
-from socialcare.notification import email_body, email_subject, sms_text
+from socialcare.notification import REPLY_ABOVE, email_body, email_subject, sms_text
 from socialcare.observability import logger
+from socialcare.reply_tokens import hash_token
 from socialcare.routing import (
     DEFAULT_DEADLINES,
     Assignment,
@@ -63,6 +66,10 @@ from socialcare.routing import (
 )
 from socialcare.settings import Settings, get_settings
 from socialcare.shifts import is_on_shift
+from socialcare.sms import SmsSender, sms_sender
+
+if TYPE_CHECKING:  # socialcare.mail is imported only when emails go through SES (ReplyEmailDomain)
+    from socialcare.mail import SesMailer
 
 # Statuses in which an assignment still counts against an agent's capacity.
 OPEN_STATUSES = (MentionStatus.ASSIGNED, MentionStatus.OPENED)
@@ -91,7 +98,17 @@ ROSTER_REUSE = 5.0  # seconds
 
 # What SNS answers for a message it will never send (a number it cannot text, a message too long): retrying
 # cannot help, so such a notification is recorded as failed and the leads are told instead.
-PERMANENT_SNS_ERRORS = frozenset({"InvalidParameter", "InvalidParameterValue"})
+PERMANENT_SNS_ERRORS = frozenset(
+    {
+        "InvalidParameter",
+        "InvalidParameterValue",
+        # The same from End User Messaging SMS (a number it cannot text, or one that opted out: Conflict)
+        # and SES (a message it rejects), which send instead with SmsOriginationNumber and ReplyEmailDomain.
+        "ValidationException",
+        "ConflictException",
+        "MessageRejected",
+    }
+)
 
 
 def never_succeeds(error: Exception) -> bool:
@@ -128,7 +145,16 @@ class Outcome:
 class Notifier:
     """Sends notifications (one SNS publish each) and says how long a delivery attempt may hold a notice."""
 
-    def __init__(self, settings: Settings, tokens: TokenStore, sns: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenStore,
+        sns: Any,
+        codes: AlertCodeStore | None = None,
+        sms: SmsSender | None = None,
+        addresses: ReplyAddressStore | None = None,
+        mailer: "SesMailer | None" = None,
+    ) -> None:
         if not settings.public_base_url:
             raise ValueError("PUBLIC_BASE_URL is not set: reply links would have no address")
         if not settings.notification_topic_arn:
@@ -136,6 +162,16 @@ class Notifier:
         self._settings = settings
         self.tokens = tokens
         self._sns = sns
+        # Text back is on when the two-way number is set: each alert then names a code (socialcare.text_back).
+        self._codes = codes if settings.sms_origination_number else None
+        self._sms = sms or sms_sender(settings, sns)
+        # Reply to the email is on when ReplyEmailDomain is set: emails go through SES with a reply address.
+        self._addresses = addresses if settings.reply_email_domain else None
+        self._mailer = mailer
+        if self._addresses is not None and mailer is None:
+            from socialcare.mail import ses_mailer
+
+            self._mailer = ses_mailer()
         self._context: LambdaContext | None = None
 
     @property
@@ -166,16 +202,22 @@ class Notifier:
         level: int,
         conversation: list[Mention],
         link: str,
+        now: datetime | None = None,
     ) -> None:
         if channel == "sms":
             phone = recipient.agent.phone
-            self._sns.publish(
-                PhoneNumber=phone,
-                Message=sms_text(mention, link),
-                MessageAttributes={
-                    "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}
-                },
-            )
+            code = None
+            if self._codes is not None:
+                token = link.rsplit("/", 1)[-1]  # the link ends in its token: /r/<token>
+                code = self._codes.issue(
+                    phone,
+                    mention.id,
+                    recipient.email,
+                    hash_token(token),
+                    now or mention.received_at,
+                    self._settings.reply_link_ttl,
+                )
+            self._sms.send(phone, sms_text(mention, link, code))
             logger.info(
                 "text sent",
                 mention_id=mention.id,
@@ -190,6 +232,22 @@ class Notifier:
         elif level > 0:
             note = f"Escalation level {level}: nobody has opened this mention yet."
         body = email_body(mention, conversation, link, note)
+        if self._addresses is not None and self._mailer is not None:
+            domain = self._settings.reply_email_domain
+            reply_token = self._addresses.issue(
+                mention.id,
+                recipient.email,
+                hash_token(link.rsplit("/", 1)[-1]),
+                now or mention.received_at,
+                self._settings.reply_link_ttl,
+            )
+            from socialcare.mail import notification_message
+
+            body = f"{REPLY_ABOVE}\n\n{body}"
+            subject = email_subject(mention)
+            self._mailer.send(notification_message(domain, recipient.email, reply_token, subject, body))
+            logger.info("email sent with a reply address", mention_id=mention.id, agent_id=recipient.agent_id)
+            return
         self._sns.publish(
             TopicArn=self._settings.notification_topic_arn,
             Subject=email_subject(mention),
@@ -540,6 +598,7 @@ class Dispatcher:
             if (record := prepared.recipients.get(email)) is not None and record.agent.active
             for channel in CHANNELS
             if f"{record.agent_id}:{channel}" not in notice.sent
+            and not (channel == "sms" and record.agent.sms_opted_out)  # they texted STOP: emails only
         ]
         for email in notice.recipients:
             record = prepared.recipients.get(email)
@@ -610,7 +669,7 @@ class Dispatcher:
                 token = self.notifier.tokens.create(mention.id, email, now, self.settings.reply_link_ttl)
                 prepared.links[email] = token
             self.notifier.send(
-                channel, mention, record, notice.level, prepared.conversation, self.notifier.link(token)
+                channel, mention, record, notice.level, prepared.conversation, self.notifier.link(token), now
             )
             return True
         except Exception as error:  # any failure leaves the notice for a retry, unless none can help
@@ -705,7 +764,13 @@ def mention_of_stream_image(image: Mapping[str, Any]) -> Mention | None:
 
 def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
     resource = table(settings.table_name)
-    notifier = Notifier(settings, TokenStore(resource), sns or boto3.client("sns"))
+    notifier = Notifier(
+        settings,
+        TokenStore(resource),
+        sns or boto3.client("sns"),
+        AlertCodeStore(resource),
+        addresses=ReplyAddressStore(resource),
+    )
     return Dispatcher(
         settings, MentionStore(resource), AgentStore(resource), DispatchStore(resource), notifier
     )

@@ -221,6 +221,8 @@ class Agent(BaseModel):
     languages: list[str] = Field(default_factory=lambda: ["en"])
     lead: bool = False  # leads get what nobody on shift can take, and every level-2 escalation
     active: bool = True  # inactive agents are never notified (left, on leave), whatever their shift says
+    # The agent texted STOP to the two-way number (socialcare.text_back): emails only until they text START.
+    sms_opted_out: bool = False
     shift: Shift = Field(default_factory=_default_shift)
 
     @field_validator("email")

@@ -32,6 +32,9 @@ GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
 GSM_SINGLE, GSM_PART = 160, 153  # septets
 UCS2_SINGLE, UCS2_PART = 70, 67  # UTF-16 code units
 
+# The first line of a notification email that can be answered by replying (socialcare.email_reply): whatever
+# a mail client quotes from this line on is never posted to the customer.
+REPLY_ABOVE = "## Reply above this line to answer the customer ##"
 MAX_SUBJECT_LENGTH = 99  # SNS: "less than 100 characters"
 MAX_EMAIL_BYTES = 100_000  # SNS refuses messages over 256 KiB; UTF-8 bytes count
 MAX_EMAIL_TEXT = 10_000  # characters of the mention itself (at most 40 KB); the page has them all
@@ -85,14 +88,17 @@ def _fits(text: str) -> bool:
     return sms_segments(text) <= MAX_SMS_SEGMENTS
 
 
-def sms_text(mention: Mention, link: str) -> str:
+def sms_text(mention: Mention, link: str, code: str | None = None) -> str:
     """The SMS: the reply link on the first line, then `[X] DM @handle: "start of the text..."`, in at most
-    two segments. The link comes first so that nothing the customer wrote can precede it or pose as it.
+    two segments. The link comes first so that nothing the customer wrote can precede it or pose as it. With
+    a text-back `code`, the line after the link says how to answer by texting back (also before anything the
+    customer wrote).
 
     The link is never cut; the text is cut (at a word boundary when one is near) and ends with an ellipsis.
     Raises ValueError when the link alone cannot fit, which is a configuration mistake."""
     kind = "DM " if mention.kind == MentionKind.DIRECT_MESSAGE else ""
-    head = f"{link}\n[{registry.label(mention.platform)}] {kind}{_author_label(mention.author)}: "
+    reply_line = f"Reply {code} and your answer\n" if code else ""
+    head = f"{link}\n{reply_line}[{registry.label(mention.platform)}] {kind}{_author_label(mention.author)}: "
     text = _one_line(mention.text)
     if not text:
         head, text, tail = head + "(no text)", "", ""
@@ -106,6 +112,8 @@ def sms_text(mention: Mention, link: str) -> str:
         message = _cut_message(head, text, length, tail)
         if _fits(message):
             return _at_word_boundary(head, text, length, tail) or message
+    if reply_line and _fits(link + "\n" + reply_line.rstrip()):
+        return link + "\n" + reply_line.rstrip()  # the author does not fit: the link and the code do
     if _fits(link):
         return link  # the author does not fit beside the link; the link is what the agent needs
     raise ValueError(

@@ -407,8 +407,12 @@ def _author(mention: Mention) -> str:
     return author.label if author.handle or author.name else "someone"
 
 
+_VIA = {"sms": " (by text)", "email": " (by email)"}
+
+
 def _agent_label(reply: Reply) -> str:
-    return reply.agent_name or reply.agent_email
+    """Who answered, and how when it was not this page: "Ann Lee (by text)"."""
+    return (reply.agent_name or reply.agent_email) + _VIA.get(reply.via, "")
 
 
 def _gone_notice(mention: Mention) -> str | None:

@@ -60,6 +60,7 @@ from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
 from socialcare.settings import get_settings
+from socialcare.sms import SmsSender, SnsSmsSender, sms_sender
 from socialcare.survey_sending import source_survey_links
 from socialcare.untrusted_text import without_format_characters
 
@@ -105,6 +106,8 @@ class Notifier(Protocol):
     def text_agent(self, phone: str, message: str) -> None: ...
 
     def alert_leads(self, subject: str, message: str) -> None: ...
+
+    def email_agent(self, email: str, subject: str, message: str) -> None: ...
 
 
 def retry_delay(attempts: int, retry_after_s: float | None, rand: Callable[[], float] = random.random) -> int:
@@ -303,6 +306,10 @@ class ReplySender:
                 reply_id=reply.reply_id,
             )
         first = record.first_answer
+        if reply.via == "sms" and record.marked:
+            self._confirm_text(reply, mention)
+        if reply.via == "email" and record.marked:
+            self._confirm_email(reply, mention)
         metrics.add_metric(name="RepliesSent", unit=MetricUnit.Count, value=1)
         count_for_platform("RepliesSent", mention.platform)
         if first and seconds is not None:
@@ -315,6 +322,31 @@ class ReplySender:
             first_response=first,
             first_response_seconds=seconds if first else None,
         )
+
+    def _confirm_text(self, reply: Reply, mention: Mention) -> None:
+        """A texted answer is confirmed by text, with the UNDO it allows. The reply is sent already: a
+        failed confirmation is logged, never a reason to post again."""
+        from socialcare.text_back import confirmation_text  # only texted answers need it
+
+        if not reply.agent_phone:
+            return
+        try:
+            self.notifier.text_agent(reply.agent_phone, confirmation_text(reply, _customer(mention)))
+            self.replies.note(reply, "confirmed_at", self.now())
+        except Exception as error:
+            logger.warning("the posted confirmation text failed", reply_id=reply.reply_id, error=str(error))
+
+    def _confirm_email(self, reply: Reply, mention: Mention) -> None:
+        """An emailed answer is confirmed by email; like the text, never a reason to post again."""
+        label = registry.label(reply.platform, self.config())
+        body = f"Your answer was posted to {_customer(mention)} on {label}:\n\n{reply.text}\n"
+        if mention.url:
+            body += f"\n{mention.url}\n"
+        try:
+            self.notifier.email_agent(reply.agent_email, f"Social Care: posted on {label}", body)
+            self.replies.note(reply, "confirmed_at", self.now())
+        except Exception as error:
+            logger.warning("the posted confirmation email failed", reply_id=reply.reply_id, error=str(error))
 
     def _our_mention(
         self,
@@ -384,7 +416,13 @@ class ReplySender:
 
     def _follow_up(self, reply: Reply) -> None:
         """A failed reply's text to its agent and email to the leads, each once. An SNS error fails the
-        record, and the redelivered message finds the reply failed and sends what is still missing."""
+        record, and the redelivered message finds the reply failed and sends what is still missing. A texted
+        or emailed answer that was sent by a sender that died before confirming it is confirmed now."""
+        if reply.state is ReplyState.SENT and reply.via != "page" and reply.confirmed_at is None:
+            mention = self._target_mention(reply)
+            if mention is not None:
+                (self._confirm_text if reply.via == "sms" else self._confirm_email)(reply, mention)
+            return
         if reply.state is not ReplyState.FAILED:
             return
         if reply.agent_notified_at is not None and (not reply.alert_leads or reply.leads_alerted_at):
@@ -482,20 +520,24 @@ def lead_alert(reply: Reply, mention: Mention | None, label: str) -> tuple[str, 
 # ---------------------------------------------------------------- wiring
 @dataclass
 class SnsNotifier:
-    """Texts go straight to a phone; lead emails go through the notification topic, one message per lead
-    with the lead's agent_id attribute, which their email subscription's filter policy selects."""
+    """Texts go to a phone through the SMS sender (socialcare.sms: SNS, or the two-way number); lead emails
+    go through the notification topic, one message per lead with the lead's agent_id attribute, which their
+    email subscription's filter policy selects."""
 
     sns: Any
     topic_arn: str
     agents: AgentStore
+    sms: SmsSender | None = None
 
     def text_agent(self, phone: str, message: str) -> None:
+        (self.sms or SnsSmsSender(self.sns)).send(phone, message)
+
+    def email_agent(self, email: str, subject: str, message: str) -> None:
         self.sns.publish(
-            PhoneNumber=phone,
+            TopicArn=self.topic_arn,
+            Subject=subject,
             Message=message,
-            MessageAttributes={
-                "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
-            },
+            MessageAttributes={"agent_id": {"DataType": "String", "StringValue": agent_id_for(email)}},
         )
 
     def alert_leads(self, subject: str, message: str) -> None:
@@ -518,11 +560,14 @@ class SnsNotifier:
 def get_reply_sender() -> ReplySender:
     settings = get_settings()
     shared_table = table(settings.table_name)
+    sns = boto3.client("sns")
     return ReplySender(
         replies=ReplyStore(shared_table),
         mentions=MentionStore(shared_table),
         config=get_platform_config,
-        notifier=SnsNotifier(boto3.client("sns"), settings.notification_topic_arn, AgentStore(shared_table)),
+        notifier=SnsNotifier(
+            sns, settings.notification_topic_arn, AgentStore(shared_table), sms_sender(settings, sns)
+        ),
         sqs=boto3.client("sqs"),
         queue_url=settings.reply_queue_url,
         session=requests.Session(),  # kept warm between invocations: one TLS handshake per platform

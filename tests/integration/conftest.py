@@ -3,6 +3,7 @@ the same provisioning code as the local stack; `handlers` loads the template's f
 gateway does, and `http_event` builds the API Gateway events the gateway would send them."""
 
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 
 from infra.local.gateway import build_event
 from infra.local.runtime import FunctionRuntime, LambdaContext
-from infra.local.stack import REGION, LocalStack
+from infra.local.stack import REGION, LocalStack, parse_parameter_overrides
 from infra.local.template import Resolver, Template, load_template
 from infra.simulator.server import PlatformSimulator
 from socialcare.data.mentions import MentionStore, table
@@ -45,7 +46,16 @@ def aws(monkeypatch: pytest.MonkeyPatch, dev_config: dict[str, Any]) -> Iterator
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         template = load_template()
-        stack = LocalStack(template, endpoint_url=None, api_url="http://127.0.0.1:3000")  # type: ignore[arg-type]
+        # SOCIALCARE_PARAMETERS, as `make run` reads it: a test sets it to provision the optional parts.
+        overrides = parse_parameter_overrides(
+            os.environ.get("SOCIALCARE_PARAMETERS", ""), template.document.get("Parameters", {})
+        )
+        stack = LocalStack(
+            template,
+            endpoint_url=None,  # type: ignore[arg-type]
+            api_url="http://127.0.0.1:3000",
+            parameter_overrides=overrides,
+        )
         resolver = stack.provision(dev_config)
         environment: dict[str, str] = {}
         for logical_id in template.functions:

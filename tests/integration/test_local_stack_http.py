@@ -76,6 +76,18 @@ def test_forged_delivery_leaves_nothing(stack: RunningStack) -> None:
     assert not [m for m in stack.cli_json("mentions", "list", "--json") if m["external_id"] == "666"]
 
 
+def test_the_cli_finds_the_running_stack_without_creating_anything(stack: RunningStack) -> None:
+    running = requests.get(f"{stack.api_url}/_local/outputs", timeout=5).json()
+    assert running["endpoint_url"] == f"http://127.0.0.1:{stack.moto_port}"
+    assert running["outputs"]["TableName"] and running["outputs"]["ReplyQueueUrl"].startswith(
+        "http://127.0.0.1"
+    )
+    rebound = requests.get(
+        f"{stack.api_url}/_local/outputs", headers={"host": "rebind.evil.example"}, timeout=5
+    )
+    assert rebound.status_code == 403
+
+
 def test_unknown_route_is_404(stack: RunningStack) -> None:
     assert requests.get(f"{stack.api_url}/nowhere", timeout=5).status_code == 404
 

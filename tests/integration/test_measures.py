@@ -111,7 +111,8 @@ def numbers_in(value: Any) -> list[float]:
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return [float(value)]
     if isinstance(value, str):
-        return [float(found) for found in re.findall(r"\d+(?:\.\d+)?", value)]
+        # Whole numbers (a unit may follow: "4321s"); digits inside a hex id ("rep-72ab") are not a measure.
+        return [float(found) for found in re.findall(r"(?<![\w.-])\d+(?:\.\d+)?(?![0-9a-fA-F-])", value)]
     return []
 
 

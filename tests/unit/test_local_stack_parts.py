@@ -2,12 +2,18 @@
 
 import base64
 import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from infra.local.event_sources import matches_pattern, passes_filters, rate_seconds
+from infra.local.event_sources import EventSourcePollers, matches_pattern, passes_filters, rate_seconds
 from infra.local.gateway import build_event, response_parts
-from infra.local.template import Resolver, Route, load_template
+from infra.local.runtime import FunctionRuntime, FunctionTimeout
+from infra.local.stack import parse_parameter_overrides
+from infra.local.template import EventSource, FunctionSpec, Resolver, Route, load_template
 
 
 def test_routes_match_literal_and_parameter_paths() -> None:
@@ -121,6 +127,10 @@ def test_event_filter_patterns() -> None:
     assert matches_pattern({"dynamodb": {"NewImage": {"gone": [{"exists": False}]}}}, record)
     filters = {"Filters": [{"Pattern": json.dumps({"body": {"kind": ["reply"]}})}]}
     assert passes_filters(filters, {"body": '{"kind": "reply"}'})
+    # boto3 gives a stream record's time as a datetime: matched as the JSON Lambda sees.
+    stream_filters = {"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"]})}]}
+    timed = {**record, "dynamodb": {"ApproximateCreationDateTime": datetime.now(UTC), **record["dynamodb"]}}
+    assert passes_filters(stream_filters, timed)
     assert not passes_filters(filters, {"body": '{"kind": "other"}'})
     assert passes_filters(None, {"anything": 1})
 
@@ -130,3 +140,91 @@ def test_rate_expressions() -> None:
     assert rate_seconds("rate(2 hours)") == 7200
     with pytest.raises(ValueError, match="rate"):
         rate_seconds("cron(0 12 * * ? *)")
+
+
+def test_parameter_overrides_read_like_sam_deploy() -> None:
+    declared = load_template().document["Parameters"]
+    overrides = parse_parameter_overrides(
+        "LogLevel=DEBUG  EscalationMinutes='urgent=1,normal=2,low=3'", declared
+    )
+    assert overrides == {"LogLevel": "DEBUG", "EscalationMinutes": "urgent=1,normal=2,low=3"}
+    assert parse_parameter_overrides("", declared) == {}
+    with pytest.raises(ValueError, match="LogLevel must be one of"):
+        parse_parameter_overrides("LogLevel=LOUD", declared)
+    with pytest.raises(ValueError, match="does not match"):
+        parse_parameter_overrides("EscalationMinutes=soon", declared)
+    with pytest.raises(ValueError, match="among"):
+        parse_parameter_overrides("LogLevl=DEBUG", declared)
+
+
+def test_the_runtime_ends_an_invocation_at_the_functions_timeout(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "import threading\n"
+        "release = threading.Event()\n"
+        "def lambda_handler(event, context):\n"
+        "    if event.get('hang'):\n"
+        "        release.wait(30)\n"
+        "    return {'statusCode': 200, 'left_ms': context.get_remaining_time_in_millis()}\n"
+    )
+    runtime = FunctionRuntime(
+        {"Slow": FunctionSpec("Slow", tmp_path, "app.lambda_handler", timeout=1)}, log=print
+    )
+    assert runtime.invoke("Slow", {})["statusCode"] == 200
+    with pytest.raises(FunctionTimeout, match="Slow: task timed out after 1 seconds"):
+        runtime.invoke("Slow", {"hang": True})
+    runtime.module("Slow").release.set()  # let the abandoned invocation's thread end
+
+
+def test_a_stream_batch_that_fails_is_bisected_down_to_the_poison_record() -> None:
+    invoked: list[list[str]] = []
+
+    class PoisonedBy3:
+        def invoke(self, function: str, event: dict[str, Any], summary: str = "") -> dict[str, Any]:
+            numbers = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+            invoked.append(numbers)
+            if "3" in numbers:
+                raise RuntimeError("poison")
+            return {}
+
+    logged: list[str] = []
+    pollers = EventSourcePollers([], Resolver({}, {}, {}), PoisonedBy3(), "http://unused", log=logged.append)  # type: ignore[arg-type]
+    records = [{"dynamodb": {"SequenceNumber": str(n)}} for n in range(1, 5)]
+    properties = {"BisectBatchOnFunctionError": True, "MaximumRetryAttempts": 0}
+    pollers._deliver_stream_batch(EventSource("F", "DynamoDB", {}), records, properties)
+    assert invoked == [["1", "2", "3", "4"], ["1", "2"], ["3", "4"], ["3"], ["4"]]
+    assert any("1 stream records out of retries" in line for line in logged)
+
+
+def test_log_lines_name_their_own_function_when_invocations_overlap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One Powertools Logger serves every handler in the local stack: the first invocation's lines must not
+    carry the name the second one appended while the first was still running."""
+    (tmp_path / "app.py").write_text(
+        "import threading\n"
+        "from aws_lambda_powertools import Logger\n"
+        "logger = Logger(service='local-runtime-test')\n"
+        "entered, release = threading.Event(), threading.Event()\n"
+        "@logger.inject_lambda_context\n"
+        "def lambda_handler(event, context):\n"
+        "    if event.get('wait'):\n"
+        "        entered.set()\n"
+        "        release.wait(10)\n"
+        "    logger.info('done', tag=event['tag'])\n"
+        "    return {}\n"
+    )
+    specs = {
+        name: FunctionSpec(name, tmp_path, "app.lambda_handler", timeout=10) for name in ("First", "Second")
+    }
+    specs["Second"] = FunctionSpec("Second", tmp_path, "app.lambda_handler", timeout=10)
+    runtime = FunctionRuntime(specs, log=lambda _line: None)
+    module = runtime.module("First")
+    runtime._modules["Second"] = module  # one module, one Logger, as the layer's shared logger is
+    first = threading.Thread(target=runtime.invoke, args=("First", {"wait": True, "tag": "first"}))
+    first.start()
+    assert module.entered.wait(10)
+    runtime.invoke("Second", {"tag": "second"})
+    module.release.set()
+    first.join()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert {line["tag"]: line["function_name"] for line in lines} == {"first": "First", "second": "Second"}

@@ -41,18 +41,35 @@ DISPATCH = {
 # The page and the sender read a link, a mention, its conversation and its replies; they write one reply.
 REPLY = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 TEXT_AND_EMAIL = {"sns:Publish"}
+# Texts from the two-way number and emails from the reply domain, when those are set up.
+TWO_WAY = {"sms-voice:SendTextMessage", "ses:SendEmail", "ses:SendRawEmail"}
+# Not narrowed yet: what DynamoDBCrudPolicy allows (Scan and DeleteItem included), as the functions that
+# answer by text and by email arrived; their lists of calls are still to be read from their code.
+CRUD = {
+    "dynamodb:GetItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:Scan",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:ConditionCheckItem",
+}
 CALLS: dict[str, set[str]] = {
     "XWebhookFunction": {"secretsmanager:GetSecretValue", *INGEST},
     "MetaWebhookFunction": {"secretsmanager:GetSecretValue", *INGEST, "dynamodb:GetItem"},
     "SourceWebhookFunction": {"secretsmanager:GetSecretValue", *INGEST},
     # sqs:SendMessage: Lambda sends records that keep failing to the dead-letter queue under this role.
-    "DispatcherFunction": {*DISPATCH, *TEXT_AND_EMAIL, "sqs:SendMessage"},
+    "DispatcherFunction": {*DISPATCH, *TEXT_AND_EMAIL, *TWO_WAY, "sqs:SendMessage"},
     # DeleteItem: an Instagram mention's pending-text marker, once its text is fetched.
     "EscalationFunction": {
         "secretsmanager:GetSecretValue",
         *DISPATCH,
         "dynamodb:DeleteItem",
         *TEXT_AND_EMAIL,
+        *TWO_WAY,
     },
     # No DeleteItem, no Scan; BatchGetItem: the mention and the answering agent in one read.
     "ReplyPageFunction": {
@@ -65,7 +82,25 @@ CALLS: dict[str, set[str]] = {
         "secretsmanager:GetSecretValue",
         *REPLY,
         *TEXT_AND_EMAIL,
+        "sms-voice:SendTextMessage",
         "sqs:ChangeMessageVisibility",
+    },
+    "TextReplyFunction": {
+        "secretsmanager:GetSecretValue",
+        *CRUD,
+        "sqs:SendMessage*",
+        *TEXT_AND_EMAIL,
+        "sms-voice:SendTextMessage",
+    },
+    "EmailReplyFunction": {
+        *CRUD,
+        "sqs:SendMessage*",
+        *TEXT_AND_EMAIL,
+        "s3:GetBucketLocation",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:ListBucket",
     },
     # A survey read and rated (or commented): nothing else.
     "SurveyPageFunction": {"secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:UpdateItem"},
@@ -91,6 +126,8 @@ SECRETS = {
     "EscalationFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
     "ReplyPageFunction": {"ReplyFormKeySecret"},
     "SurveyPageFunction": {"ReplyFormKeySecret"},
+    # UNDO deletes through every platform's API.
+    "TextReplyFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
     # Every platform; and the key a source's survey link is derived under.
     "ReplySenderFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret", "ReplyFormKeySecret"},
     "CredentialsCheckFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},

@@ -76,6 +76,8 @@ class Reply(BaseModel):
     agent_email: str
     agent_name: str | None = None
     agent_phone: str | None = None  # E.164, for the text that says a reply could not be posted
+    via: str = "page"  # page | sms | email: where the agent wrote it (socialcare.text_back)
+    sms_code: str | None = None  # the alert code a text answered: the confirmation offers UNDO <code>
     state: ReplyState = ReplyState.PENDING
     created_at: datetime
     attempts: int = 0  # post attempts started (claims)
@@ -98,6 +100,8 @@ class Reply(BaseModel):
     alert_leads: bool = False  # the failure needs a person to fix the configuration
     agent_notified_at: datetime | None = None  # the "could not be posted" text went out
     leads_alerted_at: datetime | None = None
+    confirmed_at: datetime | None = None  # a texted answer's "Posted" text went out
+    undone_at: datetime | None = None  # deleted from the platform by the agent's UNDO text
     # What the sender needs of the mention, as the page saw it when the reply was written (None: a reply
     # stored before replies carried it; the sender then reads the mention).
     target_mention: Mention | None = None
@@ -344,6 +348,48 @@ class ReplyStore:
         refused = self._transact_each(writes)
         return SentRecord(marked="reply" not in refused, first_answer="answered" not in refused)
 
+    def mark_undone(self, reply: Reply, mention: Mention, now: datetime) -> bool:
+        """A sent reply the agent deleted from the platform (UNDO), as one outcome: the reply undone (once),
+        out of the mention's live replies, and the mention, if this reply answered it, back to opened by its
+        agent with no answer (its first response is the next one that stays). False if it was undone
+        already."""
+        writes: dict[str, dict[str, Any]] = {
+            "reply": {
+                "Update": {
+                    "Key": _key(reply.mention_id, reply.reply_id),
+                    "UpdateExpression": "SET undone_at = :now",
+                    "ConditionExpression": "#state = :sent AND attribute_not_exists(undone_at)",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": {":now": _stored(now), ":sent": ReplyState.SENT.value},
+                }
+            },
+            "live": {
+                "Update": {
+                    "Key": _live_key(reply.mention_id),
+                    "UpdateExpression": "DELETE reply_ids :ids",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": {":ids": {reply.reply_id}},
+                }
+            },
+            "reopened": {
+                "Update": {
+                    "Key": _mention_key(mention),
+                    "UpdateExpression": (
+                        "SET #status = :opened, opened_by = :by "
+                        "REMOVE answered_at, answered_by, first_response_seconds"
+                    ),
+                    "ConditionExpression": "answered_at = :at AND answered_by = :by",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":opened": MentionStatus.OPENED.value,
+                        ":by": reply.agent_email,
+                        ":at": _stored(reply.sent_at),
+                    },
+                }
+            },
+        }
+        return "reply" not in self._transact_each(writes)
+
     def mark_failed(
         self, reply: Reply, owner: str, code: str, reason: str, now: datetime, *, alert_leads: bool = False
     ) -> bool:
@@ -401,8 +447,9 @@ class ReplyStore:
         }
 
     def note(self, reply: Reply, field: str, now: datetime) -> None:
-        """Record when a follow-up of a failure happened (agent_notified_at, leads_alerted_at)."""
-        if field not in ("agent_notified_at", "leads_alerted_at"):
+        """Record when a follow-up happened (a failure's agent_notified_at and leads_alerted_at, a texted or
+        emailed answer's confirmed_at)."""
+        if field not in ("agent_notified_at", "leads_alerted_at", "confirmed_at"):
             raise ValueError(f"not a follow-up field: {field}")
         try:
             self._table.update_item(

@@ -6,14 +6,15 @@ configuration). Tests may `register` an adapter at run time."""
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from socialcare.models import Author, MentionKind
+from socialcare.models import Author, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
     DEFAULT_TIMEOUT,
+    PermanentFailure,
     PlatformAdapter,
     PostContext,
     PostResult,
@@ -158,3 +159,50 @@ def check(config: PlatformConfig) -> None:
     """Validate every adapter's section of `config` now (a typo is reported at start, not as a 401 later)."""
     for adapter in webhooks():
         adapter.secrets(config)
+
+
+def delete_reply(
+    platform: str,
+    mention: Mention | None,
+    platform_reply_id: str,
+    config: PlatformConfig,
+    session: "requests.Session | None" = None,
+    *,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> None:
+    """Take down what a reply posted (an agent's UNDO), with the delete call of the platform's own adapter
+    module. `mention` is what it answered (direct messages cannot be deleted). Raises RetryLater or
+    PermanentFailure."""
+    import json
+    import uuid
+
+    from socialcare.platforms import meta, sources, x
+    from socialcare.platforms.http import PlatformClient
+    from socialcare.platforms.meta import webhook as meta_webhook
+    from socialcare.platforms.sources import webhook as sources_webhook
+    from socialcare.platforms.x import webhook as x_webhook
+
+    kind = mention.kind if mention is not None else MentionKind.COMMENT
+    context = _context(config, session, time.time, timeout, None)
+    client = PlatformClient(platform, context, adapter_for(platform).secrets(config))
+    try:
+        if platform == "x":
+            method, url, headers = x_webhook.delete_request(platform_reply_id, kind, x.config_of(config))
+            client.request(method, url, headers=headers)
+        elif platform in ("facebook", "instagram"):
+            method, url, query = meta_webhook.delete_request(platform_reply_id, kind, meta.config_of(config))
+            client.request(method, url, params=query)
+        else:
+            source = sources.sources_of(config).get(platform)
+            if source is None or not source.reply_url:
+                raise PermanentFailure(f"source {platform!r} has no reply_url", "not_configured")
+            stamp = int(time.time())
+            event = sources_webhook.delete_event(platform_reply_id, datetime.fromtimestamp(stamp, UTC))
+            body = json.dumps(event, separators=(",", ":")).encode()
+            signed = sources_webhook.sign_headers(source.secret, body, f"msg_{uuid.uuid4().hex}", stamp)
+            client.post(source.reply_url, headers={"Content-Type": "application/json", **signed}, data=body)
+    except ValueError as refused:
+        raise PermanentFailure(str(refused), "not_deletable") from None
+    finally:
+        if session is None:
+            context.session.close()

@@ -416,3 +416,16 @@ def fetch_instagram_mention(
         "username": comment.get("username"),
         "timestamp": comment.get("timestamp"),
     }
+
+
+# ---------------------------------------------------------------- deleting our reply (an agent's UNDO)
+def delete_request(object_id: str, kind: MentionKind, config: MetaConfig) -> tuple[str, str, dict[str, str]]:
+    """`DELETE /{comment-id}` with the Page token: (method, url, query). Raises ValueError for a direct
+    message, which the Send API does not delete."""
+    if kind == MentionKind.DIRECT_MESSAGE:
+        raise ValueError("Messenger and Instagram messages cannot be deleted through the API")
+    return (
+        "DELETE",
+        f"{config.graph_base.rstrip('/')}/{object_id}",
+        {"access_token": config.page_access_token},
+    )

@@ -126,3 +126,9 @@ def _mention(source: str, data: _MentionData, raw: dict[str, Any], message_id: s
         in_reply_to=data.in_reply_to,
         raw={**raw, "webhook_id": message_id},
     )
+
+
+# ---------------------------------------------------------------- deleting our reply (an agent's UNDO)
+def delete_event(reply_id: str, now: datetime) -> dict[str, Any]:
+    """The signed event that tells a source to take a reply down (POSTed to its reply_url, like a reply)."""
+    return {"type": "reply.deleted", "timestamp": now.isoformat(), "data": {"id": reply_id}}

@@ -265,3 +265,16 @@ def _event_list(payload: Mapping[str, Any], key: str) -> list[Any]:
     if not isinstance(events, list):
         raise MalformedPayload(f"{key} must be a list")
     return events
+
+
+# ---------------------------------------------------------------- deleting our reply (an agent's UNDO)
+def delete_request(post_id: str, kind: MentionKind, config: XConfig) -> tuple[str, str, dict[str, str]]:
+    """`DELETE /2/tweets/:id` with the user-context token that posted it: (method, url, headers). Raises
+    ValueError for a direct message, which the API does not delete."""
+    if kind == MentionKind.DIRECT_MESSAGE:
+        raise ValueError("X direct messages cannot be deleted through the API")
+    return "DELETE", f"{config.api_base.rstrip('/')}/2/tweets/{post_id}", _bearer(config)
+
+
+def _bearer(config: XConfig) -> dict[str, str]:
+    return {"Authorization": f"Bearer {config.bearer_token}"}

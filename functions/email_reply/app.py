@@ -1,0 +1,20 @@
+"""Emails agents send back to a notification's reply address: SES's receipt rule stored the raw message in
+the inbound bucket and invokes this with the receipt. The rules live in socialcare.email_reply."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from socialcare.email_reply import get_email_reply
+from socialcare.observability import logger, metrics
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    results = []
+    for record in event.get("Records", []):
+        outcome = get_email_reply().handle(record)
+        logger.info("emailed answer handled", result=outcome.result, reason=outcome.reason)
+        results.append(outcome.result)
+    return {"results": results}

@@ -1,0 +1,25 @@
+"""Texts agents send to the two-way number, as AWS End User Messaging SMS publishes them to InboundSmsTopic.
+The rules (who may answer, codes, UNDO, STOP) live in socialcare.text_back; this walks the SNS records.
+
+SNS invokes Lambda asynchronously and retries a failed invocation; each text is taken once whatever the
+retries (keyed on its inboundMessageId), and a text whose handling failed is released for the retry."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from socialcare.observability import logger, metrics
+from socialcare.text_back import get_text_back
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@event_source(data_class=SNSEvent)
+def lambda_handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
+    results = []
+    for record in event.records:
+        outcome = get_text_back().handle(record.sns.message)
+        logger.info("inbound text handled", result=outcome.result, mention_id=outcome.mention_id)
+        results.append(outcome.result)
+    return {"results": results}
