@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test lint typecheck template scan browser bench layer-requirements clean
+.PHONY: install run test lint typecheck template scan browser axe bench layer-requirements clean
 
 install: $(INSTALLED)
 
@@ -31,7 +31,7 @@ $(INSTALLED): pyproject.toml
 run: install
 	$(PY) -m infra.local $(if $(FRESH),--fresh)
 
-test: install lint typecheck template scan browser
+test: install lint typecheck template scan browser axe
 	$(PY) -m pytest -q
 
 # checkov, the scanner most AWS teams run in CI, on the template: no failed check. Each skip is in the template
@@ -60,6 +60,15 @@ browser:
 			echo "chromium is missing and cannot be installed here (needs root and apt-get): install it" >&2; exit 1; \
 		fi; }
 
+# axe-core (accessibility checks) is injected into pages by the browser tests, never served by the pages:
+# npm installs exactly the version package-lock.json pins.
+AXE := node_modules/axe-core/axe.min.js
+axe: $(AXE)
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -81,4 +90,4 @@ layer-requirements: install
 	$(PY) -m infra.deploy.layer_requirements
 
 clean:
-	rm -rf $(VENV) $(SCAN_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from socialcare import email_reply, reply_flow, reply_sending, settings, text_back
+from socialcare import email_reply, reply_flow, reply_sending, settings, team_flow, text_back
 from socialcare.data import mentions as store
 from socialcare.data import replies, rollups
 from socialcare.dispatch import clear_caches as clear_dispatch_caches
@@ -46,6 +46,7 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reply_sending.get_reply_sender.cache_clear()
     text_back.get_text_back.cache_clear()
     email_reply.get_email_reply.cache_clear()
+    team_flow.get_team_flow.cache_clear()
     clear_dispatch_caches()
     parameters.clear_caches()
     # With metrics disabled Powertools never flushes, so values pile up across tests; at 100 of one metric it

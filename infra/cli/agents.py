@@ -45,6 +45,17 @@ def names(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def handles(value: str) -> dict[str, str]:
+    """The public handles: "x:@ann,instagram:ann,website:https://ann.example" (an empty string: none)."""
+    shown: dict[str, str] = {}
+    for part in names(value):
+        network, separator, handle = part.partition(":")
+        if not separator:
+            raise CliError(f"--handles: {part!r} is not network:handle (e.g. x:@ann)")
+        shown[network.strip().lower()] = handle.strip()
+    return shown
+
+
 def platform_names(arguments: argparse.Namespace) -> list[str]:
     chosen = [name.lower() for name in names(arguments.platforms)]
     check_platforms(chosen, configured_platforms(arguments), "--platforms")
@@ -66,15 +77,15 @@ def describe(agent: "Agent") -> str:
     shift = agent.shift
     schedule = shift.weekly or "no weekly hours"
     extra = f", {len(shift.overrides)} override(s)" if shift.overrides else ""
-    tags = [
-        tag
-        for tag, on in (
-            ("lead", agent.lead),
-            ("inactive", not agent.active),
-            ("sms-opted-out", agent.sms_opted_out),
-        )
-        if on
-    ]
+    flags = (
+        ("lead", agent.lead),
+        ("inactive", not agent.active),
+        ("sms-opted-out", agent.sms_opted_out),
+        ("on /people", agent.directory),
+    )
+    tags = [tag for tag, on in flags if on]
+    if agent.paused_until is not None and agent.paused_until > now():
+        tags.append(f"texts paused until {agent.paused_until.isoformat()}")
     scope = ",".join(agent.platforms) or "all platforms"
     return (
         f"{agent.email:<32} {agent.name:<20} {agent.phone:<16} {scope} [{','.join(agent.languages)}] "
@@ -133,16 +144,21 @@ def cmd_agents_list(arguments: argparse.Namespace) -> None:
 
 def cmd_agents_update(arguments: argparse.Namespace) -> None:
     changes: dict[str, Any] = {}
-    for field in ("name", "phone", "lead", "active"):
+    for field in ("name", "phone", "lead", "active", "directory", "role"):
         if getattr(arguments, field) is not None:
             changes[field] = getattr(arguments, field)
     if arguments.platforms is not None:
         changes["platforms"] = platform_names(arguments)
     if arguments.languages is not None:
         changes["languages"] = names(arguments.languages)
+    if arguments.handles is not None:
+        changes["handles"] = handles(arguments.handles)
+    if changes.get("role") == "":
+        changes["role"] = None
     if not changes:
         raise CliError(
-            "nothing to update: give --name, --phone, --platforms, --languages, --lead or --active"
+            "nothing to update: give --name, --phone, --platforms, --languages, --lead, --active, "
+            "--directory, --handles or --role"
         )
     record = run(lambda: agent_service(arguments).update(arguments.email, changes, now()))
     print(f"Updated {describe(record.agent)}")
@@ -221,6 +237,17 @@ def register(commands: Any) -> None:
     update.add_argument(
         "--active", action=argparse.BooleanOptionalAction, default=None, help="--no-active: never notified"
     )
+    update.add_argument(
+        "--directory",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show the agent on the public /people page (--no-directory: hide them)",
+    )
+    update.add_argument(
+        "--handles",
+        help="public handles, e.g. x:@ann,instagram:ann,bluesky:ann.example.com,website:https://...",
+    )
+    update.add_argument("--role", help='shown on /people, e.g. "Customer Loyalty" (empty: none)')
     update.set_defaults(run=cmd_agents_update)
 
     remove = agents.add_parser("remove", help="remove an agent and their email subscription")

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from socialcare.data.agents import AgentRecord, AgentStore, agent_id_for
 from socialcare.models import Agent, Shift
 from socialcare.shifts import (
+    can_be_texted,
     is_on_shift,
     parse_instant,
     with_extra_window,
@@ -24,7 +25,9 @@ from socialcare.shifts import (
 
 # Fields `agents update` may change. The email is the agent's identity (and their subscription): to change
 # it, remove the agent and add them again.
-UPDATABLE_FIELDS = ("name", "phone", "platforms", "languages", "lead", "active")
+UPDATABLE_FIELDS = (
+    "name", "phone", "platforms", "languages", "lead", "active", "directory", "handles", "role",
+)  # fmt: skip
 
 
 class AgentError(Exception):
@@ -113,8 +116,8 @@ class AgentService:
         return self.store.records()
 
     def on_shift(self, at: datetime) -> list[Agent]:
-        """Active agents whose shift covers the instant `at`, by email."""
-        return [agent for agent in self.store.agents() if agent.active and is_on_shift(agent, at)]
+        """Active agents whose shift covers the instant `at` and who have not paused their texts, by email."""
+        return [agent for agent in self.store.agents() if can_be_texted(agent, at) and is_on_shift(agent, at)]
 
     # ---------------------------------------------------------------- shifts
     def set_schedule(self, email: str, weekly: str, time_zone: str | None, now: datetime) -> AgentRecord:

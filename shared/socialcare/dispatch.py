@@ -65,7 +65,7 @@ from socialcare.routing import (
     guess_language,
 )
 from socialcare.settings import Settings, get_settings
-from socialcare.shifts import is_on_shift
+from socialcare.shifts import can_be_texted, is_on_shift
 from socialcare.sms import SmsSender, sms_sender
 
 if TYPE_CHECKING:  # socialcare.mail is imported only when emails go through SES (ReplyEmailDomain)
@@ -409,7 +409,7 @@ class Dispatcher:
             expected["text"] = mention.text
         for _attempt in range(ASSIGN_ATTEMPTS):
             candidates = [record.agent for record in roster.agents]
-            working = [agent for agent in candidates if agent.active and is_on_shift(agent, now)]
+            working = [agent for agent in candidates if can_be_texted(agent, now) and is_on_shift(agent, now)]
             assignment = choose_assignee(
                 mention.platform,
                 language,

@@ -3,7 +3,7 @@
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -92,6 +92,9 @@ class Mention(BaseModel):
     answered_at: datetime | None = None
     answered_by: str | None = None
     first_response_seconds: int | None = None
+    # The last agent who pressed "I'll take it" on /team, and when: the team page says "Ann is answering".
+    taken_by: str | None = None
+    taken_at: datetime | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -136,6 +139,28 @@ EMAIL_PATTERN = re.compile(
 )
 E164_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_EMAIL_LENGTH = 254  # RFC 5321 path limit
+
+
+class DirectoryNetwork(NamedTuple):
+    """A social network an agent may show on the public /people page (not a platform we answer on: the
+    directory links people's own profiles). `profile_url` takes the handle without its @; "{}" alone means
+    the handle is the address."""
+
+    key: str
+    label: str
+    profile_url: str
+
+
+DIRECTORY_NETWORKS = (
+    DirectoryNetwork("x", "X", "https://x.com/{}"),
+    DirectoryNetwork("instagram", "Instagram", "https://www.instagram.com/{}"),
+    DirectoryNetwork("bluesky", "Bluesky", "https://bsky.app/profile/{}"),
+    DirectoryNetwork("threads", "Threads", "https://www.threads.net/@{}"),
+    DirectoryNetwork("website", "Website", "{}"),
+)
+DIRECTORY_HANDLES = tuple(network.key for network in DIRECTORY_NETWORKS)
+MAX_HANDLE_LENGTH = 200
+MAX_ROLE_LENGTH = 80
 
 
 class ShiftOverride(BaseModel):
@@ -224,6 +249,35 @@ class Agent(BaseModel):
     # The agent texted STOP to the two-way number (socialcare.text_back): emails only until they text START.
     sms_opted_out: bool = False
     shift: Shift = Field(default_factory=_default_shift)
+    # No texts until this instant (set on /team/me); it wins over shifts and the leads' fallback alike.
+    paused_until: datetime | None = None
+    # The public /people page, opt-in: only these are ever shown there, next to the name.
+    directory: bool = False
+    role: str | None = Field(default=None, max_length=MAX_ROLE_LENGTH)
+    handles: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("handles")
+    @classmethod
+    def _known_handles(cls, handles: dict[str, str]) -> dict[str, str]:
+        cleaned: dict[str, str] = {}
+        for network, handle in handles.items():
+            key, value = network.strip().lower(), handle.strip()
+            if key not in DIRECTORY_HANDLES:
+                raise ValueError(f"handle {network!r} is not one of {', '.join(DIRECTORY_HANDLES)}")
+            if len(value) > MAX_HANDLE_LENGTH or any(char.isspace() for char in value):
+                raise ValueError(f"handle {key}: {handle!r} must be one word of at most {MAX_HANDLE_LENGTH}")
+            if key == "website" and value and not value.lower().startswith(("https://", "http://")):
+                raise ValueError(f"website {handle!r} must start with https://")
+            if value:
+                cleaned[key] = value
+        return cleaned
+
+    @field_validator("paused_until")
+    @classmethod
+    def _aware_pause(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("paused_until needs a time zone")
+        return value
 
     @field_validator("email")
     @classmethod

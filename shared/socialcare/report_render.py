@@ -120,8 +120,11 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str =
     head = "".join(f"<th>{escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
     title = f"<caption>{escape(caption)}</caption>" if caption else ""
+    # The box scrolls sideways on a phone: keyboard users reach it too (tabindex), and it is named.
+    label = escape(caption or ", ".join(str(h) for h in headers))
     return (
-        f'<div class="table"><table>{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+        f'<div class="table" tabindex="0" role="region" aria-label="{label}">'
+        f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -294,10 +297,12 @@ def _agents(rollups: Rollups, period: Period) -> str:
     return _table(headers, rows) + '<p class="note">In alphabetical order: this is not a ranking.</p>'
 
 
-def report_html(rollups: Rollups, period: Period, comments: Sequence[Comment] = ()) -> str:
-    """The whole page: inline CSS, inline SVG, no script, no link to anything outside it."""
+def report_sections(
+    rollups: Rollups, period: Period, comments: Sequence[Comment] = (), *, with_agents: bool = True
+) -> str:
+    """The report's note and sections (styled by STYLE); the per-agent table only `with_agents` (the team
+    pages show it to leads only)."""
     report = build_report(rollups, period)
-    title = f"Social Care report {period.since.isoformat()} to {period.until.isoformat()}"
     totals = total(rollups, period)
     sections = [
         ("Headline", _headline(report)),
@@ -306,16 +311,23 @@ def report_html(rollups: Rollups, period: Period, comments: Sequence[Comment] = 
         ("When mentions arrive: received and answered by hour of the week", _staffing(rollups, period)),
         ("Response targets met, by priority", _sla(rollups, period)),
         ("Customer satisfaction per week", _satisfaction(rollups, period, comments)),
-        ("Per agent", _agents(rollups, period)),
     ]
+    if with_agents:
+        sections.append(("Per agent", _agents(rollups, period)))
     body = "".join(f"<h2>{escape(name)}</h2>{content}" for name, content in sections)
     note = (
         f"{totals.mentions} mentions. First response time is how long the customer waited for our first "
         "reply; nothing here measures how long anyone spent on a reply."
     )
+    return f'<p class="note">{escape(note)}</p>{body}'
+
+
+def report_html(rollups: Rollups, period: Period, comments: Sequence[Comment] = ()) -> str:
+    """The whole page: inline CSS, inline SVG, no script, no link to anything outside it."""
+    title = f"Social Care report {period.since.isoformat()} to {period.until.isoformat()}"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
-        f'<body><h1>{escape(title)}</h1><p class="note">{escape(note)}</p>{body}</body></html>'
+        f"<body><h1>{escape(title)}</h1>{report_sections(rollups, period, comments)}</body></html>"
     )

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Literal
 
 from socialcare.models import Agent, Mention, MentionKind
-from socialcare.shifts import is_on_shift
+from socialcare.shifts import can_be_texted, is_on_shift
 
 
 class Priority(StrEnum):
@@ -144,9 +144,11 @@ def choose_assignee(
     2. Round robin over active, on-shift agents covering the platform and language with fewer than max_open
        open mentions: the first after last_assigned_email in email order, wrapping around.
     3. Else the active leads on shift; if none is on shift, every active lead.
+    Nobody paused (socialcare.shifts.can_be_texted) is ever chosen, not even a lead.
     4. Else nobody, with the reason."""
     working = sorted(
-        (agent for agent in candidates if agent.active and is_on_shift(agent, at)), key=lambda a: a.email
+        (agent for agent in candidates if can_be_texted(agent, at) and is_on_shift(agent, at)),
+        key=lambda a: a.email,
     )
     if sticky_email is not None:
         sticky = next((agent for agent in working if agent.email == sticky_email.lower()), None)
@@ -165,7 +167,9 @@ def choose_assignee(
         if covering
         else f"nobody on shift covers {scope}"
     )
-    leads = sorted((agent for agent in candidates if agent.active and agent.lead), key=lambda a: a.email)
+    leads = sorted(
+        (agent for agent in candidates if can_be_texted(agent, at) and agent.lead), key=lambda a: a.email
+    )
     working_emails = {agent.email for agent in working}
     leads_on_shift = [lead for lead in leads if lead.email in working_emails]
     if leads_on_shift:
@@ -229,11 +233,12 @@ def escalation_recipients(
     (level 2 follows). Level 2: every active agent on shift and every active lead, notified before or not."""
     notified = {email.lower() for email in already_notified}
     working = sorted(
-        (agent for agent in candidates if agent.active and is_on_shift(agent, at)), key=lambda a: a.email
+        (agent for agent in candidates if can_be_texted(agent, at) and is_on_shift(agent, at)),
+        key=lambda a: a.email,
     )
     working_emails = {agent.email for agent in working}
     leads = sorted(
-        (agent for agent in candidates if agent.active and agent.lead),
+        (agent for agent in candidates if can_be_texted(agent, at) and agent.lead),
         key=lambda a: (a.email not in working_emails, a.email),  # leads on shift first
     )
     if level >= MAX_ESCALATION_LEVEL:

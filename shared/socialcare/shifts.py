@@ -129,6 +129,17 @@ def is_on_shift(agent: Agent, at: datetime) -> bool:
     return on_weekly_schedule(parse_schedule(shift.weekly), local)
 
 
+def is_paused(agent: Agent, at: datetime) -> bool:
+    """Whether the agent paused their texts (on /team/me) until after the instant `at`."""
+    return agent.paused_until is not None and at < agent.paused_until
+
+
+def can_be_texted(agent: Agent, at: datetime) -> bool:
+    """Whether anything may notify the agent at `at`: active and not paused. Shifts are a separate question:
+    leads are texted off shift when nobody on shift can take a mention, but never while paused."""
+    return agent.active and not is_paused(agent, at)
+
+
 def parse_instant(text: str, time_zone: str) -> datetime:
     """An ISO 8601 date-time from the command line; without an offset it is read in `time_zone`."""
     try:

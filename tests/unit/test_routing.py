@@ -318,3 +318,23 @@ def test_level_two_reaches_everyone_on_shift_and_every_lead() -> None:
     ]
     level_two = escalation_recipients(2, "x", "en", team, ["ana@example.com"], MONDAY_NOON)
     assert emails(level_two) == ["ana@example.com", "bo@example.com", "lee@example.com"]
+
+
+# ---------------------------------------------------------------- paused texts (/team/me)
+def test_a_paused_agent_is_never_chosen_not_even_as_a_lead_until_the_pause_ends() -> None:
+    until = MONDAY_NOON + timedelta(hours=2)
+    team = [agent("ana", paused_until=until), agent("bo"), agent("lee", lead=True, paused_until=until)]
+    assert emails(choose(team, last="bo@example.com").agents) == ["bo@example.com"]
+    only_paused = [agent("ana", paused_until=until), agent("lee", lead=True, weekly="", paused_until=until)]
+    assert choose(only_paused).via == "none"
+    assert emails(escalation_recipients(2, "x", "en", team, [], MONDAY_NOON)) == ["bo@example.com"]
+    # At the time given, texts start again.
+    assert emails(choose(only_paused, at=until).agents) == ["ana@example.com"]
+
+
+def test_the_next_hour_puts_an_agent_off_shift_on_shift_for_an_hour() -> None:
+    from socialcare.shifts import with_extra_window
+
+    volunteer = with_extra_window(agent("ana"), SUNDAY_NOON, SUNDAY_NOON + timedelta(hours=1))
+    assert emails(choose([volunteer], at=SUNDAY_NOON + timedelta(minutes=59)).agents) == ["ana@example.com"]
+    assert choose([volunteer], at=SUNDAY_NOON + timedelta(hours=1)).via == "none"

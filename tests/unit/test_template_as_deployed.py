@@ -44,7 +44,8 @@ TEXT_AND_EMAIL = {"sns:Publish"}
 # Texts from the two-way number and emails from the reply domain, when those are set up.
 TWO_WAY = {"sms-voice:SendTextMessage", "ses:SendEmail", "ses:SendRawEmail"}
 # Not narrowed yet: what DynamoDBCrudPolicy allows (Scan and DeleteItem included), as the functions that
-# answer by text and by email arrived; their lists of calls are still to be read from their code.
+# answer by text and by email, and the team pages, arrived; their lists of calls are still to be read
+# from their code.
 CRUD = {
     "dynamodb:GetItem",
     "dynamodb:DeleteItem",
@@ -92,6 +93,7 @@ CALLS: dict[str, set[str]] = {
         *TEXT_AND_EMAIL,
         "sms-voice:SendTextMessage",
     },
+    "TeamPagesFunction": {"secretsmanager:GetSecretValue", *CRUD, *TEXT_AND_EMAIL},
     "EmailReplyFunction": {
         *CRUD,
         "sqs:SendMessage*",
@@ -126,6 +128,7 @@ SECRETS = {
     "EscalationFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
     "ReplyPageFunction": {"ReplyFormKeySecret"},
     "SurveyPageFunction": {"ReplyFormKeySecret"},
+    "TeamPagesFunction": {"ReplyFormKeySecret"},
     # UNDO deletes through every platform's API.
     "TextReplyFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
     # Every platform; and the key a source's survey link is derived under.

@@ -43,6 +43,8 @@ DELIVERY_CLAIM_TTL = timedelta(days=7)
 # ValidationException at write time would be a 5xx, and the platform would resend it for days.
 MAX_ID_BYTES = 512
 MAX_ITEM_BYTES = 350_000
+# What still needs a human, for the team's open work (/team).
+OPEN_STATUSES = (MentionStatus.NEW, MentionStatus.WAITING, MentionStatus.ASSIGNED, MentionStatus.OPENED)
 
 
 def _mention_key(mention_identifier: str) -> dict[str, str]:
@@ -260,6 +262,44 @@ class MentionStore:
             "ExpressionAttributeValues": {":pending": PENDING_INDEX_KEY, ":due": _stored_value(due_before)},
         }
         return [item_to_mention(item) for item in islice(self._items(query), limit)]
+
+    def open_work(self, since: datetime, limit: int = 500) -> list[Mention]:
+        """Customer mentions received since `since` that still need a human (not answered, not gone),
+        oldest first: the team's open work."""
+        found = []
+        for item in self._query_index(CUSTOMER_INDEX_KEY, since):
+            if item.get("status") in OPEN_STATUSES:
+                found.append(item_to_mention(item))
+                if len(found) >= limit:
+                    break
+        return sorted(found, key=lambda m: (m.received_at, m.id))
+
+    def take(self, mention_identifier: str, email: str, now: datetime, *, join: bool) -> bool:
+        """An agent pressed "I'll take it": they are recorded as taking it now and, with `join`, added to the
+        assignees. Conditional: the mention still needs a human, and `join` only when they are not assigned
+        yet (so a double tap never lists them twice). False when the condition failed."""
+        assignments = "taken_by = :email, taken_at = :now"
+        membership = "NOT contains(assigned_to, :email)" if join else "contains(assigned_to, :email)"
+        values: dict[str, Any] = {":email": email, ":now": _stored_value(now)}
+        if join:
+            assignments += ", assigned_to = list_append(if_not_exists(assigned_to, :none), :me)"
+            values.update({":none": [], ":me": [email]})
+            membership = f"(attribute_not_exists(assigned_to) OR {membership})"
+        statuses = ", ".join(f":open{index}" for index in range(len(OPEN_STATUSES)))
+        values.update({f":open{index}": status.value for index, status in enumerate(OPEN_STATUSES)})
+        try:
+            self._table.update_item(
+                Key=_mention_key(mention_identifier),
+                UpdateExpression=f"SET {assignments}",
+                ConditionExpression=f"attribute_exists(pk) AND #status IN ({statuses}) AND {membership}",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise StorageUnavailable(str(error)) from error
+        return True
 
     def replace_text(
         self,
