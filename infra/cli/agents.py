@@ -31,7 +31,8 @@ def agent_service(arguments: argparse.Namespace) -> "AgentService":
 
 
 def configured_platforms(arguments: argparse.Namespace) -> list[str]:
-    """The built-in platforms and every source the running stack's configuration names."""
+    """Every platform the running stack's configuration knows: each adapter's (X, Facebook, Instagram,
+    Bluesky), and every source and feed it names."""
     from infra.cli.operations import read_config_document
     from socialcare.platform_config import PlatformConfig
     from socialcare.platforms import registry
@@ -218,7 +219,9 @@ def register(commands: Any) -> None:
     add.add_argument("--name", required=True)
     add.add_argument("--email", required=True)
     add.add_argument("--phone", required=True, help="E.164, e.g. +14155550123")
-    add.add_argument("--platforms", help="comma-separated (x,facebook,instagram,<source>); default: all")
+    add.add_argument(
+        "--platforms", help="comma-separated (x,facebook,instagram,bluesky,<source>,<feed>); default: all"
+    )
     add.add_argument("--languages", help="comma-separated language codes; default: en")
     add.add_argument("--lead", action="store_true", help="gets what nobody on shift can take")
     add.set_defaults(run=cmd_agents_add)

@@ -126,7 +126,7 @@ def register(commands: Any) -> None:
     listing = mentions.add_parser("list", help="newest first; our own posts only with --all")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.add_argument("--all", action="store_true", help="include the brand's own posts")
-    listing.add_argument("--platform", help="x, facebook, instagram or a source's name")
+    listing.add_argument("--platform", help="x, facebook, instagram, bluesky, a source's or a feed's name")
     listing.add_argument(
         "--status", type=mention_status, help="new, waiting, assigned, opened, answered, ... (one of them)"
     )

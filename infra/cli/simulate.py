@@ -4,6 +4,8 @@
     socialcare simulate facebook-comment --from "Alice Example" --text "Where is my parcel?"
     socialcare simulate instagram-comment --from alice --text "Love it, but it broke"
     socialcare simulate source --source reviews --from alice --text "Two stars: slow delivery"
+    socialcare simulate feed-entry --feed blogs --from "Bea Blogger" --text "Brand lost my parcel"
+    socialcare simulate bluesky-mention --from carol.bsky.social --text "@brand.bsky.social help"
     socialcare simulate sms-reply --from +14155550101 --text "A7 On it!"
     socialcare simulate email-reply --to r-...@reply.example.com --from ann@example.com --text "On it!" \
         [--quote] [--dkim fail] [--spf fail] [--auto-reply]
@@ -41,7 +43,8 @@ def api_url() -> str:
 
 
 def simulator_url(arguments: argparse.Namespace) -> str:
-    return arguments.simulator or f"http://127.0.0.1:{os.environ.get('SIMULATOR_PORT', '4000')}"
+    default = f"http://127.0.0.1:{os.environ.get('SIMULATOR_PORT', '4000')}"
+    return getattr(arguments, "simulator", None) or default
 
 
 def platform_config(arguments: argparse.Namespace) -> dict[str, Any]:
@@ -76,7 +79,7 @@ def send(arguments: argparse.Namespace, event: "SimulatedEvent") -> None:
     except (SimulationError, ValidationError) as error:
         raise CliError(str(error)) from error
     path, body, headers = request.path, request.body, request.headers
-    url = api_url() + path
+    url = (simulator_url(arguments) if request.to_simulator else api_url()) + path
     try:
         response = requests.post(url, data=body, headers=headers, timeout=TIMEOUT_S)
     except requests.ConnectionError as error:

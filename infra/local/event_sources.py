@@ -283,21 +283,33 @@ class EventSourcePollers:
         expression = properties.get("Schedule") or properties.get("ScheduleExpression", "")
         interval = self._schedule_seconds or rate_seconds(expression)
         while not self._stop.wait(interval):
-            event = {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": "Scheduled Event",
-                "source": "aws.events",
-                "account": "123456789012",
-                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "region": REGION,
-                "resources": [],
-                "detail": {},
-            }
             try:
-                self._runtime.invoke(source.function, event, "schedule")
+                self.run_now(source)
             except Exception as error:
                 self._log(f"[local] {source.function} scheduled run failed: {error!r}")
+
+    def schedules(self) -> dict[str, EventSource]:
+        """The scheduled event sources by name (<function>/<event>): `/_local/schedules/<name>` runs one."""
+        return {f"{s.function}/{s.name}": s for s in self._sources if s.kind in ("Schedule", "ScheduleV2")}
+
+    def run_now(self, source: EventSource) -> Any:
+        """One scheduled run, now: the schedule's Input when it has one (as EventBridge sends it), else
+        EventBridge's Scheduled Event."""
+        properties = self._resolver.resolve(source.properties)
+        if properties.get("Input"):
+            return self._runtime.invoke(source.function, json.loads(properties["Input"]), "schedule")
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": [],
+            "detail": {},
+        }
+        return self._runtime.invoke(source.function, event, "schedule")
 
 
 def sns_event(

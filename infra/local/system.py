@@ -22,9 +22,11 @@ from infra.local.outbox import OUTBOX_PATH, Outbox
 from infra.local.runtime import FunctionRuntime, apply_environment, merged_environment
 from infra.local.stack import DEFAULT_STACK_NAME, REGION, LocalStack, parse_parameter_overrides
 from infra.local.state import StreamPositions, reset, state_dir
-from infra.local.template import TEMPLATE_PATH, Resolver, load_template
+from infra.local.template import TEMPLATE_PATH, EventSource, Resolver, load_template
 from infra.simulator.server import PlatformSimulator, point_at_simulator
 
+# A local-only route per scheduled function that runs it at once (the feed poller, the escalation sweep).
+SCHEDULES_PATH = "/_local/schedules"
 SES_RECEIPT_PATH = "/_local/ses-receipt"
 JSON = {"content-type": "application/json"}
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "dev-config.json"
@@ -138,7 +140,17 @@ class LocalSystem:
             StreamPositions(self.state_dir),
         )
         self.pollers.start()
+        for name, source in self.pollers.schedules().items():
+            self.gateway.local_routes[("POST", f"{SCHEDULES_PATH}/{name}")] = self._run_now(source)
         return self
+
+    def _run_now(self, source: EventSource) -> Callable[[bytes], tuple[int, dict[str, str], bytes]]:
+        def run(_body: bytes) -> tuple[int, dict[str, str], bytes]:
+            assert self.pollers is not None
+            result = self.pollers.run_now(source)
+            return 200, JSON, json.dumps(result, default=str).encode()
+
+        return run
 
     def _ses_receipt(self, runtime: FunctionRuntime) -> Callable[[bytes], tuple[int, dict[str, str], bytes]]:
         """SES receiving has no local counterpart: `socialcare simulate email-reply` stores the raw message in

@@ -34,6 +34,7 @@ class EventSource:
     function: str
     kind: str  # DynamoDB | SQS | Schedule | ScheduleV2
     properties: dict[str, Any]
+    name: str = ""  # the event's name in the template (Feeds, EveryMinute)
 
 
 @dataclass
@@ -89,12 +90,12 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
             timeout=int(properties.get("Timeout", function_globals.get("Timeout", 3))),
             environment=environment,
         )
-        for event in properties.get("Events", {}).values():
+        for event_name, event in properties.get("Events", {}).items():
             event_properties = event.get("Properties", {})
             if event["Type"] == "HttpApi":
                 routes.append(Route(event_properties["Method"].upper(), event_properties["Path"], logical_id))
             else:
-                event_sources.append(EventSource(logical_id, event["Type"], event_properties))
+                event_sources.append(EventSource(logical_id, event["Type"], event_properties, event_name))
     # Most specific first, as API Gateway matches: literal segments beat {parameters}.
     routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
     return Template(document, functions, routes, event_sources)

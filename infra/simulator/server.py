@@ -284,10 +284,12 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(min(length, MAX_BODY_BYTES)) if length > 0 else b""
 
     def _send(self, status: int, answer: Any, headers: dict[str, str] | None = None) -> None:
-        data = b"" if answer is None else json.dumps(answer).encode()
+        # A text answer with its own content type (a feed's XML) goes out as it is; anything else is JSON.
+        raw_text = isinstance(answer, str) and any(n.lower() == "content-type" for n in (headers or {}))
+        data = b"" if answer is None else answer.encode() if raw_text else json.dumps(answer).encode()
         try:
             self.send_response(status)
-            if answer is not None:
+            if answer is not None and not raw_text:
                 self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():

@@ -55,6 +55,8 @@ from socialcare.data.surveys import SurveyStore
 from socialcare.data.tokens import ReplyLink, TokenStore
 from socialcare.models import Mention, MentionStatus, utc_now
 from socialcare.observability import logger
+from socialcare.platform_config import PlatformConfig, get_platform_config
+from socialcare.platforms import registry
 from socialcare.platforms.surveys import can_ask_privately
 from socialcare.reply_page import (
     ON_IT,
@@ -168,6 +170,8 @@ class ReplyFlow:
     queue: Callable[[Reply], None]
     nonce_key: Callable[[], bytes]
     now: Callable[[], datetime] = utc_now
+    # The platform configuration: which platforms are answered on their own site (feeds), and their labels.
+    config: Callable[[], PlatformConfig] = PlatformConfig
     # The agent ticked "Ask privately how we did" (socialcare.survey_sending asks after the delay).
     request_survey: Callable[[Mention, str], None] | None = None
 
@@ -283,7 +287,14 @@ class ReplyFlow:
         if form.get("ask_survey") == "yes" and self.request_survey and can_ask_privately(mention, now):
             self.request_survey(mention, link.agent_email)
         logger.info("reply queued", mention_id=mention.id, reply_id=reply_id, confirmed_second=confirmed)
-        return sent_page(text, platform=mention.platform, url=mention.url)
+        config = self.config()
+        return sent_page(
+            text,
+            platform=mention.platform,
+            url=mention.url,
+            answered_there=registry.answered_elsewhere(mention.platform, mention.kind, config),
+            label=registry.label(mention.platform, config),
+        )
 
     def _answered_meanwhile(
         self, mention: Mention, link: ReplyLink, token_hash: str, others: list[Reply], text: str
@@ -342,6 +353,7 @@ class ReplyFlow:
         error: str | None = None,
         draft: str = "",
     ) -> Page:
+        config = self.config()
         view = ReplyView(
             platform=mention.platform,
             kind=mention.kind,
@@ -355,6 +367,8 @@ class ReplyFlow:
             previous_replies=[
                 PreviousReply(by=_agent_label(r), text=r.text, at=r.sent_at or r.created_at) for r in others
             ],
+            answer_there=registry.answered_elsewhere(mention.platform, mention.kind, config),
+            label=registry.label(mention.platform, config),
             can_say_on_it=mention.status in (MentionStatus.ASSIGNED, MentionStatus.WAITING),
             on_it=self._on_it(mention, link),
             can_ask_privately=can_ask_privately(mention, self.now()),
@@ -443,5 +457,6 @@ def get_reply_flow() -> ReplyFlow:
         agents=AgentStore(shared_table),
         queue=sqs_queue(boto3.client("sqs"), settings.reply_queue_url),
         nonce_key=get_nonce_key,
+        config=get_platform_config,
         request_survey=SurveyStore(shared_table).request,
     )

@@ -76,6 +76,9 @@ class ReplyView:
     conversation: Sequence[tuple[str, str, bool]] = ()
     other_agents: Sequence[str] = ()  # who else was notified about this mention
     previous_replies: Sequence[PreviousReply] = ()  # replies already sent: a second one needs confirming
+    # No API can post to the platform (a feed): the agent answers on the site and records it here.
+    answer_there: bool = False
+    label: str | None = None  # the platform's name when the caller knows it better than the registry does
     can_say_on_it: bool = False  # nobody said "I'm on it" yet: the page offers the button
     on_it: str | None = None  # who did ("You", a name)
     can_ask_privately: bool = False  # a public post whose author the platform lets us message privately
@@ -269,9 +272,10 @@ def _on_it(view: ReplyView, nonce: str) -> str:
 
 def reply_form_page(view: ReplyView, *, nonce: str, error: str | None = None, draft: str = "") -> Page:
     """The form. `nonce` is the form's one-time value (posted back in a hidden field), not a CSP nonce."""
-    platform = platform_label(view.platform)
+    platform = view.label or platform_label(view.platform)
     author = _author_label(view)
-    limit = view.limit
+    limit = None if view.answer_there else view.limit
+    button = "I answered there" if view.answer_there else "Send"
     source_link = _link_or_text(view.url, f"Open on {platform}")
     source = f'<p class="meta">{source_link}</p>' if source_link else ""
     error_notice = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
@@ -304,19 +308,48 @@ def reply_form_page(view: ReplyView, *, nonce: str, error: str | None = None, dr
         f"{_previous_replies(view.previous_replies)}{others}{_on_it(view, nonce)}{error_notice}"
         '<form method="post" autocomplete="off">'
         f'<input type="hidden" name="nonce" value="{escape(nonce)}">'
+        f"{_answer_there_notice(view, platform)}"
         f'<label for="text">Your reply <span id="count">{counter}</span></label>'
         # The newline after <textarea> is dropped by the parser, so a draft starting with one survives.
         f'<textarea id="text" name="text" rows="6" dir="auto" required{data}>\n{escape(draft)}</textarea>'
-        f'<p class="meta">{escape(view.counting_rule)}</p>'
-        f'{ask}{confirm}<button type="submit" id="send">Send</button></form>'
+        f'<p class="meta">{escape(_rule_line(view))}</p>'
+        f'{ask}{confirm}<button type="submit" id="send">{button}</button></form>'
     )
     return _document(f"Reply on {platform}", content, status=200, with_script=limit is not None)
 
 
-def sent_page(reply_text: str, *, platform: str, url: str | None = None, posted: bool = False) -> Page:
-    """The confirmation after a POST: the reply is posted already, or queued for the reply sender."""
-    label = platform_label(platform)
+def _answer_there_notice(view: ReplyView, platform: str) -> str:
+    if not view.answer_there:
+        return ""
+    where = _link_or_text(view.url, "Open the post") or "Open the post"
+    return (
+        f'<p class="notice">{where} and answer there: {escape(platform)} cannot take a reply from here. '
+        "Then paste your answer below and press <strong>I answered there</strong>, so the team knows it "
+        "is answered.</p>"
+    )
+
+
+def _rule_line(view: ReplyView) -> str:
+    if view.answer_there:
+        return "Your answer is recorded here; nothing is posted anywhere."
+    return view.counting_rule
+
+
+def sent_page(
+    reply_text: str,
+    *,
+    platform: str,
+    url: str | None = None,
+    posted: bool = False,
+    answered_there: bool = False,
+    label: str | None = None,
+) -> Page:
+    """The confirmation after a POST: the reply is posted already, or queued for the reply sender, or (a
+    platform answered on its own site) recorded."""
+    label = label or platform_label(platform)
     state = f"Posted on {label}." if posted else f"On its way to {label}: it goes out in a moment."
+    if answered_there:
+        state = "Recorded: the mention is marked answered in a moment."
     link = _link_or_text(url, f"Open on {label}")
     content = (
         f"<h1>Reply sent</h1><p>{escape(state)}</p>"

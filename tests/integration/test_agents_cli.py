@@ -85,11 +85,12 @@ def test_an_unknown_platform_is_refused_with_the_name_meant(cli: Any, aws: Aws) 
     code, out, err = cli(*ADD_ANN, "--platforms", "twitter,facebook")
     assert (code, out) == (1, "")
     assert err == (
-        "socialcare: unknown platform 'twitter' (known: facebook, instagram, reviews, x): "
-        "did you mean --platforms x?\n"
+        "socialcare: unknown platform 'twitter' "
+        "(known: blogs, bluesky, facebook, forum, instagram, reviews, x): did you mean --platforms x?\n"
     )
     assert agent_items(aws) == []
-    assert cli(*ADD_ANN, "--platforms", "x,reviews")[0] == 0  # a configured source is a platform too
+    # A configured source or feed is a platform too, and so is every adapter's.
+    assert cli(*ADD_ANN, "--platforms", "x,reviews,blogs,bluesky")[0] == 0
 
 
 def test_adding_the_same_email_twice_is_refused(cli: Any, aws: Aws) -> None:

@@ -161,3 +161,65 @@ def test_a_cross_site_post_is_refused_and_the_link_still_works(stack: RunningSta
     (call,) = eventually(lambda: calls_answering(stack, tweet_id) or None, "the real reply")
     assert call["body"]["text"] == "Yes, we're here!"
     assert not [c for c in calls(stack) if "evil.example" in c["raw_body"]]
+
+
+def poll_feeds(stack: RunningStack) -> dict[str, Any]:
+    """One run of the feed poller's schedule, now (the local stack's /_local/schedules route)."""
+    answer = requests.post(f"{stack.api_url}/_local/schedules/PollerFunction/Feeds", timeout=60)
+    assert answer.status_code == 200, answer.text
+    summary: dict[str, Any] = answer.json()
+    return summary
+
+
+def publish(stack: RunningStack, feed: str, entry_id: str, text: str) -> None:
+    exchange = stack.cli_json(
+        "simulate", "feed-entry", "--feed", feed, "--from", "Bea Blogger", "--text", text, "--id", entry_id,
+        "--json",
+    )  # fmt: skip
+    assert exchange["answer"]["status"] == 201
+
+
+def test_a_feed_entry_becomes_one_mention_and_i_answered_there_answers_it(stack: RunningStack) -> None:
+    requests.post(f"{stack.simulator_url}/feeds/forum/status", json={"status": 500}, timeout=5)
+    publish(stack, "blogs", "https://blogs.example/p1", "<p>My <b>brand</b> boots fell apart</p>")
+    publish(stack, "blogs", "https://blogs.example/p2", "Nothing about us here")
+    publish(stack, "forum", "https://forum.example/t/1", "Anyone else waiting for a refund?")
+
+    first = poll_feeds(stack)
+    assert first["blogs"]["stored"] == 1 and first["blogs"]["not_matching"] == 1
+    assert first["forum"] == {**first["forum"], "status": "failed", "error": "HTTP 500"}
+    assert poll_feeds(stack)["blogs"]["status"] == "unchanged"  # a second poll stores nothing new
+
+    publish(stack, "blogs", "https://blogs.example/p3", "brand refund came quickly")
+    requests.post(f"{stack.simulator_url}/feeds/forum/status", json={"status": 200}, timeout=5)
+    third = poll_feeds(stack)
+    assert (third["blogs"]["stored"], third["blogs"]["duplicates"]) == (1, 1)  # only the new entry
+    assert third["forum"]["stored"] == 1  # the failed feed is read again on the next run
+
+    listed = stack.cli_json("mentions", "list", "--json", "--platform", "blogs")
+    assert sorted(m["external_id"] for m in listed) == [
+        "https://blogs.example/p1",
+        "https://blogs.example/p3",
+    ]
+
+    def platform_posts() -> int:
+        return len([c for c in calls(stack) if c["method"] == "POST" and "/feeds/" not in c["path"]])
+
+    posts_before = platform_posts()
+    link = texted_link(stack, "boots fell apart")
+    page = requests.get(link, timeout=10)
+    assert "I answered there" in page.text and "on Blogs" in page.text
+    recorded = open_and_answer(link, "Commented under the post: a new pair ships today.")
+    assert recorded.status_code == 200 and "Recorded" in recorded.text
+
+    def answered() -> dict[str, Any] | None:
+        for mention in stack.cli_json("mentions", "list", "--json", "--platform", "blogs"):
+            if mention["external_id"] == "https://blogs.example/p1" and mention["status"] == "answered":
+                return dict(mention)
+        return None
+
+    mention = eventually(answered, "the feed mention answered")
+    shown = stack.cli_json("mentions", "show", mention["id"], "--json")
+    ours = [m for m in shown["conversation"] if m["is_ours"]]
+    assert [m["text"] for m in ours] == ["Commented under the post: a new pair ships today."]
+    assert platform_posts() == posts_before  # recorded, not posted anywhere

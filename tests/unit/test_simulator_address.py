@@ -19,6 +19,8 @@ def test_urls_pointing_elsewhere_are_left_alone(dev_config: dict[str, Any]) -> N
     dev_config["x"]["api_base"] = "https://api.x.com"
     dev_config["meta"]["graph_base"] = "http://127.0.0.1:4001/v21.0"
     dev_config["sources"]["reviews"]["reply_url"] = "https://127.0.0.1:4000/sources/reviews/replies"
+    for name, feed in dev_config["feeds"].items():
+        feed["url"] = f"https://blogs.example/{name}.xml"
     moved = point_at_simulator(dev_config, "http://127.0.0.1:45123")
     assert moved == dev_config
 

@@ -94,6 +94,18 @@ CALLS: dict[str, set[str]] = {
         "sms-voice:SendTextMessage",
     },
     "TeamPagesFunction": {"secretsmanager:GetSecretValue", *CRUD, *TEXT_AND_EMAIL},
+    # Not narrowed yet either: DynamoDBReadPolicy and DynamoDBWritePolicy, as the poller arrived.
+    "PollerFunction": {
+        "secretsmanager:GetSecretValue",
+        "dynamodb:GetItem",
+        "dynamodb:Scan",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:DescribeTable",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:BatchWriteItem",
+    },
     "EmailReplyFunction": {
         *CRUD,
         "sqs:SendMessage*",
@@ -125,14 +137,22 @@ SECRETS = {
     "MetaWebhookFunction": {"MetaConfigSecret"},
     "SourceWebhookFunction": {"SourcesConfigSecret"},
     # Instagram texts fetched late, and surveys asked on every platform.
-    "EscalationFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
+    "EscalationFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret", "BlueskyConfigSecret"},
     "ReplyPageFunction": {"ReplyFormKeySecret"},
     "SurveyPageFunction": {"ReplyFormKeySecret"},
     "TeamPagesFunction": {"ReplyFormKeySecret"},
     # UNDO deletes through every platform's API.
-    "TextReplyFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
+    "TextReplyFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret", "BlueskyConfigSecret"},
+    # What it reads: the feeds and the Bluesky account.
+    "PollerFunction": {"FeedsConfigSecret", "BlueskyConfigSecret"},
     # Every platform; and the key a source's survey link is derived under.
-    "ReplySenderFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret", "ReplyFormKeySecret"},
+    "ReplySenderFunction": {
+        "XConfigSecret",
+        "MetaConfigSecret",
+        "SourcesConfigSecret",
+        "BlueskyConfigSecret",
+        "ReplyFormKeySecret",
+    },
     "CredentialsCheckFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
 }
 # Logs and traces for every function; the event source mapping's own reads for stream and queue consumers.

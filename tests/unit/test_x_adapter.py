@@ -167,7 +167,7 @@ def test_deletes_become_tombstones_and_noise_is_ignored() -> None:
 
 
 def test_unknown_envelope_is_acknowledged_not_stored() -> None:
-    delivery = x.parse_delivery({"data": {"event_type": "new.shape"}}, CONFIG)
+    delivery = x.parse_delivery({"events": [{"kind": "new.shape"}]}, CONFIG)
     assert delivery.mentions == [] and delivery.ignored == ["unknown-envelope"]
 
 

@@ -514,7 +514,9 @@ def mention_for_reply(mention: Mention) -> Mention:
     not read the mention back: ids, kind, author, url, times, conversation, and of `raw` only what
     reply_target reads. Not the text (the customer's, up to the item size) nor the rest of the raw event."""
     raw = mention.raw
-    kept: dict[str, Any] = {k: raw[k] for k in ("media_id", "parent_id", "comment_id") if k in raw}
+    kept: dict[str, Any] = {
+        k: raw[k] for k in ("media_id", "parent_id", "comment_id", "reply_refs") if k in raw
+    }
     if "media" in raw:
         media = raw["media"]
         kept["media"] = {"id": media.get("id")} if isinstance(media, dict) else media

@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from socialcare.models import Author, Delivery, Mention, MentionKind
 
 if TYPE_CHECKING:
     import requests
 
+    from socialcare.data.mentions import MentionStore
+    from socialcare.data.polling import PollStateStore
     from socialcare.platform_config import PlatformConfig
     from socialcare.platforms.local import LocalPlatform
 
@@ -86,7 +88,8 @@ class ReplyTarget(BaseModel):
     media_id: str | None = None  # the media the brand was mentioned on
     via_mention: bool = False  # the brand was mentioned on someone else's media: answer through the mention
     reply_url: str | None = None  # overrides the configured reply URL (a source)
-    survey_url: str | None = None  # the customer's survey link, for a platform that passes it on
+    refs: dict[str, str] = Field(default_factory=dict)  # anything else the platform needs (Bluesky's cids)
+    survey_url: str | None = None  # the customer's survey link, for a platform that passes it on (a source)
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,30 @@ class PostContext:
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     # The same on every attempt of one reply: platforms that take an idempotency key get it.
     idempotency_key: str | None = None
+
+
+# ---------------------------------------------------------------- polling
+@dataclass
+class PollContext:
+    """What one scheduled run of a platform we read (rather than hear from) may use."""
+
+    config: "PlatformConfig"
+    states: "PollStateStore"  # what it keeps between runs: a feed's ETag, a cursor
+    mentions: "MentionStore"  # where ingest stores what it found
+    session: "requests.Session"
+    now: Callable[[], datetime]
+
+
+class PollingAdapter(Protocol):
+    """An adapter whose platform never calls us: the poller function runs `poll` on its schedule (the
+    template's Schedule event names the adapter's `webhook` in its Input)."""
+
+    webhook: str
+
+    def poll(self, context: PollContext) -> dict[str, Any]:
+        """Read the platform once and ingest what is new; a summary for the logs. One failing feed or
+        account must not stop the others."""
+        ...
 
 
 # ---------------------------------------------------------------- the interface

@@ -31,6 +31,8 @@ class Call(Protocol):
     def status(self) -> int | None: ...
     @property
     def answer(self) -> Any: ...
+    @property
+    def timestamp(self) -> float: ...
 
 
 class Simulator(Protocol):
@@ -45,11 +47,13 @@ class Simulator(Protocol):
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """A webhook delivery as the platform sends it: where, the exact bytes, the signed headers."""
+    """A webhook delivery as the platform sends it: where, the exact bytes, the signed headers. Or, for a
+    platform we read rather than hear from, what the simulator is to publish next."""
 
     path: str
     body: bytes
     headers: dict[str, str]
+    to_simulator: bool = False  # sent to the platform simulator (a feed's new entry), not to our API
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from socialcare.models import Author, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
@@ -16,11 +16,14 @@ from socialcare.platforms.base import (
     DEFAULT_TIMEOUT,
     PermanentFailure,
     PlatformAdapter,
+    PollingAdapter,
     PostContext,
     PostResult,
     ReplyRules,
     ReplyTarget,
 )
+from socialcare.platforms.bluesky import BlueskyPlatform
+from socialcare.platforms.feeds import FeedsPlatform
 from socialcare.platforms.meta import MetaPlatform
 from socialcare.platforms.sources import SourcesPlatform
 from socialcare.platforms.x import XPlatform
@@ -31,7 +34,10 @@ if TYPE_CHECKING:
 ADAPTERS: list[PlatformAdapter] = [
     XPlatform(),
     MetaPlatform(),
+    BlueskyPlatform(),
 ]
+# Adapters whose platform names come from the configuration (feeds): asked when the caller has it.
+CONFIGURED: list[PlatformAdapter] = [FeedsPlatform()]
 # Any other platform name is a configured Standard Webhooks source.
 CATCH_ALL: PlatformAdapter = SourcesPlatform()
 
@@ -60,19 +66,28 @@ def named_platforms() -> frozenset[str]:
     return frozenset(_by_platform())
 
 
-def adapter_for(platform: str) -> PlatformAdapter:
-    return _by_platform().get(platform, CATCH_ALL)
+def adapter_for(platform: str, config: PlatformConfig | None = None) -> PlatformAdapter:
+    """The adapter of `platform`. Names from the configuration's other sections (feeds) are known only
+    with `config`; without it they fall to the catch-all, which is right for everything but answering."""
+    named = _by_platform().get(platform)
+    if named is not None:
+        return named
+    if config is not None:
+        for adapter in CONFIGURED:
+            if platform in adapter.platforms(config):
+                return adapter
+    return CATCH_ALL
 
 
 def adapter_for_webhook(webhook: str) -> PlatformAdapter:
-    for adapter in (*ADAPTERS, CATCH_ALL):
+    for adapter in webhooks():
         if adapter.webhook == webhook:
             return adapter
     raise LookupError(f"no platform adapter receives the {webhook!r} webhook")
 
 
 def webhooks() -> list[PlatformAdapter]:
-    return [*ADAPTERS, CATCH_ALL]
+    return [*ADAPTERS, *CONFIGURED, CATCH_ALL]
 
 
 def known_platforms(config: PlatformConfig) -> list[str]:
@@ -88,7 +103,7 @@ def familiar_names() -> dict[str, str]:
 
 
 def label(platform: str, config: PlatformConfig | None = None) -> str:
-    return adapter_for(platform).label(platform, config)
+    return adapter_for(platform, config).label(platform, config)
 
 
 def reply_rules(platform: str, kind: MentionKind | str | None) -> ReplyRules:
@@ -96,7 +111,7 @@ def reply_rules(platform: str, kind: MentionKind | str | None) -> ReplyRules:
 
 
 def brand(platform: str, config: PlatformConfig) -> Author:
-    return adapter_for(platform).brand(platform, config)
+    return adapter_for(platform, config).brand(platform, config)
 
 
 def secrets(config: PlatformConfig) -> list[str]:
@@ -130,7 +145,7 @@ def post_reply(
     """Post `text` as the brand's answer to `target`. Raises RetryLater or PermanentFailure."""
     context = _context(config, session, now, timeout, idempotency_key)
     try:
-        return adapter_for(target.platform).post_reply(target, text, context)
+        return adapter_for(target.platform, config).post_reply(target, text, context)
     finally:
         if session is None:
             context.session.close()
@@ -149,10 +164,23 @@ def find_reply(
     """Ask the platform whether our answer is there already. Raises RetryLater when it cannot say."""
     context = _context(config, session, now, timeout, None)
     try:
-        return adapter_for(target.platform).find_reply(target, text, since, context)
+        return adapter_for(target.platform, config).find_reply(target, text, since, context)
     finally:
         if session is None:
             context.session.close()
+
+
+def answered_elsewhere(platform: str, kind: MentionKind | str, config: PlatformConfig) -> bool:
+    """No API can post the answer: the agent answers on the site and records it ("I answered there")."""
+    return not adapter_for(platform, config).can_answer(kind)
+
+
+def poller(name: str) -> PollingAdapter:
+    """The adapter a scheduled poller run names (its schedule's Input: {"poller": name})."""
+    for adapter in webhooks():
+        if adapter.webhook == name and callable(getattr(adapter, "poll", None)):
+            return cast(PollingAdapter, adapter)
+    raise LookupError(f"no platform adapter polls {name!r}")
 
 
 def check(config: PlatformConfig) -> None:

@@ -28,6 +28,7 @@ from socialcare.platforms.x.webhook import (
     PLATFORM,
     SIGNATURE_HEADER,
     crc_response,
+    is_crc_token,
     parse_delivery,
     verify_signature,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "XConfig",
     "XPlatform",
     "crc_response",
+    "is_crc_token",
     "parse_delivery",
     "verify_signature",
 ]

@@ -71,6 +71,40 @@ def delivery(
     return payload
 
 
+def activity_event(
+    post_id: str = "1850000000000000001",
+    text: str = "@brand my order is late",
+    user_id: str = "42",
+    username: str = "alice",
+    *,
+    event_type: str = "post.mention.create",
+    brand_user_id: str = "1000000001",
+    created_at: str = "2018-10-10T20:19:24.000Z",
+    replied_to: str | None = None,
+) -> dict[str, Any]:
+    """An X Activity API delivery: one event, its v2 post as `payload`, its author in `includes.users`."""
+    post: dict[str, Any] = {
+        "id": post_id,
+        "text": text,
+        "author_id": user_id,
+        "conversation_id": replied_to or post_id,
+        "created_at": created_at,
+        "entities": {"mentions": [{"id": brand_user_id, "username": "brand"}]},
+    }
+    if replied_to:
+        post["referenced_tweets"] = [{"type": "replied_to", "id": replied_to}]
+    return {
+        "data": {
+            "event_uuid": f"evt-{post_id}",
+            "filter": {"user_id": brand_user_id},
+            "event_type": event_type,
+            "tag": "brand mentions",
+            "payload": post,
+            "includes": {"users": [{"id": user_id, "username": username, "name": username.title()}]},
+        }
+    }
+
+
 def signed(
     payload: dict[str, Any], consumer_secret: str, oauth2_secret: str = ""
 ) -> tuple[bytes, dict[str, str]]:

@@ -1,7 +1,7 @@
 """X (Twitter) Account Activity API: CRC answer, signature check and event parsing.
 
-Envelopes are pluggable: X is moving to the "X Activity API" shape ({"data": {"event_type", ...}}); a parser
-for it is added to ENVELOPES without touching the webhook or ingest code."""
+Envelopes are pluggable and recognised by shape: the Account Activity API's ({"for_user_id", ...}) and the X
+Activity API's ({"data": {"event_type", ...}}), which X now recommends; both come to the same route."""
 
 import json
 import re
@@ -247,7 +247,90 @@ class AccountActivityEnvelope:
         return delivery
 
 
-ENVELOPES: list[Envelope] = [AccountActivityEnvelope()]
+# ---------------------------------------------------------------- X Activity API (v2 objects)
+# The events that are a customer talking to or about the brand; others (follows, likes, …) are acknowledged.
+ACTIVITY_MENTION_EVENTS = frozenset({"post.mention.create", "post.reply.create", "post.quote.create"})
+
+
+class _ActivityUser(BaseModel):
+    id: str = Field(min_length=1)
+    username: str | None = None
+    name: str | None = None
+    verified: bool = False
+    public_metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class _Reference(BaseModel):
+    type: str
+    id: str
+
+
+class _ActivityPost(BaseModel):
+    id: str = Field(min_length=1)
+    text: str = ""
+    author_id: str = Field(min_length=1)
+    created_at: datetime
+    conversation_id: str | None = None
+    referenced_tweets: list[_Reference] = Field(default_factory=list)
+
+
+class _ActivityEvent(BaseModel):
+    event_type: str
+    payload: Any = None
+    includes: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActivityEnvelope:
+    """{"data": {"event_type": "post.mention.create", "payload": <v2 post>, "includes": {"users": [...]}}}:
+    the X Activity API, delivered to the same webhook (the same CRC and signature). A post is keyed on the
+    same id as its Account Activity twin, so one mention arriving by both APIs is stored once."""
+
+    def accepts(self, payload: Mapping[str, Any]) -> bool:
+        data = payload.get("data")
+        return isinstance(data, Mapping) and "event_type" in data
+
+    def parse(self, payload: Mapping[str, Any], config: XConfig) -> Delivery:
+        event = validate_payload(_ActivityEvent, payload["data"], "data")
+        if event.event_type not in ACTIVITY_MENTION_EVENTS:
+            return Delivery(ignored=[event.event_type])
+        post = validate_payload(_ActivityPost, event.payload, "data.payload")
+        includes = event.includes or payload.get("includes") or {}
+        users = [validate_payload(_ActivityUser, u, "includes.users") for u in includes.get("users") or []]
+        author = next((user for user in users if user.id == post.author_id), None)
+        replied_to = next((ref.id for ref in post.referenced_tweets if ref.type == "replied_to"), None)
+        ours = bool(config.brand_user_id) and post.author_id == config.brand_user_id
+        handle = author.username if author else None
+        created_at = post.created_at if post.created_at.tzinfo else post.created_at.replace(tzinfo=UTC)
+        mention = Mention(
+            platform=PLATFORM,
+            external_id=post.id,
+            kind=MentionKind.POST,
+            author=Author(
+                id=post.author_id,
+                handle=handle,
+                name=author.name if author else None,
+                url=f"https://x.com/{handle}" if handle else None,
+                followers=_followers(author),
+                verified=bool(author and author.verified),
+            ),
+            text=post.text,
+            url=f"https://x.com/{handle or 'i'}/status/{post.id}",
+            created_at=created_at,
+            thread_key=replied_to or post.id,
+            in_reply_to=replied_to,
+            is_ours=ours,
+            status=MentionStatus.OURS if ours else MentionStatus.NEW,
+            raw=dict(payload["data"]),
+        )
+        return Delivery(mentions=[mention])
+
+
+def _followers(user: _ActivityUser | None) -> int | None:
+    count = user.public_metrics.get("followers_count") if user else None
+    return count if isinstance(count, int) else None
+
+
+ENVELOPES: list[Envelope] = [AccountActivityEnvelope(), ActivityEnvelope()]
 
 
 def parse_delivery(payload: object, config: XConfig) -> Delivery:

@@ -1,0 +1,113 @@
+"""Bluesky: no webhooks, so the poller reads the brand's notifications every minute (`notifications.py`);
+answers are posts in the brand's repo, in reply to the post (`replies.py`). Plain XRPC over requests: the
+atproto SDK would cost the poller's and the sender's cold start more than the three calls it saves."""
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from socialcare.errors import MalformedPayload
+from socialcare.models import Author, Delivery, Mention, MentionKind
+from socialcare.platform_config import PlatformConfig
+from socialcare.platforms.base import (
+    Handshake,
+    PollContext,
+    PostContext,
+    PostResult,
+    ReplyRules,
+    ReplyTarget,
+    TextFetcher,
+    WebhookRequest,
+    WebhookRoute,
+)
+from socialcare.platforms.bluesky.config import SECTION, BlueskyConfig
+
+if TYPE_CHECKING:
+    from socialcare.platforms.local import LocalPlatform
+
+PLATFORM = "bluesky"
+
+
+class BlueskyPlatform:
+    webhook = "bluesky"
+    aliases: ClassVar[dict[str, str]] = {"bsky": PLATFORM}  # names people type for it
+
+    def platforms(self, config: PlatformConfig) -> Collection[str]:
+        return (PLATFORM,)
+
+    def label(self, platform: str, config: PlatformConfig | None = None) -> str:
+        return "Bluesky"
+
+    def secrets(self, config: PlatformConfig) -> list[str]:
+        return [config.section(SECTION, BlueskyConfig).app_password]
+
+    # ---- receiving: polled, never called
+    def routes(self) -> list[WebhookRoute]:
+        return []
+
+    def handshake(self, request: WebhookRequest, config: PlatformConfig) -> Handshake:
+        raise MalformedPayload("Bluesky does not call webhooks")
+
+    def verify(self, request: WebhookRequest, config: PlatformConfig) -> None:
+        raise MalformedPayload("Bluesky does not call webhooks")
+
+    def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
+        raise MalformedPayload("Bluesky does not call webhooks")
+
+    def delivery_id(self, request: WebhookRequest) -> str | None:
+        return None
+
+    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
+        return None
+
+    def poll(self, context: PollContext) -> dict[str, Any]:
+        from socialcare.platforms.bluesky.notifications import poll
+
+        return poll(context)
+
+    def brand(self, platform: str, config: PlatformConfig) -> Author:
+        handle = config.section(SECTION, BlueskyConfig).handle
+        return Author(id=handle or PLATFORM, handle=handle or None)
+
+    # ---- answering
+    def reply_rules(self, platform: str, kind: MentionKind | str | None) -> ReplyRules:
+        from socialcare.platforms.bluesky.replies import COUNTING_RULE, POST_LIMIT, graphemes
+
+        return ReplyRules(limit=POST_LIMIT, count=graphemes, counting_rule=COUNTING_RULE)
+
+    def can_answer(self, kind: MentionKind | str) -> bool:
+        return kind == MentionKind.POST
+
+    def answers_privately(self, kind: MentionKind | str) -> bool:
+        return False
+
+    def reply_target(self, mention: Mention) -> ReplyTarget:
+        refs = mention.raw.get("reply_refs") or {}
+        return ReplyTarget(
+            platform=mention.platform,
+            kind=mention.kind,
+            external_id=mention.external_id,
+            author_id=mention.author.id,
+            refs={str(k): str(v) for k, v in refs.items()},
+        )
+
+    def passes_survey_links(self) -> bool:
+        return False
+
+    def reply_kind(self, mention: Mention) -> MentionKind:
+        return MentionKind.POST
+
+    def post_reply(self, target: ReplyTarget, text: str, context: PostContext) -> PostResult:
+        from socialcare.platforms.bluesky import replies
+
+        return replies.post(target, text, context)
+
+    def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
+        from socialcare.platforms.bluesky import replies
+
+        return replies.find(target, text, since, context)
+
+    def local(self) -> "LocalPlatform":
+        from socialcare.platforms.bluesky.local import LocalBluesky
+
+        return LocalBluesky()
