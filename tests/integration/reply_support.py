@@ -37,7 +37,7 @@ def point_config_at(aws: Aws, config: dict[str, Any], simulator: PlatformSimulat
         source["reply_url"] = source["reply_url"].replace("http://127.0.0.1:4000", simulator.url)
     for section, secret_id in section_secret_ids(aws.environment["SECTION_SECRET_IDS"]).items():
         boto3.client("secretsmanager").put_secret_value(
-            SecretId=secret_id, SecretString=json.dumps(config[section])
+            SecretId=secret_id, SecretString=json.dumps(config.get(section, {}))
         )
 
 
