@@ -31,8 +31,9 @@ $(INSTALLED): pyproject.toml
 run: install
 	$(PY) -m infra.local $(if $(FRESH),--fresh)
 
+# Two workers, one per core; a test file stays on one worker, so a module's local stack starts once.
 test: install lint typecheck template browser axe
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The browser tests drive Debian's chromium through Playwright; never a browser download of Playwright's own.
 browser:
