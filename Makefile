@@ -31,8 +31,9 @@ $(INSTALLED): pyproject.toml
 run: install
 	$(PY) -m infra.local $(if $(FRESH),--fresh)
 
+# Two workers, one per core; a test file stays on one worker, so a module's local stack starts once.
 test: install lint typecheck template scan browser axe
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # checkov, the scanner most AWS teams run in CI, on the template: no failed check. Each skip is in the template
 # beside its resource, with the reason. checkov pins boto3 and packaging to versions the dev tools cannot use,
