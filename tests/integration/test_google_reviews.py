@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -20,7 +19,7 @@ from socialcare.models import MentionStatus
 from socialcare.platforms.google_reviews import payloads
 from tests.integration.conftest import Aws, Invoke, json_of
 from tests.integration.dispatch_support import link_in, make_world, new_mention_records, texts_to
-from tests.integration.reply_support import ALICE, make_reply_world, text_of
+from tests.integration.reply_support import ALICE, make_reply_world, point_config_at, text_of
 
 PATH = "/webhooks/google-reviews"
 AUDIENCE = "https://care.example/webhooks/google-reviews"
@@ -53,8 +52,7 @@ def test_a_pushed_review_is_read_texted_answered_and_replied_to_once(
         "access_token": "test-google-token",
         "api_base": f"{running_simulator.url}/google-api/v4",
     }
-    secret_id = aws.environment["CONFIG_SECRET_ID"]
-    boto3.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=json.dumps(dev_config))
+    point_config_at(aws, dev_config, running_simulator)
     world = make_world(aws)
     world.add_agent("Alice", ALICE.phone, at=datetime.now(UTC), platforms=["google"])
     webhook = handlers("GoogleReviewsWebhookFunction")

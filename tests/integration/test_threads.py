@@ -2,12 +2,9 @@
 and posted once through the two-step create and publish of the (simulated) Threads API; a forged delivery
 and a wrong verify token are refused."""
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-
-import boto3
 
 from infra.local.gateway import build_event
 from infra.local.template import Route
@@ -16,7 +13,7 @@ from socialcare.models import MentionStatus
 from socialcare.platforms.threads import payloads
 from tests.integration.conftest import Aws, Invoke, json_of
 from tests.integration.dispatch_support import link_in, make_world, new_mention_records, texts_to
-from tests.integration.reply_support import ALICE, make_reply_world, text_of
+from tests.integration.reply_support import ALICE, make_reply_world, point_config_at, text_of
 
 PATH = "/webhooks/threads"
 
@@ -38,8 +35,7 @@ def test_a_threads_reply_is_texted_answered_and_published_once(
 ) -> None:
     reply_world = make_reply_world(aws, handlers, running_simulator, dev_config)
     dev_config["threads"]["api_base"] = f"{running_simulator.url}/threads-api/v1.0"
-    secret_id = aws.environment["CONFIG_SECRET_ID"]
-    boto3.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=json.dumps(dev_config))
+    point_config_at(aws, dev_config, running_simulator)
     world = make_world(aws)
     world.add_agent("Alice", ALICE.phone, at=datetime.now(UTC), platforms=["threads"])
     webhook = handlers("ThreadsWebhookFunction")

@@ -62,6 +62,9 @@ CALLS: dict[str, set[str]] = {
     "XWebhookFunction": {"secretsmanager:GetSecretValue", *INGEST},
     "MetaWebhookFunction": {"secretsmanager:GetSecretValue", *INGEST, "dynamodb:GetItem"},
     "SourceWebhookFunction": {"secretsmanager:GetSecretValue", *INGEST},
+    "ThreadsWebhookFunction": {"secretsmanager:GetSecretValue", *INGEST, "dynamodb:GetItem"},
+    # GetItem: as Meta's, the review's text is fetched on ingest.
+    "GoogleReviewsWebhookFunction": {"secretsmanager:GetSecretValue", *INGEST, "dynamodb:GetItem"},
     # sqs:SendMessage: Lambda sends records that keep failing to the dead-letter queue under this role.
     "DispatcherFunction": {*DISPATCH, *TEXT_AND_EMAIL, *TWO_WAY, "sqs:SendMessage"},
     # DeleteItem: an Instagram mention's pending-text marker, once its text is fetched.
@@ -136,13 +139,29 @@ SECRETS = {
     "XWebhookFunction": {"XConfigSecret"},
     "MetaWebhookFunction": {"MetaConfigSecret"},
     "SourceWebhookFunction": {"SourcesConfigSecret"},
+    "ThreadsWebhookFunction": {"ThreadsConfigSecret"},
+    "GoogleReviewsWebhookFunction": {"GoogleReviewsConfigSecret"},
     # Instagram texts fetched late, and surveys asked on every platform.
-    "EscalationFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret", "BlueskyConfigSecret"},
+    "EscalationFunction": {
+        "XConfigSecret",
+        "MetaConfigSecret",
+        "SourcesConfigSecret",
+        "BlueskyConfigSecret",
+        "ThreadsConfigSecret",
+        "GoogleReviewsConfigSecret",
+    },
     "ReplyPageFunction": {"ReplyFormKeySecret"},
     "SurveyPageFunction": {"ReplyFormKeySecret"},
     "TeamPagesFunction": {"ReplyFormKeySecret"},
     # UNDO deletes through every platform's API.
-    "TextReplyFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret", "BlueskyConfigSecret"},
+    "TextReplyFunction": {
+        "XConfigSecret",
+        "MetaConfigSecret",
+        "SourcesConfigSecret",
+        "BlueskyConfigSecret",
+        "ThreadsConfigSecret",
+        "GoogleReviewsConfigSecret",
+    },
     # What it reads: the feeds and the Bluesky account.
     "PollerFunction": {"FeedsConfigSecret", "BlueskyConfigSecret"},
     # Every platform; and the key a source's survey link is derived under.
@@ -151,6 +170,8 @@ SECRETS = {
         "MetaConfigSecret",
         "SourcesConfigSecret",
         "BlueskyConfigSecret",
+        "ThreadsConfigSecret",
+        "GoogleReviewsConfigSecret",
         "ReplyFormKeySecret",
     },
     "CredentialsCheckFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
