@@ -3,7 +3,7 @@
 Posting (`meta.replies`, which needs requests) is imported on use: the webhook never posts."""
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from socialcare.models import Author, Delivery, Mention, MentionKind
@@ -51,6 +51,7 @@ __all__ = [
 COMMENT_LIMITS = {FACEBOOK: 8000, INSTAGRAM: 2200}
 DM_LIMIT = 1000
 LABELS = {FACEBOOK: "Facebook", INSTAGRAM: "Instagram"}
+PRIVATE_REPLY_WINDOW = timedelta(days=7)  # Meta takes one private reply per comment, within 7 days
 
 
 def config_of(config: PlatformConfig) -> MetaConfig:
@@ -126,6 +127,12 @@ class MetaPlatform:
     def answers_privately(self, kind: MentionKind | str) -> bool:
         return kind == MentionKind.DIRECT_MESSAGE
 
+    def private_reply(self, mention: Mention, now: datetime) -> str | None:
+        """How this public mention can be answered privately now (shown on the reply page), or None."""
+        if mention.kind is not MentionKind.COMMENT or now - mention.created_at >= PRIVATE_REPLY_WINDOW:
+            return None
+        return "private reply"
+
     def reply_target(self, mention: Mention) -> ReplyTarget:
         raw = mention.raw
         media = raw.get("media")
@@ -153,11 +160,16 @@ class MetaPlatform:
     def post_reply(self, target: ReplyTarget, text: str, context: PostContext) -> PostResult:
         from socialcare.platforms.meta import replies
 
+        if target.private:
+            meta = config_of(context.config)
+            return replies.post_private(target.platform, target.external_id, text, context, meta)
         return replies.post(target, text, context, config_of(context.config))
 
     def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
         from socialcare.platforms.meta import replies
 
+        if target.private:
+            return None  # Meta refuses a second private reply to a comment: posting again is safe
         return replies.find(target, text, since, context, config_of(context.config))
 
     def local(self) -> "LocalPlatform":
