@@ -97,12 +97,17 @@ class MetaPlatform:
 
     def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
         meta = config_of(config)
-        if not meta.ig_user_id or not meta.page_access_token:
+        if not meta.page_access_token:
             return None
 
         def fetch(mention: Mention) -> dict[str, Any]:
             # Looked up on the module at call time, so a test can stand in for the Graph API.
-            fetched = webhook.fetch_instagram_mention(mention.external_id, meta, timeout=timeout)
+            if mention.platform == FACEBOOK:  # a Page `mention`: the post or comment that tags us
+                return webhook.fetch_facebook_mention(mention.external_id, meta, timeout=timeout)
+            if mention.kind is MentionKind.POST:  # a mention in a post's caption
+                fetched = webhook.fetch_instagram_caption(mention.external_id, meta, timeout=timeout)
+            else:
+                fetched = webhook.fetch_instagram_mention(mention.external_id, meta, timeout=timeout)
             username = fetched.get("username")
             if isinstance(username, str) and username:
                 fetched["author_url"] = f"https://www.instagram.com/{username}"
@@ -139,8 +144,9 @@ class MetaPlatform:
         media_id = (media.get("id") if isinstance(media, dict) else None) or raw.get("media_id")
         instagram = mention.platform == INSTAGRAM
         parent_id = raw.get("parent_id") if instagram else None
-        # An Instagram @mention arrives as {"comment_id", "media_id"} (field "mentions"), not as a comment.
-        via_mention = instagram and "comment_id" in raw and "media" not in raw
+        # An Instagram @mention arrives as {"comment_id", "media_id"} (field "mentions"), not as a comment;
+        # one in a post's caption as {"media_id"} only.
+        via_mention = instagram and "media_id" in raw and "media" not in raw
         return ReplyTarget(
             platform=mention.platform,
             kind=mention.kind,
