@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test lint typecheck template browser axe bench layer-requirements clean
+.PHONY: install run test lint typecheck template scan browser axe bench layer-requirements clean
 
 install: $(INSTALLED)
 
@@ -31,8 +31,25 @@ $(INSTALLED): pyproject.toml
 run: install
 	$(PY) -m infra.local $(if $(FRESH),--fresh)
 
-test: install lint typecheck template browser axe
-	$(PY) -m pytest -q
+# Two workers, one per core; a test file stays on one worker, so a module's local stack starts once.
+test: install lint typecheck template scan browser axe
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+# checkov, the scanner most AWS teams run in CI, on the template: no failed check. Each skip is in the template
+# beside its resource, with the reason. checkov pins boto3 and packaging to versions the dev tools cannot use,
+# so it gets a virtualenv of its own; its exact pin is pyproject.toml's `scan` extra. --skip-download: no
+# calls to the vendor's platform, the checks that ship with the pinned version are the ones run.
+SCAN_VENV := .venv-scan
+SCAN_INSTALLED := $(SCAN_VENV)/.installed
+
+$(SCAN_INSTALLED): pyproject.toml
+	@test -x $(SCAN_VENV)/bin/python || $$(infra/find-python.sh) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		$$($$(infra/find-python.sh) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['scan'])")
+	@touch $@
+
+scan: $(SCAN_INSTALLED)
+	$(SCAN_VENV)/bin/checkov --file template.yaml --skip-download --compact --quiet
 
 # The browser tests drive Debian's chromium through Playwright; never a browser download of Playwright's own.
 browser:
@@ -74,4 +91,4 @@ layer-requirements: install
 	$(PY) -m infra.deploy.layer_requirements
 
 clean:
-	rm -rf $(VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

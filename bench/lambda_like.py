@@ -64,7 +64,7 @@ def run_isolated(code: str, function_dir: str | None, extra_env: dict[str, str] 
         "POWERTOOLS_SERVICE_NAME": "socialcare",
         "POWERTOOLS_METRICS_NAMESPACE": "SocialCare",
         "TABLE_NAME": "bench-table",
-        "CONFIG_SECRET_ID": "bench-secret",
+        "SECTION_SECRET_IDS": "x=bench-secret",
         **(extra_env or {}),
     }
     # -S: no site-packages of the interpreter's own virtualenv; -I would also drop PYTHONPATH.

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.dispatch import get_dispatcher, mention_id_of_stream_image, mention_of_stream_image
 from socialcare.models import utc_now
-from socialcare.observability import logger, metrics
+from socialcare.observability import count_for_platform, logger, metrics
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -30,6 +30,12 @@ def record_handler(record: DynamoDBRecord) -> None:
         stored = None
     outcome = get_dispatcher().dispatch(mention_id, utc_now(), stored)
     metrics.add_metric(name=f"Dispatch_{outcome.result}", unit=MetricUnit.Count, value=1)
+    if outcome.result == "assigned":
+        metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=len(outcome.recipients))
+        if stored is not None:
+            # From the customer's post to the first text about it: what the customer waits for first.
+            waited = (utc_now() - stored.created_at).total_seconds()
+            count_for_platform("TimeToFirstNotification", stored.platform, max(0.0, waited), unit="Seconds")
 
 
 @logger.inject_lambda_context

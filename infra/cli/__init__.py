@@ -7,10 +7,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from infra.cli import agents, audit, local, mentions, report, simulate
+from infra.cli import agents, audit, doctor, local, mentions, operations, report, simulate
 from infra.cli.connection import CliError, not_running
 
-COMMAND_GROUPS = [mentions, agents, audit, report, local, simulate]
+COMMAND_GROUPS = [mentions, agents, audit, report, local, simulate, operations, doctor]
 # Set to 1 to see the traceback of an unexpected error instead of its one-line summary.
 DEBUG_VARIABLE = "SOCIALCARE_DEBUG"
 

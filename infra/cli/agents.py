@@ -33,13 +33,11 @@ def agent_service(arguments: argparse.Namespace) -> "AgentService":
 def configured_platforms(arguments: argparse.Namespace) -> list[str]:
     """Every platform the running stack's configuration knows: each adapter's (X, Facebook, Instagram,
     Bluesky), and every source and feed it names."""
-    import boto3
-
+    from infra.cli.operations import read_config_document
     from socialcare.platform_config import PlatformConfig
     from socialcare.platforms import registry
 
-    secret_id = stack_outputs(arguments)["ConfigSecretId"]
-    document = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+    document = read_config_document(stack_outputs(arguments))
     return registry.known_platforms(PlatformConfig.model_validate(document))
 
 

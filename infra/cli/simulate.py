@@ -49,16 +49,14 @@ def simulator_url(arguments: argparse.Namespace) -> str:
 
 def platform_config(arguments: argparse.Namespace) -> dict[str, Any]:
     """The configuration the running stack verifies signatures with: its secret, else the file."""
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from infra.cli.operations import read_config_document
     from infra.local.system import load_config
 
     try:
-        secret_id = stack_outputs(arguments)["ConfigSecretId"]
-        document = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
-        config: dict[str, Any] = json.loads(document)
-        return config
+        # One secret per section of the configuration document (infra.cli.operations).
+        return read_config_document(stack_outputs(arguments))
     except (CliError, BotoCoreError, ClientError, KeyError, ValueError):
         return load_config()
 

@@ -7,6 +7,7 @@ the API, the layer) has no local meaning: the gateway plays the API, the install
 
 import json
 import re
+import secrets as secrets_module
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,14 +137,24 @@ class LocalStack:
             resolver.refs[logical_id] = secrets.describe_secret(SecretId=name)["ARN"]
             resolver.attributes[f"{logical_id}.Id"] = resolver.refs[logical_id]
             return
-        # The local stack has one secret: the platform configuration, seeded from SOCIALCARE_CONFIG.
-        secret_string = json.dumps(config)
+        # Each section of the configuration document (SOCIALCARE_CONFIG) seeds the secret whose Metadata names
+        # it; a secret the template generates (the reply form's key) gets a random value of the same kind.
+        section = self.template.resources[logical_id].get("Metadata", {}).get("ConfigSection")
+        if section is not None:
+            secret_string = json.dumps(config.get(section, {}))
+        elif "GenerateSecretString" in properties:
+            secret_string = secrets_module.token_urlsafe(48)
+        else:
+            secret_string = str(resolver.resolve(properties.get("SecretString", "")))
         try:
             arn = secrets.create_secret(Name=name, SecretString=secret_string)["ARN"]
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceExistsException":
                 raise
-            arn = secrets.put_secret_value(SecretId=name, SecretString=secret_string)["ARN"]
+            if section is None:  # a generated key stays what it is: pages already shown carry nonces under it
+                arn = secrets.describe_secret(SecretId=name)["ARN"]
+            else:
+                arn = secrets.put_secret_value(SecretId=name, SecretString=secret_string)["ARN"]
         resolver.refs[logical_id] = arn
         resolver.attributes[f"{logical_id}.Id"] = arn
 

@@ -9,7 +9,11 @@ failures (429, 5xx, Meta error codes) and slow answers are injected on demand, i
 
     GET    /_simulator/calls   the recorded calls as JSON      DELETE /_simulator/calls  forget them
     POST   /_simulator/fail    {"count", "status", "body", "headers"}: answer the next calls with that
-    POST   /_simulator/delay   {"seconds", "count"}: answer the next calls that much later"""
+    POST   /_simulator/delay   {"seconds", "count"}: answer the next calls that much later
+    POST   /_simulator/meta-token {"is_valid", "expires_at"}: what the token debug look-up answers
+
+The credentials check's look-ups are answered too: X's `GET /2/users/me` (the brand of infra/dev-config.json)
+and Meta's `GET /debug_token` (valid and never expiring, unless told otherwise)."""
 
 import argparse
 import itertools
@@ -29,6 +33,10 @@ from socialcare.platforms import registry
 from socialcare.platforms.local import Answer, LocalPlatform
 
 CONTROL_PREFIX = "/_simulator/"
+# The credentials check's look-ups (socialcare.platforms.credentials), beside the platforms' own answers.
+X_ME = re.compile(r"^/2/users/me/?$")
+GRAPH_DEBUG_TOKEN = re.compile(r"^(?:/v\d+(?:\.\d+)?)?/debug_token/?$")
+DEV_BRAND_USER_ID = "1000000001"  # x.brand_user_id in infra/dev-config.json
 # Deleting what a reply posted (an agent's UNDO): DELETE /2/tweets/<id>, DELETE /v<N>/<comment id>.
 X_TWEET = re.compile(r"^/2/tweets/(?P<id>[^/]+)/?$")
 GRAPH_NODE = re.compile(r"^/v\d+(?:\.\d+)?/(?P<node>[^/]+)/?$")
@@ -54,6 +62,12 @@ class RecordedCall:
 
 
 @dataclass(frozen=True)
+class MetaToken:
+    is_valid: bool = True
+    expires_at: int = 0  # unix seconds; 0: never (a long-lived Page token)
+
+
+@dataclass(frozen=True)
 class InjectedResponse:
     status: int
     json_body: Any = None
@@ -72,6 +86,7 @@ class PlatformSimulator:
         self._delays: deque[float] = deque()
         self._ids = itertools.count(1_800_000_000_000_000_001)  # X-sized numeric ids
         self._server: ThreadingHTTPServer | None = None
+        self.meta_token = MetaToken()
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle
@@ -158,11 +173,17 @@ class PlatformSimulator:
         with self._lock:
             self._delays.extend([seconds] * count)
 
+    def set_meta_token(self, is_valid: bool, expires_at: int = 0) -> None:
+        """What the token debug look-up answers from now on (expires_at: unix seconds, 0 for never)."""
+        with self._lock:
+            self.meta_token = MetaToken(is_valid, expires_at)
+
     def reset(self) -> None:
         with self._lock:
             self._calls.clear()
             self._injected.clear()
             self._delays.clear()
+            self.meta_token = MetaToken()
 
     def take_injected(self) -> tuple[InjectedResponse | None, float]:
         with self._lock:
@@ -249,6 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
                 headers={str(key): str(value) for key, value in (request.get("headers") or {}).items()},
             )
             self._send(204, None)
+        elif path == "/_simulator/meta-token" and self.command == "POST" and isinstance(request, dict):
+            simulator.set_meta_token(bool(request.get("is_valid", True)), int(request.get("expires_at", 0)))
+            self._send(204, None)
         elif path == "/_simulator/delay" and self.command == "POST" and isinstance(request, dict):
             simulator.delay_next(float(request.get("seconds", 1)), int(request.get("count", 1)))
             self._send(204, None)
@@ -295,6 +319,8 @@ def _platforms() -> list[LocalPlatform]:
 
 def _answer(simulator: PlatformSimulator, call: RecordedCall) -> Answer:
     """The answer of the platform whose API the path belongs to, in the platform's own shape."""
+    if call.method == "GET" and (lookup := _answer_lookup(simulator, call)) is not None:
+        return lookup
     if call.method == "DELETE" and (deleted := _deleted(call)) is not None:
         return deleted
     for platform in _platforms():
@@ -302,6 +328,30 @@ def _answer(simulator: PlatformSimulator, call: RecordedCall) -> Answer:
         if answer is not None:
             return answer
     return 404, {"error": f"no simulated endpoint for {call.method} {call.path}"}, {}
+
+
+def _answer_lookup(simulator: PlatformSimulator, call: RecordedCall) -> Answer | None:
+    """The credentials check's look-ups: who am I on X, and Meta's token debugger."""
+    if X_ME.match(call.path):
+        if not call.headers.get("authorization", "").startswith("Bearer "):
+            return 401, {"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}, {}
+        return 200, {"data": {"id": DEV_BRAND_USER_ID, "name": "Brand", "username": "brand"}}, {}
+    if GRAPH_DEBUG_TOKEN.match(call.path):
+        if not call.query.get("input_token") or not call.query.get("access_token"):
+            error = {"message": "input_token and access_token are required", "type": "OAuthException"}
+            return 400, {"error": {**error, "code": 100}}, {}
+        token = simulator.meta_token
+        data: dict[str, Any] = {
+            "app_id": "simulated",
+            "type": "PAGE",
+            "is_valid": token.is_valid,
+            "expires_at": token.expires_at,
+            "scopes": ["pages_manage_engagement", "pages_messaging", "instagram_manage_comments"],
+        }
+        if not token.is_valid:
+            data["error"] = {"code": 190, "message": "Error validating access token: Session has expired"}
+        return 200, {"data": data}, {}
+    return None
 
 
 def _deleted(call: RecordedCall) -> Answer | None:

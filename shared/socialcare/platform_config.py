@@ -1,10 +1,11 @@
-"""The platform configuration document: one Secrets Manager secret (JSON), read through Powertools Parameters
-and cached for POWERTOOLS_PARAMETERS_MAX_AGE seconds, so a warm function does not call Secrets Manager.
+"""The platform configuration document: one section per platform adapter ({"x": {...}, "meta": {...},
+"sources": {...}}), each in a Secrets Manager secret of its own, so each function reads only the sections it
+uses (the X webhook cannot read Meta's token: its role may read the x secret alone). A section is read on
+first use, through Powertools Parameters, cached for POWERTOOLS_PARAMETERS_MAX_AGE seconds, so a warm function
+does not call Secrets Manager. Each adapter owns its section's model (`section(key, Model)`), so a new
+platform adds a section (and its secret) without a change here."""
 
-The document has one section per platform adapter ({"x": {...}, "meta": {...}, "sources": {...}}); each
-adapter owns its section's model (`section(key, Model)`), so a new platform adds a section without a change
-here."""
-
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
@@ -18,21 +19,43 @@ class PlatformConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+    # Reads a section the document does not hold (from its secret); None: the document is all there is.
+    _loader: Callable[[str], Any] | None = PrivateAttr(default=None)
 
     def section[SectionT: BaseModel](self, key: str, model: type[SectionT]) -> SectionT:
         """The `key` section as `model` (its defaults when the document has none)."""
         cached = self._sections.get(key)
         if isinstance(cached, model):
             return cached
-        raw: Any = (self.model_extra or {}).get(key)
+        raw = self.raw_section(key)
         value = model.model_validate(raw if raw is not None else {})
         self._sections[key] = value
         return value
 
     def raw_section(self, key: str) -> Any:
-        return (self.model_extra or {}).get(key)
+        extra = self.model_extra if self.model_extra is not None else {}
+        if key not in extra and self._loader is not None:
+            extra[key] = self._loader(key)
+        return extra.get(key)
+
+
+def section_secret_ids(value: str) -> dict[str, str]:
+    """SECTION_SECRET_IDS ("name=<secret id>,...") as {section: secret id}."""
+    pairs = (pair.split("=", 1) for pair in value.split(",") if pair)
+    return {name: secret_id for name, secret_id in pairs}
+
+
+def secret_id_of(section: str) -> str:
+    return section_secret_ids(get_settings().section_secret_ids).get(section, "")
+
+
+def _read_section(section: str) -> Any:
+    secret_id = secret_id_of(section)
+    return parameters.get_secret(secret_id, transform="json") if secret_id else None
 
 
 def get_platform_config() -> PlatformConfig:
-    document = parameters.get_secret(get_settings().config_secret_id, transform="json")
-    return PlatformConfig.model_validate(document)
+    """The document, each section read from its own secret when first asked for."""
+    config = PlatformConfig()
+    config._loader = _read_section
+    return config

@@ -9,9 +9,9 @@ socialcare.routing.answer_due. POST with the reply is the only thing that uses a
 * It must come from our own page. Browsers say where a form post comes from in Sec-Fetch-Site (every
   current browser) or, failing that, in Origin; a cross-site post is refused. The page's own post may carry
   `Origin: null`, because the page sends Referrer-Policy: no-referrer, so `null` alone proves nothing.
-* It must carry the form nonce the page was rendered with: an HMAC, under a key derived from the platform
-  configuration secret, of the link's token hash and the render time. Nothing secret lives in code or in the
-  table, a nonce only works for its own link, and rotating the configuration secret retires every nonce.
+* It must carry the form nonce the page was rendered with: an HMAC, under a key derived from the
+  reply form key secret, of the link's token hash and the render time. Nothing secret lives in code or in the
+  table, a nonce only works for its own link, and rotating that secret retires every nonce.
 * The reply gets an id derived from the link (socialcare.data.replies.reply_id_for_link) and is written
   together with the link's use, in one transaction (ReplyStore.create_for_link): the reply put if new, the
   link marked used if unused, and, unless the agent ticked "send another reply anyway", on the condition
@@ -86,14 +86,14 @@ _NONCE = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{43})$")
 
 # ---------------------------------------------------------------- the form nonce
 def nonce_key_from_config(secret_text: str) -> bytes:
-    """The form nonce key: derived from the whole configuration secret, under a label of its own, so it is
-    never the same as any platform secret and cannot be turned back into one."""
+    """The form nonce key: derived from the reply form's own secret (random, made by the template), under a
+    label of its own. The page reads no platform secret at all."""
     return hmac.new(secret_text.encode("utf-8"), b"socialcare reply-form nonce v1", hashlib.sha256).digest()
 
 
 def get_nonce_key() -> bytes:
     # Powertools caches the secret (POWERTOOLS_PARAMETERS_MAX_AGE), like the platform configuration.
-    secret = parameters.get_secret(get_settings().config_secret_id)
+    secret = parameters.get_secret(get_settings().reply_form_key_secret_id)
     return nonce_key_from_config(secret if isinstance(secret, str) else bytes(secret).decode("utf-8"))
 
 

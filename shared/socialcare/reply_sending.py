@@ -55,7 +55,7 @@ from socialcare.data.replies import Reply, ReplyState, ReplyStore
 from socialcare.data.surveys import SurveyStore
 from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
 from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
-from socialcare.observability import logger, metrics
+from socialcare.observability import count_for_platform, logger, metrics
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
@@ -320,6 +320,9 @@ class ReplySender:
         if reply.via == "email" and record.marked:
             self._confirm_email(reply, mention)
         metrics.add_metric(name="RepliesSent", unit=MetricUnit.Count, value=1)
+        count_for_platform("RepliesSent", mention.platform)
+        if first and seconds is not None:
+            count_for_platform("FirstResponseTime", mention.platform, seconds, unit="Seconds")
         logger.info(
             "reply sent",
             reply_id=reply.reply_id,
@@ -423,6 +426,7 @@ class ReplySender:
             logger.error("lost the lease before recording a failure", reply_id=reply.reply_id)
             return
         metrics.add_metric(name="RepliesFailed", unit=MetricUnit.Count, value=1)
+        count_for_platform("RepliesFailed", reply.platform)
         logger.warning(
             "reply failed", reply_id=reply.reply_id, code=failure.code, alert_leads=failure.alert_leads
         )

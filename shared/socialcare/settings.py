@@ -12,7 +12,14 @@ class Settings(BaseModel):
 
     stage: str = Field(default="dev", alias="STAGE")
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
-    config_secret_id: str = Field(alias="CONFIG_SECRET_ID", min_length=1)
+    # One secret per section of the configuration document, and one for the reply form's nonce key: the
+    # names are no secret, but each function's role may read only the ones it needs.
+    reply_form_key_secret_id: str = Field(default="", alias="REPLY_FORM_KEY_SECRET_ID")
+    # Each section's secret: "x=<secret id>,meta=<secret id>,..." (a platform added later adds its own).
+    section_secret_ids: str = Field(
+        default="", alias="SECTION_SECRET_IDS", pattern=r"^([a-z0-9_-]+=[^,=]+(,[a-z0-9_-]+=[^,=]+)*)?$"
+    )
+    operations_topic_arn: str = Field(default="", alias="OPERATIONS_TOPIC_ARN")
     notification_topic_arn: str = Field(default="", alias="NOTIFICATION_TOPIC_ARN")
     reply_queue_url: str = Field(default="", alias="REPLY_QUEUE_URL")
     public_base_url: str = Field(default="", alias="PUBLIC_BASE_URL")

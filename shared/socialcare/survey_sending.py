@@ -111,7 +111,7 @@ def source_survey_links(
 ) -> Callable[[Any, Mention], str | None] | None:
     """For replies to a Standard Webhooks source: the survey link its `reply.created` carries, so the
     source can pass it on (by email to a reviewer, say). The token is derived from the reply's id under a
-    key derived from the configuration secret, so a retried post carries the same link and stores one
+    key derived from the reply form key secret, so a retried post carries the same link and stores one
     survey; a customer asked within 14 days gets none."""
     if not base_url:
         return None

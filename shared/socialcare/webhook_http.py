@@ -10,6 +10,7 @@ import base64
 import binascii
 import inspect
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
@@ -29,7 +30,7 @@ from socialcare.errors import (
 )
 from socialcare.ingest import ingest
 from socialcare.models import Delivery
-from socialcare.observability import logger, metrics
+from socialcare.observability import count_for_platform, logger, metrics
 from socialcare.platform_config import get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import PlatformAdapter, TextFetcher, WebhookRequest, WebhookRoute
@@ -56,6 +57,11 @@ def receive(
     delivery = decode_delivery(request.body, request.headers, parse)
     result = ingest(delivery, get_mention_store(), fetch_text=fetch_text, delivery_id=delivery_id)
     metrics.add_metric(name="MentionsStored", unit=MetricUnit.Count, value=len(result.stored))
+    # Per platform, customers' mentions only (our own posts come back as events too).
+    for platform, count in Counter(m.platform for m in delivery.mentions if not m.is_ours).items():
+        count_for_platform("MentionsReceived", platform, count)
+    for platform, count in Counter(m.platform for m in result.stored if not m.is_ours).items():
+        count_for_platform("MentionsStored", platform, count)
     metrics.add_metric(name="DuplicateMentions", unit=MetricUnit.Count, value=result.duplicates)
     if result.text_pending:
         metrics.add_metric(name="MentionTextsPending", unit=MetricUnit.Count, value=result.text_pending)

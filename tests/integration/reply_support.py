@@ -20,6 +20,7 @@ from socialcare.data.agents import AgentRecord, AgentStore
 from socialcare.data.replies import Reply, ReplyStore
 from socialcare.data.tokens import TokenStore
 from socialcare.models import Agent, Author, Mention, MentionKind, MentionStatus
+from socialcare.platform_config import section_secret_ids
 from tests.integration.conftest import Aws, Invoke, http_event
 
 HOST = "127.0.0.1:3000"
@@ -29,13 +30,15 @@ LEAD = Agent(name="Lena Lead", email="lena@example.com", phone="+14155550103", l
 
 
 def point_config_at(aws: Aws, config: dict[str, Any], simulator: PlatformSimulator) -> None:
-    """Rewrite the stack's configuration secret so every platform call goes to the simulator."""
+    """Rewrite the stack's configuration secrets so every platform call goes to the simulator."""
     config["x"]["api_base"] = simulator.url
     config["meta"]["graph_base"] = f"{simulator.url}/v21.0"
     for source in config["sources"].values():
         source["reply_url"] = source["reply_url"].replace("http://127.0.0.1:4000", simulator.url)
-    secret_id = aws.environment["CONFIG_SECRET_ID"]
-    boto3.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=json.dumps(config))
+    for section, secret_id in section_secret_ids(aws.environment["SECTION_SECRET_IDS"]).items():
+        boto3.client("secretsmanager").put_secret_value(
+            SecretId=secret_id, SecretString=json.dumps(config.get(section, {}))
+        )
 
 
 def customer_mention(

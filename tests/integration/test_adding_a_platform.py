@@ -32,6 +32,7 @@ from socialcare.platforms.base import (
     WebhookRoute,
 )
 from socialcare.platforms.local import Answer, Call, SimulatedEvent, Simulator, field_of
+from socialcare.settings import get_settings
 from tests.integration.conftest import Aws, Invoke, json_of
 from tests.integration.dispatch_support import link_in, make_world, new_mention_records, texts_to
 from tests.integration.reply_support import ALICE, make_reply_world, text_of
@@ -170,12 +171,15 @@ def test_a_platform_registered_at_run_time_goes_from_webhook_to_posted_reply(
     handlers: Callable[[str], Invoke],
     running_simulator: PlatformSimulator,
     dev_config: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     reply_world = make_reply_world(aws, handlers, running_simulator, dev_config)
-    # Its configuration section, in the one configuration document.
-    dev_config[NAME] = {"key": KEY, "api_base": running_simulator.url}
-    secret_id = aws.environment["CONFIG_SECRET_ID"]
-    boto3.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=json.dumps(dev_config))
+    # Its configuration section, in a secret of its own, named to the functions by SECTION_SECRET_IDS.
+    section = {"key": KEY, "api_base": running_simulator.url}
+    secrets = boto3.client("secretsmanager")
+    secret_id = secrets.create_secret(Name=NAME, SecretString=json.dumps(section))["ARN"]
+    monkeypatch.setenv("SECTION_SECRET_IDS", f"{aws.environment['SECTION_SECRET_IDS']},{NAME}={secret_id}")
+    get_settings.cache_clear()
     world = make_world(aws)
     world.add_agent("Alice", ALICE.phone, at=datetime.now(UTC), platforms=[NAME])
 

@@ -14,6 +14,7 @@ from infra.simulator.server import PlatformSimulator
 from socialcare.data import table
 from socialcare.data.polling import PollStateStore
 from socialcare.models import MentionStatus
+from socialcare.platform_config import section_secret_ids
 from socialcare.platforms.bluesky.client import forget_sessions
 from socialcare.platforms.bluesky.local import did_of, notification
 from tests.integration.conftest import Aws, Invoke
@@ -36,8 +37,10 @@ def configure(
     aws: Aws, config: dict[str, Any], simulator: PlatformSimulator, password: str = APP_PASSWORD
 ) -> None:
     config["bluesky"] = {"handle": "brand.bsky.social", "app_password": password, "service": simulator.url}
-    secret_id = aws.environment["CONFIG_SECRET_ID"]
-    boto3.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=json.dumps(config))
+    # Each section in its own secret (SECTION_SECRET_IDS), as the template makes them.
+    for section, secret_id in section_secret_ids(aws.environment["SECTION_SECRET_IDS"]).items():
+        text = json.dumps(config.get(section, {}))
+        boto3.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=text)
     parameters.clear_caches()  # the functions read the configuration again, as after its cache expires
 
 

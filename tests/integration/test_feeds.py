@@ -15,6 +15,7 @@ from socialcare.data import table
 from socialcare.data.polling import PollStateStore
 from socialcare.data.replies import ReplyState
 from socialcare.models import MentionKind, MentionStatus
+from socialcare.platform_config import section_secret_ids
 from tests.integration.conftest import Aws, Invoke
 from tests.integration.reply_support import ALICE, customer_mention, make_reply_world
 
@@ -26,8 +27,10 @@ def configure_feeds(aws: Aws, config: dict[str, Any], simulator: PlatformSimulat
         "blogs": {"url": f"{simulator.url}/feeds/blogs.xml", "match": ["brand"], "label": "Blogs"},
         "forum": {"url": f"{simulator.url}/feeds/forum.xml", "match": []},
     }
-    secret_id = aws.environment["CONFIG_SECRET_ID"]
-    boto3.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=json.dumps(config))
+    # Each section in its own secret (SECTION_SECRET_IDS), as the template makes them.
+    for section, secret_id in section_secret_ids(aws.environment["SECTION_SECRET_IDS"]).items():
+        text = json.dumps(config.get(section, {}))
+        boto3.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=text)
 
 
 def publish(simulator: PlatformSimulator, feed: str, entry_id: str, text: str, title: str = "") -> None:

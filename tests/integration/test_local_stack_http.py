@@ -98,3 +98,13 @@ def test_cli_reports_a_stack_that_is_not_running() -> None:
     idle = RunningStack(process=None, api_url="", moto_port=free_port(), port=free_port(), extra_env={})  # type: ignore[arg-type]
     completed = idle.cli("mentions", "list")
     assert completed.returncode == 1 and "make run" in completed.stderr
+
+
+def test_stack_outputs_name_the_local_stacks_urls_and_secrets(stack: RunningStack) -> None:
+    outputs = stack.cli_json("stack", "outputs", "--json")
+    assert outputs["XWebhookUrl"] == f"{stack.api_url}/webhooks/x"
+    assert outputs["MetaWebhookUrl"] == f"{stack.api_url}/webhooks/meta"
+    for name in ("XConfigSecretId", "MetaConfigSecretId", "SourcesConfigSecretId", "OperationsTopicArn"):
+        assert outputs[name].startswith("arn:aws:"), name
+    # What the functions do not have locally (the dashboard, the functions' names) is left out, not faked.
+    assert "DashboardName" not in outputs

@@ -22,6 +22,9 @@ GENERIC_MODULES = {
     # The platform side of satisfaction surveys arrived after the adapters; it decides per platform inside
     # platforms/ and is still to become adapter methods.
     "socialcare.platforms.surveys",
+    # The credentials check's per-platform look-ups, likewise kept inside platforms/ until they become
+    # adapter methods.
+    "socialcare.platforms.credentials",
 }
 # Names people may type for a platform we have, which code outside the adapters must not test for either.
 ALIASES = {"twitter", "messenger", "meta", "fb", "ig"}

@@ -101,7 +101,7 @@ def test_the_two_way_sender_sends_from_the_number_with_end_user_messaging() -> N
 
 def test_settings_choose_the_sender(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    base = {"TABLE_NAME": "table", "CONFIG_SECRET_ID": "secret"}
+    base = {"TABLE_NAME": "table", "SECTION_SECRET_IDS": "x=secret"}
     sns = boto3.client("sns", region_name="us-east-1")
     assert isinstance(sms_sender(Settings.model_validate(base), sns), SnsSmsSender)
     two_way = Settings.model_validate({**base, "SMS_ORIGINATION_NUMBER": "+18005550199"})

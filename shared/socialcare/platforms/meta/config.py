@@ -9,6 +9,7 @@ class MetaConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     app_secret: str = ""
+    app_id: str = ""  # optional: the credentials check's token look-up then uses the app token
     verify_token: str = ""
     page_id: str = ""
     ig_user_id: str = ""

@@ -1,0 +1,103 @@
+"""Every metric the dashboard shows, and every metric an alarm watches, in the functions' own namespace is
+emitted by some code path: a Powertools `metrics.add_metric(name=...)` (dimension `service`) or a
+`count_for_platform(name, ...)` (dimensions `platform` and `service`), found in the source by its name."""
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMESPACE = "SocialCare"
+SUB_NAME = re.compile(r"\$\{[^}]+\}")
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    document: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())
+    return document
+
+
+def emitted() -> dict[str, list[re.Pattern[str]]]:
+    """Per kind ("plain" or "platform"), the metric names the code emits; an f-string name is a pattern."""
+    found: dict[str, list[re.Pattern[str]]] = {"plain": [], "platform": []}
+    for path in [*ROOT.glob("shared/socialcare/**/*.py"), *ROOT.glob("functions/*/app.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute | ast.Name):
+                continue
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+            if called == "add_metric":
+                name = next((k.value for k in node.keywords if k.arg == "name"), None)
+                kind = "plain"
+            elif called == "count_for_platform" and node.args:
+                name, kind = node.args[0], "platform"
+            else:
+                continue
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                found[kind].append(re.compile(re.escape(name.value)))
+            elif isinstance(name, ast.JoinedStr):
+                parts = [re.escape(p.value) if isinstance(p, ast.Constant) else r"\w+" for p in name.values]
+                found[kind].append(re.compile("".join(parts)))
+    return found
+
+
+def dashboard_metrics(template: dict[str, Any]) -> list[tuple[str, str]]:
+    """(metric name, "plain" | "platform") of every SocialCare line on the dashboard."""
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(SUB_NAME.sub("x", body))["widgets"]
+    shown = []
+    for widget in widgets:
+        for line in widget["properties"]["metrics"]:
+            fields = [field for field in line if isinstance(field, str)]
+            if fields[0] == NAMESPACE:
+                shown.append((fields[1], "platform" if "platform" in fields[2:] else "plain"))
+    return shown
+
+
+def alarm_metrics(template: dict[str, Any]) -> list[tuple[str, str]]:
+    watched = []
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        properties = resource["Properties"]
+        stats = [m["MetricStat"]["Metric"] for m in properties.get("Metrics", []) if "MetricStat" in m]
+        for metric in [properties, *stats]:
+            if metric.get("Namespace") == NAMESPACE:
+                names = {d["Name"] for d in metric.get("Dimensions", [])}
+                watched.append((metric["MetricName"], "platform" if "platform" in names else "plain"))
+    return watched
+
+
+def test_the_dashboard_shows_each_thing_the_issue_names(template: dict[str, Any]) -> None:
+    names = {name for name, _kind in dashboard_metrics(template)}
+    assert names >= {
+        "MentionsReceived",
+        "MentionsStored",
+        "NotificationsSent",
+        "TimeToFirstNotification",
+        "RepliesSent",
+        "RepliesFailed",
+        "FirstResponseTime",
+    }
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    for aws_metric in ("ApproximateNumberOfMessagesVisible", "Errors", "Throttles", "Duration"):
+        assert f'"{aws_metric}"' in body
+
+
+def test_every_metric_shown_or_alarmed_is_emitted_by_the_code(template: dict[str, Any]) -> None:
+    code = emitted()
+    assert code["plain"] and code["platform"]
+    wanted = set(dashboard_metrics(template)) | set(alarm_metrics(template))
+    missing = [
+        (name, kind) for name, kind in sorted(wanted) if not any(p.fullmatch(name) for p in code[kind])
+    ]
+    assert missing == []
+
+
+def test_a_metric_nobody_emits_is_caught(template: dict[str, Any]) -> None:
+    code = emitted()
+    assert not any(pattern.fullmatch("HandleTime") for pattern in code["plain"] + code["platform"])
