@@ -39,11 +39,14 @@ def needs_text(mention: Mention) -> bool:
 
 
 def apply_fetched(mention: Mention, fetched: dict[str, Any]) -> None:
-    """Fill the mention in place from a text fetcher's answer: text, username, author_url, timestamp."""
-    username = fetched.get("username") if isinstance(fetched.get("username"), str) else None
-    author_url = fetched.get("author_url") if isinstance(fetched.get("author_url"), str) else None
+    """Fill the mention in place from a text fetcher's answer: text, username, author_url, timestamp, and
+    where the platform gives them the author's id and name and the item's url."""
+    username = _text(fetched, "username")
+    author_url = _text(fetched, "author_url")
+    author_id = _text(fetched, "author_id") or username or mention.author.id
     mention.text = str(fetched.get("text") or "")
-    mention.author = Author(id=username or mention.author.id, handle=username, url=author_url)
+    mention.author = Author(id=author_id, handle=username, name=_text(fetched, "name"), url=author_url)
+    mention.url = _text(fetched, "url") or mention.url
     timestamp = fetched.get("timestamp")
     if isinstance(timestamp, str):
         try:
@@ -52,6 +55,11 @@ def apply_fetched(mention: Mention, fetched: dict[str, Any]) -> None:
             created_at = mention.created_at  # the delivery's time stays: not worth losing the text over
         mention.created_at = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
     mention.text_pending = False
+
+
+def _text(fetched: dict[str, Any], key: str) -> str | None:
+    value = fetched.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def fetch_texts(mentions: list[Mention], fetch: TextFetcher, budget_s: float) -> None:

@@ -53,7 +53,7 @@ from socialcare.data.replies import (
 )
 from socialcare.data.surveys import SurveyStore
 from socialcare.data.tokens import ReplyLink, TokenStore
-from socialcare.models import Mention, MentionStatus, utc_now
+from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
 from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
@@ -247,7 +247,11 @@ class ReplyFlow:
             return self._form(mention, link, token_hash, others, error=_gone_notice(mention))
 
         text = normalized_reply(form.get("text", ""))
-        problem = validate_reply(mention.platform, mention.kind, text) or _gone_notice(mention)
+        private = form.get("private") == "yes"
+        public_line = normalized_reply(form.get("public_line", "")) if private else ""
+        problem = self._private_problem(mention, private, public_line, now) or (
+            validate_reply(mention.platform, _answer_kind(mention, private), text) or _gone_notice(mention)
+        )
         if problem is not None:
             others = self._others_replies(mention, reply_id)
             return replace(
@@ -272,6 +276,8 @@ class ReplyFlow:
             agent_phone=record.agent.phone if record else None,
             created_at=now,
             target_mention=mention_for_reply(mention),
+            private=private,
+            public_line=public_line or None,
         )
         # One write: the link used, the reply pending, and (unless confirmed) no other live reply.
         outcome = self.replies.create_for_link(reply, token_hash, only_live_reply=not confirmed)
@@ -281,12 +287,24 @@ class ReplyFlow:
                 return self._answered_meanwhile(mention, link, token_hash, others, text)
             # Only failed replies after all (the live-replies item only ever says too much): send it.
             outcome = self.replies.create_for_link(reply, token_hash, only_live_reply=False)
+        if outcome is CreateOutcome.PRIVATE_TAKEN:  # refused here, before it reaches the platform
+            problem = "This was answered privately already: the platform takes one private reply to it."
+            others = self._others_replies(mention, reply_id)
+            return replace(
+                self._form(mention, link, token_hash, others, error=problem, draft=text), status=409
+            )
         if outcome is CreateOutcome.TAKEN:  # the same link, posted twice at the same moment
             return self._again(token, link, self.replies.get(mention.id, reply_id))
         self.queue(reply)
         if form.get("ask_survey") == "yes" and self.request_survey and can_ask_privately(mention, now):
             self.request_survey(mention, link.agent_email)
-        logger.info("reply queued", mention_id=mention.id, reply_id=reply_id, confirmed_second=confirmed)
+        logger.info(
+            "reply queued",
+            mention_id=mention.id,
+            reply_id=reply_id,
+            confirmed_second=confirmed,
+            private=private,
+        )
         config = self.config()
         return sent_page(
             text,
@@ -295,6 +313,18 @@ class ReplyFlow:
             answered_there=registry.answered_elsewhere(mention.platform, mention.kind, config),
             label=registry.label(mention.platform, config),
         )
+
+    def _private_problem(
+        self, mention: Mention, private: bool, public_line: str, now: datetime
+    ) -> str | None:
+        """What is wrong with a private answer's choices, or None (also when the answer is public)."""
+        if not private:
+            return None
+        if registry.private_reply(mention, now, self.config()) is None:
+            return "This message cannot be answered privately on its platform."
+        if public_line:
+            return validate_reply(mention.platform, mention.kind, public_line)
+        return None
 
     def _answered_meanwhile(
         self, mention: Mention, link: ReplyLink, token_hash: str, others: list[Reply], text: str
@@ -372,6 +402,7 @@ class ReplyFlow:
             can_say_on_it=mention.status in (MentionStatus.ASSIGNED, MentionStatus.WAITING),
             on_it=self._on_it(mention, link),
             can_ask_privately=can_ask_privately(mention, self.now()),
+            private_reply=registry.private_reply(mention, self.now(), config),
         )
         nonce = form_nonce(self.nonce_key(), token_hash, int(self.now().timestamp()))
         return reply_form_page(view, nonce=nonce, error=error, draft=draft)
@@ -427,6 +458,11 @@ _VIA = {"sms": " (by text)", "email": " (by email)"}
 def _agent_label(reply: Reply) -> str:
     """Who answered, and how when it was not this page: "Ann Lee (by text)"."""
     return (reply.agent_name or reply.agent_email) + _VIA.get(reply.via, "")
+
+
+def _answer_kind(mention: Mention, private: bool) -> MentionKind:
+    """What the answer is held to: a private answer is a direct message, with its length limit."""
+    return MentionKind.DIRECT_MESSAGE if private else mention.kind
 
 
 def _gone_notice(mention: Mention) -> str | None:

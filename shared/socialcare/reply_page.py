@@ -82,6 +82,8 @@ class ReplyView:
     can_say_on_it: bool = False  # nobody said "I'm on it" yet: the page offers the button
     on_it: str | None = None  # who did ("You", a name)
     can_ask_privately: bool = False  # a public post whose author the platform lets us message privately
+    # How the platform lets us answer this public mention privately ("private reply", "direct message").
+    private_reply: str | None = None
 
     @property
     def limit(self) -> int | None:
@@ -313,9 +315,22 @@ def reply_form_page(view: ReplyView, *, nonce: str, error: str | None = None, dr
         # The newline after <textarea> is dropped by the parser, so a draft starting with one survives.
         f'<textarea id="text" name="text" rows="6" dir="auto" required{data}>\n{escape(draft)}</textarea>'
         f'<p class="meta">{escape(_rule_line(view))}</p>'
-        f'{ask}{confirm}<button type="submit" id="send">{button}</button></form>'
+        f'{_private_choice(view)}{ask}{confirm}<button type="submit" id="send">{button}</button></form>'
     )
     return _document(f"Reply on {platform}", content, status=200, with_script=limit is not None)
+
+
+def _private_choice(view: ReplyView) -> str:
+    """ "Reply privately", where the platform allows it, with the optional public line that goes with it."""
+    if not view.private_reply or view.answer_there:
+        return ""
+    return (
+        '<fieldset class="card"><label><input type="checkbox" name="private" value="yes" id="private"> '
+        f"Reply privately ({escape(view.private_reply)}; the conversation continues there)</label>"
+        '<label for="public_line">Public line with it (optional)</label>'
+        '<input type="text" id="public_line" name="public_line" maxlength="280" dir="auto" '
+        'placeholder="We\'ve sent you a DM"></fieldset>'
+    )
 
 
 def _answer_there_notice(view: ReplyView, platform: str) -> str:

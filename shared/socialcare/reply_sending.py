@@ -121,9 +121,11 @@ def retry_delay(attempts: int, retry_after_s: float | None, rand: Callable[[], f
     return max(1, min(MAX_VISIBILITY_S, delay))
 
 
-def reply_target(mention: Mention) -> ReplyTarget:
-    """Everything the platform needs to attach an answer to `mention`, from the stored mention."""
-    return registry.adapter_for(mention.platform).reply_target(mention)
+def reply_target(mention: Mention, *, private: bool = False) -> ReplyTarget:
+    """Everything the platform needs to attach an answer to `mention`, from the stored mention. `private`:
+    the answer goes privately (a Meta private reply to the comment, an X DM to the author)."""
+    target = registry.adapter_for(mention.platform).reply_target(mention)
+    return target.model_copy(update={"private": True}) if private else target
 
 
 def _normalized(text: str) -> str:
@@ -212,7 +214,7 @@ class ReplySender:
         config = self.config()
         connect, read = self.timeout
         read = min(read, max(1.0, remaining_s - connect - SAFETY_MARGIN_S))  # end before the function
-        target = reply_target(mention)
+        target = reply_target(mention, private=reply.private)
         if self.survey_links is not None and registry.adapter_for(mention.platform).passes_survey_links():
             # A platform that passes it on (a Standard Webhooks source) gets the customer's survey link.
             target = target.model_copy(update={"survey_url": self.survey_links(reply, mention)})
@@ -260,7 +262,12 @@ class ReplySender:
             return own
         try:
             found = registry.find_reply(
-                reply_target(mention), reply.text, since, config, self.session, timeout=timeout
+                reply_target(mention, private=reply.private),
+                reply.text,
+                since,
+                config,
+                self.session,
+                timeout=timeout,
             )
         except (RetryLater, PermanentFailure) as error:
             if self.now() - since < ECHO_WAIT:
@@ -306,6 +313,8 @@ class ReplySender:
                 reply_id=reply.reply_id,
             )
         first = record.first_answer
+        if reply.private and reply.public_line and record.marked:
+            self._post_public_line(reply, mention, config)
         if reply.via == "sms" and record.marked:
             self._confirm_text(reply, mention)
         if reply.via == "email" and record.marked:
@@ -322,6 +331,23 @@ class ReplySender:
             first_response=first,
             first_response_seconds=seconds if first else None,
         )
+
+    def _post_public_line(self, reply: Reply, mention: Mention, config: PlatformConfig) -> None:
+        """The short public line that goes with a private answer ("We've sent you a DM"), once the private
+        answer is out. The answer is sent already: a failed line is logged and the agent told, never a
+        reason to send the private answer again."""
+        try:
+            result = registry.post_reply(
+                reply_target(mention), reply.public_line or "", config, self.session, timeout=self.timeout
+            )
+        except (RetryLater, PermanentFailure) as error:
+            logger.warning("the public line was not posted", reply_id=reply.reply_id, reason=error.reason)
+            if reply.agent_phone:
+                message = f"Your private answer went out; its public line could not be posted: {error.reason}"
+                self.notifier.text_agent(reply.agent_phone, message)
+            return
+        self.replies.record_public_line(reply, result.external_id)
+        logger.info("public line posted", reply_id=reply.reply_id, mention_id=mention.id)
 
     def _confirm_text(self, reply: Reply, mention: Mention) -> None:
         """A texted answer is confirmed by text, with the UNDO it allows. The reply is sent already: a
@@ -356,11 +382,12 @@ class ReplySender:
         config: PlatformConfig,
         sent_at: datetime,
     ) -> Mention:
-        direct = mention.kind is MentionKind.DIRECT_MESSAGE
+        direct = mention.kind is MentionKind.DIRECT_MESSAGE or reply.private
+        kind = registry.adapter_for(mention.platform).reply_kind(mention)
         return Mention(
             platform=mention.platform,
             external_id=platform_reply_id,
-            kind=registry.adapter_for(mention.platform).reply_kind(mention),
+            kind=MentionKind.DIRECT_MESSAGE if reply.private else kind,
             author=registry.brand(mention.platform, config),
             text=reply.text,
             created_at=sent_at,

@@ -295,9 +295,67 @@ def test_instagram_mention_is_stored_pending_when_the_fetch_fails(
     assert marker["mention_id"] == "instagram-IGM2"
 
 
-def test_instagram_caption_mention_is_acknowledged_and_ignored(meta_webhook: Invoke, aws: Aws) -> None:
+def test_instagram_caption_mention_gets_its_caption_from_the_graph_api(
+    meta_webhook: Invoke, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def fetch(media_id: str, config: Any, session: Any = None, timeout: float = 5) -> dict[str, Any]:
+        asked.append(media_id)
+        return {
+            "text": "New shoes from @brand, one came torn",
+            "username": "dana",
+            "timestamp": "2026-11-30T10:00:00+0000",
+            "url": "https://www.instagram.com/p/abc/",
+        }
+
+    monkeypatch.setattr(meta.webhook, "fetch_instagram_caption", fetch)
     answer = stored_ok(post(meta_webhook, instagram_delivery("mentions", {"media_id": "MEDIA8"})))
-    assert answer["ignored"] == ["mentions:caption"] and aws.items() == []
+    assert (answer["stored"], answer["text_pending"], answer["ignored"]) == (1, 0, [])
+    assert asked == ["MEDIA8"]
+    (mention,) = aws.mention_store().list()
+    assert (mention.id, mention.kind) == ("instagram-MEDIA8", MentionKind.POST)
+    assert mention.text == "New shoes from @brand, one came torn" and mention.author.handle == "dana"
+    assert mention.url == "https://www.instagram.com/p/abc/"
+
+
+def test_a_facebook_page_mention_gets_its_text_and_author_from_the_graph_api(
+    meta_webhook: Invoke, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fetch(object_id: str, config: Any, session: Any = None, timeout: float = 5) -> dict[str, Any]:
+        assert object_id == "P9_C1" and config.page_access_token
+        return {
+            "text": "@Brand my order never came",
+            "author_id": "9001",
+            "name": "Ana Cliente",
+            "timestamp": "2026-11-30T10:00:00+0000",
+        }
+
+    monkeypatch.setattr(meta.webhook, "fetch_facebook_mention", fetch)
+    delivery = meta.payloads.page_mention_delivery(meta.payloads.page_mention(), entry_id=PAGE_ID)
+    answer = stored_ok(post(meta_webhook, delivery))
+    assert (answer["stored"], answer["text_pending"]) == (1, 0)
+    assert stored_ok(post(meta_webhook, delivery))["duplicates"] == 1
+    (mention,) = aws.mention_store().list()
+    assert (mention.id, mention.kind, mention.in_reply_to) == ("facebook-P9_C1", MentionKind.COMMENT, "P9")
+    assert mention.text == "@Brand my order never came"
+    assert (mention.author.id, mention.author.name) == ("9001", "Ana Cliente")
+
+
+def test_a_facebook_page_mention_is_stored_pending_when_the_fetch_fails(
+    meta_webhook: Invoke, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(object_id: str, config: Any, session: Any = None, timeout: float = 5) -> dict[str, Any]:
+        raise meta.GraphApiError("Application request limit reached", code=4, status=403)
+
+    monkeypatch.setattr(meta.webhook, "fetch_facebook_mention", fail)
+    post_mention = meta.payloads.page_mention("post", "P10", None)
+    delivery = meta.payloads.page_mention_delivery(post_mention, entry_id=PAGE_ID)
+    assert stored_ok(post(meta_webhook, delivery))["text_pending"] == 1
+    (mention,) = aws.mention_store().list()
+    assert mention.id == "facebook-P10" and mention.text_pending
+    (marker,) = [item for item in aws.items() if item["pk"] == TEXT_PENDING_PK]
+    assert marker["mention_id"] == "facebook-P10"
 
 
 # ---------------------------------------------------------------- direct messages

@@ -343,9 +343,45 @@ def test_an_instagram_mention_is_stored_without_text_and_flagged_for_fetching() 
     assert mention.created_at == datetime.fromtimestamp(T0, UTC)
 
 
-def test_a_caption_mention_without_comment_is_ignored() -> None:
+def test_a_caption_mention_without_comment_is_a_post_whose_text_is_fetched() -> None:
     delivery = meta.parse_delivery(instagram_body("mentions", {"media_id": "THEIR_MEDIA"}), CONFIG)
-    assert (delivery.mentions, delivery.ignored) == ([], ["mentions:caption"])
+    (mention,) = delivery.mentions
+    assert (mention.platform, mention.external_id, mention.kind) == (
+        "instagram",
+        "THEIR_MEDIA",
+        MentionKind.POST,
+    )
+    assert mention.raw["needs_text"] and mention.text == "" and mention.in_reply_to is None
+    target = meta.MetaPlatform().reply_target(mention)
+    assert target.via_mention and target.media_id == "THEIR_MEDIA", (
+        "answered through POST /{ig-user}/mentions"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "external_id", "kind", "in_reply_to"),
+    [
+        (payloads.page_mention("comment", "P9", "P9_C1"), "P9_C1", MentionKind.COMMENT, "P9"),
+        (payloads.page_mention("post", "P9", None), "P9", MentionKind.POST, None),
+    ],
+    ids=["in-a-comment", "in-a-post"],
+)
+def test_a_page_mention_becomes_a_facebook_mention_whose_text_is_fetched(
+    value: dict[str, Any], external_id: str, kind: MentionKind, in_reply_to: str | None
+) -> None:
+    delivery = meta.parse_delivery(payloads.page_mention_delivery(value, entry_id=PAGE), CONFIG)
+    (mention,) = delivery.mentions
+    assert (mention.platform, mention.external_id, mention.kind) == ("facebook", external_id, kind)
+    assert (mention.thread_key, mention.in_reply_to) == ("P9", in_reply_to)
+    assert mention.raw["needs_text"] and mention.text == ""
+
+
+def test_a_page_mention_removed_is_ignored_and_one_without_its_comment_is_malformed() -> None:
+    removed = payloads.page_mention(verb="remove")
+    delivery = meta.parse_delivery(payloads.page_mention_delivery(removed, entry_id=PAGE), CONFIG)
+    assert (delivery.mentions, delivery.ignored) == ([], ["mention:comment:remove"])
+    missing = payloads.page_mention_delivery(payloads.page_mention(comment_id=None), entry_id=PAGE)
+    assert malformed(missing) == "entry[0].changes[0].value.comment_id: Field required"
 
 
 def test_an_instagram_mention_needs_its_media_id() -> None:
@@ -595,6 +631,47 @@ def test_a_network_failure_raises_a_retryable_graph_api_error() -> None:
         fetch(StubSession(requests.ConnectionError("connection reset")))
     assert caught.value.status is None
     assert caught.value.retryable
+
+
+def test_fetch_instagram_caption_asks_for_the_mentioned_media() -> None:
+    media = {"caption": "Love my @brand shoes", "username": "ana", "timestamp": "2026-11-30T10:00:00+0000"}
+    body = {"mentioned_media": {**media, "permalink": "https://www.instagram.com/p/abc/", "id": "M1"}}
+    session = StubSession(StubResponse(200, body))
+    fetched = meta.webhook.fetch_instagram_caption("M1", CONFIG, session=session, timeout=2.5)  # type: ignore[arg-type]
+    assert fetched == {
+        "text": "Love my @brand shoes",
+        "username": "ana",
+        "timestamp": "2026-11-30T10:00:00+0000",
+        "url": "https://www.instagram.com/p/abc/",
+    }
+    [(url, kwargs)] = session.calls
+    assert url == f"https://graph.example/v21.0/{IG_USER}"
+    assert kwargs["params"]["fields"] == "mentioned_media.media_id(M1){caption,username,timestamp,permalink}"
+
+
+def test_fetch_facebook_mention_reads_the_tagging_post_or_comment() -> None:
+    body = {
+        "message": "@Brand where is my order?",
+        "from": {"id": "9001", "name": "Ana Cliente"},
+        "created_time": "2026-11-30T10:00:00+0000",
+        "permalink_url": "https://www.facebook.com/P9?comment_id=C1",
+        "id": "P9_C1",
+    }
+    session = StubSession(StubResponse(200, body))
+    fetched = meta.webhook.fetch_facebook_mention("P9_C1", CONFIG, session=session, timeout=2.5)  # type: ignore[arg-type]
+    assert fetched == {
+        "text": "@Brand where is my order?",
+        "author_id": "9001",
+        "name": "Ana Cliente",
+        "timestamp": "2026-11-30T10:00:00+0000",
+        "url": "https://www.facebook.com/P9?comment_id=C1",
+    }
+    [(url, kwargs)] = session.calls
+    assert url == "https://graph.example/v21.0/P9_C1"
+    assert kwargs["params"] == {
+        "fields": "message,from,created_time,permalink_url",
+        "access_token": "page-token",
+    }
 
 
 def test_fetching_needs_the_ig_user_and_a_token() -> None:

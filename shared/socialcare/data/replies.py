@@ -50,6 +50,7 @@ from socialcare.models import Mention, MentionStatus
 from socialcare.settings import get_settings
 
 LIVE_SK = "LIVE"
+PRIVATE_SK = "PRIVATE"  # the mention's one private answer (REPLY#<mention id>, PRIVATE): which reply it was
 # A transaction cancelled by another one on the same items (two agents sending at once) is tried again.
 TRANSACTION_TRIES = 3
 TRANSACTION_PAUSE_S = 0.05
@@ -105,12 +106,18 @@ class Reply(BaseModel):
     # What the sender needs of the mention, as the page saw it when the reply was written (None: a reply
     # stored before replies carried it; the sender then reads the mention).
     target_mention: Mention | None = None
+    # Answered privately (a Meta private reply to the comment, an X DM), with an optional short public line
+    # ("We've sent you a DM") posted under the mention once the private answer is out.
+    private: bool = False
+    public_line: str | None = None
+    public_line_id: str | None = None  # the platform's id of the public line
 
 
 class CreateOutcome(StrEnum):
     CREATED = "created"
     TAKEN = "taken"  # the link was used already, or its reply exists
     OTHERS_LIVE = "others_live"  # another reply to the mention is live (the agent did not confirm a second)
+    PRIVATE_TAKEN = "private_taken"  # the mention was answered privately already: platforms take one
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,10 @@ def _stored(value: Any) -> Any:
 
 def _live_key(mention_id: str) -> dict[str, str]:
     return {"pk": f"REPLY#{mention_id}", "sk": LIVE_SK}
+
+
+def _private_key(mention_id: str) -> dict[str, str]:
+    return {"pk": f"REPLY#{mention_id}", "sk": PRIVATE_SK}
 
 
 def _token_key(token_hash: str) -> dict[str, str]:
@@ -192,7 +203,9 @@ class ReplyStore:
     def create_for_link(self, reply: Reply, token_hash: str, *, only_live_reply: bool) -> CreateOutcome:
         """The page's send, in one transaction: the link `token_hash` is marked used by this reply (condition:
         not used yet), the reply is stored pending (condition: new), and its id joins the mention's live
-        replies (condition when `only_live_reply`: there is none yet). Nothing is written unless all hold."""
+        replies (condition when `only_live_reply`: there is none yet). A private reply also claims the
+        mention's one private answer (condition: none yet; Meta takes one per comment). Nothing is written
+        unless all hold."""
         used = {
             "Update": {
                 "Key": _token_key(token_hash),
@@ -209,10 +222,37 @@ class ReplyStore:
         }
         if only_live_reply:
             live["ConditionExpression"] = "attribute_not_exists(reply_ids)"
-        failed = self._transact([used, stored, {"Update": live}])
+        writes = [used, stored, {"Update": live}]
+        if reply.private:
+            claim = {**_private_key(reply.mention_id), "entity": "private_reply", "reply_id": reply.reply_id}
+            writes.append({"Put": {"Item": claim, "ConditionExpression": "attribute_not_exists(pk)"}})
+        failed = self._transact(writes)
         if not failed:
             return CreateOutcome.CREATED
+        if failed == {3}:
+            return CreateOutcome.PRIVATE_TAKEN
         return CreateOutcome.OTHERS_LIVE if failed == {2} else CreateOutcome.TAKEN
+
+    def private_reply_id(self, mention_id: str) -> str | None:
+        """The reply that answered the mention privately, if one did."""
+        try:
+            item = self._table.get_item(Key=_private_key(mention_id), ConsistentRead=True).get("Item")
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+        return str(item["reply_id"]) if item else None
+
+    def record_public_line(self, reply: Reply, public_line_id: str) -> None:
+        """The public line that went with a private reply is out: its id joins the reply."""
+        try:
+            self._table.update_item(
+                Key=_key(reply.mention_id, reply.reply_id),
+                UpdateExpression="SET public_line_id = :id",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(public_line_id)",
+                ExpressionAttributeValues={":id": public_line_id},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise StorageUnavailable(str(error)) from error
 
     def get(self, mention_id: str, reply_id: str) -> Reply | None:
         try:

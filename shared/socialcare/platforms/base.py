@@ -90,6 +90,8 @@ class ReplyTarget(BaseModel):
     reply_url: str | None = None  # overrides the configured reply URL (a source)
     refs: dict[str, str] = Field(default_factory=dict)  # anything else the platform needs (Bluesky's cids)
     survey_url: str | None = None  # the customer's survey link, for a platform that passes it on (a source)
+    # Answer this public mention privately (a Meta private reply to the comment, an X DM to the author).
+    private: bool = False
 
 
 @dataclass(frozen=True)

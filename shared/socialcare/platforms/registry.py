@@ -174,6 +174,15 @@ def find_reply(
             context.session.close()
 
 
+def private_reply(mention: Mention, now: datetime, config: PlatformConfig | None = None) -> str | None:
+    """How the public `mention` can be answered privately now ("private reply", "direct message"), or None.
+    An adapter says so with its optional `private_reply(mention, now)`; without it, never."""
+    if mention.kind is MentionKind.DIRECT_MESSAGE or mention.is_ours:
+        return None
+    decide = getattr(adapter_for(mention.platform, config), "private_reply", None)
+    return decide(mention, now) if callable(decide) else None
+
+
 def answered_elsewhere(platform: str, kind: MentionKind | str, config: PlatformConfig) -> bool:
     """No API can post the answer: the agent answers on the site and records it ("I answered there")."""
     return not adapter_for(platform, config).can_answer(kind)

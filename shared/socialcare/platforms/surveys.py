@@ -14,18 +14,16 @@ from socialcare.platforms.meta.webhook import FACEBOOK, INSTAGRAM
 from socialcare.platforms.x.webhook import PLATFORM as X
 
 META_MESSAGING_WINDOW = timedelta(hours=24)
-META_PRIVATE_REPLY_WINDOW = timedelta(days=7)
 
 
 def can_ask_privately(mention: Mention, now: datetime) -> bool:
-    """Whether the reply page may offer "Ask privately how we did" for this public post or comment."""
+    """Whether the reply page may offer "Ask privately how we did" for this public post or comment: where
+    its adapter allows a private reply (socialcare.platforms.registry.private_reply)."""
     if mention.kind is MentionKind.DIRECT_MESSAGE or not mention.author.id:
         return False  # a DM conversation is asked anyway
-    if mention.platform == X:
-        return mention.kind is MentionKind.POST
-    if mention.platform in (FACEBOOK, INSTAGRAM):
-        return mention.kind is MentionKind.COMMENT and now - mention.created_at < META_PRIVATE_REPLY_WINDOW
-    return False
+    from socialcare.platforms.registry import private_reply
+
+    return private_reply(mention, now) is not None
 
 
 def private_channel(mention: Mention, now: datetime, *, requested: bool = False) -> str | None:
@@ -34,7 +32,9 @@ def private_channel(mention: Mention, now: datetime, *, requested: bool = False)
     if mention.kind is not MentionKind.DIRECT_MESSAGE:
         if not requested or not can_ask_privately(mention, now):
             return None
-        return "direct message" if mention.platform == X else "private reply"
+        from socialcare.platforms.registry import private_reply
+
+        return private_reply(mention, now)
     if not mention.author.id:
         return None
     if mention.platform == X:
@@ -45,28 +45,13 @@ def private_channel(mention: Mention, now: datetime, *, requested: bool = False)
 
 
 def send_private_message(mention: Mention, text: str, config: PlatformConfig) -> Any:
-    """Send `text` into the customer's direct-message conversation (raises RetryLater or PermanentFailure,
-    as replies do: X refusing a DM because the author's DMs are closed is a PermanentFailure)."""
+    """Send `text` into the customer's direct-message conversation, or as the adapter's private answer to a
+    public mention (raises RetryLater or PermanentFailure, as replies do: X refusing a DM because the
+    author's DMs are closed is a PermanentFailure)."""
     # requests, imported by posting, only on this path
-    from socialcare.platforms.base import ReplyTarget
-    from socialcare.platforms.registry import post_reply
+    from socialcare.platforms.registry import adapter_for, post_reply
 
-    if mention.platform in (FACEBOOK, INSTAGRAM) and mention.kind is not MentionKind.DIRECT_MESSAGE:
-        import time
-
-        import requests
-
-        from socialcare.platforms.base import PostContext
-        from socialcare.platforms.meta import config_of
-        from socialcare.platforms.meta.replies import post_private
-
-        with requests.Session() as session:
-            context = PostContext(config, session, time.time)
-            return post_private(mention.platform, mention.external_id, text, context, config_of(config))
-    target = ReplyTarget(
-        platform=mention.platform,
-        kind=MentionKind.DIRECT_MESSAGE,
-        external_id=mention.external_id,
-        author_id=mention.author.id,
-    )
+    target = adapter_for(mention.platform).reply_target(mention)
+    if mention.kind is not MentionKind.DIRECT_MESSAGE:
+        target = target.model_copy(update={"private": True})
     return post_reply(target, text, config)

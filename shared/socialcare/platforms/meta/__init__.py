@@ -3,7 +3,7 @@
 Posting (`meta.replies`, which needs requests) is imported on use: the webhook never posts."""
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from socialcare.models import Author, Delivery, Mention, MentionKind
@@ -51,6 +51,7 @@ __all__ = [
 COMMENT_LIMITS = {FACEBOOK: 8000, INSTAGRAM: 2200}
 DM_LIMIT = 1000
 LABELS = {FACEBOOK: "Facebook", INSTAGRAM: "Instagram"}
+PRIVATE_REPLY_WINDOW = timedelta(days=7)  # Meta takes one private reply per comment, within 7 days
 
 
 def config_of(config: PlatformConfig) -> MetaConfig:
@@ -96,12 +97,17 @@ class MetaPlatform:
 
     def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
         meta = config_of(config)
-        if not meta.ig_user_id or not meta.page_access_token:
+        if not meta.page_access_token:
             return None
 
         def fetch(mention: Mention) -> dict[str, Any]:
             # Looked up on the module at call time, so a test can stand in for the Graph API.
-            fetched = webhook.fetch_instagram_mention(mention.external_id, meta, timeout=timeout)
+            if mention.platform == FACEBOOK:  # a Page `mention`: the post or comment that tags us
+                return webhook.fetch_facebook_mention(mention.external_id, meta, timeout=timeout)
+            if mention.kind is MentionKind.POST:  # a mention in a post's caption
+                fetched = webhook.fetch_instagram_caption(mention.external_id, meta, timeout=timeout)
+            else:
+                fetched = webhook.fetch_instagram_mention(mention.external_id, meta, timeout=timeout)
             username = fetched.get("username")
             if isinstance(username, str) and username:
                 fetched["author_url"] = f"https://www.instagram.com/{username}"
@@ -126,14 +132,21 @@ class MetaPlatform:
     def answers_privately(self, kind: MentionKind | str) -> bool:
         return kind == MentionKind.DIRECT_MESSAGE
 
+    def private_reply(self, mention: Mention, now: datetime) -> str | None:
+        """How this public mention can be answered privately now (shown on the reply page), or None."""
+        if mention.kind is not MentionKind.COMMENT or now - mention.created_at >= PRIVATE_REPLY_WINDOW:
+            return None
+        return "private reply"
+
     def reply_target(self, mention: Mention) -> ReplyTarget:
         raw = mention.raw
         media = raw.get("media")
         media_id = (media.get("id") if isinstance(media, dict) else None) or raw.get("media_id")
         instagram = mention.platform == INSTAGRAM
         parent_id = raw.get("parent_id") if instagram else None
-        # An Instagram @mention arrives as {"comment_id", "media_id"} (field "mentions"), not as a comment.
-        via_mention = instagram and "comment_id" in raw and "media" not in raw
+        # An Instagram @mention arrives as {"comment_id", "media_id"} (field "mentions"), not as a comment;
+        # one in a post's caption as {"media_id"} only.
+        via_mention = instagram and "media_id" in raw and "media" not in raw
         return ReplyTarget(
             platform=mention.platform,
             kind=mention.kind,
@@ -153,11 +166,16 @@ class MetaPlatform:
     def post_reply(self, target: ReplyTarget, text: str, context: PostContext) -> PostResult:
         from socialcare.platforms.meta import replies
 
+        if target.private:
+            meta = config_of(context.config)
+            return replies.post_private(target.platform, target.external_id, text, context, meta)
         return replies.post(target, text, context, config_of(context.config))
 
     def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
         from socialcare.platforms.meta import replies
 
+        if target.private:
+            return None  # Meta refuses a second private reply to a comment: posting again is safe
         return replies.find(target, text, since, context, config_of(context.config))
 
     def local(self) -> "LocalPlatform":

@@ -59,6 +59,19 @@ def page_post(
     }
 
 
+def page_mention(
+    item: str = "comment", post_id: str = "P9", comment_id: str | None = "P9_C1", verb: str = "add"
+) -> dict[str, Any]:
+    """A Page `mention` change's value: someone tagged the Page in a post or a comment (ids only)."""
+    value = {"item": item, "verb": verb, "post_id": post_id}
+    return {**value, "comment_id": comment_id} if comment_id else value
+
+
+def page_mention_delivery(*values: dict[str, Any], entry_id: str, time: int = T0 + 5) -> dict[str, Any]:
+    changes = [{"field": "mention", "value": value} for value in values]
+    return {"object": "page", "entry": [{"id": entry_id, "time": time, "changes": changes}]}
+
+
 def instagram_delivery(field: str, value: dict[str, Any], *, entry_id: str, time: int = T0) -> dict[str, Any]:
     return {
         "object": "instagram",

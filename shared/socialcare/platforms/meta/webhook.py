@@ -144,7 +144,16 @@ class _InstagramComment(_Shape):
 
 class _InstagramMention(_Shape):
     comment_id: Id | None = None
-    media_id: str
+    media_id: Id
+
+
+class _PageMention(_Shape):
+    """A Page `mention` change: someone tagged the Page in a post or comment (ids only)."""
+
+    item: str
+    verb: str = "add"
+    post_id: Id
+    comment_id: Id | None = None
 
 
 class _Party(_Shape):
@@ -210,13 +219,9 @@ def _parse_change(
         delivery.mentions.append(_mention_from_instagram_comment(comment, sent_at, own_id, change.value))
     elif platform == INSTAGRAM and change.field == "mentions":
         mention = validate_payload(_InstagramMention, change.value, where)
-        if mention.comment_id is None:
-            # A mention in a media caption: fetching it needs another Graph call we do not make yet.
-            delivery.ignored.append("mentions:caption")
-        else:
-            delivery.mentions.append(
-                _mention_from_instagram_mention(mention, mention.comment_id, sent_at, change.value)
-            )
+        delivery.mentions.append(_mention_from_instagram_mention(mention, sent_at, change.value))
+    elif platform == FACEBOOK and change.field == "mention":
+        _parse_page_mention(change.value, sent_at, where, delivery)
     else:
         delivery.ignored.append(change.field)
 
@@ -299,20 +304,48 @@ def _mention_from_instagram_comment(
 
 
 def _mention_from_instagram_mention(
-    mention: _InstagramMention, comment_id: str, sent_at: datetime | None, raw: dict[str, Any]
+    mention: _InstagramMention, sent_at: datetime | None, raw: dict[str, Any]
 ) -> Mention:
-    # Meta sends only ids: the text and the author come from fetch_instagram_mention, later and off the
-    # webhook's clock. The author id stays empty until then.
+    # Meta sends only ids: the text and the author come from the Graph API (fetch_instagram_mention, or
+    # fetch_instagram_caption for a mention in a post's caption, which has no comment_id), later and off
+    # the webhook's clock. The author id stays empty until then.
+    in_caption = mention.comment_id is None
     return Mention(
         platform=INSTAGRAM,
-        external_id=comment_id,
-        kind=MentionKind.COMMENT,
+        external_id=mention.comment_id or mention.media_id,
+        kind=MentionKind.POST if in_caption else MentionKind.COMMENT,
         author=Author(id=""),
         text="",
         created_at=sent_at or utc_now(),  # Instagram sends no time of its own: the entry's is the closest
         thread_key=mention.media_id,
-        in_reply_to=mention.media_id,
+        in_reply_to=None if in_caption else mention.media_id,
         raw={**raw, "needs_text": True},
+    )
+
+
+def _parse_page_mention(value: Any, sent_at: datetime | None, where: str, delivery: Delivery) -> None:
+    mention = validate_payload(_PageMention, value, where)
+    if mention.item not in ("post", "comment") or mention.verb != "add":
+        delivery.ignored.append(f"mention:{mention.item}:{mention.verb}")  # edits and removals
+        return
+    is_comment = mention.item == "comment"
+    if is_comment and not mention.comment_id:
+        raise MalformedPayload(f"{where}.comment_id: Field required")
+    external_id = mention.comment_id if is_comment and mention.comment_id else mention.post_id
+    # Ids only, like Instagram's: the text and author come from fetch_facebook_mention.
+    delivery.mentions.append(
+        Mention(
+            platform=FACEBOOK,
+            external_id=external_id,
+            kind=MentionKind.COMMENT if is_comment else MentionKind.POST,
+            author=Author(id=""),
+            text="",
+            url=f"https://www.facebook.com/{external_id}",
+            created_at=sent_at or utc_now(),
+            thread_key=mention.post_id,
+            in_reply_to=mention.post_id if is_comment else None,
+            raw={**value, "needs_text": True},
+        )
     )
 
 
@@ -374,18 +407,75 @@ def fetch_instagram_mention(
     comment_id: str, config: MetaConfig, session: "requests.Session | None" = None, timeout: float = 5
 ) -> dict[str, Any]:
     """The text, username and timestamp of a comment that mentions our Instagram account."""
-    if not config.ig_user_id or not config.page_access_token:
+    fields = f"mentioned_comment.comment_id({comment_id}){{text,username,timestamp}}"
+    comment = _graph_object(config.ig_user_id, fields, "mentioned_comment", config, session, timeout)
+    return {
+        "text": comment.get("text", ""),
+        "username": comment.get("username"),
+        "timestamp": comment.get("timestamp"),
+    }
+
+
+def fetch_instagram_caption(
+    media_id: str, config: MetaConfig, session: "requests.Session | None" = None, timeout: float = 5
+) -> dict[str, Any]:
+    """The caption, username, timestamp and link of someone's post that mentions our Instagram account."""
+    fields = f"mentioned_media.media_id({media_id}){{caption,username,timestamp,permalink}}"
+    media = _graph_object(config.ig_user_id, fields, "mentioned_media", config, session, timeout)
+    return {
+        "text": media.get("caption", ""),
+        "username": media.get("username"),
+        "timestamp": media.get("timestamp"),
+        "url": media.get("permalink"),
+    }
+
+
+def fetch_facebook_mention(
+    object_id: str, config: MetaConfig, session: "requests.Session | None" = None, timeout: float = 5
+) -> dict[str, Any]:
+    """The text, author, time and link of a post or comment that tags our Page."""
+    body = _graph_get(object_id, "message,from,created_time,permalink_url", config, session, timeout)
+    sender = body.get("from")
+    author: dict[str, Any] = sender if isinstance(sender, dict) else {}
+    return {
+        "text": body.get("message", ""),
+        "author_id": author.get("id"),
+        "name": author.get("name"),
+        "timestamp": body.get("created_time"),
+        "url": body.get("permalink_url"),
+    }
+
+
+def _graph_object(
+    node: str,
+    fields: str,
+    name: str,
+    config: MetaConfig,
+    session: "requests.Session | None",
+    timeout: float,
+) -> dict[str, Any]:
+    if not config.ig_user_id:
+        raise NotConfigured("meta.ig_user_id and meta.page_access_token are needed to fetch mentions")
+    body = _graph_get(node, fields, config, session, timeout)
+    found = body.get(name)
+    if not isinstance(found, dict):
+        raise GraphApiError(f"the response has no {name}", status=200)
+    return found
+
+
+def _graph_get(
+    node: str, fields: str, config: MetaConfig, session: "requests.Session | None", timeout: float
+) -> dict[str, Any]:
+    """GET /{node}?fields=... with the Page token: the answer's JSON object, or GraphApiError."""
+    if not config.page_access_token:
         raise NotConfigured("meta.ig_user_id and meta.page_access_token are needed to fetch mentions")
     import requests  # only this call needs it: the webhooks that parse Meta payloads do not pay for it
 
     http = session if session is not None else requests.Session()
     try:
         response = http.get(
-            f"{config.graph_base}/{config.ig_user_id}",
-            params={
-                "fields": f"mentioned_comment.comment_id({comment_id}){{text,username,timestamp}}",
-                "access_token": config.page_access_token,
-            },
+            f"{config.graph_base}/{node}",
+            params={"fields": fields, "access_token": config.page_access_token},
             timeout=timeout,
         )
     except requests.RequestException as error:
@@ -408,14 +498,7 @@ def fetch_instagram_mention(
         )
     if not 200 <= response.status_code < 300 or not isinstance(body, dict):
         raise GraphApiError("unexpected response", status=response.status_code)
-    comment = body.get("mentioned_comment")
-    if not isinstance(comment, dict):
-        raise GraphApiError("the response has no mentioned_comment", status=response.status_code)
-    return {
-        "text": comment.get("text", ""),
-        "username": comment.get("username"),
-        "timestamp": comment.get("timestamp"),
-    }
+    return body
 
 
 # ---------------------------------------------------------------- deleting our reply (an agent's UNDO)

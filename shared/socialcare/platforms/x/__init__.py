@@ -111,6 +111,11 @@ class XPlatform:
     def answers_privately(self, kind: MentionKind | str) -> bool:
         return kind == MentionKind.DIRECT_MESSAGE
 
+    def private_reply(self, mention: Mention, now: datetime) -> str | None:
+        """How this public post can be answered privately (shown on the reply page), or None: a DM to its
+        author, which X refuses when their DMs are closed."""
+        return "direct message" if mention.kind is MentionKind.POST and mention.author.id else None
+
     def reply_target(self, mention: Mention) -> ReplyTarget:
         return ReplyTarget(
             platform=mention.platform,
@@ -118,6 +123,10 @@ class XPlatform:
             external_id=mention.external_id,
             author_id=mention.author.id,
         )
+
+    def _private(self, target: ReplyTarget) -> ReplyTarget:
+        # An X private answer is a direct message to the author: posted and looked up as one.
+        return target.model_copy(update={"kind": MentionKind.DIRECT_MESSAGE}) if target.private else target
 
     def passes_survey_links(self) -> bool:
         return False
@@ -129,12 +138,12 @@ class XPlatform:
     def post_reply(self, target: ReplyTarget, text: str, context: PostContext) -> PostResult:
         from socialcare.platforms.x import replies
 
-        return replies.post(target, text, context, config_of(context.config))
+        return replies.post(self._private(target), text, context, config_of(context.config))
 
     def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
         from socialcare.platforms.x import replies
 
-        return replies.find(target, text, since, context, config_of(context.config))
+        return replies.find(self._private(target), text, since, context, config_of(context.config))
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.x.local import LocalX
