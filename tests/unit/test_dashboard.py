@@ -45,9 +45,15 @@ def emitted() -> dict[str, list[re.Pattern[str]]]:
     return found
 
 
+def dashboard_body(template: dict[str, Any]) -> str:
+    """The dashboard's JSON as written (a Sub of the text alone, or of the text and its variables)."""
+    sub = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    return str(sub[0] if isinstance(sub, list) else sub)
+
+
 def dashboard_metrics(template: dict[str, Any]) -> list[tuple[str, str]]:
     """(metric name, "plain" | "platform") of every SocialCare line on the dashboard."""
-    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = dashboard_body(template)
     widgets = json.loads(SUB_NAME.sub("x", body))["widgets"]
     shown = []
     for widget in widgets:
@@ -83,7 +89,7 @@ def test_the_dashboard_shows_each_thing_the_issue_names(template: dict[str, Any]
         "RepliesFailed",
         "FirstResponseTime",
     }
-    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = dashboard_body(template)
     for aws_metric in ("ApproximateNumberOfMessagesVisible", "Errors", "Throttles", "Duration"):
         assert f'"{aws_metric}"' in body
 
@@ -101,3 +107,31 @@ def test_every_metric_shown_or_alarmed_is_emitted_by_the_code(template: dict[str
 def test_a_metric_nobody_emits_is_caught(template: dict[str, Any]) -> None:
     code = emitted()
     assert not any(pattern.fullmatch("HandleTime") for pattern in code["plain"] + code["platform"])
+
+
+def test_every_function_has_an_errors_alarm_and_dashboard_lines(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    functions = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    alarmed = {
+        alarm["Properties"]["Dimensions"][0]["Value"]["Ref"]
+        for alarm in resources.values()
+        if alarm["Type"] == "AWS::CloudWatch::Alarm"
+        and alarm["Properties"].get("Namespace") == "AWS/Lambda"
+        and alarm["Properties"].get("MetricName") == "Errors"
+        and "OperationsTopic" in str(alarm["Properties"].get("AlarmActions"))
+    }
+    assert alarmed == functions
+    sub = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    variables = sub[1] if isinstance(sub, list) else {}
+    # A variable stands for a function that exists only under a condition (the email replies).
+    named = {
+        next(iter(value["Fn::If"][1].values())) if isinstance(value, dict) else value
+        for value in variables.values()
+    }
+    shown = set(re.findall(r"\$\{(\w+)\}", dashboard_body(template)))
+    lines = {name for name in shown if name in functions} | {
+        n for v, n in zip(variables, named, strict=True) if v in shown
+    }
+    for metric in ("Errors", "Throttles", "Duration"):
+        assert dashboard_body(template).count(f'"AWS/Lambda","{metric}"') == len(functions)
+    assert lines == functions

@@ -43,21 +43,6 @@ REPLY = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:Upd
 TEXT_AND_EMAIL = {"sns:Publish"}
 # Texts from the two-way number and emails from the reply domain, when those are set up.
 TWO_WAY = {"sms-voice:SendTextMessage", "ses:SendEmail", "ses:SendRawEmail"}
-# Not narrowed yet: what DynamoDBCrudPolicy allows (Scan and DeleteItem included), as the functions that
-# answer by text and by email, and the team pages, arrived; their lists of calls are still to be read
-# from their code.
-CRUD = {
-    "dynamodb:GetItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:PutItem",
-    "dynamodb:Scan",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:ConditionCheckItem",
-}
 CALLS: dict[str, set[str]] = {
     "XWebhookFunction": {"secretsmanager:GetSecretValue", *INGEST},
     "MetaWebhookFunction": {"secretsmanager:GetSecretValue", *INGEST, "dynamodb:GetItem"},
@@ -89,35 +74,34 @@ CALLS: dict[str, set[str]] = {
         "sms-voice:SendTextMessage",
         "sqs:ChangeMessageVisibility",
     },
+    # Codes, replies and UNDO; DeleteItem: a text's claim released when handling it failed (SNS retries).
     "TextReplyFunction": {
         "secretsmanager:GetSecretValue",
-        *CRUD,
-        "sqs:SendMessage*",
+        *REPLY,
+        "dynamodb:BatchGetItem",
+        "dynamodb:DeleteItem",
+        "sqs:SendMessage",
         *TEXT_AND_EMAIL,
         "sms-voice:SendTextMessage",
     },
-    "TeamPagesFunction": {"secretsmanager:GetSecretValue", *CRUD, *TEXT_AND_EMAIL},
-    # Not narrowed yet either: DynamoDBReadPolicy and DynamoDBWritePolicy, as the poller arrived.
-    "PollerFunction": {
+    # Sign-in links, the roster and taking work (transactions with deletes); no Scan.
+    "TeamPagesFunction": {
         "secretsmanager:GetSecretValue",
-        "dynamodb:GetItem",
-        "dynamodb:Scan",
-        "dynamodb:Query",
+        *REPLY,
         "dynamodb:BatchGetItem",
-        "dynamodb:DescribeTable",
+        "dynamodb:DeleteItem",
+        *TEXT_AND_EMAIL,
+    },
+    # What a webhook stores, and its cursor (GetItem).
+    "PollerFunction": {"secretsmanager:GetSecretValue", *INGEST, "dynamodb:GetItem"},
+    # The stored message read; the link's token, mention and agent read, the reply stored and queued.
+    "EmailReplyFunction": {
+        "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
-        "dynamodb:BatchWriteItem",
-    },
-    "EmailReplyFunction": {
-        *CRUD,
-        "sqs:SendMessage*",
+        "sqs:SendMessage",
         *TEXT_AND_EMAIL,
-        "s3:GetBucketLocation",
-        "s3:GetLifecycleConfiguration",
         "s3:GetObject",
-        "s3:GetObjectVersion",
-        "s3:ListBucket",
     },
     # A survey read and rated (or commented): nothing else.
     "SurveyPageFunction": {"secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:UpdateItem"},
