@@ -383,8 +383,15 @@ class ReplyFlow:
                 "Please answer on the platform directly."
             ),
         }
+        # "Already answered" only once it is posted; a reply on its way says so.
+        heading = "Already answered" if own.state is ReplyState.SENT else "Reply on its way"
         return answered_page(
-            own.text, _agent_label(own), own.sent_at or own.created_at, note=notes[own.state], **place
+            own.text,
+            _agent_label(own),
+            own.sent_at or own.created_at,
+            note=notes[own.state],
+            heading=heading,
+            **place,
         )
 
     def _form(

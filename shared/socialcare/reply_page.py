@@ -370,6 +370,7 @@ def answered_page(
     customer: PreviousReply | None = None,
     platform: str | None = None,
     url: str | None = None,
+    heading: str = "Already answered",
 ) -> Page:
     """A used link: the customer's message it answered (`customer`: who wrote it, the text, when), the reply
     it sent and who sent it, and a link to the post on the platform. `note` says where that reply is, when
@@ -383,13 +384,13 @@ def answered_page(
     )
     link = _link_or_text(url, f"Open on {platform_label(platform)}") if platform else ""
     content = (
-        "<h1>Already answered</h1>"
+        f"<h1>{escape(heading)}</h1>"
         f"{theirs}"
         f'<p class="meta">{_bdi(by)} replied {_format_time(at)}</p>'
         f'<section class="card">{_text_block(reply_text)}</section>'
         f"{f'<p>{link}</p>' if link else ''}{status}"
     )
-    return _document("Already answered", content, status=200)
+    return _document(heading, content, status=200)
 
 
 def not_posted_page(
