@@ -234,7 +234,8 @@ def test_a_refused_reply_shows_not_posted_and_try_again_posts_once(stack: Runnin
     assert len([c for c in calls if "Your refund left today" in json.dumps(c)]) == 2  # refused, then posted
     deadline = time.monotonic() + 30
     while "Already answered" not in page.inner_text("main") and time.monotonic() < deadline:
-        page.goto(failed)  # the sender records the post a moment after the platform received it
+        page.wait_for_timeout(300)  # the sender records the post a moment after the platform received it
+        page.goto(failed)
     assert "Already answered" in page.inner_text("main")
     (mention,) = [m for m in stack.cli_json("mentions", "list", "--json") if m["external_id"] == "90003"]
     assert mention["reply_status"] == "sent" and mention["status"] == "answered"
