@@ -10,6 +10,7 @@ from infra.cli.inputs import check_platforms, instant, positive_int
 # The data layer (boto3, pydantic) is imported by the commands that read, not by `socialcare --help`.
 if TYPE_CHECKING:
     from socialcare.data.mentions import MentionStore
+    from socialcare.data.replies import ReplyStore
     from socialcare.models import Mention, MentionStatus
 
 
@@ -17,6 +18,24 @@ def mention_store(arguments: argparse.Namespace) -> "MentionStore":
     from socialcare.data.mentions import MentionStore, table
 
     return MentionStore(table(stack_outputs(arguments)["TableName"]))
+
+
+def reply_store(arguments: argparse.Namespace) -> "ReplyStore":
+    from socialcare.data.mentions import table
+    from socialcare.data.replies import ReplyStore
+
+    return ReplyStore(table(stack_outputs(arguments)["TableName"]))
+
+
+def with_reply(summary: dict[str, Any], replies: "ReplyStore") -> dict[str, Any]:
+    """A mention with a reply carries its latest reply's state (pending, sending, sent, failed) and, when
+    it failed, why: `mentions list --json` shows failures without opening the page."""
+    stored = replies.for_mention(summary["id"])
+    if stored:
+        latest = max(stored, key=lambda reply: reply.created_at)
+        summary["reply_status"] = latest.state.value
+        summary["failure_reason"] = latest.failure_reason
+    return summary
 
 
 def mention_summary(mention: "Mention") -> dict[str, Any]:
@@ -68,7 +87,9 @@ def cmd_mentions_list(arguments: argparse.Namespace) -> None:
         limit=arguments.limit,
     )
     if arguments.json:
-        print(json.dumps([mention_summary(m) for m in mentions], ensure_ascii=False, indent=2))
+        replies = reply_store(arguments)
+        document = [with_reply(mention_summary(m), replies) for m in mentions]
+        print(json.dumps(document, ensure_ascii=False, indent=2))
         return
     if not mentions:
         print("No mentions.")
@@ -79,9 +100,8 @@ def cmd_mentions_list(arguments: argparse.Namespace) -> None:
     for mention in mentions:
         text = mention.text.replace("\n", " ")
         received = f"{mention.received_at:%Y-%m-%d %H:%M}"
-        print(
-            f"{received}  {mention.id:<{width}} {mention.status.value:<9} {mention.author.label}: {text[:60]}"
-        )
+        status = f"{mention.status.value:<12}"
+        print(f"{received}  {mention.id:<{width}} {status} {mention.author.label}: {text[:60]}")
 
 
 def cmd_mentions_show(arguments: argparse.Namespace) -> None:
@@ -96,7 +116,7 @@ def cmd_mentions_show(arguments: argparse.Namespace) -> None:
         conversation = sorted([*conversation, mention], key=lambda m: (m.created_at, m.id))
     if arguments.json:
         document = {
-            "mention": mention_summary(mention),
+            "mention": with_reply(mention_summary(mention), reply_store(arguments)),
             "conversation": [mention_summary(m) for m in conversation],
         }
         print(json.dumps(document, ensure_ascii=False, indent=2))
@@ -128,7 +148,9 @@ def register(commands: Any) -> None:
     listing.add_argument("--all", action="store_true", help="include the brand's own posts")
     listing.add_argument("--platform", help="x, facebook, instagram, bluesky, a source's or a feed's name")
     listing.add_argument(
-        "--status", type=mention_status, help="new, waiting, assigned, opened, answered, ... (one of them)"
+        "--status",
+        type=mention_status,
+        help="new, waiting, assigned, opened, answered, reply_failed, ... (one of them)",
     )
     listing.add_argument(
         "--since",

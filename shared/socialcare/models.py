@@ -34,6 +34,7 @@ class MentionStatus(StrEnum):
     ASSIGNED = "assigned"  # an agent was notified
     OPENED = "opened"  # the agent opened the reply link
     ANSWERED = "answered"
+    REPLY_FAILED = "reply_failed"  # the agent's reply was refused: the agent can try again from the page
     DELETED = "deleted"  # the customer deleted it on the platform
     REMOVED = "removed"  # the platform removed it (Facebook verb "remove")
     OURS = "ours"  # the brand's own post: never a mention to answer

@@ -59,7 +59,9 @@ from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.surveys import can_ask_privately
 from socialcare.reply_page import (
+    EDIT_AND_SEND,
     ON_IT,
+    TRY_AGAIN,
     Page,
     PreviousReply,
     ReplyView,
@@ -68,6 +70,7 @@ from socialcare.reply_page import (
     expired_page,
     forbidden_page,
     not_found_page,
+    not_posted_page,
     reply_form_page,
     sent_page,
     validate_reply,
@@ -188,7 +191,9 @@ class ReplyFlow:
         if mention is None:
             logger.warning("a reply link points at a missing mention", link=token_hash[:12])
             return not_found_page()
-        own = self.replies.get(mention.id, reply_id_for_link(token_hash))
+        own = self.replies.get(mention.id, link.reply_id or reply_id_for_link(token_hash))
+        if own is not None and own.state is ReplyState.FAILED:
+            return self._not_posted(own, mention, token_hash)
         if own is not None or link.used_at is not None:
             return self._answered(own, link, mention)
         error = _gone_notice(mention)
@@ -240,7 +245,10 @@ class ReplyFlow:
             return not_found_page()
         reply_id = reply_id_for_link(token_hash)
         if link.used_at is not None:
-            return self._again(token, link, self.replies.get(mention.id, reply_id))
+            own = self.replies.get(mention.id, link.reply_id or reply_id)
+            if own is not None and own.state is ReplyState.FAILED:
+                return self._retry(own, mention, token_hash, form)
+            return self._again(token, link, own)
         if form.get("action") == ON_IT:
             mention = self._mark_opened(mention, link, now)
             others = self._others_replies(mention, None)
@@ -346,7 +354,43 @@ class ReplyFlow:
                 self.queue(own)
         return self._answered(own, link)
 
+    def _retry(self, own: Reply, mention: Mention, token_hash: str, form: Mapping[str, str]) -> Page:
+        """Try again (the same text) or Edit and send (a new one) for a failed reply: it goes back to pending
+        and on the one reply queue, once however often the button is pressed."""
+        action = form.get("action")
+        if action not in (TRY_AGAIN, EDIT_AND_SEND):
+            return self._not_posted(own, mention, token_hash)
+        text = own.text if action == TRY_AGAIN else normalized_reply(form.get("text", ""))
+        problem = validate_reply(mention.platform, mention.kind, text)
+        if problem is not None:
+            edited = own.model_copy(update={"text": text})
+            return replace(self._not_posted(edited, mention, token_hash, error=problem), status=422)
+        if self.replies.retry_failed(own, text):
+            retried = own.model_copy(update={"text": text, "state": ReplyState.PENDING, "attempts": 0})
+            self.queue(retried)
+            logger.info("failed reply queued again", reply_id=own.reply_id, edited=action == EDIT_AND_SEND)
+        config = self.config()
+        return sent_page(
+            text,
+            platform=mention.platform,
+            url=mention.url,
+            label=registry.label(mention.platform, config),
+        )
+
     # ---- pages
+    def _not_posted(self, own: Reply, mention: Mention, token_hash: str, error: str | None = None) -> Page:
+        nonce = form_nonce(self.nonce_key(), token_hash, int(self.now().timestamp()))
+        return not_posted_page(
+            own.text,
+            plain_reason(own),
+            nonce=nonce,
+            platform=mention.platform,
+            label=registry.label(mention.platform, self.config()),
+            url=mention.url,
+            customer=PreviousReply(by=_author(mention), text=mention.text, at=mention.created_at),
+            error=error,
+        )
+
     def _answered(self, own: Reply | None, link: ReplyLink, mention: Mention | None = None) -> Page:
         mention = mention or (own.target_mention if own is not None else None)
         place: dict[str, Any] = {}
@@ -369,8 +413,15 @@ class ReplyFlow:
                 "Please answer on the platform directly."
             ),
         }
+        # "Already answered" only once it is posted; a reply on its way says so.
+        heading = "Already answered" if own.state is ReplyState.SENT else "Reply on its way"
         return answered_page(
-            own.text, _agent_label(own), own.sent_at or own.created_at, note=notes[own.state], **place
+            own.text,
+            _agent_label(own),
+            own.sent_at or own.created_at,
+            note=notes[own.state],
+            heading=heading,
+            **place,
         )
 
     def _form(
@@ -442,6 +493,15 @@ class ReplyFlow:
             if m.id != mention.id and m.created_at <= mention.created_at
         ][-MAX_CONVERSATION:]
         return [(_author(m), m.text, m.is_ours) for m in earlier]
+
+
+def plain_reason(reply: Reply) -> str:
+    """Why, and what helps: a refusal that needs the configuration fixed (a dead token, a missing permission)
+    says so, since Try again only works after a lead fixed it."""
+    reason = reply.failure_reason or reply.failure_code or "the platform refused it"
+    if reply.alert_leads:
+        return f"{reason}. Our access needs fixing (the leads were told); Try again once it is fixed."
+    return reason
 
 
 def _author(mention: Mention) -> str:

@@ -103,6 +103,8 @@ class Page:
 
 # ---- rendering
 ON_IT = "on_it"  # the `action` of the "I'm on it" form
+TRY_AGAIN = "try_again"  # the `action` of a failed reply's Try again (the same text) and Edit and send
+EDIT_AND_SEND = "edit_and_send"
 STYLE = (
     "*{box-sizing:border-box}"
     "body{margin:0 auto;max-width:40rem;padding:12px;font:16px/1.45 system-ui,-apple-system,'Segoe UI',"
@@ -383,6 +385,7 @@ def answered_page(
     customer: PreviousReply | None = None,
     platform: str | None = None,
     url: str | None = None,
+    heading: str = "Already answered",
 ) -> Page:
     """A used link: the customer's message it answered (`customer`: who wrote it, the text, when), the reply
     it sent and who sent it, and a link to the post on the platform. `note` says where that reply is, when
@@ -396,13 +399,53 @@ def answered_page(
     )
     link = _link_or_text(url, f"Open on {platform_label(platform)}") if platform else ""
     content = (
-        "<h1>Already answered</h1>"
+        f"<h1>{escape(heading)}</h1>"
         f"{theirs}"
         f'<p class="meta">{_bdi(by)} replied {_format_time(at)}</p>'
         f'<section class="card">{_text_block(reply_text)}</section>'
         f"{f'<p>{link}</p>' if link else ''}{status}"
     )
-    return _document("Already answered", content, status=200)
+    return _document(heading, content, status=200)
+
+
+def not_posted_page(
+    reply_text: str,
+    reason: str,
+    *,
+    nonce: str,
+    platform: str,
+    label: str | None = None,
+    url: str | None = None,
+    customer: PreviousReply | None = None,
+    error: str | None = None,
+) -> Page:
+    """A reply the platform refused: why, in plain words, the agent's text, the post on the platform, and two
+    forms: Try again (the same text, once the cause is fixed, e.g. a renewed token) and Edit and send (a new
+    text, for a text the platform refused). Both carry the page's nonce like every form of the page."""
+    label = label or platform_label(platform)
+    theirs = (
+        f'<section class="card"><p class="meta">{_bdi(customer.by)} wrote {_format_time(customer.at)}</p>'
+        f"{_text_block(customer.text)}</section>"
+        if customer is not None
+        else ""
+    )
+    link = _link_or_text(url, f"Open on {label}")
+    hidden = f'<input type="hidden" name="nonce" value="{escape(nonce)}">'
+    error_notice = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    content = (
+        f"<h1>Not posted</h1>{error_notice}"
+        f'<p class="error">{escape(label)} did not take your reply: {escape(reason)}</p>'
+        f"{theirs}"
+        f'<section class="card">{_text_block(reply_text)}</section>'
+        f"{f'<p>{link}</p>' if link else ''}"
+        f'<form method="post">{hidden}<input type="hidden" name="action" value="{TRY_AGAIN}">'
+        '<button type="submit" id="try-again">Try again</button></form>'
+        f'<form method="post">{hidden}<input type="hidden" name="action" value="{EDIT_AND_SEND}">'
+        f'<label for="edit-text">Edit your reply</label>'
+        f'<textarea id="edit-text" name="text" rows="5" required>{escape(reply_text)}</textarea>'
+        '<button type="submit" id="edit-and-send" class="secondary">Edit and send</button></form>'
+    )
+    return _document("Not posted", content, status=200)
 
 
 def expired_page() -> Page:

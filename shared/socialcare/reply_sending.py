@@ -50,9 +50,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from socialcare.data import table
 from socialcare.data.agents import AgentStore, agent_id_for
-from socialcare.data.mentions import MentionStore
+from socialcare.data.mentions import OPEN_STATUSES, MentionStore
 from socialcare.data.replies import Reply, ReplyState, ReplyStore
 from socialcare.data.surveys import SurveyStore
+from socialcare.data.tokens import TokenStore
 from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
 from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.observability import count_for_platform, logger, metrics
@@ -147,6 +148,8 @@ class ReplySender:
     owner: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
     # (reply, mention) -> the survey link a Standard Webhooks source passes on, or None (asked lately)
     survey_links: Callable[[Reply, Mention], str | None] | None = None
+    # reply -> a link to its "Not posted" page (Try again, Edit and send) for the failure text, or None
+    failed_reply_links: Callable[[Reply], str | None] | None = None
 
     # ---- one SQS record
     def handle_record(self, body: str, receipt_handle: str, receive_count: int, remaining_s: float) -> None:
@@ -430,6 +433,7 @@ class ReplySender:
         logger.warning(
             "reply failed", reply_id=reply.reply_id, code=failure.code, alert_leads=failure.alert_leads
         )
+        self._mark_mention_failed(reply)
         failed = reply.model_copy(
             update={
                 "state": ReplyState.FAILED,
@@ -440,6 +444,17 @@ class ReplySender:
             }
         )
         self._follow_up(failed)
+
+    def _mark_mention_failed(self, reply: Reply) -> None:
+        """An open mention whose reply failed shows as reply_failed (`mentions list --status reply_failed`);
+        it stays on the pending index, so it still escalates. Only from the status it was read with: an
+        answer that landed meanwhile (another agent's) keeps the mention answered."""
+        mention = self.mentions.get(reply.mention_id)
+        if mention is None or mention.status not in OPEN_STATUSES:
+            return
+        self.mentions.transition(
+            mention.id, set_fields={"status": MentionStatus.REPLY_FAILED}, expected={"status": mention.status}
+        )
 
     def _follow_up(self, reply: Reply) -> None:
         """A failed reply's text to its agent and email to the leads, each once. An SNS error fails the
@@ -459,7 +474,8 @@ class ReplySender:
         label = registry.label(reply.platform, self.config())
         if reply.agent_notified_at is None:
             if reply.agent_phone:
-                self.notifier.text_agent(reply.agent_phone, failure_text(reply, who, label))
+                link = self.failed_reply_links(reply) if self.failed_reply_links else None
+                self.notifier.text_agent(reply.agent_phone, failure_text(reply, who, label, link))
             else:
                 logger.warning("no phone number to tell the agent", reply_id=reply.reply_id)
             self.replies.note(reply, "agent_notified_at", self.now())
@@ -504,17 +520,16 @@ def _customer(mention: Mention | None) -> str:
     return author.label if author.handle or author.name else "the customer"
 
 
-def failure_text(reply: Reply, who: str, label: str) -> str:
+def failure_text(reply: Reply, who: str, label: str, link: str | None = None) -> str:
     """The SMS: what failed and what to do, in at most two segments (the reason is cut to fit). The
-    customer's name loses its format characters (bidi controls would reorder the text around it)."""
+    customer's name loses its format characters (bidi controls would reorder the text around it). With
+    `link`, the page of the failed reply, where the agent sees their words and can try again."""
     reason = " ".join((reply.failure_reason or reply.failure_code or "refused").split())
     who = " ".join(without_format_characters(who).split())
 
     def message(cause: str) -> str:
-        return (
-            f"Social Care: your reply to {who[:30]} was NOT posted on {label} ({cause}). "
-            f"Please answer on {label} directly."
-        )
+        action = f"See it and try again: {link}" if link else f"Please answer on {label} directly."
+        return f"Social Care: your reply to {who[:30]} was NOT posted on {label} ({cause}). {action}"
 
     for length in range(min(len(reason), 120), 0, -1):
         cause = reason if length == len(reason) else reason[: length - 3].rstrip() + "..."
@@ -599,4 +614,17 @@ def get_reply_sender() -> ReplySender:
         queue_url=settings.reply_queue_url,
         session=requests.Session(),  # kept warm between invocations: one TLS handshake per platform
         survey_links=source_survey_links(SurveyStore(shared_table), settings.public_base_url),
+        failed_reply_links=failed_reply_links(TokenStore(shared_table), settings.public_base_url),
     )
+
+
+def failed_reply_links(tokens: TokenStore, base_url: str) -> Callable[[Reply], str | None]:
+    """A fresh link to a failed reply's page for its agent (the raw token of the first link is not kept)."""
+
+    def link(reply: Reply) -> str | None:
+        if not base_url:
+            return None
+        token = tokens.create_for_failed_reply(reply.mention_id, reply.agent_email, reply.reply_id, utc_now())
+        return f"{base_url.rstrip('/')}/r/{token}"
+
+    return link

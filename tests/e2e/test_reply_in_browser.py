@@ -208,3 +208,35 @@ def test_a_form_posted_from_another_origin_is_refused(stack: RunningStack, brows
     assert requests.get(link, timeout=10).status_code == 200
     time.sleep(1)
     assert len([c for c in platform_calls(stack) if c["path"].endswith("/2/tweets")]) == before
+
+
+def test_a_refused_reply_shows_not_posted_and_try_again_posts_once(stack: RunningStack, browser: Any) -> None:
+    send_mention(stack, "90003", "@brand where is my refund, failing_fred")
+    link = link_texted_for(stack, "failing_fred")
+    before = len(wait_for_calls(stack, 0))
+    refusal = {"count": 1, "status": 403, "body": {"title": "Forbidden", "detail": "not permitted today"}}
+    assert requests.post(f"{stack.simulator_url}/_simulator/fail", json=refusal, timeout=10).ok
+    context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(link)
+    page.fill("textarea[name=text]", "Your refund left today, Fred.")
+    page.click("#send")
+    wait_for_calls(stack, before + 1)
+
+    failed = link_texted_for(stack, "NOT posted")
+    page.goto(failed)
+    main = page.inner_text("main")
+    assert "Not posted" in main and "Already answered" not in main
+    assert "not permitted today" in main and "Your refund left today, Fred." in main
+    page.click("#try-again")
+    page.wait_for_load_state()
+    calls = wait_for_calls(stack, before + 2)
+    assert len([c for c in calls if "Your refund left today" in json.dumps(c)]) == 2  # refused, then posted
+    deadline = time.monotonic() + 30
+    while "Already answered" not in page.inner_text("main") and time.monotonic() < deadline:
+        page.wait_for_timeout(300)  # the sender records the post a moment after the platform received it
+        page.goto(failed)
+    assert "Already answered" in page.inner_text("main")
+    (mention,) = [m for m in stack.cli_json("mentions", "list", "--json") if m["external_id"] == "90003"]
+    assert mention["reply_status"] == "sent" and mention["status"] == "answered"
+    context.close()

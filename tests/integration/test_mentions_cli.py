@@ -9,6 +9,8 @@ import pytest
 
 from infra import cli
 from infra.cli import mentions as mentions_cli
+from socialcare.data import table
+from socialcare.data.replies import ReplyStore
 from tests.integration.conftest import Aws, Invoke, http_event
 from tests.integration.webhook_requests import (
     IG_USER_ID,
@@ -25,6 +27,7 @@ from tests.integration.webhook_requests import (
 @pytest.fixture
 def show(aws: Aws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., str]:
     monkeypatch.setattr(mentions_cli, "mention_store", lambda _arguments: aws.mention_store())
+    monkeypatch.setattr(mentions_cli, "reply_store", lambda _arguments: ReplyStore(table(aws.table_name)))
 
     def run(*arguments: str) -> str:
         cli.main(["mentions", "show", *arguments])
@@ -57,6 +60,7 @@ def test_show_json_gives_the_mention_and_its_conversation_oldest_first(
     document: dict[str, Any] = json.loads(show("facebook-P1_C3", "--json"))
     assert document["mention"]["id"] == "facebook-P1_C3"
     assert document["mention"]["text"] == "Thanks,\nit arrived"
+    assert "reply_status" not in document["mention"], "only a mention with a reply has a reply status"
     conversation = document["conversation"]
     assert [m["id"] for m in conversation] == ["facebook-P1_C1", "facebook-P1_C2", "facebook-P1_C3"]
     assert [m["is_ours"] for m in conversation] == [False, True, False]
@@ -93,6 +97,7 @@ def test_list_keeps_its_columns_aligned_whatever_the_length_of_the_ids(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(mentions_cli, "mention_store", lambda _arguments: aws.mention_store())
+    monkeypatch.setattr(mentions_cli, "reply_store", lambda _arguments: ReplyStore(table(aws.table_name)))
     webhook = handlers("MetaWebhookFunction")
     long_mid = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAwMjYyNjg5NzU3OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1"
     deliveries = [

@@ -24,6 +24,8 @@ from tests.integration.reply_support import (
     ReplyWorld,
     customer_mention,
     make_reply_world,
+    nonce_of,
+    text_of,
 )
 
 pytestmark = pytest.mark.integration
@@ -333,7 +335,7 @@ def test_a_dead_meta_token_fails_the_reply_texts_the_agent_and_alerts_the_leads(
     assert reply.agent_notified_at is not None and reply.leads_alerted_at is not None
     ((phone, sms),) = world.sms()
     assert phone == ALICE.phone
-    assert "NOT posted on Facebook" in sms and "Please answer on Facebook" in sms
+    assert "NOT posted on Facebook" in sms and "/r/" in sms, "the text links to the failed reply's page"
     ((subject, email, attributes),) = world.topic_messages()
     assert subject and "could not be posted on Facebook" in subject
     assert attributes == {"agent_id": {"Type": "String", "Value": agent_id_for(LEAD.email)}}
@@ -341,8 +343,8 @@ def test_a_dead_meta_token_fails_the_reply_texts_the_agent_and_alerts_the_leads(
     for message in (sms, subject, email):
         assert "dev-meta-page-token" not in message and "dev-meta-app-secret" not in message
     stored = world.aws.mention_store().get(mention.id)
-    # Not answered: it keeps escalating as it did before the reply.
-    assert stored is not None and stored.answered_at is None and stored.status is MentionStatus.ASSIGNED
+    # Not answered, and shown as such: it keeps escalating as it did before the reply.
+    assert stored is not None and stored.answered_at is None and stored.status is MentionStatus.REPLY_FAILED
 
     # A redelivery of the same message changes nothing and tells nobody twice.
     sqs = boto3.client("sqs")
@@ -362,6 +364,52 @@ def test_a_refusal_that_needs_no_lead_texts_only_the_agent(world: ReplyWorld) ->
     reply = only_reply(world, mention)
     assert reply.state is ReplyState.FAILED and reply.failure_code == "x_404"
     assert len(world.sms()) == 1 and world.topic_messages() == []
+
+
+def test_the_failure_text_opens_the_not_posted_page_and_try_again_posts_once(world: ReplyWorld) -> None:
+    mention = customer_mention("111_333", platform="facebook", kind=MentionKind.COMMENT, created_at=CREATED)
+    queue_reply(world, mention, "Thanks for waiting!")
+    error = {"message": "Error validating access token", "type": "OAuthException", "code": 190}
+    world.refuse(1, 400, json_body={"error": error})
+    world.drain()
+    ((_phone, sms),) = world.sms()
+    token = sms.rsplit("/r/", 1)[1].split()[0]
+
+    page = world.get(token)
+    shown = text_of(page)
+    assert page["statusCode"] == 200 and "Not posted" in shown and "Already answered" not in shown
+    assert "Error validating access token" in shown and "Thanks for waiting!" in shown
+    assert "Try again" in shown and "Edit and send" in shown
+    nonce = nonce_of(page)
+    refused = world.post(token, {"nonce": nonce, "action": "try_again"}, {"sec-fetch-site": "cross-site"})
+    assert refused["statusCode"] == 403
+    assert world.post(token, {"nonce": "1.bad", "action": "try_again"})["statusCode"] == 403
+
+    # The token was renewed: Try again, twice (a double tap), goes out once through the reply queue.
+    for _ in range(2):
+        assert world.post(token, {"nonce": nonce, "action": "try_again"})["statusCode"] == 200
+    world.drain()
+    reply = only_reply(world, mention)
+    assert reply.state is ReplyState.SENT and reply.text == "Thanks for waiting!"
+    assert world.accepted() == 1 and len(world.simulator.calls) == 2  # the refused post, then this one
+    stored = world.aws.mention_store().get(mention.id)
+    assert stored is not None and stored.status is MentionStatus.ANSWERED
+    assert "Already answered" in text_of(world.get(token))
+
+
+def test_edit_and_send_posts_the_new_text(world: ReplyWorld) -> None:
+    mention = customer_mention(created_at=CREATED)
+    queue_reply(world, mention, "Hello!")
+    world.refuse(1, 403, json_body={"title": "Forbidden", "detail": "duplicate content"})
+    world.drain()
+    ((_phone, sms),) = world.sms()
+    token = sms.rsplit("/r/", 1)[1].split()[0]
+    nonce = nonce_of(world.get(token))
+    answer = world.post(token, {"nonce": nonce, "action": "edit_and_send", "text": "Hello again, Carol!"})
+    assert answer["statusCode"] == 200, answer["body"]
+    world.drain()
+    reply = only_reply(world, mention)
+    assert reply.state is ReplyState.SENT and reply.text == "Hello again, Carol!"
 
 
 # ---------------------------------------------------------------- at-least-once delivery

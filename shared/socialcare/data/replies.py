@@ -486,6 +486,32 @@ class ReplyStore:
             "ExpressionAttributeValues": values,
         }
 
+    def retry_failed(self, reply: Reply, text: str) -> bool:
+        """failed -> pending, once, for the agent's Try again (same text) or Edit and send (new text): the
+        failure and its follow-ups are cleared so a second failure is told again. False when the reply is
+        no longer failed (a second tap, or another page did it first)."""
+        try:
+            self._table.update_item(
+                Key=_key(reply.mention_id, reply.reply_id),
+                UpdateExpression=(
+                    "SET #state = :pending, #text = :text, attempts = :zero "
+                    "REMOVE failure_code, failure_reason, failed_at, agent_notified_at, leads_alerted_at"
+                ),
+                ConditionExpression="#state = :failed",
+                ExpressionAttributeNames={"#state": "state", "#text": "text"},
+                ExpressionAttributeValues={
+                    ":pending": ReplyState.PENDING.value,
+                    ":failed": ReplyState.FAILED.value,
+                    ":text": text,
+                    ":zero": 0,
+                },
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise StorageUnavailable(str(error)) from error
+        return True
+
     def note(self, reply: Reply, field: str, now: datetime) -> None:
         """Record when a follow-up happened (a failure's agent_notified_at and leads_alerted_at, a texted or
         emailed answer's confirmed_at)."""

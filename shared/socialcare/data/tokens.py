@@ -93,6 +93,26 @@ class TokenStore:
             raise StorageUnavailable(str(error)) from error
         return token
 
+    def create_for_failed_reply(
+        self,
+        mention_id: str,
+        agent_email: str,
+        reply_id: str,
+        now: datetime,
+        ttl: timedelta = DEFAULT_TOKEN_TTL,
+    ) -> str:
+        """A link that opens reply `reply_id` (one that failed), already used: its page is the reply's "Not
+        posted" page with Try again, never a form for a second reply. Only the token's hash is stored."""
+        token, item = new_reply_link(mention_id, agent_email, now, ttl)
+        try:
+            self._table.put_item(
+                Item={**item, "used_at": _iso(now), "reply_id": reply_id},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            raise StorageUnavailable(str(error)) from error
+        return token
+
     def find(self, token: str) -> ReplyLink | None:
         """The link this token opens (expired or used ones too: callers decide), or None if unknown."""
         if not token:
