@@ -86,7 +86,8 @@ def test_an_unknown_platform_is_refused_with_the_name_meant(cli: Any, aws: Aws) 
     assert (code, out) == (1, "")
     assert err == (
         "socialcare: unknown platform 'twitter' "
-        "(known: blogs, bluesky, facebook, forum, instagram, reviews, x): did you mean --platforms x?\n"
+        "(known: blogs, bluesky, facebook, forum, google, instagram, reviews, threads, x): "
+        "did you mean --platforms x?\n"
     )
     assert agent_items(aws) == []
     # A configured source or feed is a platform too, and so is every adapter's.
