@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from socialcare.models import Agent, Shift, ShiftOverride
-from socialcare.shifts import (
+from socialcare.people.shifts import (
     WeeklyWindow,
     is_on_shift,
     parse_instant,

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, Field, ValidationError
 
 from socialcare.data.polling import PollState
-from socialcare.ingest import ingest
+from socialcare.ingest.mentions import ingest
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus
 from socialcare.observability import logger
 from socialcare.platforms.base import PollContext, PostContext

@@ -18,7 +18,7 @@ import requests
 
 from socialcare.data.mentions import MentionStore
 from socialcare.data.polling import PollState, PollStateStore
-from socialcare.ingest import ingest
+from socialcare.ingest.mentions import ingest
 from socialcare.models import Author, Delivery, Mention, MentionKind, utc_now
 from socialcare.observability import logger
 from socialcare.platforms.feeds.config import FeedConfig, FeedsConfig

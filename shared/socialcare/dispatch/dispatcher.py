@@ -6,7 +6,8 @@ sweep may dispatch the same mention concurrently):
 1. Read (two Queries): the roster (agents, the round robin cursor and open counts, one gsi1 partition)
    and the conversation (its mentions: the email's history, and which agent the conversation sticks to). A
    mention from the table stream comes with its stored image, so it is not read again.
-2. Decide (socialcare.routing): sticky agent of the conversation, else round robin among agents on shift with
+2. Decide (socialcare.dispatch.routing): sticky agent of the conversation, else round robin among agents on
+shift with
    room, else the leads; nobody at all -> the mention is recorded as waiting and stays pending for the sweep.
 3. Record the assignment in one transaction (socialcare.data.dispatch.DispatchStore.assign): the mention's
    transition (expected: the status it was read with), the notice (who is told at level 0, claimed by this
@@ -50,13 +51,8 @@ from socialcare.data.mentions import PENDING_INDEX_KEY, MentionStore, item_to_me
 from socialcare.data.reply_addresses import ReplyAddressStore
 from socialcare.data.sms_codes import AlertCodeStore
 from socialcare.data.tokens import TokenStore, get_token_store, new_reply_link
-from socialcare.errors import StorageUnavailable
-from socialcare.models import Agent, Mention, MentionStatus
-from socialcare.models import mention_id as make_mention_id
-from socialcare.notification import REPLY_ABOVE, email_body, email_subject, sms_text
-from socialcare.observability import logger
-from socialcare.reply_tokens import hash_token
-from socialcare.routing import (
+from socialcare.dispatch.notices import REPLY_ABOVE, email_body, email_subject, sms_text
+from socialcare.dispatch.routing import (
     DEFAULT_DEADLINES,
     Assignment,
     Priority,
@@ -64,12 +60,17 @@ from socialcare.routing import (
     classify_priority,
     guess_language,
 )
+from socialcare.dispatch.sms import SmsSender, sms_sender
+from socialcare.errors import StorageUnavailable
+from socialcare.models import Agent, Mention, MentionStatus
+from socialcare.models import mention_id as make_mention_id
+from socialcare.observability import logger
+from socialcare.people.shifts import can_be_texted, is_on_shift
+from socialcare.replies.tokens import hash_token
 from socialcare.settings import Settings, get_settings
-from socialcare.shifts import can_be_texted, is_on_shift
-from socialcare.sms import SmsSender, sms_sender
 
-if TYPE_CHECKING:  # socialcare.mail is imported only when emails go through SES (ReplyEmailDomain)
-    from socialcare.mail import SesMailer
+if TYPE_CHECKING:  # socialcare.dispatch.mail is imported only when emails go through SES (ReplyEmailDomain)
+    from socialcare.dispatch.mail import SesMailer
 
 # Statuses in which an assignment still counts against an agent's capacity.
 OPEN_STATUSES = (MentionStatus.ASSIGNED, MentionStatus.OPENED)
@@ -80,7 +81,7 @@ CLOSED_STATUSES = (
     MentionStatus.REMOVED,
     MentionStatus.OURS,
 )
-# An Instagram mention may arrive before its text (socialcare.enrichment): it waits this long for it.
+# An Instagram mention may arrive before its text (socialcare.ingest.enrichment): it waits this long for it.
 TEXT_WAIT = timedelta(minutes=5)
 CONVERSATION_IN_EMAIL = 20  # earlier mentions of the conversation shown in the email
 CHANNELS = ("sms", "email")
@@ -114,7 +115,7 @@ PERMANENT_SNS_ERRORS = frozenset(
 def never_succeeds(error: Exception) -> bool:
     if isinstance(error, ClientError):
         return error.response.get("Error", {}).get("Code") in PERMANENT_SNS_ERRORS
-    return isinstance(error, ValueError)  # an SMS the reply link cannot fit in (socialcare.notification)
+    return isinstance(error, ValueError)  # an SMS the reply link cannot fit in (socialcare.dispatch.notices)
 
 
 class NotificationFailed(Exception):
@@ -162,14 +163,15 @@ class Notifier:
         self._settings = settings
         self.tokens = tokens
         self._sns = sns
-        # Text back is on when the two-way number is set: each alert then names a code (socialcare.text_back).
+        # Text back is on when the two-way number is set: each alert then names a code
+        # (socialcare.replies.by_text).
         self._codes = codes if settings.sms_origination_number else None
         self._sms = sms or sms_sender(settings, sns)
         # Reply to the email is on when ReplyEmailDomain is set: emails go through SES with a reply address.
         self._addresses = addresses if settings.reply_email_domain else None
         self._mailer = mailer
         if self._addresses is not None and mailer is None:
-            from socialcare.mail import ses_mailer
+            from socialcare.dispatch.mail import ses_mailer
 
             self._mailer = ses_mailer()
         self._context: LambdaContext | None = None
@@ -241,7 +243,7 @@ class Notifier:
                 now or mention.received_at,
                 self._settings.reply_link_ttl,
             )
-            from socialcare.mail import notification_message
+            from socialcare.dispatch.mail import notification_message
 
             body = f"{REPLY_ABOVE}\n\n{body}"
             subject = email_subject(mention)

@@ -20,7 +20,6 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import ValidationError
 
 from socialcare.data.mentions import get_mention_store
-from socialcare.enrichment import INGEST_FETCH_TIMEOUT_S
 from socialcare.errors import (
     MalformedPayload,
     PayloadTooLarge,
@@ -28,7 +27,8 @@ from socialcare.errors import (
     UnsupportedMediaType,
     WebhookRejected,
 )
-from socialcare.ingest import ingest
+from socialcare.ingest.enrichment import INGEST_FETCH_TIMEOUT_S
+from socialcare.ingest.mentions import ingest
 from socialcare.models import Delivery
 from socialcare.observability import count_for_platform, logger, metrics
 from socialcare.platform_config import get_platform_config
@@ -52,7 +52,8 @@ def receive(
     delivery_id: str | None = None,
 ) -> dict[str, Any]:
     """The one way a webhook delivery is handled: raw body -> verify -> JSON -> parse -> ingest -> metrics ->
-    response. Refusals raise WebhookRejected (4xx, nothing written); see socialcare.ingest for the options."""
+    response. Refusals raise WebhookRejected (4xx, nothing written); see socialcare.ingest.mentions for the
+    options."""
     verify(request.body, request.headers)
     delivery = decode_delivery(request.body, request.headers, parse)
     result = ingest(delivery, get_mention_store(), fetch_text=fetch_text, delivery_id=delivery_id)

@@ -5,7 +5,7 @@ index) get what they need.
 - waiting (nobody could take it), or still new a minute after it arrived (dispatch never ran): dispatched
   again;
 - assigned and not opened within its priority's deadline: level 1 tells the next agent on shift, level 2
-  (after twice the deadline) every agent on shift and the leads (socialcare.routing);
+  (after twice the deadline) every agent on shift and the leads (socialcare.dispatch.routing);
 - opened (an agent pressed "I'm on it") and still not answered ANSWER_DEADLINE_FACTOR deadlines later: every
   agent on shift and the leads. Opening the page is not opening: link scanners and previews open every link.
 
@@ -16,10 +16,8 @@ failed are retried here until they are delivered, no longer needed, or older tha
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from socialcare.dispatch import CLOSED_STATUSES, Dispatcher
-from socialcare.models import Mention, MentionStatus
-from socialcare.observability import logger
-from socialcare.routing import (
+from socialcare.dispatch.dispatcher import CLOSED_STATUSES, Dispatcher
+from socialcare.dispatch.routing import (
     MAX_ESCALATION_LEVEL,
     Priority,
     answer_due,
@@ -27,6 +25,8 @@ from socialcare.routing import (
     escalation_recipients,
     guess_language,
 )
+from socialcare.models import Mention, MentionStatus
+from socialcare.observability import logger
 
 # A new mention is the dispatcher's for this long; after it, the sweep dispatches it itself.
 NEW_MENTION_GRACE = timedelta(minutes=1)
@@ -115,7 +115,8 @@ class Escalator:
         return self._escalate_to(mention, level, reason, schedule, now)
 
     def escalate_unanswered(self, mention: Mention, now: datetime) -> int | None:
-        """An opened mention due (its answer deadline passed, socialcare.routing.answer_due) and still not
+        """An opened mention due (its answer deadline passed, socialcare.dispatch.routing.answer_due) and
+        still not
         answered: everyone on shift and the leads are told, once; then it leaves the pending index."""
         opened_at = mention.opened_at or mention.notified_at or mention.received_at
         due = answer_due(mention.priority, opened_at, self.dispatcher.settings.escalation_deadlines)
