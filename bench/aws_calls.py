@@ -166,9 +166,9 @@ def aws_calls() -> dict[str, Any]:
 def add_agent_on_shift() -> None:
     from datetime import UTC, datetime
 
-    from socialcare.agents import AgentService, build_agent
     from socialcare.data import table
     from socialcare.data.agents import AgentStore
+    from socialcare.people.agents import AgentService, build_agent
     from socialcare.settings import get_settings
 
     settings = get_settings()

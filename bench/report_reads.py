@@ -13,8 +13,8 @@ from typing import Any
 
 from socialcare.data.rollups import RollupStore, attributes_of, rollup_key
 from socialcare.data.surveys import SurveyStore
-from socialcare.measures import facts_of_record
-from socialcare.reports import GROUPINGS, Period, build_report
+from socialcare.measures.figures import facts_of_record
+from socialcare.measures.reports import GROUPINGS, Period, build_report
 
 MENTIONS = 100_000
 YEAR = Period(date(2025, 12, 1), date(2026, 11, 30))

@@ -9,12 +9,17 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from socialcare import email_reply, reply_flow, reply_sending, settings, team_flow, text_back
+from socialcare import settings
 from socialcare.data import mentions as store
 from socialcare.data import replies, rollups
-from socialcare.dispatch import clear_caches as clear_dispatch_caches
+from socialcare.dispatch.dispatcher import clear_caches as clear_dispatch_caches
 from socialcare.observability import metrics
+from socialcare.people import team_flow
 from socialcare.platforms.x import payloads as x_payloads
+from socialcare.replies import by_email as email_reply
+from socialcare.replies import by_text as text_back
+from socialcare.replies import page_flow as reply_flow
+from socialcare.replies import sender as reply_sending
 from socialcare.signatures import sha256_base64
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from socialcare.data.alerts import AlertStore
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
 from socialcare.platform_config import get_platform_config
-from socialcare.reply_sending import SnsNotifier
+from socialcare.replies.sender import SnsNotifier
 from socialcare.settings import get_settings
 
 session = requests.Session()

@@ -5,8 +5,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare.email_reply import get_email_reply
 from socialcare.observability import logger, metrics
+from socialcare.replies.by_email import get_email_reply
 
 
 @logger.inject_lambda_context

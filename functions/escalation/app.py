@@ -1,8 +1,9 @@
 """Escalation, every minute: mentions nobody opened in time go to the next agent, then to everyone on
 shift and the leads; waiting and never-dispatched mentions are dispatched again; failed notifications are
-retried. Instagram mentions whose text could not be fetched yet are retried first (socialcare.enrichment), so
+retried. Instagram mentions whose text could not be fetched yet are retried first
+(socialcare.ingest.enrichment), so
 a mention waiting for its text can be dispatched in the same run. Last, answered mentions whose survey delay
-has passed are asked about privately (socialcare.survey_sending)."""
+has passed are asked about privately (socialcare.measures.survey_sending)."""
 
 from typing import Any
 
@@ -10,13 +11,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.data.mentions import get_mention_store
-from socialcare.dispatch import get_dispatcher
-from socialcare.enrichment import retry_pending_texts
-from socialcare.escalation import Escalator
+from socialcare.dispatch.dispatcher import get_dispatcher
+from socialcare.dispatch.escalation import Escalator
+from socialcare.ingest.enrichment import retry_pending_texts
+from socialcare.measures.survey_sending import get_survey_sender
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
 from socialcare.platform_config import get_platform_config
-from socialcare.survey_sending import get_survey_sender
 
 
 @logger.inject_lambda_context
@@ -27,9 +28,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         retry_pending_texts(get_mention_store(), get_platform_config(), now=now)
     except Exception:  # the texts wait for the next run; escalation must not
         logger.exception("retrying pending mention texts failed")
-    dispatcher = get_dispatcher()
-    dispatcher.notifier.register_lambda_context(context)
-    report = Escalator(dispatcher).sweep(now)
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)  # per invocation, never kept
+    report = Escalator(get_dispatcher(), remaining_ms).sweep(now)
     for level, count in report.escalated.items():
         metrics.add_metric(name=f"EscalatedLevel{level}", unit=MetricUnit.Count, value=count)
     metrics.add_metric(name="EscalationErrors", unit=MetricUnit.Count, value=report.errors)

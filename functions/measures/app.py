@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.data.rollups import get_rollup_store
 from socialcare.data.surveys import SurveyStore
-from socialcare.measures import facts_of_record, first_answer
+from socialcare.measures.figures import facts_of_record, first_answer
 from socialcare.observability import logger, metrics
 from socialcare.settings import get_settings
 

@@ -1,5 +1,5 @@
 """The agent's reply page: GET /r/<token> shows the mention and the form, POST /r/<token> queues the answer.
-What happens is decided in socialcare.reply_flow; this module only speaks HTTP."""
+What happens is decided in socialcare.replies.page_flow; this module only speaks HTTP."""
 
 from typing import Any
 
@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.errors import StorageUnavailable
 from socialcare.observability import logger
-from socialcare.reply_flow import get_reply_flow
-from socialcare.reply_page import Page, error_page
+from socialcare.replies.page_flow import get_reply_flow
+from socialcare.replies.page_view import Page, error_page
 
 app = APIGatewayHttpResolver()
 

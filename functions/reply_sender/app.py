@@ -1,5 +1,6 @@
 """Posts queued replies to the platforms, each once. The rules (claims, leases, backoff, failures) live in
-socialcare.reply_sending; this module only walks the SQS batch and reports the records that must come back."""
+socialcare.replies.sender; this module only walks the SQS batch and reports the records that must come
+back."""
 
 from typing import Any
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.observability import logger, metrics
-from socialcare.reply_sending import get_reply_sender
+from socialcare.replies.sender import get_reply_sender
 
 # A batch whose records all come back later (throttled together) is a normal answer, not an error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -1,5 +1,6 @@
 """The customer's survey page: GET /s/<token> asks "How did we do?" (and records nothing), POST /s/<token>
-records a rating or a comment. What happens is decided in socialcare.survey_page; this module speaks HTTP."""
+records a rating or a comment. What happens is decided in socialcare.measures.survey_page; this module
+speaks HTTP."""
 
 from typing import Any
 
@@ -8,9 +9,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.errors import StorageUnavailable
+from socialcare.measures.survey_page import get_survey_flow
 from socialcare.observability import logger
-from socialcare.reply_page import Page
-from socialcare.survey_page import get_survey_flow
+from socialcare.replies.page_view import Page
 
 app = APIGatewayHttpResolver()
 

@@ -1,5 +1,6 @@
 """The team pages: sign in by email link, the open work and "I'll take it", my settings, the leads' roster,
-the report, and the public /people page. What happens is decided in socialcare.team_flow; this module only
+the report, and the public /people page. What happens is decided in socialcare.people.team_flow; this
+module only
 speaks HTTP."""
 
 from typing import Any
@@ -11,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.errors import StorageUnavailable
 from socialcare.observability import logger
-from socialcare.team_flow import Answer, Request, get_team_flow
-from socialcare.team_pages import message_page
+from socialcare.people.team_flow import Answer, Request, get_team_flow
+from socialcare.people.team_view import message_page
 
 app = APIGatewayHttpResolver()
 
@@ -48,7 +49,8 @@ def as_response(answer: Answer) -> Response:
 
 
 class RawCookie(Cookie):
-    """A Set-Cookie value built by socialcare.team_auth (the __Host- prefix and attributes are its rules)."""
+    """A Set-Cookie value built by socialcare.people.team_auth (the __Host- prefix and attributes are its
+    rules)."""
 
     def __init__(self, value: str) -> None:
         name, _, rest = value.partition("=")

@@ -1,5 +1,5 @@
 """Texts agents send to the two-way number, as AWS End User Messaging SMS publishes them to InboundSmsTopic.
-The rules (who may answer, codes, UNDO, STOP) live in socialcare.text_back; this walks the SNS records.
+The rules (who may answer, codes, UNDO, STOP) live in socialcare.replies.by_text; this walks the SNS records.
 
 SNS invokes Lambda asynchronously and retries a failed invocation; each text is taken once whatever the
 retries (keyed on its inboundMessageId), and a text whose handling failed is released for the retry."""
@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.observability import logger, metrics
-from socialcare.text_back import get_text_back
+from socialcare.replies.by_text import get_text_back
 
 
 @logger.inject_lambda_context

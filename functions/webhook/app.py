@@ -1,4 +1,5 @@
-"""The platforms' webhooks: every registered platform adapter's routes (socialcare.webhook_http.webhook_app).
+"""The platforms' webhooks: every registered platform adapter's routes
+(socialcare.webhook.receive.webhook_app).
 The template's webhook functions all run this handler; API Gateway sends each only its own routes."""
 
 from typing import Any
@@ -7,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.observability import logger, metrics
-from socialcare.webhook_http import webhook_app
+from socialcare.webhook.receive import webhook_app
 
 app = webhook_app()
 

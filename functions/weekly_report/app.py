@@ -8,10 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.data.agents import get_agent_store
 from socialcare.data.rollups import claim_weekly_report, get_rollup_store
+from socialcare.measures.weekly_report import send_to_leads, week_ending_yesterday, weekly_email
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
 from socialcare.settings import get_settings
-from socialcare.weekly_report import send_to_leads, week_ending_yesterday, weekly_email
 
 sns = boto3.client("sns")
 

@@ -1,6 +1,6 @@
 """`socialcare agents ...`, `socialcare shifts ...` and `socialcare on-shift`: who may be texted, and when.
 
-Thin: every operation is socialcare.agents.AgentService; this module parses arguments and prints."""
+Thin: every operation is socialcare.people.agents.AgentService; this module parses arguments and prints."""
 
 import argparse
 import json
@@ -12,17 +12,17 @@ from infra.cli.inputs import check_platforms, instant, time_zone
 
 # boto3 and the domain (pydantic) are imported by the commands that use them, not by `socialcare --help`.
 if TYPE_CHECKING:
-    from socialcare.agents import AgentService
     from socialcare.data.agents import AgentRecord
     from socialcare.models import Agent
+    from socialcare.people.agents import AgentService
 
 
 def agent_service(arguments: argparse.Namespace) -> "AgentService":
     import boto3
 
-    from socialcare.agents import AgentService
     from socialcare.data import table
     from socialcare.data.agents import AgentStore
+    from socialcare.people.agents import AgentService
 
     outputs = stack_outputs(arguments)
     return AgentService(
@@ -64,7 +64,7 @@ def platform_names(arguments: argparse.Namespace) -> list[str]:
 
 
 def agent_summary(record: "AgentRecord", now: datetime) -> dict[str, Any]:
-    from socialcare.shifts import is_on_shift
+    from socialcare.people.shifts import is_on_shift
 
     return {
         **record.agent.model_dump(mode="json"),
@@ -101,7 +101,7 @@ def now() -> datetime:
 
 
 def run(action: Any) -> Any:
-    from socialcare.agents import AgentError
+    from socialcare.people.agents import AgentError
 
     try:
         return action()
@@ -117,7 +117,7 @@ def cmd_agents_add(arguments: argparse.Namespace) -> None:
         fields["platforms"] = platform_names(arguments)
     if arguments.languages is not None:
         fields["languages"] = names(arguments.languages)
-    from socialcare.agents import build_agent
+    from socialcare.people.agents import build_agent
 
     agent = run(lambda: build_agent(**fields))  # validated before anything is stored or subscribed
     record = run(lambda: agent_service(arguments).add(agent, now()))
@@ -127,7 +127,7 @@ def cmd_agents_add(arguments: argparse.Namespace) -> None:
 
 
 def cmd_agents_list(arguments: argparse.Namespace) -> None:
-    from socialcare.shifts import is_on_shift
+    from socialcare.people.shifts import is_on_shift
 
     records = agent_service(arguments).records()
     moment = now()

@@ -49,7 +49,7 @@ def webhook_findings(outputs: dict[str, str]) -> list[Finding]:
 
 def uncovered_from(agents: list["Agent"], now: datetime) -> datetime | None:
     """The first moment in the next 24 hours when nobody is on shift (checked every 15 minutes)."""
-    from socialcare.shifts import is_on_shift
+    from socialcare.people.shifts import is_on_shift
 
     moment = now
     while moment <= now + timedelta(hours=24):
@@ -62,7 +62,7 @@ def uncovered_from(agents: list["Agent"], now: datetime) -> datetime | None:
 def agent_findings(outputs: dict[str, str], now: datetime) -> list[Finding]:
     from socialcare.data import table
     from socialcare.data.agents import AgentStore
-    from socialcare.shifts import is_on_shift
+    from socialcare.people.shifts import is_on_shift
 
     agents = [record.agent for record in AgentStore(table(outputs["TableName"])).records()]
     active = [agent for agent in agents if agent.active]

@@ -42,7 +42,7 @@ def check_now(outputs: dict[str, str], *, alert: bool) -> "CheckReport":
     from socialcare.models import utc_now
     from socialcare.platform_config import PlatformConfig
     from socialcare.platforms.credentials import check_credentials
-    from socialcare.reply_sending import SnsNotifier
+    from socialcare.replies.sender import SnsNotifier
 
     config = PlatformConfig.model_validate(read_config_document(outputs))
     session = requests.Session()

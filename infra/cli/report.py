@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli.connection import CliError, stack_outputs
-from socialcare.report_render import Comment, report_csv, report_html
-from socialcare.reports import GROUPINGS, Period, build_report
+from socialcare.measures.report_render import Comment, report_csv, report_html
+from socialcare.measures.reports import GROUPINGS, Period, build_report
 
 DEFAULT_DAYS = 7
 LATEST_COMMENTS = 10

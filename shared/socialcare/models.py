@@ -16,6 +16,8 @@ from pydantic import (
     model_validator,
 )
 
+from socialcare.people.schedules import parse_schedule, parse_time_zone
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -77,10 +79,10 @@ class Mention(BaseModel):
     status: MentionStatus = MentionStatus.NEW
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
     # The platform sent only ids (an Instagram mention) and fetching the text failed: it is stored with empty
-    # text, and socialcare.enrichment.retry_pending_texts fills it in later.
+    # text, and socialcare.ingest.enrichment.retry_pending_texts fills it in later.
     text_pending: bool = False
     # When the platform says the stored text was written: an edit's event time (None: created_at). An edit
-    # older than it is a late resend and is ignored (socialcare.ingest).
+    # older than it is a late resend and is ignored (socialcare.ingest.mentions).
     text_at: datetime | None = None
     # The mention's life after ingest, written by dispatch, escalation and the reply page.
     priority: str | None = None
@@ -131,8 +133,8 @@ class Delivery(BaseModel):
 # ---- agents and shifts
 
 # An agent is someone the dispatcher may text: who they are, what they cover and when they work. The schedule
-# is kept as the string people type ("Mon-Fri 09:00-17:00") and parsed by socialcare.shifts, which also
-# answers "is this agent on shift at that instant?".
+# is kept as the string people type ("Mon-Fri 09:00-17:00") and parsed by socialcare.people.schedules;
+# socialcare.people.shifts answers "is this agent on shift at that instant?".
 
 EMAIL_PATTERN = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -198,15 +200,11 @@ class Shift(BaseModel):
     @field_validator("time_zone")
     @classmethod
     def _known_time_zone(cls, value: str) -> str:
-        from socialcare.shifts import parse_time_zone  # imported here: shifts imports this module
-
         return parse_time_zone(value).key
 
     @field_validator("weekly")
     @classmethod
     def _parsable_schedule(cls, value: str) -> str:
-        from socialcare.shifts import parse_schedule  # imported here: shifts imports this module
-
         parse_schedule(value)
         return value.strip()
 
@@ -247,7 +245,8 @@ class Agent(BaseModel):
     languages: list[str] = Field(default_factory=lambda: ["en"])
     lead: bool = False  # leads get what nobody on shift can take, and every level-2 escalation
     active: bool = True  # inactive agents are never notified (left, on leave), whatever their shift says
-    # The agent texted STOP to the two-way number (socialcare.text_back): emails only until they text START.
+    # The agent texted STOP to the two-way number (socialcare.replies.by_text): emails only until they text
+    # START.
     sms_opted_out: bool = False
     shift: Shift = Field(default_factory=_default_shift)
     # No texts until this instant (set on /team/me); it wins over shifts and the leads' fallback alike.

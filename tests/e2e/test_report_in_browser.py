@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from socialcare.measures import Counters, bucket_of, distribution_index
-from socialcare.report_render import Comment, report_html
-from socialcare.reports import Period
+from socialcare.measures.figures import Counters, bucket_of, distribution_index
+from socialcare.measures.report_render import Comment, report_html
+from socialcare.measures.reports import Period
 from tests.conftest import REPO_ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -176,10 +176,11 @@ def test_the_team_answers_a_waiting_mention_from_phones(stack: RunningStack, bro
 
 
 def test_the_survey_page_passes_axe(browser: Any) -> None:
-    """The survey page as socialcare.survey_page renders it (a survey link needs a customer's answered
+    """The survey page as socialcare.measures.survey_page renders it (a survey link needs a customer's
+    answered
     mention and the survey sweep; the page's HTML is the same)."""
     from socialcare.data.surveys import Survey
-    from socialcare.survey_page import survey_page
+    from socialcare.measures.survey_page import survey_page
 
     now = datetime.now(UTC)
     survey = Survey(

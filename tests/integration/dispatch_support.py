@@ -12,14 +12,14 @@ from moto.sns.models import sns_backends
 
 from infra.local.event_sources import passes_filters
 from infra.local.stack import REGION
-from socialcare.agents import AgentService, build_agent
 from socialcare.data import table
 from socialcare.data.agents import AgentStore
 from socialcare.data.mentions import PENDING_INDEX_KEY
-from socialcare.dispatch import Dispatcher, build_dispatcher
-from socialcare.escalation import Escalator
+from socialcare.dispatch.dispatcher import Dispatcher, build_dispatcher
+from socialcare.dispatch.escalation import Escalator
+from socialcare.dispatch.routing import answer_due
 from socialcare.models import Author, Mention, MentionKind, MentionStatus
-from socialcare.routing import answer_due
+from socialcare.people.agents import AgentService, build_agent
 from socialcare.settings import get_settings
 from tests.integration.conftest import Aws
 

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from socialcare import dispatch as dispatch_module
 from socialcare.data.dispatch import UNDELIVERED_INDEX_KEY
 from socialcare.data.tokens import TokenStore
-from socialcare.dispatch import ROSTER_REUSE, NotificationFailed, get_dispatcher
+from socialcare.dispatch import dispatcher as dispatch_module
+from socialcare.dispatch.dispatcher import ROSTER_REUSE, get_dispatcher
+from socialcare.dispatch.notifier import NotificationFailed
 from socialcare.models import MentionStatus
-from socialcare.reply_tokens import hash_token
+from socialcare.replies.tokens import hash_token
 from tests.integration.conftest import Aws, Invoke
 from tests.integration.dispatch_support import (
     World,

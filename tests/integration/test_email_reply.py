@@ -15,8 +15,8 @@ import pytest
 from infra.cli.simulate import reply_email, ses_receipt_event
 from infra.simulator.server import PlatformSimulator
 from socialcare.data.replies import ReplyState
+from socialcare.dispatch.notices import REPLY_ABOVE
 from socialcare.models import Author
-from socialcare.notification import REPLY_ABOVE
 from tests.integration.conftest import Aws, Invoke
 from tests.integration.dispatch_support import emails, make_world
 from tests.integration.reply_support import ReplyWorld, make_reply_world

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from socialcare.data.mentions import TEXT_PENDING_PK, MentionStore
-from socialcare.enrichment import retry_pending_texts
-from socialcare.ingest import ingest
+from socialcare.ingest.enrichment import retry_pending_texts
+from socialcare.ingest.mentions import ingest
 from socialcare.models import Author, Delivery, Mention, MentionKind, utc_now
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms import meta

@@ -18,11 +18,11 @@ from infra.local.event_sources import passes_filters
 from infra.simulator.server import PlatformSimulator
 from socialcare.data import table
 from socialcare.data.rollups import RollupStore
+from socialcare.measures.reports import Period, build_report
 from socialcare.models import MentionStatus
 from socialcare.observability import logger
-from socialcare.reply_flow import get_reply_flow
-from socialcare.reply_sending import get_reply_sender
-from socialcare.reports import Period, build_report
+from socialcare.replies.page_flow import get_reply_flow
+from socialcare.replies.sender import get_reply_sender
 from tests.integration.conftest import Aws, Invoke
 from tests.integration.reply_support import ALICE, customer_mention, make_reply_world, nonce_of
 

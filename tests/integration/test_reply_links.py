@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 from socialcare.data import table
 from socialcare.data.tokens import KEEP_AFTER_EXPIRY, TokenStore
-from socialcare.dispatch import mask_phone
-from socialcare.reply_tokens import hash_token
+from socialcare.dispatch.notifier import mask_phone
+from socialcare.replies.tokens import hash_token
 from tests.integration.conftest import Aws
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from socialcare.data.agents import agent_id_for
 from socialcare.data.replies import Reply, ReplyState
 from socialcare.models import Mention, MentionKind, MentionStatus
 from socialcare.platforms.x.payloads import tweet
-from socialcare.reply_sending import BASE_BACKOFF_S, MAX_ATTEMPTS, get_reply_sender
+from socialcare.replies.sender import BASE_BACKOFF_S, MAX_ATTEMPTS, get_reply_sender
 from tests.conftest import tweet_delivery, x_signature
 from tests.integration.conftest import Aws, Invoke, http_event, json_of
 from tests.integration.reply_support import (

@@ -13,7 +13,7 @@ import pytest
 
 from socialcare.data import table
 from socialcare.data.surveys import Survey, SurveyStore
-from socialcare.reply_tokens import hash_token, new_token
+from socialcare.replies.tokens import hash_token, new_token
 from tests.integration.conftest import Aws, Invoke, http_event
 from tests.integration.test_measures import measures_records, report_today
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from socialcare import team_flow
 from socialcare.data import table
 from socialcare.data.agents import AgentStore
 from socialcare.data.team import TeamStore
 from socialcare.data.tokens import TokenStore
 from socialcare.models import MentionStatus, utc_now
-from socialcare.reply_tokens import new_token
+from socialcare.people import team_flow
+from socialcare.replies.tokens import new_token
 from socialcare.settings import get_settings
 from tests.integration.conftest import Aws
 from tests.integration.dispatch_support import World, emails, make_world
@@ -94,9 +94,9 @@ def test_an_expired_link_is_refused(invoke: Any) -> None:
     browser = Browser(invoke)
     assert browser.get(f"/team/sign-in/{token}")["statusCode"] == 410
     # A nonce for this link rendered before it expired does not help either.
-    from socialcare.reply_flow import get_nonce_key
-    from socialcare.reply_tokens import hash_token
-    from socialcare.team_auth import form_nonce
+    from socialcare.people.team_auth import form_nonce
+    from socialcare.replies.page_flow import get_nonce_key
+    from socialcare.replies.tokens import hash_token
 
     nonce = form_nonce(get_nonce_key(), "link", hash_token(token), int(utc_now().timestamp()) - 600)
     refused = browser.post(f"/team/sign-in/{token}", {"nonce": nonce})

@@ -167,7 +167,7 @@ def test_undo_after_five_minutes_is_refused(world: TextBackWorld, monkeypatch: p
     _, code = world.alert("1850000000000000701", "jane", datetime.now(UTC))
     world.text(f"{code} On it!")
     world.replies.drain()
-    from socialcare import text_back
+    from socialcare.replies import by_text as text_back
 
     later = datetime.now(UTC) + timedelta(minutes=6)
     monkeypatch.setattr(text_back.get_text_back(), "now", lambda: later)
@@ -194,7 +194,7 @@ def test_stop_opts_the_agent_out_of_texts_and_alerts_go_by_email_only(world: Tex
 def test_a_confirmation_lost_with_its_sender_is_sent_on_redelivery(
     world: TextBackWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from socialcare.reply_sending import get_reply_sender
+    from socialcare.replies.sender import get_reply_sender
 
     _, code = world.alert("1850000000000000901", "jane", datetime.now(UTC))
     assert world.text(f"{code} On it!") == {"results": ["queued"]}

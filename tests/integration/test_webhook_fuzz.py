@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 
 from socialcare.data.mentions import mention_to_item
 from socialcare.errors import WebhookRejected
-from socialcare.ingest import check_storable, fingerprint
+from socialcare.ingest.mentions import check_storable, fingerprint
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms import meta, x
 from socialcare.platforms import sources as standard_webhooks
 from socialcare.platforms.x.payloads import tweet
-from socialcare.webhook_http import Parse, decode_delivery
+from socialcare.webhook.receive import Parse, decode_delivery
 from tests.conftest import DEV_CONFIG, tweet_delivery, x_signature
 from tests.integration.conftest import Aws, Invoke, http_event, json_of
 from tests.integration.webhook_requests import (

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from moto.sns.models import sns_backends
 
-from socialcare import weekly_report
 from socialcare.data import table
 from socialcare.data.agents import AgentRecord, AgentStore, agent_id_for
-from socialcare.measures import Counters, bucket_of
-from socialcare.reports import Period
+from socialcare.measures import weekly_report
+from socialcare.measures.figures import Counters, bucket_of
+from socialcare.measures.reports import Period
 from tests.integration.conftest import Aws, Invoke
 from tests.integration.reply_support import ALICE, LEAD
 

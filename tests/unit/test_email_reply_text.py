@@ -6,9 +6,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from socialcare.email_reply import REPLY_ABOVE, Receipt, body_text, cut_quote, is_auto_reply, token_from
+from socialcare.dispatch.notices import email_body
 from socialcare.models import Author, Mention, MentionKind
-from socialcare.notification import email_body
+from socialcare.replies.by_email import REPLY_ABOVE, Receipt, body_text, cut_quote, is_auto_reply, token_from
 
 NOW = datetime(2026, 12, 1, 21, 0, tzinfo=UTC)
 MENTION = Mention(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from socialcare.data.rollups import attributes_of, counters_of_item
-from socialcare.measures import (
+from socialcare.measures.figures import (
     answered_fact,
     bucket_estimate,
     bucket_of,
@@ -18,7 +18,7 @@ from socialcare.measures import (
     quantile,
     rated_fact,
 )
-from socialcare.reports import Period, build_report
+from socialcare.measures.reports import Period, build_report
 
 TARGETS = {"urgent": timedelta(minutes=30), "normal": timedelta(minutes=60), "low": timedelta(minutes=240)}
 

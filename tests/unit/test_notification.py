@@ -4,8 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from socialcare.models import Author, Mention, MentionKind, MentionStatus
-from socialcare.notification import (
+from socialcare.dispatch.notices import (
     MAX_EMAIL_BYTES,
     email_body,
     email_subject,
@@ -13,6 +12,7 @@ from socialcare.notification import (
     sms_segments,
     sms_text,
 )
+from socialcare.models import Author, Mention, MentionKind, MentionStatus
 
 LINK = "https://care.example.com/r/3q2-7wEvLXkVXg7nYHjzFjBQ5dnCCEAn9Fo4f0m0ssY"
 STARTED = datetime(2026, 3, 8, 9, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from socialcare.models import MentionKind
-from socialcare.reply_page import (
+from socialcare.replies.page_view import (
     COUNTER_SCRIPT,
     STYLE,
     Page,

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from infra.local.template import load_template
 from socialcare.data.replies import Reply, ReplyState, mention_for_reply, reply_id_for_link
 from socialcare.data.tokens import ReplyLink
+from socialcare.dispatch.notices import sms_segments
 from socialcare.models import Author, Mention, MentionKind
-from socialcare.notification import sms_segments
-from socialcare.reply_flow import (
+from socialcare.replies.page_flow import (
     form_nonce,
     is_cross_site,
     nonce_is_valid,
@@ -20,7 +20,7 @@ from socialcare.reply_flow import (
     normalized_reply,
     parse_form,
 )
-from socialcare.reply_sending import (
+from socialcare.replies.sender import (
     BASE_BACKOFF_S,
     LEASE,
     MAX_BACKOFF_S,

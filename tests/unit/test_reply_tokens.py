@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from socialcare.reply_tokens import (
+from socialcare.replies.tokens import (
     DEFAULT_TOKEN_TTL,
     hash_token,
     is_expired,

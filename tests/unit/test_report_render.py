@@ -4,9 +4,9 @@ itself, and agents are listed alphabetically (not ranked)."""
 import re
 from datetime import date
 
-from socialcare.measures import Counters, bucket_of
-from socialcare.report_render import Comment, report_csv, report_html
-from socialcare.reports import Period, build_report
+from socialcare.measures.figures import Counters, bucket_of
+from socialcare.measures.report_render import Comment, report_csv, report_html
+from socialcare.measures.reports import Period, build_report
 
 PERIOD = Period(date(2026, 11, 2), date(2026, 11, 8))
 HOSTILE = '<script>alert(1)</script><img src="https://evil.example/x.png"> & "quotes"'

@@ -4,8 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from socialcare.models import Agent, Author, Mention, MentionKind
-from socialcare.routing import (
+from socialcare.dispatch.routing import (
     DEFAULT_DEADLINES,
     Assignment,
     Priority,
@@ -16,6 +15,7 @@ from socialcare.routing import (
     escalation_recipients,
     guess_language,
 )
+from socialcare.models import Agent, Author, Mention, MentionKind
 
 MONDAY_NOON = datetime(2026, 1, 5, 12, tzinfo=UTC)
 SUNDAY_NOON = datetime(2026, 1, 11, 12, tzinfo=UTC)
@@ -333,7 +333,7 @@ def test_a_paused_agent_is_never_chosen_not_even_as_a_lead_until_the_pause_ends(
 
 
 def test_the_next_hour_puts_an_agent_off_shift_on_shift_for_an_hour() -> None:
-    from socialcare.shifts import with_extra_window
+    from socialcare.people.shifts import with_extra_window
 
     volunteer = with_extra_window(agent("ana"), SUNDAY_NOON, SUNDAY_NOON + timedelta(hours=1))
     assert emails(choose([volunteer], at=SUNDAY_NOON + timedelta(minutes=59)).agents) == ["ana@example.com"]

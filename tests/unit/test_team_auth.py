@@ -4,15 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 from socialcare.data.replies import ReplyState
 from socialcare.models import Author, Mention, MentionKind, MentionStatus
-from socialcare.team_auth import (
+from socialcare.people.team_auth import (
     cleared_cookie,
     form_nonce,
     nonce_is_valid,
     session_cookie,
     session_token_from,
 )
-from socialcare.team_flow import who_is_answering, work_state
-from socialcare.team_pages import Nav, PersonRow, WorkRow, open_work_page, people_page
+from socialcare.people.team_flow import who_is_answering, work_state
+from socialcare.people.team_view import Nav, PersonRow, WorkRow, open_work_page, people_page
 
 KEY = b"k" * 32
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)

@@ -9,11 +9,11 @@ from botocore.stub import Stubber
 
 from infra.cli.simulate import inbound_sms_payload
 from socialcare.data.sms_codes import CODE_ALPHABET, new_code
+from socialcare.dispatch.notices import sms_segments, sms_text
+from socialcare.dispatch.sms import SnsSmsSender, TwoWaySmsSender, sms_sender
 from socialcare.models import Author, Mention, MentionKind
-from socialcare.notification import sms_segments, sms_text
+from socialcare.replies.by_text import parse_inbound, split_code
 from socialcare.settings import Settings
-from socialcare.sms import SnsSmsSender, TwoWaySmsSender, sms_sender
-from socialcare.text_back import parse_inbound, split_code
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,7 @@ def test_agents_list_shows_who_opted_out_of_texts() -> None:
 def test_what_end_user_messaging_and_ses_refuse_for_good_is_not_retried() -> None:
     from botocore.exceptions import ClientError
 
-    from socialcare.dispatch import never_succeeds
+    from socialcare.dispatch.notifier import never_succeeds
 
     def error(code: str) -> ClientError:
         return ClientError({"Error": {"Code": code, "Message": "no"}}, "SendTextMessage")

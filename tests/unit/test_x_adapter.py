@@ -13,7 +13,7 @@ from socialcare.platforms import x
 from socialcare.platforms.x import XConfig, payloads
 from socialcare.platforms.x.payloads import tweet
 from socialcare.signatures import sha256_base64
-from socialcare.webhook_http import json_body
+from socialcare.webhook.receive import json_body
 from tests.conftest import DEV_CONFIG
 
 CONFIG = XConfig.model_validate(DEV_CONFIG["x"])

@@ -11,7 +11,7 @@ by the reply page; the reply sender moves it, with conditional writes only:
 
 `sending` is held under a lease (lease_owner, lease_until in epoch seconds): a sender that crashed while
 posting leaves it behind, and once the lease has run out another delivery of the message may claim it again
-(see socialcare.reply_sending for why and how the duplicate risk is handled).
+(see socialcare.replies.sender for why and how the duplicate risk is handled).
 
 Each step is one request (the reply path is counted in AWS calls, bench/aws_calls.py):
 
@@ -77,7 +77,7 @@ class Reply(BaseModel):
     agent_email: str
     agent_name: str | None = None
     agent_phone: str | None = None  # E.164, for the text that says a reply could not be posted
-    via: str = "page"  # page | sms | email: where the agent wrote it (socialcare.text_back)
+    via: str = "page"  # page | sms | email: where the agent wrote it (socialcare.replies.by_text)
     sms_code: str | None = None  # the alert code a text answered: the confirmation offers UNDO <code>
     state: ReplyState = ReplyState.PENDING
     created_at: datetime
@@ -91,7 +91,7 @@ class Reply(BaseModel):
     last_error: str | None = None
     platform_reply_id: str | None = None
     sent_at: datetime | None = None
-    # How the sender knew it was out (socialcare.reply_sending.SentVia): posted, or found after an attempt
+    # How the sender knew it was out (socialcare.replies.sender.SentVia): posted, or found after an attempt
     # whose outcome was unknown (our own record, the platform's echo, the platform's look-up), or posted again
     # after the look-up said it was not there or could not say.
     sent_via: str | None = None

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from socialcare.data import is_condition_failure, table
 from socialcare.errors import StorageUnavailable
-from socialcare.measures import DISTRIBUTION, Counters, Fact
+from socialcare.measures.figures import DISTRIBUTION, Counters, Fact
 from socialcare.settings import get_settings
 
 ROLLUP_SK = "ROLLUP"

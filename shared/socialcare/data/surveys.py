@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from socialcare.data import is_condition_failure, plain
 from socialcare.errors import StorageUnavailable
-from socialcare.reply_tokens import hash_token
+from socialcare.replies.tokens import hash_token
 
 SURVEY_SK = "SURVEY"
 COMMENTS_INDEX_KEY = "SURVEYCOMMENTS"

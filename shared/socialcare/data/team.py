@@ -5,7 +5,7 @@
   rate counter  pk=RATE#<scope>#<sha256 of the key>  sk=<window start>  count                 (TTL)
   audit entry   pk=AUDIT#<id>  sk=AUDIT  gsi1: AUDIT / <at>#<id>   action, actor, subject, detail
 
-Tokens are stored only as hashes (socialcare.reply_tokens.hash_token), like reply links: whoever reads the
+Tokens are stored only as hashes (socialcare.replies.tokens.hash_token), like reply links: whoever reads the
 table cannot sign in. Every state change is conditional: a link signs in once, and only before it expires."""
 
 import uuid
@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from socialcare.data import is_condition_failure, plain
 from socialcare.errors import StorageUnavailable
-from socialcare.reply_tokens import hash_token
+from socialcare.replies.tokens import hash_token
 
 SIGN_IN_SK = "SIGNIN"
 SESSION_SK = "SESSION"

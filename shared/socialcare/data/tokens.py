@@ -1,7 +1,7 @@
 """Reply-link tokens in the table:
   reply link    pk=TOKEN#<sha256 of the token>  sk=TOKEN
 
-Only the hash is stored (socialcare.reply_tokens): whoever reads the table cannot open reply pages. The link
+Only the hash is stored (socialcare.replies.tokens): whoever reads the table cannot open reply pages. The link
 stops working at `link_expires_at`; the item itself stays a while longer (the table's TTL attribute
 `expires_at`, epoch seconds), so the reply page can still say "this link has expired" instead of "unknown"."""
 
@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from socialcare.data import is_condition_failure, table
 from socialcare.errors import StorageUnavailable
-from socialcare.reply_tokens import DEFAULT_TOKEN_TTL, hash_token, is_expired, new_token, token_expiry
+from socialcare.replies.tokens import DEFAULT_TOKEN_TTL, hash_token, is_expired, new_token, token_expiry
 from socialcare.settings import get_settings
 
 TOKEN_SK = "TOKEN"  # noqa: S105 - a key name, not a secret

@@ -83,7 +83,7 @@ class SourcesPlatform:
 
     def delivery_id(self, request: WebhookRequest) -> str | None:
         # webhook-id is the idempotency key: ingest claims it with a conditional put, so a resend with the
-        # same id stores nothing new even when its body differs (see socialcare.ingest.ingest).
+        # same id stores nothing new even when its body differs (see socialcare.ingest.mentions.ingest).
         return f"{request.path.get('source', '')}:{request.headers.get(ID_HEADER, '')}"
 
     def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:

@@ -1,4 +1,5 @@
-"""Notification emails with a reply address, sent through SES (reply to the email, socialcare.email_reply).
+"""Notification emails with a reply address, sent through SES (reply to the email,
+socialcare.replies.by_email).
 
 SNS emails cannot carry a Reply-To (an answer to one goes to SNS), so with ReplyEmailDomain set the dispatcher
 sends each notification email itself: from alerts@<domain>, to the agent, Reply-To r-<token>@<domain>. The

@@ -1,4 +1,4 @@
-"""The reply page's behaviour (GET and POST /r/<token>); socialcare.reply_page renders, this decides.
+"""The reply page's behaviour (GET and POST /r/<token>); socialcare.replies.page_view renders, this decides.
 
 GET shows the mention and the form and changes nothing: mail security scanners and chat previews fetch
 every link (plain GETs, headless browsers navigating), so a GET neither uses the link up nor marks the mention
@@ -58,7 +58,7 @@ from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.surveys import can_ask_privately
-from socialcare.reply_page import (
+from socialcare.replies.page_view import (
     EDIT_AND_SEND,
     ON_IT,
     TRY_AGAIN,
@@ -75,7 +75,7 @@ from socialcare.reply_page import (
     sent_page,
     validate_reply,
 )
-from socialcare.reply_tokens import hash_token
+from socialcare.replies.tokens import hash_token
 from socialcare.settings import get_settings
 
 MAX_FORM_BYTES = 64 * 1024  # the longest reply anywhere is 10,000 characters, at most 4 bytes each
@@ -175,7 +175,7 @@ class ReplyFlow:
     now: Callable[[], datetime] = utc_now
     # The platform configuration: which platforms are answered on their own site (feeds), and their labels.
     config: Callable[[], PlatformConfig] = PlatformConfig
-    # The agent ticked "Ask privately how we did" (socialcare.survey_sending asks after the delay).
+    # The agent ticked "Ask privately how we did" (socialcare.measures.survey_sending asks after the delay).
     request_survey: Callable[[Mention, str], None] | None = None
 
     # ---- GET
@@ -204,7 +204,9 @@ class ReplyFlow:
         stops; it stays pending until its answer deadline, when the sweep escalates it if still unanswered.
         (A reply sent without it leaves the mention assigned: the sender marks it answered within seconds,
         and should the reply fail, it keeps escalating as it was.)"""
-        from socialcare.routing import answer_due  # only this path needs routing (and its word lists)
+        from socialcare.dispatch.routing import (
+            answer_due,  # only this path needs routing (and its word lists)
+        )
 
         if mention.status not in (MentionStatus.ASSIGNED, MentionStatus.WAITING):
             return mention

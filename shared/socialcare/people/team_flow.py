@@ -1,4 +1,5 @@
-"""The team pages' behaviour; socialcare.team_pages renders, socialcare.team_auth holds the sign-in rules.
+"""The team pages' behaviour; socialcare.people.team_view renders, socialcare.people.team_auth holds the
+sign-in rules.
 
 Routes (functions/team_pages): GET|POST /team/sign-in, GET|POST /team/sign-in/{token}, POST /team/sign-out,
 GET /team, POST /team/take/{mention_id}, GET /team/roster (leads), GET|POST /team/me, GET /team/report, and
@@ -8,7 +9,7 @@ the public GET /people.
   count against a limit per address (known or not) and per client, before anything is looked up.
 * Every signed-in page needs a live session of an active agent; a page asked for without one goes to the
   sign-in form, a post without one is refused. Every post is checked like the reply page's: same origin
-  (socialcare.reply_flow.is_cross_site) and a nonce bound to the session.
+  (socialcare.replies.page_flow.is_cross_site) and a nonce bound to the session.
 * "I'll take it" adds the agent to the mention's assignees (a conditional update that expects it still
   needs a human), records that they took it now (others see "Ann is answering" for ANSWERING_WINDOW) and
   sends them to the reply page with a reply link of their own.
@@ -23,7 +24,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from socialcare.agents import validation_message
 from socialcare.data.agents import AgentRecord, AgentStore
 from socialcare.data.mentions import OPEN_STATUSES, MentionStore
 from socialcare.data.replies import LIVE_STATES, ReplyState, ReplyStore
@@ -31,14 +31,12 @@ from socialcare.data.rollups import RollupStore
 from socialcare.data.surveys import SurveyStore
 from socialcare.data.team import AuditEntry, RedeemOutcome, Session, TeamStore
 from socialcare.data.tokens import TokenStore
+from socialcare.measures.reports import Period, grouped
 from socialcare.models import Agent, Mention, MentionStatus, Shift, utc_now
 from socialcare.observability import logger
-from socialcare.reply_flow import is_cross_site, parse_form
-from socialcare.reply_page import Page
-from socialcare.reply_tokens import hash_token, new_token
-from socialcare.reports import Period, grouped
-from socialcare.shifts import can_be_texted, is_on_shift, parse_instant, with_extra_window
-from socialcare.team_auth import (
+from socialcare.people.agents import validation_message
+from socialcare.people.shifts import can_be_texted, is_on_shift, parse_instant, with_extra_window
+from socialcare.people.team_auth import (
     MAX_PER_CLIENT,
     MAX_PER_EMAIL,
     RATE_WINDOW,
@@ -52,7 +50,7 @@ from socialcare.team_auth import (
     session_cookie,
     session_token_from,
 )
-from socialcare.team_pages import (
+from socialcare.people.team_view import (
     REPORT_DAYS,
     AnsweredRow,
     MySatisfaction,
@@ -71,6 +69,9 @@ from socialcare.team_pages import (
     sign_in_page,
     sign_in_sent_page,
 )
+from socialcare.replies.page_flow import is_cross_site, parse_form
+from socialcare.replies.page_view import Page
+from socialcare.replies.tokens import hash_token, new_token
 
 MAX_FORM_BYTES = 16 * 1024
 OPEN_WORK_DAYS = timedelta(days=14)  # older open mentions are the escalation's and the leads' business
@@ -159,7 +160,7 @@ class TeamFlow:
     deadlines: Mapping[str, timedelta] = field(default_factory=dict)
     reply_link_ttl: timedelta = timedelta(hours=24)
     now: Callable[[], datetime] = utc_now
-    # The reports' daily roll-ups and the surveys' comments (socialcare.reports, socialcare report).
+    # The reports' daily roll-ups and the surveys' comments (socialcare.measures.reports, socialcare report).
     rollups: RollupStore | None = None
     surveys: SurveyStore | None = None
 
@@ -431,7 +432,7 @@ class TeamFlow:
         signed_in = self._session(request)
         if signed_in is None:
             return Answer(redirect("/team/sign-in"))
-        from socialcare.report_render import STYLE, Comment, report_sections
+        from socialcare.measures.report_render import STYLE, Comment, report_sections
 
         days = (
             int(request.query.get("days", "7")) if request.query.get("days", "7") in REPORT_DAY_CHOICES else 7
@@ -575,7 +576,7 @@ def get_team_flow() -> TeamFlow:
     import boto3
 
     from socialcare.data import table
-    from socialcare.reply_flow import get_nonce_key
+    from socialcare.replies.page_flow import get_nonce_key
     from socialcare.settings import get_settings
 
     settings = get_settings()

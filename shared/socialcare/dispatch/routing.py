@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Literal
 
 from socialcare.models import Agent, Mention, MentionKind
-from socialcare.shifts import can_be_texted, is_on_shift
+from socialcare.people.shifts import can_be_texted, is_on_shift
 
 
 class Priority(StrEnum):
@@ -144,7 +144,7 @@ def choose_assignee(
     2. Round robin over active, on-shift agents covering the platform and language with fewer than max_open
        open mentions: the first after last_assigned_email in email order, wrapping around.
     3. Else the active leads on shift; if none is on shift, every active lead.
-    Nobody paused (socialcare.shifts.can_be_texted) is ever chosen, not even a lead.
+    Nobody paused (socialcare.people.shifts.can_be_texted) is ever chosen, not even a lead.
     4. Else nobody, with the reason."""
     working = sorted(
         (agent for agent in candidates if can_be_texted(agent, at) and is_on_shift(agent, at)),

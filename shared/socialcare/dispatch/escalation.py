@@ -5,7 +5,7 @@ index) get what they need.
 - waiting (nobody could take it), or still new a minute after it arrived (dispatch never ran): dispatched
   again;
 - assigned and not opened within its priority's deadline: level 1 tells the next agent on shift, level 2
-  (after twice the deadline) every agent on shift and the leads (socialcare.routing);
+  (after twice the deadline) every agent on shift and the leads (socialcare.dispatch.routing);
 - opened (an agent pressed "I'm on it") and still not answered ANSWER_DEADLINE_FACTOR deadlines later: every
   agent on shift and the leads. Opening the page is not opening: link scanners and previews open every link.
 
@@ -16,10 +16,9 @@ failed are retried here until they are delivered, no longer needed, or older tha
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from socialcare.dispatch import CLOSED_STATUSES, Dispatcher
-from socialcare.models import Mention, MentionStatus
-from socialcare.observability import logger
-from socialcare.routing import (
+from socialcare.dispatch.dispatcher import CLOSED_STATUSES, Dispatcher
+from socialcare.dispatch.notifier import RemainingMs
+from socialcare.dispatch.routing import (
     MAX_ESCALATION_LEVEL,
     Priority,
     answer_due,
@@ -27,6 +26,8 @@ from socialcare.routing import (
     escalation_recipients,
     guess_language,
 )
+from socialcare.models import Mention, MentionStatus
+from socialcare.observability import logger
 
 # A new mention is the dispatcher's for this long; after it, the sweep dispatches it itself.
 NEW_MENTION_GRACE = timedelta(minutes=1)
@@ -46,8 +47,10 @@ class SweepReport:
 
 
 class Escalator:
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(self, dispatcher: Dispatcher, remaining_ms: RemainingMs | None = None) -> None:
+        """One sweep's escalator: `remaining_ms` is what is left of its invocation (how long it may claim)."""
         self.dispatcher = dispatcher
+        self.remaining_ms = remaining_ms
         self.mentions = dispatcher.mentions
         self.agents = dispatcher.agents
         self.store = dispatcher.store
@@ -79,7 +82,7 @@ class Escalator:
         if mention.status is MentionStatus.NEW and now - mention.received_at < NEW_MENTION_GRACE:
             return  # the dispatcher is on it
         if mention.status in (MentionStatus.NEW, MentionStatus.WAITING):
-            outcome = self.dispatcher.dispatch(mention.id, now)
+            outcome = self.dispatcher.dispatch(mention.id, now, remaining_ms=self.remaining_ms)
             if outcome.result == "waiting":
                 report.still_waiting += 1
             elif outcome.result == "assigned":
@@ -115,7 +118,8 @@ class Escalator:
         return self._escalate_to(mention, level, reason, schedule, now)
 
     def escalate_unanswered(self, mention: Mention, now: datetime) -> int | None:
-        """An opened mention due (its answer deadline passed, socialcare.routing.answer_due) and still not
+        """An opened mention due (its answer deadline passed, socialcare.dispatch.routing.answer_due) and
+        still not
         answered: everyone on shift and the leads are told, once; then it leaves the pending index."""
         opened_at = mention.opened_at or mention.notified_at or mention.received_at
         due = answer_due(mention.priority, opened_at, self.dispatcher.settings.escalation_deadlines)
@@ -174,7 +178,7 @@ class Escalator:
             reason=reason,
             recipients=len(notice.recipients),
         )
-        self.dispatcher.deliver(notice, mention, now)
+        self.dispatcher.delivery.deliver(notice, mention, now, self.remaining_ms)
         return level
 
     def _reschedule(self, mention: Mention, notified_at: datetime, deadline: timedelta) -> None:
@@ -215,7 +219,7 @@ class Escalator:
                     report.abandoned += 1
                     logger.error("notice given up", mention_id=mention.id, escalation_level=notice.level)
                 elif mention.escalation_level >= notice.level:
-                    self.dispatcher.deliver(notice, mention, now)
+                    self.dispatcher.delivery.deliver(notice, mention, now, self.remaining_ms)
                     report.redelivered += 1
                 # Otherwise the mention has not recorded this notice yet: its dispatch or escalation will.
             except Exception:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from socialcare.data.agents import AgentRecord, AgentStore, agent_id_for
 from socialcare.models import Agent, Shift
-from socialcare.shifts import (
+from socialcare.people.shifts import (
     can_be_texted,
     is_on_shift,
     parse_instant,

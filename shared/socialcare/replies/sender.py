@@ -54,15 +54,16 @@ from socialcare.data.mentions import OPEN_STATUSES, MentionStore
 from socialcare.data.replies import Reply, ReplyState, ReplyStore
 from socialcare.data.surveys import SurveyStore
 from socialcare.data.tokens import TokenStore
+from socialcare.dispatch.notices import MAX_SMS_SEGMENTS, sms_segments
+from socialcare.dispatch.sms import SmsSender, SnsSmsSender, sms_sender
+from socialcare.measures.survey_sending import source_survey_links
 from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
-from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
-from socialcare.observability import count_for_platform, logger, metrics
+from socialcare.observability import logger, metrics
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
+from socialcare.platforms.metrics import count_for_platform
 from socialcare.settings import get_settings
-from socialcare.sms import SmsSender, SnsSmsSender, sms_sender
-from socialcare.survey_sending import source_survey_links
 from socialcare.untrusted_text import without_format_characters
 
 LEASE = timedelta(seconds=30)  # > the function's 10 s timeout, < the queue's 60 s visibility timeout
@@ -355,7 +356,7 @@ class ReplySender:
     def _confirm_text(self, reply: Reply, mention: Mention) -> None:
         """A texted answer is confirmed by text, with the UNDO it allows. The reply is sent already: a
         failed confirmation is logged, never a reason to post again."""
-        from socialcare.text_back import confirmation_text  # only texted answers need it
+        from socialcare.replies.by_text import confirmation_text  # only texted answers need it
 
         if not reply.agent_phone:
             return
@@ -562,7 +563,8 @@ def lead_alert(reply: Reply, mention: Mention | None, label: str) -> tuple[str, 
 # ---------------------------------------------------------------- wiring
 @dataclass
 class SnsNotifier:
-    """Texts go to a phone through the SMS sender (socialcare.sms: SNS, or the two-way number); lead emails
+    """Texts go to a phone through the SMS sender (socialcare.dispatch.sms: SNS, or the two-way number);
+    lead emails
     go through the notification topic, one message per lead with the lead's agent_id attribute, which their
     email subscription's filter policy selects."""
 

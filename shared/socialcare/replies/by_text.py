@@ -14,7 +14,7 @@ destinationNumber, messageBody, inboundMessageId, ...). Each is taken once (keye
   SINGLE_ALERT_WINDOW is meant, and with none or several the agent is asked "Which one?".
 * The answer takes the reply page's path: the same length rules, the alert's own reply link (so the page
   and the text send one reply between them), the same reply queue and sender, which texts the confirmation
-  with UNDO once it is posted (socialcare.reply_sending)."""
+  with UNDO once it is posted (socialcare.replies.sender)."""
 
 import json
 import re
@@ -40,13 +40,13 @@ from socialcare.data.replies import (
 )
 from socialcare.data.sms_codes import AlertCode, AlertCodeStore
 from socialcare.data.tokens import TokenStore
+from socialcare.dispatch.notices import MAX_SMS_SEGMENTS, sms_segments
+from socialcare.dispatch.sms import SmsSender, sms_sender
 from socialcare.models import Mention, MentionStatus, utc_now
-from socialcare.notification import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig, get_platform_config
-from socialcare.reply_page import platform_label, validate_reply
+from socialcare.replies.page_view import platform_label, validate_reply
 from socialcare.settings import Settings, get_settings
-from socialcare.sms import SmsSender, sms_sender
 
 UNDO_WINDOW = timedelta(minutes=5)
 SINGLE_ALERT_WINDOW = timedelta(hours=2)
@@ -141,7 +141,7 @@ class TextBack:
         if record is not None and word in OPT_OUT_WORDS | OPT_IN_WORDS and len(body.split()) == 1:
             return self._opt(record, opted_out=word in OPT_OUT_WORDS)  # inactive agents too
         if record is None or not record.agent.active:
-            from socialcare.dispatch import mask_phone  # the dispatcher's module: not for every text
+            from socialcare.dispatch.notifier import mask_phone  # not needed for every text
 
             logger.warning("inbound text from a number that is no active agent's", phone=mask_phone(phone))
             return Outcome("stranger")
@@ -300,7 +300,7 @@ def confirmation_text(reply: Reply, who: str) -> str:
 
 
 def build_text_back(settings: Settings, sms: SmsSender | None = None, sqs: Any | None = None) -> TextBack:
-    from socialcare.reply_flow import sqs_queue  # the page's module: only its queueing is needed
+    from socialcare.replies.page_flow import sqs_queue  # the page's module: only its queueing is needed
 
     shared_table = table(settings.table_name)
     return TextBack(

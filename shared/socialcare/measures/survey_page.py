@@ -2,7 +2,8 @@
 comment. Mobile first, no JavaScript, nothing fetched, a strict Content-Security-Policy.
 
 Opening the page records nothing: link scanners and previews open every link. A choice is a form post,
-protected like the reply form (socialcare.reply_flow): it must come from our own page (Sec-Fetch-Site or
+protected like the reply form (socialcare.replies.page_flow): it must come from our own page
+(Sec-Fetch-Site or
 Origin) and carry the nonce the page was rendered with. The customer may change their answer for 7 days
 after first giving it; the link itself works 14 days (then 410), and an unknown link is a 404. Only the
 token's hash is stored, and everything the customer wrote is escaped wherever it is shown."""
@@ -19,7 +20,7 @@ from socialcare.data import table
 from socialcare.data.surveys import MAX_COMMENT_CHARS, Survey, SurveyStore
 from socialcare.models import utc_now
 from socialcare.observability import logger
-from socialcare.reply_flow import (
+from socialcare.replies.page_flow import (
     MAX_FORM_BYTES,
     form_nonce,
     get_nonce_key,
@@ -27,8 +28,8 @@ from socialcare.reply_flow import (
     nonce_rendered_since,
     parse_form,
 )
-from socialcare.reply_page import Page
-from socialcare.reply_tokens import hash_token
+from socialcare.replies.page_view import Page
+from socialcare.replies.tokens import hash_token
 from socialcare.settings import get_settings
 
 CHANGE_WINDOW = timedelta(days=7)

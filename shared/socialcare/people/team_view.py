@@ -1,6 +1,7 @@
-"""The team pages' HTML (/team/..., /people); socialcare.team_flow decides what they show.
+"""The team pages' HTML (/team/..., /people); socialcare.people.team_flow decides what they show.
 
-Like the reply page (socialcare.reply_page): server-rendered with the standard library, no scripts and no
+Like the reply page (socialcare.replies.page_view): server-rendered with the standard library, no scripts
+and no
 external resources, readable at 360 px, the inline style allowed by its hash in a strict Content-Security-
 Policy, and everything anyone wrote (customers' mentions, agents' names and handles) escaped."""
 
@@ -13,7 +14,7 @@ from html import escape
 from urllib.parse import quote
 
 from socialcare.models import DIRECTORY_HANDLES, DIRECTORY_NETWORKS, Agent, DirectoryNetwork
-from socialcare.reply_page import Page, is_web_url, platform_label
+from socialcare.replies.page_view import Page, is_web_url, platform_label
 
 STYLE = (
     "*{box-sizing:border-box}"
@@ -431,7 +432,8 @@ def _answered_section(rows: Sequence[AnsweredRow], satisfaction: MySatisfaction 
 
 # ---------------------------------------------------------------- report
 def report_page(nav: Nav, days: int, period: str, sections: str, report_style: str) -> Page:
-    """The report's sections (socialcare.report_render, what `socialcare report --html` draws) under the team
+    """The report's sections (socialcare.measures.report_render, what `socialcare report --html` draws)
+    under the team
     menu, with a choice of period. The report's style comes first, so the team pages' own wins."""
     choices = "".join(
         f'<option value="{n}"{" selected" if n == days else ""}>The last {n} days</option>'

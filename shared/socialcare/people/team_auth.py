@@ -5,7 +5,8 @@
 * The session cookie holds a random token; only its SHA-256 is stored. It is HttpOnly and SameSite=Lax, and
   on HTTPS also Secure with the __Host- prefix (so no other subdomain can set or read it); it lasts
   SESSION_TTL. Signing out deletes every session of the agent, so the cookie stops working everywhere.
-* Every form is protected like the reply page's (socialcare.reply_flow): browsers' Sec-Fetch-Site / Origin
+* Every form is protected like the reply page's (socialcare.replies.page_flow): browsers' Sec-Fetch-Site /
+Origin
   say where a post comes from, and the form carries a nonce, an HMAC under the key derived from the
   configuration secret, of what it is for (the sign-in form, one link, one session) and when it was shown."""
 

@@ -9,8 +9,17 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from socialcare.measures import DISTRIBUTION, quantile
-from socialcare.reports import WEEKDAYS, Period, Rollups, build_report, grouped, hour_of_week, total, weekly
+from socialcare.measures.figures import DISTRIBUTION, quantile
+from socialcare.measures.reports import (
+    WEEKDAYS,
+    Period,
+    Rollups,
+    build_report,
+    grouped,
+    hour_of_week,
+    total,
+    weekly,
+)
 
 CSV_COLUMNS = (
     "key",

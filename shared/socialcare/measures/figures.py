@@ -233,7 +233,7 @@ def facts_of_record(
 def _classify(image: Mapping[str, Any]) -> str:
     """The priority dispatch will give a mention that has none yet (dispatch sets it after the INSERT)."""
     from socialcare.data.mentions import item_to_mention
-    from socialcare.routing import classify_priority
+    from socialcare.dispatch.routing import classify_priority
 
     try:
         return classify_priority(item_to_mention(dict(image))).value

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from socialcare.measures import Counters, quantile
+from socialcare.measures.figures import Counters, quantile
 
 GROUPINGS = ("platform", "agent", "priority", "day", "hour")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

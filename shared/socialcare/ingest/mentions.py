@@ -27,14 +27,14 @@ from socialcare.data.mentions import (
     parallel_map,
     sortable_time,
 )
-from socialcare.enrichment import (
+from socialcare.errors import MalformedPayload, PayloadTooLarge
+from socialcare.ingest.enrichment import (
     FIRST_RETRY_AFTER,
     INGEST_FETCH_BUDGET_S,
     TextFetcher,
     fetch_texts,
     needs_text,
 )
-from socialcare.errors import MalformedPayload, PayloadTooLarge
 from socialcare.models import Delivery, Mention, mention_id, utc_now
 from socialcare.observability import logger
 

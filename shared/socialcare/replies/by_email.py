@@ -36,10 +36,10 @@ from socialcare.data.mentions import MentionStore
 from socialcare.data.replies import CreateOutcome, Reply, ReplyStore, mention_for_reply, reply_id_for_link
 from socialcare.data.reply_addresses import ReplyAddressStore
 from socialcare.data.tokens import TokenStore
+from socialcare.dispatch.notices import REPLY_ABOVE
 from socialcare.models import MentionStatus, utc_now
-from socialcare.notification import REPLY_ABOVE
 from socialcare.observability import logger
-from socialcare.reply_page import validate_reply
+from socialcare.replies.page_view import validate_reply
 from socialcare.settings import Settings, get_settings
 
 REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "da", "sv", "pl", "cs"]
@@ -287,7 +287,7 @@ def s3_reader(s3: Any, bucket: str, prefix: str) -> Callable[[str], bytes]:
 
 @lru_cache(maxsize=1)
 def get_email_reply() -> EmailReply:
-    from socialcare.reply_flow import sqs_queue  # the page's module: only its queueing is needed
+    from socialcare.replies.page_flow import sqs_queue  # the page's module: only its queueing is needed
 
     settings = get_settings()
     shared_table = table(settings.table_name)

@@ -32,7 +32,8 @@ GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
 GSM_SINGLE, GSM_PART = 160, 153  # septets
 UCS2_SINGLE, UCS2_PART = 70, 67  # UTF-16 code units
 
-# The first line of a notification email that can be answered by replying (socialcare.email_reply): whatever
+# The first line of a notification email that can be answered by replying (socialcare.replies.by_email):
+# whatever
 # a mail client quotes from this line on is never posted to the customer.
 REPLY_ABOVE = "## Reply above this line to answer the customer ##"
 MAX_SUBJECT_LENGTH = 99  # SNS: "less than 100 characters"

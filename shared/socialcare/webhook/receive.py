@@ -20,7 +20,6 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import ValidationError
 
 from socialcare.data.mentions import get_mention_store
-from socialcare.enrichment import INGEST_FETCH_TIMEOUT_S
 from socialcare.errors import (
     MalformedPayload,
     PayloadTooLarge,
@@ -28,12 +27,14 @@ from socialcare.errors import (
     UnsupportedMediaType,
     WebhookRejected,
 )
-from socialcare.ingest import ingest
+from socialcare.ingest.enrichment import INGEST_FETCH_TIMEOUT_S
+from socialcare.ingest.mentions import ingest
 from socialcare.models import Delivery
-from socialcare.observability import count_for_platform, logger, metrics
+from socialcare.observability import logger, metrics
 from socialcare.platform_config import get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import PlatformAdapter, TextFetcher, WebhookRequest, WebhookRoute
+from socialcare.platforms.metrics import count_for_platform
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -52,7 +53,8 @@ def receive(
     delivery_id: str | None = None,
 ) -> dict[str, Any]:
     """The one way a webhook delivery is handled: raw body -> verify -> JSON -> parse -> ingest -> metrics ->
-    response. Refusals raise WebhookRejected (4xx, nothing written); see socialcare.ingest for the options."""
+    response. Refusals raise WebhookRejected (4xx, nothing written); see socialcare.ingest.mentions for the
+    options."""
     verify(request.body, request.headers)
     delivery = decode_delivery(request.body, request.headers, parse)
     result = ingest(delivery, get_mention_store(), fetch_text=fetch_text, delivery_id=delivery_id)

@@ -23,7 +23,7 @@ from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
 from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.surveys import private_channel
-from socialcare.reply_tokens import hash_token, new_token
+from socialcare.replies.tokens import hash_token, new_token
 
 ONCE_PER_CUSTOMER = timedelta(days=14)
 LINK_VALID = timedelta(days=14)
@@ -117,7 +117,7 @@ def source_survey_links(
         return None
 
     def link(reply: Any, mention: Mention) -> str | None:
-        from socialcare.reply_flow import get_nonce_key  # only replies to sources need it
+        from socialcare.replies.page_flow import get_nonce_key  # only replies to sources need it
 
         moment = (now or utc_now)()
         digest = hmac.new(get_nonce_key(), f"survey-token|{reply.reply_id}".encode(), hashlib.sha256).digest()

@@ -3,7 +3,8 @@
 * SNS `Publish(PhoneNumber=...)`: AWS picks the sender; the agent cannot text back. What alerts use when the
   template parameter SmsOriginationNumber is empty.
 * AWS End User Messaging SMS (`pinpoint-sms-voice-v2` `SendTextMessage`) from the two-way number: the agent's
-  answer comes back to the same number (socialcare.text_back). moto has no such service, so the local stack
+  answer comes back to the same number (socialcare.replies.by_text). moto has no such service, so the local
+  stack
   sets SMS_VIA_SNS and its outbox shows the texts as before."""
 
 from dataclasses import dataclass

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from socialcare.data.agents import agent_id_for
+from socialcare.measures.reports import Period, Rollups, build_report
 from socialcare.models import Agent
 from socialcare.observability import logger
-from socialcare.reports import Period, Rollups, build_report
 
 HEADLINES: tuple[tuple[str, Callable[[dict[str, Any]], Any], str], ...] = (
     ("Mentions received", lambda r: r["mentions"], "count"),

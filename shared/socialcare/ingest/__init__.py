@@ -1,0 +1,2 @@
+"""Ingest: parsed deliveries become stored mentions, each once, in its conversation; missing texts are
+fetched."""

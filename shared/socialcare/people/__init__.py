@@ -1,0 +1,1 @@
+"""People: agents, their shifts, and the team pages where everyone signs in."""
