@@ -1,14 +1,18 @@
 """Fixtures shared by every test: the development configuration, signed-request builders and a clean
 process for each test (cached settings, stores and secrets do not leak from one test into the next)."""
 
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
+from infra.local.template import Template, load_template
 from socialcare import settings
 from socialcare.data import mentions as store
 from socialcare.data import replies, rollups
@@ -27,6 +31,35 @@ TESTS_ROOT = Path(__file__).resolve().parent
 # A test's folder is its kind: `pytest -m unit`, `-m integration` and `-m e2e` select one folder each.
 FOLDER_MARKERS = ("unit", "integration", "e2e")
 DEV_CONFIG: dict[str, Any] = json.loads((REPO_ROOT / "infra" / "dev-config.json").read_text())
+
+
+class _UniquePaths(list[str]):
+    """boto3 appends its data folder to the loader's paths for every session it makes: keep one of each."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+@functools.cache
+def _shared_loader(search_path: str | None = None) -> botocore.loaders.Loader:
+    loader = _create_loader(search_path)
+    loader._search_paths = _UniquePaths(loader.search_paths)  # type: ignore[attr-defined]
+    return loader
+
+
+# mock_aws gives every test a new boto3 session, and each session read botocore's service models again (tens
+# of milliseconds a client, several clients a test). The models are read-only data: every session in the
+# test process shares one loader, and with it the models it already read.
+_create_loader = botocore.session.create_loader
+botocore.session.create_loader = _shared_loader
+
+
+@functools.cache
+def parsed_template() -> Template:
+    """template.yaml, parsed once per test process: parsing takes a third of a second (pure-Python YAML), and
+    the fixtures and event builders would otherwise parse it for every test and every request. Read only."""
+    return load_template()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

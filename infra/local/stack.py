@@ -5,6 +5,7 @@ the system uses itself, with the properties the template gives, under determinis
 (<stack>-<LogicalId> unless the template names it). Everything else in the template (roles, log groups,
 the API, the layer) has no local meaning: the gateway plays the API, the installed package plays the layer."""
 
+import functools
 import json
 import re
 import secrets as secrets_module
@@ -42,6 +43,14 @@ def parse_parameter_overrides(text: str, declared: dict[str, Any]) -> dict[str, 
     return overrides
 
 
+@functools.cache
+def _client(service: str, endpoint_url: str | None) -> Any:
+    """One client per service and endpoint for the process: creating one loads its service model (tens of
+    milliseconds), and the tests provision a stack for each test."""
+    client: Any = boto3.client(service, endpoint_url=endpoint_url, region_name=REGION)  # type: ignore[call-overload]
+    return client
+
+
 @dataclass
 class LocalStack:
     template: Template
@@ -52,8 +61,7 @@ class LocalStack:
     parameter_overrides: dict[str, str] = field(default_factory=dict)
 
     def _client(self, service: str) -> Any:
-        client: Any = boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)  # type: ignore[call-overload]
-        return client
+        return _client(service, self.endpoint_url)
 
     def parameters(self) -> dict[str, Any]:
         return {

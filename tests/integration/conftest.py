@@ -17,9 +17,10 @@ from infra.local import moto_transactions
 from infra.local.gateway import build_event
 from infra.local.runtime import FunctionRuntime, LambdaContext
 from infra.local.stack import REGION, LocalStack, parse_parameter_overrides
-from infra.local.template import Resolver, Template, load_template
+from infra.local.template import Resolver, Template
 from infra.simulator.server import PlatformSimulator
 from socialcare.data.mentions import MentionStore, table
+from tests.conftest import parsed_template
 
 
 @dataclass
@@ -47,7 +48,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, dev_config: dict[str, Any]) -> Iterator
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     moto_transactions.install()  # as the local stack does: a transaction costs the items it touches
     with mock_aws():
-        template = load_template()
+        template = parsed_template()
         # SOCIALCARE_PARAMETERS, as `make run` reads it: a test sets it to provision the optional parts.
         overrides = parse_parameter_overrides(
             os.environ.get("SOCIALCARE_PARAMETERS", ""), template.document.get("Parameters", {})
@@ -90,7 +91,7 @@ def http_event(
     path_parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The event API Gateway builds for a request to the template's route `method` + path of `target`."""
-    template = load_template()
+    template = parsed_template()
     path = target.split("?")[0]
     for route in template.routes:
         found = route.match(method, path)

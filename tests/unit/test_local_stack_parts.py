@@ -14,6 +14,7 @@ from infra.local.gateway import build_event, response_parts
 from infra.local.runtime import FunctionRuntime, FunctionTimeout
 from infra.local.stack import parse_parameter_overrides
 from infra.local.template import EventSource, FunctionSpec, Resolver, Route, load_template
+from tests.conftest import parsed_template
 
 
 def test_routes_match_literal_and_parameter_paths() -> None:
@@ -143,7 +144,7 @@ def test_rate_expressions() -> None:
 
 
 def test_parameter_overrides_read_like_sam_deploy() -> None:
-    declared = load_template().document["Parameters"]
+    declared = parsed_template().document["Parameters"]
     overrides = parse_parameter_overrides(
         "LogLevel=DEBUG  EscalationMinutes='urgent=1,normal=2,low=3'", declared
     )

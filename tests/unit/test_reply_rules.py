@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.local.template import load_template
 from socialcare.data.replies import Reply, ReplyState, mention_for_reply, reply_id_for_link
 from socialcare.data.tokens import ReplyLink
 from socialcare.dispatch.notices import sms_segments
@@ -31,6 +30,7 @@ from socialcare.replies.sender import (
     reply_target,
     retry_delay,
 )
+from tests.conftest import parsed_template
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 KEY = nonce_key_from_config('{"x": {"consumer_secret": "s"}}')
@@ -119,7 +119,7 @@ def test_backoff_doubles_up_to_its_ceiling_and_never_is_zero(attempts: int, jitt
 
 
 def test_the_lease_and_the_give_up_fit_the_template() -> None:
-    template = load_template()
+    template = parsed_template()
     queue = template.resources["ReplyQueue"]["Properties"]
     assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVE_COUNT
     sender = template.functions["ReplySenderFunction"]
