@@ -3,12 +3,14 @@ process for each test (cached settings, stores and secrets do not leak from one 
 
 import functools
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import botocore.loaders
 import botocore.session
+import hypothesis
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
@@ -31,6 +33,19 @@ TESTS_ROOT = Path(__file__).resolve().parent
 # A test's folder is its kind: `pytest -m unit`, `-m integration` and `-m e2e` select one folder each.
 FOLDER_MARKERS = ("unit", "integration", "e2e")
 DEV_CONFIG: dict[str, Any] = json.loads((REPO_ROOT / "infra" / "dev-config.json").read_text())
+
+
+# Property tests: `make test` runs a quarter of each property's examples (about 25 where none are given);
+# HYPOTHESIS_PROFILE=thorough runs them all (hypothesis' usual 100 where none are given).
+THOROUGH = os.environ.get("HYPOTHESIS_PROFILE") == "thorough"
+hypothesis.settings.register_profile("quick", max_examples=25)
+hypothesis.settings.register_profile("thorough", max_examples=100)
+hypothesis.settings.load_profile("thorough" if THOROUGH else "quick")
+
+
+def examples(thorough: int) -> int:
+    """A property's example count: `thorough` with HYPOTHESIS_PROFILE=thorough, a quarter of it otherwise."""
+    return thorough if THOROUGH else max(10, thorough // 4)
 
 
 class _UniquePaths(list[str]):

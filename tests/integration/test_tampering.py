@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialcare.platforms.x.payloads import tweet
-from tests.conftest import tweet_delivery, x_signature
+from tests.conftest import examples, tweet_delivery, x_signature
 from tests.integration.conftest import Aws, Invoke, http_event
 from tests.integration.webhook_requests import (
     meta_body,
@@ -51,7 +51,9 @@ def test_the_untouched_body_is_accepted(platform: str, handlers: Callable[[str],
 
 
 @pytest.mark.parametrize("platform", sorted(SIGNED_BODIES))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_a_flipped_bit_anywhere_is_refused_and_writes_nothing(
     platform: str, data: st.DataObject, handlers: Callable[[str], Invoke], aws: Aws

@@ -21,7 +21,7 @@ from socialcare.platforms import meta, x
 from socialcare.platforms import sources as standard_webhooks
 from socialcare.platforms.x.payloads import tweet
 from socialcare.webhook.receive import Parse, decode_delivery
-from tests.conftest import DEV_CONFIG, tweet_delivery, x_signature
+from tests.conftest import DEV_CONFIG, examples, tweet_delivery, x_signature
 from tests.integration.conftest import Aws, Invoke, http_event, json_of
 from tests.integration.webhook_requests import (
     direct_message,
@@ -37,7 +37,7 @@ from tests.integration.webhook_requests import (
 )
 
 FUZZ_SETTINGS = settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -240,7 +240,7 @@ PARSERS: dict[str, Parse] = {
 
 
 @pytest.mark.parametrize("function", list(TARGETS))
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(data=st.data())
 def test_every_body_parses_to_something_storable_or_is_refused(function: str, data: st.DataObject) -> None:
     """Past the signature, every body is a Delivery that ingest can check and turn into items, or a 4xx:

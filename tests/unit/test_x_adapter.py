@@ -14,7 +14,7 @@ from socialcare.platforms.x import XConfig, payloads
 from socialcare.platforms.x.payloads import tweet
 from socialcare.signatures import sha256_base64
 from socialcare.webhook.receive import json_body
-from tests.conftest import DEV_CONFIG
+from tests.conftest import DEV_CONFIG, examples
 
 CONFIG = XConfig.model_validate(DEV_CONFIG["x"])
 BRAND = CONFIG.brand_user_id
@@ -80,7 +80,7 @@ JSON_VALUES = st.recursive(
 JSON_HEADERS = {"content-type": "application/json"}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=160) | st.from_regex(x.CRC_TOKEN, fullmatch=True))
 def test_a_crc_answer_never_signs_a_json_body(token: str) -> None:
     """Whatever token the endpoint answers, its answer verifies as a delivery signature only over the
@@ -95,7 +95,7 @@ def test_a_crc_answer_never_signs_a_json_body(token: str) -> None:
         json_body(body, JSON_HEADERS)  # ...and that body is not JSON
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(JSON_VALUES, st.sampled_from([(",", ":"), (", ", ": ")]))
 def test_no_json_text_is_answered_as_a_crc_token(value: Any, separators: tuple[str, str]) -> None:
     with pytest.raises(MalformedPayload):
