@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test lint typecheck template scan browser axe bench layer-requirements clean
+.PHONY: install run test pytest lint typecheck template scan browser axe bench layer-requirements clean
 
 install: $(INSTALLED)
 
@@ -31,8 +31,16 @@ $(INSTALLED): pyproject.toml
 run: install
 	$(PY) -m infra.local $(if $(FRESH),--fresh)
 
+# The checks and the tests do not depend on each other, and none of them keeps both cores busy all the time
+# (mypy, sam and checkov use one; the tests wait on local stacks): they run side by side. Each one's output
+# is printed whole when it ends (--output-sync), and -k lets every one finish, so each failure is reported
+# and any of them fails `make test`.
+test: install
+	@echo "make test: lint, typecheck, template, scan and pytest run side by side; each prints its output when it ends"
+	@$(MAKE) --no-print-directory -k -j 5 --output-sync=target lint typecheck template scan pytest
+
 # Two workers, one per core; a test file stays on one worker, so a module's local stack starts once.
-test: install lint typecheck template scan browser axe
+pytest: install browser axe
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # checkov, the scanner most AWS teams run in CI, on the template: no failed check. Each skip is in the template
@@ -74,10 +82,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Named on the command line, each function's app.py is its own module (functions.<name>.app): one run.
 typecheck: install
-	$(BIN)/mypy shared infra bench
-	@# Every function's module is named app: check them one by one.
-	@for handler in functions/*/app.py; do $(BIN)/mypy --no-error-summary "$$handler" || exit 1; done
+	$(BIN)/mypy shared infra bench functions/*/app.py
 
 template: install
 	$(BIN)/sam validate --lint --template template.yaml

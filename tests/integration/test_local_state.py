@@ -47,7 +47,7 @@ def leave_a_reply_pending(stack: RunningStack) -> tuple[str, str]:
 
 
 def cancel_a_transaction(stack: RunningStack) -> None:
-    """What two taps on one form do: a transaction whose condition fails, so moto rolls the table back."""
+    """What two taps on one form do: a transaction whose condition fails, so moto rolls it back."""
     dynamodb = boto3.client(
         "dynamodb",
         endpoint_url=f"http://127.0.0.1:{stack.moto_port}",
@@ -83,7 +83,7 @@ def check_after_restart(
     assert answered["external_id"] == tweet_id
     assert requests.get(link, timeout=10).status_code == 200
     if sync_point:  # a later mention is texted: the dispatcher and the sender have moved past the old work
-        cancel_a_transaction(stack)  # moto puts a copy of the table in place: the stream poller follows it
+        cancel_a_transaction(stack)  # rolled back in place: the stream poller keeps reading the same table
         simulate_mention(stack, "@brand one more thing")
         texted_link(stack, "one more thing")
     assert len(calls_answering(stack, tweet_id)) == 1
