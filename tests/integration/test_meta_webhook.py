@@ -5,6 +5,7 @@ written."""
 import base64
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -135,6 +136,22 @@ def test_edits_arriving_out_of_order_end_with_the_latest(meta_webhook: Invoke, a
     assert stored_ok(post(meta_webhook, edit_at("v1", T0 + 10)))["edited"] == 0
     (item,) = mention_items(aws)
     assert item["text"] == "v2"
+
+
+def test_an_edit_that_arrives_after_a_later_one_is_kept_in_the_history_marked_out_of_order(
+    meta_webhook: Invoke, aws: Aws
+) -> None:
+    """Nothing the customer wrote is hidden: v1 never became the text, but it is in the history."""
+    post(meta_webhook, page_delivery(page_comment(message="v0")))
+    post(meta_webhook, edit_at("v2", T0 + 20))
+    post(meta_webhook, edit_at("v1", T0 + 10))
+    post(meta_webhook, edit_at("v1", T0 + 10))  # Meta's resend of it adds nothing
+    (item,) = mention_items(aws)
+    assert item["text"] == "v2"
+    first, late = item["edit_history"]
+    assert first["text"] == "v0" and "out_of_order" not in first
+    assert late["text"] == "v1" and late["out_of_order"] is True
+    assert late["written_at"].startswith(datetime.fromtimestamp(T0 + 10, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
 
 
 def test_add_and_edits_in_one_batch_end_with_the_last_text(meta_webhook: Invoke, aws: Aws) -> None:

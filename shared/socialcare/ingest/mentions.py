@@ -9,8 +9,9 @@ refuse (4xx) leaves nothing behind.
 Edits of a mention we never stored (we missed its creation, or it predates the subscription) store the edited
 mention as new: it is still a customer waiting for an answer. Edits of a stored one replace its text and keep
 the previous text in the item's edit_history, in the platform's order: an edit older (by the platform's time
-of the event) than the stored text is a late resend, acknowledged and ignored, so the agent never answers
-words the customer already changed."""
+of the event) than the stored text is a late resend: it does not replace the text, so the agent never answers
+words the customer already changed, but it joins edit_history marked out of order (unless the history has
+those words already), so nothing the customer wrote is hidden."""
 
 import hashlib
 import json
@@ -241,7 +242,10 @@ def _apply_edits(store: MentionStore, edits: list[Mention], base: Mention | None
                 current = (stored.text, _text_time(stored))
             text, written_at = current
             if edit.text_at is not None and edit.text_at < written_at:
-                logger.info("edit older than the stored text ignored", mention_id=edit.id)
+                kept = store.record_late_edit(edit.id, edit.text, edit.text_at, utc_now())
+                logger.info(
+                    "edit older than the stored text kept in its history", mention_id=edit.id, kept=kept
+                )
                 break
             if text == edit.text:
                 break  # a resend of an edit already applied
