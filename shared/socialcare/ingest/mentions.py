@@ -34,6 +34,7 @@ from socialcare.ingest.enrichment import (
     INGEST_FETCH_BUDGET_S,
     TextFetcher,
     fetch_texts,
+    needs_link,
     needs_text,
 )
 from socialcare.models import Delivery, Mention, mention_id, utc_now
@@ -147,7 +148,9 @@ def ingest(
     """Store a delivery's new mentions once, apply its edits and tombstones.
 
     fetch_text: fetches the text of mentions that came as ids only (raw["needs_text"]); without it, or when
-    it fails, they are stored with text_pending for socialcare.enrichment.retry_pending_texts.
+    it fails, they are stored with text_pending for socialcare.enrichment.retry_pending_texts. It also
+    fetches the link of mentions that came without one (raw["needs_link"]); those are stored without it
+    when it fails.
     delivery_id: the platform's id of this delivery, the same on every resend (Standard Webhooks' webhook-id,
     prefixed with the source). Dedup by platform and external id already makes a resend store nothing; the id
     also stops a resend that reuses it with *other* content: the first content claims it (a conditional put),
@@ -169,7 +172,7 @@ def ingest(
     # Reading a large delivery's own ids first turns its resend into a few batched reads instead of a failed
     # conditional put per mention; a small delivery relies on its conditional puts alone (one call, not two).
     # Mentions whose text must be fetched are always read first, so a resend never fetches again.
-    wanted |= {m.id for m in mentions if len(mentions) > PRE_READ_ABOVE or needs_text(m)}
+    wanted |= {m.id for m in mentions if len(mentions) > PRE_READ_ABOVE or needs_text(m) or needs_link(m)}
     known = store.get_many(wanted) if wanted else {}
 
     fresh = [m for m in mentions if m.id not in known]
@@ -180,11 +183,11 @@ def ingest(
     ]
     assign_conversations([*fresh, *edited_as_new], known)
 
-    to_fetch = [m for m in fresh if needs_text(m)]
+    to_fetch = [m for m in fresh if needs_text(m) or needs_link(m)]
     if fetch_text is not None:
         fetch_texts(to_fetch, fetch_text, INGEST_FETCH_BUDGET_S)
     else:
-        for mention in to_fetch:
+        for mention in filter(needs_text, to_fetch):
             mention.text_pending = True
     pending = [m for m in fresh if m.text_pending]
     if pending:
