@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.dispatch.dispatcher import get_dispatcher, mention_id_of_stream_image, mention_of_stream_image
 from socialcare.models import utc_now
-from socialcare.observability import count_for_platform, logger, metrics
+from socialcare.observability import logger, metrics
+from socialcare.platforms.metrics import count_for_platform
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
