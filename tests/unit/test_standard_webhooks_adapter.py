@@ -275,4 +275,6 @@ def test_a_source_or_feed_may_not_take_a_platforms_name(name: str) -> None:
         standard_webhooks.SourcesConfig.model_validate({name: {"secret": SECRET}})
     with pytest.raises(ValidationError, match=f"invalid feed name '{name}'"):
         FeedsConfig.model_validate({name: {"url": "https://blog.example/feed"}})
-    assert standard_webhooks.SourcesConfig.model_validate({"trustpilot": {"secret": SECRET}}).get("trustpilot")
+    assert standard_webhooks.SourcesConfig.model_validate({"trustpilot": {"secret": SECRET}}).get(
+        "trustpilot"
+    )

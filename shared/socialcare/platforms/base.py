@@ -150,9 +150,7 @@ class PollContext:
 
     config: "PlatformConfig"
     states: "PollStateStore"  # what it keeps between runs: a feed's ETag, a cursor
-    ingest: Callable[
-        [Delivery], "Ingested"
-    ]  # stores each mention found once (bound by the function)
+    ingest: Callable[[Delivery], "Ingested"]  # stores each mention found once (bound by the function)
     session: "requests.Session"
     now: Callable[[], datetime]
 
