@@ -11,8 +11,8 @@ from botocore.exceptions import EndpointConnectionError
 
 from socialcare.data import table
 from socialcare.data.replies import Reply, ReplyState, reply_to_item
-from socialcare.dispatch.dispatcher import NotificationFailed
 from socialcare.dispatch.escalation import Escalator
+from socialcare.dispatch.notifier import NotificationFailed
 from socialcare.models import MentionStatus
 from tests.integration.conftest import Aws, Invoke, http_event
 from tests.integration.dispatch_support import World, emails, make_world, texts, texts_to
