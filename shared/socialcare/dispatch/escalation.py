@@ -21,8 +21,7 @@ failed are retried here until they are delivered, no longer needed, or older tha
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from socialcare.data import table
-from socialcare.data.replies import ReplyStore
+from socialcare.data.replies import ReplyStore, get_reply_store
 from socialcare.dispatch.dispatcher import CLOSED_STATUSES, Dispatcher
 from socialcare.dispatch.notifier import RemainingMs
 from socialcare.dispatch.routing import (
@@ -71,7 +70,7 @@ class Escalator:
         self.agents = dispatcher.agents
         self.store = dispatcher.store
         self.deadlines = dispatcher.deadlines
-        self.replies = replies or ReplyStore(table(dispatcher.settings.table_name))
+        self.replies = replies or get_reply_store()
 
     def sweep(self, now: datetime) -> SweepReport:
         report = SweepReport()
