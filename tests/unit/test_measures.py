@@ -155,3 +155,20 @@ def test_a_changed_rating_moves_one_count_and_adds_no_response() -> None:
     assert again is not None and again.counts == {"r5": 1, "r2": -1}
     assert comment_only is None
     assert first.key != again.key
+
+
+@pytest.mark.parametrize(
+    ("retry_after_s", "wait"),
+    [
+        (None, timedelta(minutes=5)),  # the platform named no wait
+        (1800, timedelta(minutes=30)),  # its own wait
+        (2, timedelta(minutes=1)),  # at least one sweep
+        (3 * 86400, timedelta(hours=24)),  # at most a day: a later question is no longer about our answer
+    ],
+)
+def test_a_throttled_survey_waits_what_the_platform_asked_bounded(
+    retry_after_s: float | None, wait: timedelta
+) -> None:
+    from socialcare.measures.survey_sending import retry_wait
+
+    assert retry_wait(retry_after_s) == wait
