@@ -172,3 +172,27 @@ def test_a_throttled_survey_waits_what_the_platform_asked_bounded(
     from socialcare.measures.survey_sending import retry_wait
 
     assert retry_wait(retry_after_s) == wait
+
+
+def test_a_viral_days_received_item_stays_under_1_kb() -> None:
+    """20,000 mentions in a day on seven platforms: what each of them writes (its day's received item) stays
+    under 1 KB, one write unit; the histograms grow only the answers' item."""
+    from bench.report_reads import item_kb
+    from socialcare.data.rollups import item_key
+
+    platforms = ("x", "facebook", "instagram", "reviews", "threads", "bluesky", "google_reviews")
+    items: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for number in range(20_000):
+        image = {
+            "entity": "mention",
+            "platform": platforms[number % len(platforms)],
+            "external_id": str(number),
+            "priority": ("urgent", "normal", "low")[number % 3],
+            "received_at": f"2026-11-02T{number % 24:02d}:{number % 60:02d}:00+00:00",
+        }
+        for fact in facts_of_record("INSERT", {}, image, {}):
+            for attribute, amount in attributes_of(fact).items():
+                items[item_key(fact)["pk"]][attribute] += amount
+    assert list(items) == ["RECEIVED#2026-11-02"]
+    assert items["RECEIVED#2026-11-02"]["all|mentions"] == 20_000
+    assert item_kb(items["RECEIVED#2026-11-02"]) <= 1

@@ -1,12 +1,19 @@
-"""Daily roll-ups of the measures, kept from the table stream exactly once:
-  roll-up   pk=ROLLUP#<YYYY-MM-DD>  sk=ROLLUP   one item per day (UTC); attributes "<group>|<counter>" hold
-                                                 numbers, groups "all", "platform=x", "priority=urgent",
-                                                 "agent=<email>", "hour=13"; counters mentions, answered, met,
-                                                 missed, sent, responses, r1..r5, f<bucket> (first response
-                                                 histogram), d0..d4 (the report's distribution ranges)
+"""Daily roll-ups of the measures, kept from the table stream exactly once, in two items per day (UTC) whose
+attributes "<group>|<counter>" hold numbers, groups "all", "platform=x", "priority=urgent", "agent=<email>",
+"hour=13":
+  received  pk=RECEIVED#<YYYY-MM-DD>  sk=RECEIVED  the mentions received: counter `mentions` of the groups
+                                                  all, platform, priority and hour, under 1 KB. Every
+                                                  customer's mention adds to it, so a viral burst writes a
+                                                  small item (1 write unit, 2 in a transaction), not the
+                                                  answers' one.
+  answers   pk=ROLLUP#<YYYY-MM-DD>  sk=ROLLUP      everything else: answered, met, missed, sent, responses,
+                                                  r1..r5, f<bucket> (first response histogram), d0..d4 (the
+                                                  report's distribution ranges), per group and agent. Only
+                                                  a person answering or a customer rating adds to it: it is
+                                                  written at the team's pace, whatever the customers' pace.
   marker    pk=MEASURED#<fact key>  sk=MEASURED   the fact was counted (TTL: outlives the stream's 24 h)
 A fact's marker and its counters are written in one transaction that expects no marker: a stream record
-delivered twice, or two invocations racing on it, count once. A year's report reads 365 items."""
+delivered twice, or two invocations racing on it, count once. A year's report reads 730 items."""
 
 import random
 import time
@@ -23,6 +30,7 @@ from socialcare.measures.figures import DISTRIBUTION, Counters, Fact
 from socialcare.settings import get_settings
 
 ROLLUP_SK = "ROLLUP"
+RECEIVED_SK = "RECEIVED"
 MARKER_SK = "MEASURED"
 # The stream keeps records 24 hours; Lambda retries within that. A week leaves room for a replayed shard.
 MARKER_TTL = timedelta(days=7)
@@ -30,7 +38,22 @@ TRANSACTION_TRIES = 8
 
 
 def rollup_key(day: str) -> dict[str, str]:
+    """The day's answers item (before the split, it held the received counters too: read, they still add)."""
     return {"pk": f"ROLLUP#{day}", "sk": ROLLUP_SK}
+
+
+def received_key(day: str) -> dict[str, str]:
+    return {"pk": f"RECEIVED#{day}", "sk": RECEIVED_SK}
+
+
+def item_key(fact: Fact) -> dict[str, str]:
+    """Which of its day's two items a fact adds to: a mention received to the small one, the rest to the
+    answers item."""
+    return received_key(fact.day) if set(fact.counts) == {"mentions"} else rollup_key(fact.day)
+
+
+def day_of_key(pk: str) -> str:
+    return pk.partition("#")[2]
 
 
 def days_between(since: date, until: date) -> list[str]:
@@ -94,7 +117,7 @@ class RollupStore:
             {
                 "Update": {
                     "TableName": self.table.name,
-                    "Key": rollup_key(fact.day),
+                    "Key": item_key(fact),
                     "UpdateExpression": "ADD " + ", ".join(additions),
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": values,
@@ -116,19 +139,22 @@ class RollupStore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def read(self, days: Iterable[str]) -> dict[str, dict[str, Counters]]:
-        """The roll-ups of these days (batched reads, 100 keys a call); days without one are absent."""
-        wanted = list(dict.fromkeys(days))
+        """The roll-ups of these days, both items of each added together (batched reads, 100 keys a call);
+        days without one are absent."""
+        wanted = [key for day in dict.fromkeys(days) for key in (received_key(day), rollup_key(day))]
         found: dict[str, dict[str, Counters]] = {}
         client = self.table.meta.client
         for start in range(0, len(wanted), 100):
-            keys = [rollup_key(day) for day in wanted[start : start + 100]]
+            keys = wanted[start : start + 100]
             request: dict[str, Any] = {self.table.name: {"Keys": keys}}
             try:
                 while request:
                     answer = client.batch_get_item(RequestItems=request)
                     for item in answer["Responses"].get(self.table.name, []):
                         self.items_read += 1
-                        found[str(item["pk"]).removeprefix("ROLLUP#")] = counters_of_item(item)
+                        groups = found.setdefault(day_of_key(str(item["pk"])), {})
+                        for group, counters in counters_of_item(item).items():
+                            groups.setdefault(group, Counters()).add(counters)
                     request = answer.get("UnprocessedKeys") or {}
             except ClientError as error:
                 raise StorageUnavailable(str(error)) from error
