@@ -5,6 +5,7 @@ import random
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,7 +19,7 @@ from socialcare.measures.figures import (
     quantile,
     rated_fact,
 )
-from socialcare.measures.reports import Period, build_report
+from socialcare.measures.reports import Period, build_report, hour_of_week, in_zone
 
 TARGETS = {"urgent": timedelta(minutes=30), "normal": timedelta(minutes=60), "low": timedelta(minutes=240)}
 
@@ -196,3 +197,55 @@ def test_a_viral_days_received_item_stays_under_1_kb() -> None:
     assert list(items) == ["RECEIVED#2026-11-02"]
     assert items["RECEIVED#2026-11-02"]["all|mentions"] == 20_000
     assert item_kb(items["RECEIVED#2026-11-02"]) <= 1
+
+
+def hourly_mentions(
+    first: datetime, hours: int, platform: str = "x"
+) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """One mention received early in each of `hours` UTC hours from `first`, each answered in 10 min."""
+    records: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    for number in range(hours):
+        image = mention_image(number, first + timedelta(hours=number, minutes=5), platform=platform)
+        records += [("INSERT", {}, image), ("MODIFY", image, answered(image, 600, "ann@example.com"))]
+    return records
+
+
+def test_the_days_of_a_zone_are_read_from_the_utc_days_under_them() -> None:
+    berlin, new_york = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
+    day = Period(date(2026, 11, 3), date(2026, 11, 3))
+    assert day.utc_days(ZoneInfo("UTC")) == ["2026-11-03"]
+    assert day.utc_days(berlin) == ["2026-11-02", "2026-11-03"]  # from 23:00 UTC the day before
+    assert day.utc_days(new_york) == ["2026-11-03", "2026-11-04"]  # until 05:00 UTC the day after
+
+
+def test_a_zones_days_and_hours_are_exact_even_on_a_daylight_saving_day() -> None:
+    """Berlin's 25 October 2026 has 25 hours (clocks go back): from 22:00 UTC on the 24th to 23:00 UTC on
+    the 25th. One mention an hour from 20:00 UTC on the 24th for 30 hours."""
+    berlin = ZoneInfo("Europe/Berlin")
+    rollups = roll_up(hourly_mentions(datetime(2026, 10, 24, 20, tzinfo=UTC), 30))
+    local = in_zone(rollups, berlin)
+    autumn = Period(date(2026, 10, 25), date(2026, 10, 25))
+    report = build_report(local, autumn, "hour")
+    assert (report["mentions"], report["answered"], report["sla"]["met"]) == (25, 25, 25)
+    hours = {group["key"]: group["mentions"] for group in report["groups"]}
+    assert hours["02"] == 2 and sum(hours.values()) == 25  # 02:00 to 03:00 came twice
+    assert build_report(local, Period(date(2026, 10, 24), date(2026, 10, 24)))["mentions"] == 2  # 22, 23 h
+    assert build_report(local, Period(date(2026, 10, 26), date(2026, 10, 26)))["mentions"] == 3
+    # When to staff: Sunday the 25th, 00:00 Berlin, is 22:00 UTC on Saturday.
+    assert hour_of_week(local, autumn)[(6, 0)] == (1, 1)
+    assert hour_of_week(rollups, Period(date(2026, 10, 24), date(2026, 10, 24)))[(5, 22)] == (1, 1)
+
+
+def test_platforms_agents_and_priorities_move_whole_utc_days_to_the_zones_day_of_their_noon() -> None:
+    kolkata = ZoneInfo("Asia/Kolkata")  # +05:30: the approximate case
+    rollups = roll_up(hourly_mentions(datetime(2026, 11, 2, tzinfo=UTC), 24, platform="facebook"))
+    local = in_zone(rollups, kolkata)
+    groups = {
+        g["key"]: g["mentions"]
+        for g in build_report(local, Period(date(2026, 11, 2), date(2026, 11, 2)), "platform")["groups"]
+    }
+    assert groups == {"facebook": 24}  # the whole UTC day, whose noon is 17:30 on the 2nd in Kolkata
+    # "all" follows the hours: the UTC hours from 00:00 to 18:00 start at 05:30 to 23:30 on the 2nd there
+    # (the 18:00 one half on the 3rd, counted on the 2nd), 19:00 to 23:00 on the 3rd.
+    assert build_report(local, Period(date(2026, 11, 2), date(2026, 11, 2)))["mentions"] == 19
+    assert build_report(local, Period(date(2026, 11, 3), date(2026, 11, 3)))["mentions"] == 5
