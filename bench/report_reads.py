@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from socialcare.data.rollups import RollupStore, attributes_of, item_key
+from socialcare.data.rollups import RollupStore, add_in_memory, item_key
 from socialcare.data.surveys import SurveyStore
 from socialcare.measures.figures import facts_of_record
 from socialcare.measures.reports import GROUPINGS, Period, build_report
@@ -83,9 +83,13 @@ class DayTable:
         return {"Items": []}  # no survey comments in the generated year
 
 
-def item_kb(attributes: dict[str, int]) -> float:
-    """An item's size as DynamoDB counts it (names' bytes, about one byte per two digits of each number)."""
-    size = sum(len(name.encode()) + 1 + (len(str(abs(value))) + 1) // 2 for name, value in attributes.items())
+def item_kb(attributes: dict[str, Any]) -> float:
+    """An item's size as DynamoDB counts it: names' and strings' bytes, about one byte per two digits of a
+    number."""
+    size = 0
+    for name, value in attributes.items():
+        size += len(name.encode())
+        size += len(value.encode()) if isinstance(value, str) else 1 + (len(str(abs(value))) + 1) // 2
     return round(size / 1024, 1)
 
 
@@ -94,9 +98,7 @@ def report_items_read() -> dict[str, Any]:
     for event_name, old, new in year_of_records():
         for fact in facts_of_record(event_name, old, new, TARGETS):
             key = item_key(fact)
-            item = items.setdefault(key["pk"], {**key, "entity": "rollup"})
-            for attribute, amount in attributes_of(fact).items():
-                item[attribute] = item.get(attribute, 0) + amount
+            add_in_memory(items.setdefault(key["pk"], {**key, "entity": "rollup"}), fact)
     shared_table = DayTable(items)
     store = RollupStore(shared_table)
     rollups = store.read(YEAR.days())
@@ -105,8 +107,7 @@ def report_items_read() -> dict[str, Any]:
     groups = {by: len(build_report(rollups, YEAR, by)["groups"]) for by in GROUPINGS}
     sizes: dict[str, list[float]] = defaultdict(list)
     for item in items.values():
-        counters = {name: value for name, value in item.items() if "|" in name}
-        sizes[str(item["sk"]).lower()].append(item_kb(counters))
+        sizes[str(item["sk"]).lower()].append(item_kb(item))
     return {
         "report_items_read": store.items_read + len(comments),
         "report_mentions": report["mentions"],

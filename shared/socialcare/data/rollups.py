@@ -12,9 +12,13 @@ attributes "<group>|<counter>" hold numbers, groups "all", "platform=x", "priori
                                                   a person answering or a customer rating adds to it: it is
                                                   written at the team's pace, whatever the customers' pace.
   marker    pk=MEASURED#<fact key>  sk=MEASURED   the fact was counted (TTL: outlives the stream's 24 h)
+An agent's group is stored as "a=<10 hex of the email's SHA-256>", beside a string attribute of that name
+holding the email: an agent's ~150 counters would otherwise spell the email out each time, most of the
+answers item's bytes (and write units).
 A fact's marker and its counters are written in one transaction that expects no marker: a stream record
 delivered twice, or two invocations racing on it, count once. A year's report reads 730 items."""
 
+import hashlib
 import random
 import time
 from collections.abc import Iterable
@@ -61,18 +65,46 @@ def days_between(since: date, until: date) -> list[str]:
     return [(since + timedelta(days=n)).isoformat() for n in range((until - since).days + 1)]
 
 
+AGENT_GROUP = "agent="
+AGENT_KEY = "a="
+
+
+def _stored(group: str) -> str:
+    if group.startswith(AGENT_GROUP):
+        return AGENT_KEY + hashlib.sha256(group.removeprefix(AGENT_GROUP).encode()).hexdigest()[:10]
+    return group
+
+
 def attributes_of(fact: Fact) -> dict[str, int]:
     """The roll-up attributes a fact adds to (attribute name -> amount)."""
-    return {f"{group}|{counter}": amount for group in fact.groups for counter, amount in fact.counts.items()}
+    return {
+        f"{_stored(group)}|{counter}": amount
+        for group in fact.groups
+        for counter, amount in fact.counts.items()
+    }
+
+
+def labels_of(fact: Fact) -> dict[str, str]:
+    """The string attributes a fact sets beside its counters: each agent's stored key -> their email."""
+    return {_stored(g): g.removeprefix(AGENT_GROUP) for g in fact.groups if g.startswith(AGENT_GROUP)}
+
+
+def add_in_memory(item: dict[str, Any], fact: Fact) -> None:
+    """What RollupStore.record does to the fact's item, on a dict (for generated data: bench, tests)."""
+    for attribute, amount in attributes_of(fact).items():
+        item[attribute] = item.get(attribute, 0) + amount
+    item.update(labels_of(fact))
 
 
 def counters_of_item(item: dict[str, Any]) -> dict[str, Counters]:
-    """A roll-up item's attributes as Counters per group."""
+    """A roll-up item's attributes as Counters per group (agents' keys named by their emails again)."""
     groups: dict[str, Counters] = {}
     for name, value in item.items():
         group, separator, counter = name.rpartition("|")
         if not separator:
             continue
+        if group.startswith(AGENT_KEY):
+            group = AGENT_GROUP + str(item.get(group) or group.removeprefix(AGENT_KEY))
         counters = groups.setdefault(group, Counters())
         amount = int(value)
         if counter in ("mentions", "answered", "met", "missed", "sent", "responses"):
@@ -100,6 +132,11 @@ class RollupStore:
             names[f"#a{index}"] = attribute
             values[f":a{index}"] = amount
             additions.append(f"#a{index} :a{index}")
+        labels = []
+        for index, (attribute, email) in enumerate(labels_of(fact).items()):
+            names[f"#l{index}"] = attribute
+            values[f":l{index}"] = email
+            labels.append(f"#l{index} = :l{index}")
         marker = {
             "pk": f"MEASURED#{fact.key}",
             "sk": MARKER_SK,
@@ -118,7 +155,9 @@ class RollupStore:
                 "Update": {
                     "TableName": self.table.name,
                     "Key": item_key(fact),
-                    "UpdateExpression": "ADD " + ", ".join(additions),
+                    "UpdateExpression": "ADD "
+                    + ", ".join(additions)
+                    + (" SET " + ", ".join(labels) if labels else ""),
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": values,
                 }
