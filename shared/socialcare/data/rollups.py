@@ -23,7 +23,6 @@ import random
 import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,6 +31,7 @@ from socialcare.data import is_condition_failure, table
 from socialcare.errors import StorageUnavailable
 from socialcare.measures.figures import DISTRIBUTION, Counters, Fact
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 
 ROLLUP_SK = "ROLLUP"
 RECEIVED_SK = "RECEIVED"
@@ -213,7 +213,7 @@ def _conflicted(error: ClientError) -> bool:
     return "TransactionConflict" in reasons
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_rollup_store() -> RollupStore:
     """The roll-ups of this function's table, created once per execution environment."""
     return RollupStore(table(get_settings().table_name))
