@@ -93,25 +93,32 @@ _guards_installed = False
 
 
 def _install_timeout_guards() -> None:
-    """Once per process, before any handler module makes a client (botocore copies the session's event
-    hooks into each client it creates)."""
+    """Before any handler module makes a client (botocore copies the session's event hooks into each client
+    it creates); the patches once per process."""
     global _guards_installed
+    import boto3
+
+    # The default session of the moment (mock_aws swaps it for each test); registering again is a no-op.
+    boto3._get_default_session().events.register(
+        "before-call", _refuse_after_timeout, unique_id="socialcare-local-timeout"
+    )
     with _guards_lock:
         if _guards_installed:
             return
-        import boto3
-        import requests.adapters
+        import botocore.handlers
+        import requests.sessions
 
-        boto3._get_default_session().events.register(
-            "before-call", _refuse_after_timeout, unique_id="socialcare-local-timeout"
-        )
-        send = requests.adapters.HTTPAdapter.send
+        # Every session made from now on gets the hook too.
+        botocore.handlers.BUILTIN_HANDLERS.append(("before-call", _refuse_after_timeout))
+        # On the session, not the adapter: mock_aws (responses) patches HTTPAdapter.send while it runs and
+        # puts back on exit what it found on entry, which would drop a guard installed in between.
+        send = requests.sessions.Session.send
 
         def guarded_send(self: Any, *args: Any, **kwargs: Any) -> Any:
             _refuse_after_timeout()
             return send(self, *args, **kwargs)
 
-        requests.adapters.HTTPAdapter.send = guarded_send  # type: ignore[method-assign]
+        requests.sessions.Session.send = guarded_send  # type: ignore[method-assign]
         _guards_installed = True
 
 
