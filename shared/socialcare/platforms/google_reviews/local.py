@@ -15,6 +15,7 @@ from socialcare.platforms.google_reviews.config import SECTION
 from socialcare.platforms.local import (
     Answer,
     Call,
+    Option,
     SignedRequest,
     SimulatedEvent,
     SimulationError,
@@ -29,6 +30,7 @@ REVIEW = re.compile(
 )
 ADD = "/google/reviews"
 DEV_KID = "dev-google-key"
+STAR_RATINGS = ("ONE", "TWO", "THREE", "FOUR", "FIVE")
 
 
 def build_review(options: Mapping[str, Any], config: PlatformConfig) -> SignedRequest:
@@ -38,19 +40,30 @@ def build_review(options: Mapping[str, Any], config: PlatformConfig) -> SignedRe
     if not key or not audience:
         raise SimulationError("google_reviews.dev_signing_key and .audience are needed to sign a push")
     review_id = str(options.get("id") or f"r{numeric_id(12)}")
+    # The push names the review only: the simulator is given its words first, for our read of it.
+    review = payloads.review(
+        review_id, str(options["text"]), str(options["sender"]), options.get("stars") or "TWO"
+    )
+    given = SignedRequest(ADD, json.dumps(review).encode(), {"content-type": "application/json"}, True)
     token = payloads.oidc_token(key, DEV_KID, payloads.claims(audience, time.time()))
     body = json.dumps(payloads.push(review_id)).encode()
     headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
-    return SignedRequest("/webhooks/google-reviews", body, headers)
+    return SignedRequest("/webhooks/google-reviews", body, headers, given=(given,))
 
 
 class LocalGoogleReviews:
     events = (
         SimulatedEvent(
             name="google-review",
-            help="a Google review pushed by Pub/Sub (the simulator answers its text)",
-            sender_help="the reviewer's name (the simulator's review says it)",
+            help="a Google review pushed by Pub/Sub (the simulator is given its text, then answers our read)",
+            sender_help="the reviewer's name",
             build=build_review,
+            options=(
+                Option(
+                    ("--stars",),
+                    {"choices": list(STAR_RATINGS), "default": "TWO", "help": "the review's star rating"},
+                ),
+            ),
         ),
     )
 
