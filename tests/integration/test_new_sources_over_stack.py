@@ -173,6 +173,9 @@ def test_a_google_review_is_read_texted_answered_and_replied_to_once(stack: Runn
     (reply,) = eventually(lambda: replies() or None, "the review's reply put")
     assert reply["status"] == 200
     assert reply["body"] == {"comment": "Dana, we are sorry: new laces are on their way."}
+    # The dev configuration uses the refresh flow: the token is one Google's token endpoint issued.
+    issued = {c["answer"]["access_token"] for c in calls(stack) if c["path"] == "/google-oauth/token"}
+    assert reply["headers"]["authorization"].removeprefix("Bearer ") in issued
     answered(stack, "google", review_id)
     assert len(replies()) == 1
 

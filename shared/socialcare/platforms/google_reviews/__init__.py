@@ -52,7 +52,8 @@ class GoogleReviewsPlatform:
         return "Google reviews"
 
     def secrets(self, config: PlatformConfig) -> list[str]:
-        return [config_of(config).access_token]
+        google = config_of(config)
+        return [google.access_token, google.client_secret, google.refresh_token]
 
     # ---- receiving
     def routes(self) -> list[WebhookRoute]:
@@ -74,13 +75,19 @@ class GoogleReviewsPlatform:
 
     def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
         google = config_of(config)
-        if not google.access_token:
+        if not google.can_read:
             return None
 
         def fetch(mention: Mention) -> dict[str, Any]:
+            import time
+
+            import requests
+
             from socialcare.platforms.google_reviews import replies
 
-            return replies.fetch_review(_review_name(mention), google, timeout)
+            with requests.Session() as session:
+                context = PostContext(config, session, time.time, (min(3.05, timeout), timeout))
+                return replies.fetch_review(_review_name(mention), google, context)
 
         return fetch
 

@@ -1,6 +1,7 @@
-"""Google reviews for local runs: the simulated Business Profile API (a review read, its reply put) under
-`/google-api/v4`, reviews added with POST /google/reviews, and `socialcare simulate google-review`: the
-review is given to the simulator, then pushed to our route with a token signed by the dev configuration's
+"""Google reviews for local runs: the simulated Business Profile API (a review read, its reply put and
+deleted) under `/google-api/v4`, Google's OAuth token endpoint at `/google-oauth/token`, reviews added with
+POST /google/reviews, and `socialcare simulate google-review`: the review (text, reviewer, stars) is given
+to the simulator, then pushed to our route with a token signed by the dev configuration's
 `dev_signing_key` (whose public half is the dev configuration's `jwks`)."""
 
 import json
@@ -29,6 +30,7 @@ REVIEW = re.compile(
     rf"^{re.escape(PREFIX)}/accounts/[^/]+/locations/[^/]+/reviews/(?P<id>[^/]+)(?P<reply>/reply)?$"
 )
 ADD = "/google/reviews"
+TOKEN = "/google-oauth/token"  # noqa: S105 - a path (Google's https://oauth2.googleapis.com/token)
 DEV_KID = "dev-google-key"
 STAR_RATINGS = ("ONE", "TWO", "THREE", "FOUR", "FIVE")
 
@@ -69,18 +71,24 @@ class LocalGoogleReviews:
 
     def simulated_urls(self, document: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
         section = document.get(SECTION)
-        return [(section, "api_base")] if isinstance(section, dict) and "api_base" in section else []
+        if not isinstance(section, dict):
+            return []
+        return [(section, key) for key in ("api_base", "token_url") if key in section]
 
     def answer(self, call: Call, simulator: Simulator) -> Answer | None:
         if call.path == ADD:
             ok = call.method == "POST" and isinstance(call.body, dict) and "reviewId" in call.body
             return (201, call.body, {}) if ok else (400, {"error": "POST a review"}, {})
+        if call.path == TOKEN:
+            return _token(call, simulator)
         found = REVIEW.match(call.path)
         if not found:
             return None
         if not call.headers.get("authorization", "").startswith("Bearer "):
             return 401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}}, {}
         review_id = found["id"]
+        if found["reply"] and call.method == "DELETE":
+            return 200, {}, {}
         if found["reply"] and call.method == "PUT":
             comment = call.body.get("comment") if isinstance(call.body, dict) else None
             if not isinstance(comment, str) or not comment or len(comment) > 4096:
@@ -89,6 +97,25 @@ class LocalGoogleReviews:
         if not found["reply"] and call.method == "GET":
             return 200, _review(simulator, review_id), {}
         return 405, {"error": {"code": 405, "status": "METHOD_NOT_ALLOWED"}}, {}
+
+
+def _token(call: Call, simulator: Simulator) -> Answer:
+    """Google's token endpoint, for the refresh flow: a form with grant_type=refresh_token. The refresh token
+    "revoked" is refused as Google refuses one the user revoked."""
+    form = call.body if isinstance(call.body, dict) else {}
+    if call.method != "POST" or form.get("grant_type") != "refresh_token":
+        return 400, {"error": "unsupported_grant_type"}, {}
+    if not form.get("client_id") or not form.get("client_secret"):
+        return 401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}, {}
+    if not form.get("refresh_token") or form.get("refresh_token") == "revoked":
+        return 400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}, {}
+    token = {
+        "access_token": f"ya29.simulated-{simulator.next_id()}",
+        "expires_in": 3599,
+        "scope": "https://www.googleapis.com/auth/business.manage",
+        "token_type": "Bearer",
+    }
+    return 200, token, {}
 
 
 def _review(simulator: Simulator, review_id: str) -> dict[str, Any]:
