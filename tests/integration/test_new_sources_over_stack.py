@@ -247,3 +247,37 @@ def test_a_bluesky_mention_is_polled_texted_answered_and_posted_once(stack: Runn
     assert post["body"]["record"]["reply"]["root"]["uri"] == uri
     answered(stack, "bluesky", uri)
     assert len(posts()) == 1
+
+
+# ---------------------------------------------------------------- Meta's mentions sent as ids only
+def test_meta_mentions_sent_as_ids_only_are_stored_with_the_words_read_from_the_graph_api(
+    stack: RunningStack,
+) -> None:
+    caption = stack.cli_json(
+        "simulate", "instagram-mention", "--from", "lena", "--text", "New boots from @brand already torn",
+        "--json",
+    )  # fmt: skip
+    assert caption["sent"]["body"]["entry"][0]["changes"][0]["value"].keys() == {"media_id"}
+    in_comment = stack.cli_json(
+        "simulate", "instagram-mention", "--comment", "--from", "omar", "--text", "@brand any news?", "--json"
+    )
+    tagged = stack.cli_json(
+        "simulate",
+        "facebook-mention",
+        "--from",
+        "Pia Poster",
+        "--text",
+        "Brand Shoes lost my order",
+        "--json",
+    )
+    assert tagged["sent"]["body"]["entry"][0]["changes"][0]["field"] == "mention"
+    for sent in (caption, in_comment, tagged):
+        assert sent["answer"]["status"] == 200 and sent["answer"]["body"]["stored"] == 1
+
+    stored = {m["text"]: m for m in stack.cli_json("mentions", "list", "--json")}
+    assert stored["New boots from @brand already torn"]["kind"] == "post"
+    assert stored["New boots from @brand already torn"]["author_handle"] == "lena"
+    assert stored["New boots from @brand already torn"]["url"].startswith("https://www.instagram.com/p/")
+    assert stored["@brand any news?"]["author_handle"] == "omar"
+    assert stored["Brand Shoes lost my order"]["author_name"] == "Pia Poster"
+    assert not any(m["text_pending"] for m in stored.values())
