@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from socialcare.data.mentions import MentionStore
     from socialcare.data.polling import PollStateStore
     from socialcare.platform_config import PlatformConfig
+    from socialcare.platforms.credentials import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds for every call to a platform
@@ -165,6 +166,20 @@ class PollingAdapter(Protocol):
     def poll(self, context: PollContext) -> dict[str, Any]:
         """Read the platform once and ingest what is new; a summary for the logs. One failing feed or
         account must not stop the others."""
+        ...
+
+
+# ---------------------------------------------------------------- optional: checking credentials
+class CredentialChecking(Protocol):
+    """An adapter that checks its own credential through its platform's API (the daily credentials check,
+    `socialcare credentials check`, `socialcare doctor`)."""
+
+    webhook: str
+
+    def check_credentials(
+        self, config: "PlatformConfig", session: "requests.Session", now: datetime
+    ) -> "list[CredentialProblem] | None":
+        """The problems found (empty: the credential answered), or None when the platform is not in use."""
         ...
 
 

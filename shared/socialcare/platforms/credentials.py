@@ -5,10 +5,10 @@ Each check returns the problems it found as CredentialProblem, each naming the k
 document a person must fix and what to do; no problem means the credential answered. Tokens never appear
 in a problem or a log line. Checks are small on purpose: each belongs beside its platform's adapter."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import requests
 
@@ -17,6 +17,9 @@ from socialcare.platforms.meta.config import MetaConfig
 from socialcare.platforms.sources.config import SourceConfig, SourcesConfig
 from socialcare.platforms.x.config import XConfig
 
+if TYPE_CHECKING:
+    from socialcare.platforms.base import CredentialChecking
+
 TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 EXPIRY_WARNING = timedelta(days=7)
 USER_AGENT = "socialcare-credentials-check/0.1"
@@ -24,7 +27,7 @@ USER_AGENT = "socialcare-credentials-check/0.1"
 
 @dataclass(frozen=True)
 class CredentialProblem:
-    platform: str  # "x", "meta", or a source's name
+    platform: str  # "x", "meta", a source's name, or an adapter's webhook name ("threads")
     key: str  # where it lives in the configuration document, e.g. "meta.page_access_token"
     problem: str
     action: str  # what a person does about it
@@ -190,7 +193,42 @@ def check_credentials(config: PlatformConfig, session: requests.Session, now: da
     for name, source in sorted(config.section("sources", SourcesConfig).root.items()):
         report.checked.append(name)
         report.problems += check_source(name, source, session)
+    for checking in _checking_adapters():
+        found = checking.check_credentials(config, session, now)
+        if found is not None:  # None: the platform is not in use
+            report.checked.append(checking.webhook)
+            report.problems += found
     return report
+
+
+def _checking_adapters() -> "list[CredentialChecking]":
+    """The adapters that check their own credential (Threads, Google reviews, Bluesky)."""
+    from socialcare.platforms import registry  # the registry imports every platform package
+
+    return [
+        cast("CredentialChecking", adapter)
+        for adapter in registry.webhooks()
+        if callable(getattr(adapter, "check_credentials", None))
+    ]
+
+
+def check_with(
+    platform: str, key: str, action: str, attempt: Callable[[], object], unreachable_key: str = ""
+) -> list[CredentialProblem]:
+    """An adapter's check, by making one call with the credential: a refusal needs a person (blocking), a
+    platform that did not answer is a warning (on `unreachable_key`, else `key`)."""
+    from socialcare.platforms.base import NeedsConfiguration, ReplyFailed, RetryLater
+
+    try:
+        attempt()
+    except NeedsConfiguration as refused:
+        return [CredentialProblem(platform, key, f"{key}: {refused.reason}", action)]
+    except RetryLater as failed:
+        where = unreachable_key or key
+        return [CredentialProblem(platform, where, f"{where}: {failed.reason}", action, blocking=False)]
+    except ReplyFailed as failed:
+        return [CredentialProblem(platform, key, f"{key}: {failed.reason}", action)]
+    return []
 
 
 # The keys a platform cannot work without; a platform with none of them filled in is simply not in use.

@@ -23,6 +23,9 @@ from socialcare.platforms.base import (
 from socialcare.platforms.bluesky.config import SECTION, BlueskyConfig
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.credentials import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 PLATFORM = "bluesky"
@@ -106,6 +109,16 @@ class BlueskyPlatform:
         from socialcare.platforms.bluesky import replies
 
         return replies.find(target, text, since, context)
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "list[CredentialProblem] | None":
+        bluesky = config.section(SECTION, BlueskyConfig)
+        if not (bluesky.handle or bluesky.app_password):
+            return None  # not in use
+        from socialcare.platforms.bluesky.client import check
+
+        return check(config, bluesky, session)
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.bluesky.local import LocalBluesky

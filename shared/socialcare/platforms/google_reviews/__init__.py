@@ -26,6 +26,9 @@ from socialcare.platforms.google_reviews.config import SECTION, GoogleReviewsCon
 from socialcare.platforms.google_reviews.push import GOOGLE
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.credentials import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = ["GOOGLE", "GoogleReviewsConfig", "GoogleReviewsPlatform", "config_of"]
@@ -128,6 +131,16 @@ class GoogleReviewsPlatform:
         from socialcare.platforms.google_reviews import replies
 
         return replies.find(target, text, since, context, config_of(context.config))
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "list[CredentialProblem] | None":
+        google = config_of(config)
+        if not (google.audience or google.can_read):
+            return None  # not in use
+        from socialcare.platforms.google_reviews import oauth
+
+        return oauth.check(config, google, session)
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.google_reviews.local import LocalGoogleReviews

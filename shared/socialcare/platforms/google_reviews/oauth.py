@@ -8,7 +8,7 @@ import hashlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import requests
@@ -16,6 +16,10 @@ import requests
 from socialcare.platforms.base import NeedsConfiguration, PostContext, RetryLater
 from socialcare.platforms.google_reviews.config import GoogleReviewsConfig
 from socialcare.platforms.http import PlatformClient, number
+
+if TYPE_CHECKING:
+    from socialcare.platform_config import PlatformConfig
+    from socialcare.platforms.credentials import CredentialProblem
 
 REFRESH_MARGIN_S = 300  # get a new token this long before the old one expires
 # Google's answers that only a person can fix: a revoked or expired refresh token, a wrong client.
@@ -92,3 +96,37 @@ def _refusal(calls: PlatformClient, response: requests.Response, answer: Mapping
         detail = answer.get("error_description")
         key = "google_reviews.refresh_token" if error == "invalid_grant" else "google_reviews.client_id"
         raise NeedsConfiguration(calls.reason(f"{key} was refused by Google ({error})", detail), error)
+
+
+# ---------------------------------------------------------------- the credentials check
+ACTION = (
+    "Authorize the brand's Google account for the business.manage scope with your OAuth client, and put the "
+    "refresh token in google_reviews.refresh_token (client_id and client_secret beside it)."
+)
+
+
+def check(
+    config: "PlatformConfig", google: GoogleReviewsConfig, session: requests.Session
+) -> "list[CredentialProblem]":
+    """The refresh token is exchanged for an access token now; a fixed access token is a warning: it dies
+    within the hour."""
+    import time
+
+    from socialcare.platforms.credentials import CredentialProblem, check_with
+
+    if google.refreshes:
+        context = PostContext(config, session, time.time)
+        key = "google_reviews.refresh_token"
+        return check_with(
+            "google_reviews", key, ACTION, lambda: _refresh(google, context), "google_reviews.token_url"
+        )
+    if google.access_token:
+        key = "google_reviews.access_token"
+        problem = f"{key} is a fixed token, and Google's access tokens expire within the hour"
+        return [CredentialProblem("google_reviews", key, problem, ACTION, blocking=False)]
+    key = "google_reviews.refresh_token"
+    return [
+        CredentialProblem(
+            "google_reviews", key, f"{key} is empty: reviews cannot be read or answered", ACTION
+        )
+    ]

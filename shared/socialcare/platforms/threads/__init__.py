@@ -27,6 +27,9 @@ from socialcare.platforms.threads.webhook import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.credentials import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = ["THREADS", "ThreadsConfig", "ThreadsPlatform", "config_of"]
@@ -108,6 +111,16 @@ class ThreadsPlatform:
         from socialcare.platforms.threads import replies
 
         return replies.find(target, text, since, context, config_of(context.config))
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "list[CredentialProblem] | None":
+        threads = config_of(config)
+        if not (threads.app_secret or threads.access_token or threads.user_id):
+            return None  # not in use
+        from socialcare.platforms.threads import replies
+
+        return replies.check(config, threads, session)
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.threads.local import LocalThreads
