@@ -183,6 +183,20 @@ class CredentialChecking(Protocol):
         ...
 
 
+# ---------------------------------------------------------------- optional: deleting our reply (UNDO)
+class DeletingAdapter(Protocol):
+    """An adapter that says whether its platform lets us delete what we posted, and deletes it (an agent's
+    `UNDO <code>` text)."""
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        """Whether our answer to this kind of mention can be deleted through the platform's API."""
+        ...
+
+    def delete_reply(self, platform_reply_id: str, mention: Mention | None, context: PostContext) -> None:
+        """Delete our answer (`mention` is what it answered). Raises RetryLater or PermanentFailure."""
+        ...
+
+
 # ---------------------------------------------------------------- the interface
 class PlatformAdapter(Protocol):
     """Everything one platform (or one family, such as Meta's or the Standard Webhooks sources) decides.

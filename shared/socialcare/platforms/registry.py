@@ -14,6 +14,7 @@ from socialcare.models import Author, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
     DEFAULT_TIMEOUT,
+    DeletingAdapter,
     PermanentFailure,
     PlatformAdapter,
     PollingAdapter,
@@ -202,6 +203,24 @@ def check(config: PlatformConfig) -> None:
         adapter.secrets(config)
 
 
+def _deleting(platform: str, config: PlatformConfig | None) -> DeletingAdapter | None:
+    adapter = adapter_for(platform, config)
+    if callable(getattr(adapter, "can_delete", None)) and callable(getattr(adapter, "delete_reply", None)):
+        return cast(DeletingAdapter, adapter)
+    return None
+
+
+def can_delete(platform: str, kind: MentionKind | str, config: PlatformConfig | None = None) -> bool:
+    """Whether our answer to a mention of this kind can be deleted through the platform's API (UNDO).
+    An adapter says so with its optional `can_delete`; X, Meta and the sources delete here, below, any
+    answer but a direct message; the others (feeds, Bluesky) not at all."""
+    deleting = _deleting(platform, config)
+    if deleting is not None:
+        return deleting.can_delete(kind)
+    legacy = isinstance(adapter_for(platform, config), XPlatform | MetaPlatform | SourcesPlatform)
+    return legacy and kind != MentionKind.DIRECT_MESSAGE
+
+
 def delete_reply(
     platform: str,
     mention: Mention | None,
@@ -213,7 +232,7 @@ def delete_reply(
 ) -> None:
     """Take down what a reply posted (an agent's UNDO), with the delete call of the platform's own adapter
     module. `mention` is what it answered (direct messages cannot be deleted). Raises RetryLater or
-    PermanentFailure."""
+    PermanentFailure (code `not_deletable` when the platform does not allow it)."""
     import json
     import uuid
 
@@ -224,7 +243,18 @@ def delete_reply(
     from socialcare.platforms.x import webhook as x_webhook
 
     kind = mention.kind if mention is not None else MentionKind.COMMENT
+    if not can_delete(platform, kind, config):
+        what = label(platform, config)
+        raise PermanentFailure(f"{what} does not allow deleting a reply through its API", "not_deletable")
     context = _context(config, session, time.time, timeout, None)
+    deleting = _deleting(platform, config)
+    if deleting is not None:
+        try:
+            deleting.delete_reply(platform_reply_id, mention, context)
+        finally:
+            if session is None:
+                context.session.close()
+        return
     client = PlatformClient(platform, context, adapter_for(platform).secrets(config))
     try:
         if platform == "x":

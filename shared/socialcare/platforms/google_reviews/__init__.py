@@ -132,6 +132,15 @@ class GoogleReviewsPlatform:
 
         return replies.find(target, text, since, context, config_of(context.config))
 
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return True  # DELETE .../reviews/{id}/reply
+
+    def delete_reply(self, platform_reply_id: str, mention: Mention | None, context: PostContext) -> None:
+        from socialcare.platforms.google_reviews import replies
+
+        name = _review_name(mention) if mention is not None else ""
+        replies.delete(name, context, config_of(context.config))
+
     def check_credentials(
         self, config: PlatformConfig, session: "requests.Session", now: datetime
     ) -> "list[CredentialProblem] | None":

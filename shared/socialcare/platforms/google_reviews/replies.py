@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from socialcare.platforms.base import NeedsConfiguration, PostContext, PostResult, ReplyTarget
+from socialcare.platforms.base import (
+    NeedsConfiguration,
+    PermanentFailure,
+    PostContext,
+    PostResult,
+    ReplyTarget,
+)
 from socialcare.platforms.google_reviews import oauth
 from socialcare.platforms.google_reviews.config import GoogleReviewsConfig
 from socialcare.platforms.http import PlatformClient
@@ -53,10 +59,10 @@ def reply_id(review_id: str) -> str:
     return f"{review_id}.reply"
 
 
-def delete(review_id: str, review_name: str, context: PostContext, google: GoogleReviewsConfig) -> None:
-    """Take the review's reply down (an agent's UNDO)."""
+def delete(review_name: str, context: PostContext, google: GoogleReviewsConfig) -> None:
+    """Take the review's reply down (an agent's UNDO): `DELETE .../reviews/{id}/reply`."""
     if not review_name:
-        raise NeedsConfiguration("the review's name is missing from the mention", "bad_target")
+        raise PermanentFailure("the review's name is missing from the mention", "bad_target")
     _Api("google", context, google).request("DELETE", f"{review_url(google, review_name)}/reply")
 
 

@@ -112,6 +112,14 @@ class ThreadsPlatform:
 
         return replies.find(target, text, since, context, config_of(context.config))
 
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return True  # our answers are posts of the brand's (DELETE /{threads-media-id}, threads_delete)
+
+    def delete_reply(self, platform_reply_id: str, mention: Mention | None, context: PostContext) -> None:
+        from socialcare.platforms.threads import replies
+
+        replies.delete(platform_reply_id, context, config_of(context.config))
+
     def check_credentials(
         self, config: PlatformConfig, session: "requests.Session", now: datetime
     ) -> "list[CredentialProblem] | None":

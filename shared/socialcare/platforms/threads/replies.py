@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from socialcare.platform_config import PlatformConfig
     from socialcare.platforms.credentials import CredentialProblem
 
+THREADS_NAME = "threads"
 THROTTLING_CODES = frozenset({4, 17, 32, 613})
 TRANSIENT_CODES = frozenset({1, 2})
 INVALID_TOKEN = 190
@@ -56,6 +57,15 @@ def post(target: ReplyTarget, text: str, context: PostContext, threads: ThreadsC
         f"{base}/threads_publish", headers=_auth(threads), json_body={"creation_id": creation_id}
     )
     return PostResult(required_id(published, "id", target.platform))
+
+
+def delete(post_id: str, context: PostContext, threads: ThreadsConfig) -> None:
+    """`DELETE /{threads-media-id}`: take our post down (an agent's UNDO). Threads allows 100 deletes a day
+    and needs the token's `threads_delete` permission (without it: error 10, the leads are told)."""
+    if not threads.access_token:
+        raise NeedsConfiguration("threads.access_token is not configured")
+    client = PlatformClient(THREADS_NAME, context, [threads.access_token, threads.app_secret], _refusal)
+    client.request("DELETE", f"{threads.api_base.rstrip('/')}/{post_id}", headers=_auth(threads))
 
 
 def find(
