@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -25,6 +24,7 @@ from socialcare.data.agents import AgentRecord, agent_key, item_to_record
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Author, Mention, MentionStatus, Tombstone, mention_id, utc_now
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 
 MENTION_SK = "MENTION"
 CUSTOMER_INDEX_KEY = "MENTIONS"
@@ -542,7 +542,7 @@ class MentionStore:
             raise StorageUnavailable(str(error)) from error
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_mention_store() -> MentionStore:
     """The store of this function's table, created once per execution environment."""
     return MentionStore(table(get_settings().table_name))

@@ -35,7 +35,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -48,6 +47,7 @@ from socialcare.data.tokens import TOKEN_SK
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Mention, MentionStatus
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 
 LIVE_SK = "LIVE"
 PRIVATE_SK = "PRIVATE"  # the mention's one private answer (REPLY#<mention id>, PRIVATE): which reply it was
@@ -570,7 +570,7 @@ class ReplyStore:
         return refused
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_reply_store() -> ReplyStore:
     return ReplyStore(table(get_settings().table_name))
 

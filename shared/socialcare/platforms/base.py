@@ -17,10 +17,8 @@ from socialcare.models import Author, Delivery, Mention, MentionKind
 if TYPE_CHECKING:
     import requests
 
-    from socialcare.data.mentions import MentionStore
     from socialcare.data.polling import PollStateStore
     from socialcare.platform_config import PlatformConfig
-    from socialcare.platforms.credentials import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds for every call to a platform
@@ -152,9 +150,16 @@ class PollContext:
 
     config: "PlatformConfig"
     states: "PollStateStore"  # what it keeps between runs: a feed's ETag, a cursor
-    mentions: "MentionStore"  # where ingest stores what it found
+    ingest: Callable[[Delivery], "Ingested"]  # stores each mention found once (bound by the function)
     session: "requests.Session"
     now: Callable[[], datetime]
+
+
+class Ingested(Protocol):
+    """What storing a delivery came to, as a poll reports it."""
+
+    stored: list[Mention]
+    duplicates: int
 
 
 class PollingAdapter(Protocol):
@@ -170,6 +175,44 @@ class PollingAdapter(Protocol):
 
 
 # ---------------------------------------------------------------- optional: checking credentials
+@dataclass(frozen=True)
+class CredentialProblem:
+    platform: str  # "x", "meta", a source's name, or an adapter's webhook name ("threads")
+    key: str  # where it lives in the configuration document, e.g. "meta.page_access_token"
+    problem: str
+    action: str  # what a person does about it
+    blocking: bool = True  # False: it still works, but will not for long (expiring soon)
+    expires_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        expires = self.expires_at.isoformat() if self.expires_at else None
+        return {
+            "platform": self.platform,
+            "key": self.key,
+            "problem": self.problem,
+            "action": self.action,
+            "blocking": self.blocking,
+            "expires_at": expires,
+        }
+
+
+def check_with(
+    platform: str, key: str, action: str, attempt: Callable[[], object], unreachable_key: str = ""
+) -> list[CredentialProblem]:
+    """An adapter's check, by making one call with the credential: a refusal needs a person (blocking), a
+    platform that did not answer is a warning (on `unreachable_key`, else `key`)."""
+    try:
+        attempt()
+    except NeedsConfiguration as refused:
+        return [CredentialProblem(platform, key, f"{key}: {refused.reason}", action)]
+    except RetryLater as failed:
+        where = unreachable_key or key
+        return [CredentialProblem(platform, where, f"{where}: {failed.reason}", action, blocking=False)]
+    except ReplyFailed as failed:
+        return [CredentialProblem(platform, key, f"{key}: {failed.reason}", action)]
+    return []
+
+
 class CredentialChecking(Protocol):
     """An adapter that checks its own credential through its platform's API (the daily credentials check,
     `socialcare credentials check`, `socialcare doctor`)."""
@@ -178,7 +221,7 @@ class CredentialChecking(Protocol):
 
     def check_credentials(
         self, config: "PlatformConfig", session: "requests.Session", now: datetime
-    ) -> "list[CredentialProblem] | None":
+    ) -> list[CredentialProblem] | None:
         """The problems found (empty: the credential answered), or None when the platform is not in use."""
         ...
 

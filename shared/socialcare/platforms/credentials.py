@@ -5,7 +5,7 @@ Each check returns the problems it found as CredentialProblem, each naming the k
 document a person must fix and what to do; no problem means the credential answered. Tokens never appear
 in a problem or a log line. Checks are small on purpose: each belongs beside its platform's adapter."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any, cast
 import requests
 
 from socialcare.platform_config import PlatformConfig
+
+# The problem a check finds is one of the values that cross the adapters' interface (platforms.base).
+from socialcare.platforms.base import CredentialProblem
 from socialcare.platforms.meta.config import MetaConfig
 from socialcare.platforms.sources.config import SourceConfig, SourcesConfig
 from socialcare.platforms.x.config import XConfig
@@ -20,30 +23,11 @@ from socialcare.platforms.x.config import XConfig
 if TYPE_CHECKING:
     from socialcare.platforms.base import CredentialChecking
 
+__all__ = ["CheckReport", "CredentialProblem", "check_credentials"]
+
 TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 EXPIRY_WARNING = timedelta(days=7)
 USER_AGENT = "socialcare-credentials-check/0.1"
-
-
-@dataclass(frozen=True)
-class CredentialProblem:
-    platform: str  # "x", "meta", a source's name, or an adapter's webhook name ("threads")
-    key: str  # where it lives in the configuration document, e.g. "meta.page_access_token"
-    problem: str
-    action: str  # what a person does about it
-    blocking: bool = True  # False: it still works, but will not for long (expiring soon)
-    expires_at: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        expires = self.expires_at.isoformat() if self.expires_at else None
-        return {
-            "platform": self.platform,
-            "key": self.key,
-            "problem": self.problem,
-            "action": self.action,
-            "blocking": self.blocking,
-            "expires_at": expires,
-        }
 
 
 def _get(
@@ -210,25 +194,6 @@ def _checking_adapters() -> "list[CredentialChecking]":
         for adapter in registry.webhooks()
         if callable(getattr(adapter, "check_credentials", None))
     ]
-
-
-def check_with(
-    platform: str, key: str, action: str, attempt: Callable[[], object], unreachable_key: str = ""
-) -> list[CredentialProblem]:
-    """An adapter's check, by making one call with the credential: a refusal needs a person (blocking), a
-    platform that did not answer is a warning (on `unreachable_key`, else `key`)."""
-    from socialcare.platforms.base import NeedsConfiguration, ReplyFailed, RetryLater
-
-    try:
-        attempt()
-    except NeedsConfiguration as refused:
-        return [CredentialProblem(platform, key, f"{key}: {refused.reason}", action)]
-    except RetryLater as failed:
-        where = unreachable_key or key
-        return [CredentialProblem(platform, where, f"{where}: {failed.reason}", action, blocking=False)]
-    except ReplyFailed as failed:
-        return [CredentialProblem(platform, key, f"{key}: {failed.reason}", action)]
-    return []
 
 
 # The keys a platform cannot work without; a platform with none of them filled in is simply not in use.

@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -48,6 +47,7 @@ from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.replies.page_view import platform_label, validate_reply
 from socialcare.settings import Settings, get_settings
+from socialcare.singletons import one_per_process
 
 UNDO_WINDOW = timedelta(minutes=5)
 SINGLE_ALERT_WINDOW = timedelta(hours=2)
@@ -142,9 +142,7 @@ class TextBack:
         if record is not None and word in OPT_OUT_WORDS | OPT_IN_WORDS and len(body.split()) == 1:
             return self._opt(record, opted_out=word in OPT_OUT_WORDS)  # inactive agents too
         if record is None or not record.agent.active:
-            from socialcare.dispatch.dispatcher import (
-                mask_phone,  # the dispatcher's module: not for every text
-            )
+            from socialcare.dispatch.notifier import mask_phone  # not needed for every text
 
             logger.warning("inbound text from a number that is no active agent's", phone=mask_phone(phone))
             return Outcome("stranger")
@@ -325,6 +323,6 @@ def build_text_back(settings: Settings, sms: SmsSender | None = None, sqs: Any |
     )
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_text_back() -> TextBack:
     return build_text_back(get_settings())

@@ -41,7 +41,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any, Protocol
 
 import boto3
@@ -58,11 +57,13 @@ from socialcare.dispatch.notices import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.dispatch.sms import SmsSender, SnsSmsSender, sms_sender
 from socialcare.measures.survey_sending import source_survey_links
 from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
-from socialcare.observability import count_for_platform, logger, metrics
+from socialcare.observability import logger, metrics
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
+from socialcare.platforms.metrics import count_for_platform
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 from socialcare.untrusted_text import without_format_characters
 
 LEASE = timedelta(seconds=30)  # > the function's 10 s timeout, < the queue's 60 s visibility timeout
@@ -603,7 +604,7 @@ class SnsNotifier:
             )
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_reply_sender() -> ReplySender:
     settings = get_settings()
     shared_table = table(settings.table_name)

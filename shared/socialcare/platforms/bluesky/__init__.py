@@ -25,7 +25,7 @@ from socialcare.platforms.bluesky.config import SECTION, BlueskyConfig
 if TYPE_CHECKING:
     import requests
 
-    from socialcare.platforms.credentials import CredentialProblem
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 PLATFORM = "bluesky"

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import requests
 
     from socialcare.platform_config import PlatformConfig
-    from socialcare.platforms.credentials import CredentialProblem
+    from socialcare.platforms.base import CredentialProblem
 
 ACCESS_LIFETIME_S = 60 * 60  # access JWTs live about two hours; refresh well before
 
@@ -109,7 +109,7 @@ def check(
     """One login with the app password (logins are rate limited: this is one a day)."""
     import time
 
-    from socialcare.platforms.credentials import CredentialProblem, check_with
+    from socialcare.platforms.base import CredentialProblem, check_with
 
     if not bluesky.configured:
         key = "bluesky.app_password" if bluesky.handle else "bluesky.handle"

@@ -28,7 +28,7 @@ from socialcare.platforms.google_reviews.push import GOOGLE
 if TYPE_CHECKING:
     import requests
 
-    from socialcare.platforms.credentials import CredentialProblem
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = ["GOOGLE", "GoogleReviewsConfig", "GoogleReviewsPlatform", "config_of"]

@@ -19,7 +19,7 @@ from socialcare.platforms.http import PlatformClient, number
 
 if TYPE_CHECKING:
     from socialcare.platform_config import PlatformConfig
-    from socialcare.platforms.credentials import CredentialProblem
+    from socialcare.platforms.base import CredentialProblem
 
 REFRESH_MARGIN_S = 300  # get a new token this long before the old one expires
 # Google's answers that only a person can fix: a revoked or expired refresh token, a wrong client.
@@ -112,7 +112,7 @@ def check(
     within the hour."""
     import time
 
-    from socialcare.platforms.credentials import CredentialProblem, check_with
+    from socialcare.platforms.base import CredentialProblem, check_with
 
     if google.refreshes:
         context = PostContext(config, session, time.time)

@@ -20,11 +20,10 @@ from socialcare.platforms.base import (
 )
 from socialcare.platforms.meta import webhook
 from socialcare.platforms.meta.config import SECTION, MetaConfig
+from socialcare.platforms.meta.hub import LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER
 from socialcare.platforms.meta.webhook import (
     FACEBOOK,
     INSTAGRAM,
-    LEGACY_SIGNATURE_HEADER,
-    SIGNATURE_HEADER,
     GraphApiError,
     parse_delivery,
     verify_signature,

@@ -13,17 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     import requests
 
-from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured, WrongVerifyToken
+from socialcare.errors import MalformedPayload, NotConfigured
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone, utc_now
 from socialcare.platforms import validate_payload
 from socialcare.platforms.meta.config import MetaConfig
-from socialcare.signatures import matches, sha256_hex
+from socialcare.platforms.meta.hub import answer_subscription, check_signature
 
 FACEBOOK = "facebook"
 INSTAGRAM = "instagram"
 PLATFORM_OF_OBJECT = {"page": FACEBOOK, "instagram": INSTAGRAM}
-SIGNATURE_HEADER = "x-hub-signature-256"
-LEGACY_SIGNATURE_HEADER = "x-hub-signature"
 FEED_ITEMS = {"comment": MentionKind.COMMENT, "post": MentionKind.POST, "status": MentionKind.POST}
 # Above this an epoch is in milliseconds: messaging entries carry `time` in ms, Page and Instagram changes
 # in seconds.
@@ -50,29 +48,11 @@ class GraphApiError(Exception):
 
 def verify_subscription(query: Mapping[str, str], config: MetaConfig) -> str:
     """Answer the `hub.mode=subscribe` check: returns the challenge to echo back as plain text."""
-    if not config.verify_token:
-        raise NotConfigured("meta.verify_token is not configured")
-    if query.get("hub.mode") != "subscribe":
-        raise MalformedPayload("hub.mode must be subscribe")
-    challenge = query.get("hub.challenge")
-    if not challenge:
-        raise MalformedPayload("the hub.challenge query parameter is required")
-    if not matches(config.verify_token, query.get("hub.verify_token")):
-        raise WrongVerifyToken("wrong hub.verify_token")
-    return challenge
+    return answer_subscription(query, config.verify_token, "meta")
 
 
 def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: MetaConfig) -> None:
-    """Check the SHA-256 signature over the raw bytes (Meta signs its own escaping of non-ASCII)."""
-    if not config.app_secret:
-        raise NotConfigured("meta.app_secret is not configured")
-    received = headers.get(SIGNATURE_HEADER)
-    if received is None and LEGACY_SIGNATURE_HEADER in headers:
-        raise InvalidSignature(
-            f"missing {SIGNATURE_HEADER} (the SHA-1 {LEGACY_SIGNATURE_HEADER} is not enough)"
-        )
-    if not matches(sha256_hex(config.app_secret, raw_body), received):
-        raise InvalidSignature(f"missing or wrong {SIGNATURE_HEADER}")
+    check_signature(raw_body, headers, config.app_secret, "meta")
 
 
 # ---------------------------------------------------------------- payload shapes

@@ -29,7 +29,7 @@ from socialcare.platforms.threads.webhook import (
 if TYPE_CHECKING:
     import requests
 
-    from socialcare.platforms.credentials import CredentialProblem
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = ["THREADS", "ThreadsConfig", "ThreadsPlatform", "config_of"]

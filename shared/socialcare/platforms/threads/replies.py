@@ -23,7 +23,7 @@ from socialcare.platforms.threads.config import ThreadsConfig
 
 if TYPE_CHECKING:
     from socialcare.platform_config import PlatformConfig
-    from socialcare.platforms.credentials import CredentialProblem
+    from socialcare.platforms.base import CredentialProblem
 
 THREADS_NAME = "threads"
 THROTTLING_CODES = frozenset({4, 17, 32, 613})
@@ -121,7 +121,7 @@ def check(
     config: "PlatformConfig", threads: ThreadsConfig, session: requests.Session
 ) -> "list[CredentialProblem]":
     """Who am I (`GET /me?fields=id,username`) with the token: it answers, and for threads.user_id."""
-    from socialcare.platforms.credentials import CredentialProblem, check_with
+    from socialcare.platforms.base import CredentialProblem, check_with
 
     key = "threads.access_token"
     if not threads.access_token or not threads.user_id:
