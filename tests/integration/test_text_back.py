@@ -277,3 +277,37 @@ def test_undo_on_a_platform_that_cannot_delete_says_so_and_calls_nothing(world: 
     assert world.text(f"UNDO {code}") == {"results": ["refused"]}
     assert texts_to(ANN)[-1] == f"Blogs does not allow deleting your reply for {code}: it stays on Blogs."
     assert [c for c in world.replies.simulator.calls if c.method == "DELETE"] == []
+
+
+@pytest.fixture
+def with_bluesky(dev_config: dict[str, Any]) -> None:
+    """Bluesky configured (the dev configuration leaves it off); requested before `world`, which stores it."""
+    dev_config["bluesky"] = {
+        "handle": "brand.bsky.social",
+        "app_password": "dev",
+        "service": "http://127.0.0.1:4000",
+    }
+
+
+def test_undo_deletes_a_bluesky_post_from_the_brands_repo(with_bluesky: None, world: TextBackWorld) -> None:
+    now = datetime.now(UTC)
+    uri = "at://did:plc:carol/app.bsky.feed.post/3lundo1"
+    refs = {"uri": uri, "cid": "bafy1", "root_uri": uri, "root_cid": "bafy1"}
+    mention = world.dispatch.mention(
+        uri, now, platform="bluesky", author=Author(id="did:plc:carol", handle="carol.bsky.social"),
+        raw={"reply_refs": refs},
+    )  # fmt: skip
+    world.dispatch.dispatcher.dispatch(mention.id, now)
+    code = CODE_LINE.search(texts_to(ANN)[-1]).group(1)  # type: ignore[union-attr]
+    assert world.text(f"{code} On its way, Carol") == {"results": ["queued"]}
+    world.replies.drain()
+    assert f"Reply UNDO {code}" in texts_to(ANN)[-1]
+    (reply,) = ReplyStore(table(world.aws.table_name)).for_mention(mention.id)
+
+    assert world.text(f"UNDO {code}") == {"results": ["undone"]}
+
+    (deleted,) = [c for c in world.replies.simulator.calls if c.path.endswith("deleteRecord")]
+    repo, _, rkey = reply.platform_reply_id.removeprefix("at://").partition("/app.bsky.feed.post/")
+    assert deleted.status == 200
+    assert deleted.body == {"repo": repo, "collection": "app.bsky.feed.post", "rkey": rkey}
+    assert texts_to(ANN)[-1].startswith("Deleted your reply to @carol.bsky.social on Bluesky.")

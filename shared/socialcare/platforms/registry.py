@@ -218,7 +218,7 @@ def _deleting(platform: str, config: PlatformConfig | None) -> DeletingAdapter |
 def can_delete(platform: str, kind: MentionKind | str, config: PlatformConfig | None = None) -> bool:
     """Whether our answer to a mention of this kind can be deleted through the platform's API (UNDO).
     An adapter says so with its optional `can_delete`; X, Meta and the sources delete here, below, any
-    answer but a direct message; the others (feeds, Bluesky) not at all."""
+    answer but a direct message; the others (feeds) not at all."""
     deleting = _deleting(platform, config)
     if deleting is not None:
         return deleting.can_delete(kind)

@@ -110,6 +110,14 @@ class BlueskyPlatform:
 
         return replies.find(target, text, since, context)
 
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return True  # our answers are records in the brand's repo
+
+    def delete_reply(self, platform_reply_id: str, mention: Mention | None, context: PostContext) -> None:
+        from socialcare.platforms.bluesky import replies
+
+        replies.delete(platform_reply_id, context)
+
     def check_credentials(
         self, config: PlatformConfig, session: "requests.Session", now: datetime
     ) -> "list[CredentialProblem] | None":
