@@ -257,16 +257,15 @@ class TextBack:
         if reply.sent_at is None or now - reply.sent_at > UNDO_WINDOW:
             self._text(phone, f"Too late to undo {code} (5 minutes). Delete it on {label} directly.")
             return Outcome("refused", reply.mention_id, reply.reply_id)
-        from socialcare.platforms.base import ReplyFailed  # only UNDO needs the platforms' HTTP client
-        from socialcare.platforms.registry import can_delete, delete_reply
+        from socialcare.platforms.base import ReplyFailed
 
         mention = reply.target_mention or self.mentions.get(reply.mention_id)
         kind = mention.kind if mention is not None else MentionKind.COMMENT
-        if not can_delete(reply.platform, kind, self.config()):
+        if not registry.can_delete(reply.platform, kind, self.config()):
             self._text(phone, f"{label} does not allow deleting your reply for {code}: it stays on {label}.")
             return Outcome("refused", reply.mention_id, reply.reply_id)
         try:
-            delete_reply(reply.platform, mention, reply.platform_reply_id, self.config())
+            registry.delete_reply(reply.platform, mention, reply.platform_reply_id, self.config())
         except ReplyFailed as failure:
             self._text(
                 phone,
