@@ -1,8 +1,8 @@
 """Meta for local runs: the `socialcare simulate facebook-comment`, `instagram-comment`, `instagram-mention`
 and `facebook-mention` events, and the simulated Graph API (comments, replies, mention answers, messages,
-the look-ups of a comment's comments or replies and of a conversation's messages, answered from what was
-really posted, and the reads of what a mention delivery names by id only, answered from what the simulate
-command gave the simulator at POST /meta/objects)."""
+an Instagram media's permalink, the look-ups of a comment's comments or replies and of a conversation's
+messages, answered from what was really posted, and the reads of what a mention delivery names by id only,
+answered from what the simulate command gave the simulator at POST /meta/objects)."""
 
 import json
 import re
@@ -191,9 +191,15 @@ class LocalMeta:
         if call.path == OBJECTS:
             ok = call.method == "POST" and isinstance(field_of(call.body, "id"), str)
             return (201, call.body, {}) if ok else (400, {"error": "POST an object with its id"}, {})
-        read = NODE.match(call.path)
-        if read is not None and call.method == "GET":
-            return _look_up(simulator, read["node"], query_value(call, "fields"), call)
+        media = NODE.match(call.path)
+        if call.method == "GET" and media is not None and query_value(call, "fields") == "permalink":
+            # An Instagram media's link, which ingest asks for a comment's media (a made-up shortcode).
+            if not query_value(call, "access_token"):
+                return 400, {"error": NO_TOKEN}, {}
+            node = media["node"]
+            return 200, {"id": node, "permalink": f"https://www.instagram.com/p/{node}/"}, {}
+        if call.method == "GET" and media is not None:
+            return _look_up(simulator, media["node"], query_value(call, "fields"), call)
         edge, conversations = EDGE.match(call.path), CONVERSATIONS.match(call.path)
         if edge is None and conversations is None:
             return None

@@ -279,7 +279,9 @@ def _mention_from_instagram_comment(
         in_reply_to=comment.parent_id or comment.media.id,
         is_ours=ours,
         status=MentionStatus.OURS if ours else MentionStatus.NEW,
-        raw=raw,
+        # The comments webhook names the media but not its link: ingest asks for its permalink
+        # (fetch_instagram_permalink), so the pages and alerts can say "Open on Instagram".
+        raw=raw if ours else {**raw, "needs_link": True},
     )
 
 
@@ -386,14 +388,30 @@ def _epoch(value: int | float | str, where: str) -> datetime:
 def fetch_instagram_mention(
     comment_id: str, config: MetaConfig, session: "requests.Session | None" = None, timeout: float = 5
 ) -> dict[str, Any]:
-    """The text, username and timestamp of a comment that mentions our Instagram account."""
-    fields = f"mentioned_comment.comment_id({comment_id}){{text,username,timestamp}}"
+    """The text, username and timestamp of a comment that mentions our Instagram account, and the link of the
+    media it is on (a comment has no link of its own)."""
+    fields = f"mentioned_comment.comment_id({comment_id}){{text,username,timestamp,media{{permalink}}}}"
     comment = _graph_object(config.ig_user_id, fields, "mentioned_comment", config, session, timeout)
-    return {
+    media = comment.get("media")
+    permalink = media.get("permalink") if isinstance(media, dict) else None
+    fetched = {
         "text": comment.get("text", ""),
         "username": comment.get("username"),
         "timestamp": comment.get("timestamp"),
     }
+    return {**fetched, "url": permalink} if isinstance(permalink, str) and permalink else fetched
+
+
+def fetch_instagram_permalink(
+    media_id: str, config: MetaConfig, session: "requests.Session | None" = None, timeout: float = 5
+) -> dict[str, Any]:
+    """{"url": the permalink} of the brand's own Instagram media a comment was made on (`GET /{media-id}?
+    fields=permalink`): the comments webhook sends the media's id only."""
+    body = _graph_get(media_id, "permalink", config, session, timeout)
+    permalink = body.get("permalink")
+    if not isinstance(permalink, str) or not permalink.startswith("https://"):
+        raise GraphApiError("the media has no permalink", status=200)
+    return {"url": permalink}
 
 
 def fetch_instagram_caption(
