@@ -43,7 +43,7 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for variable in ("AWS_ENDPOINT_URL",):
         monkeypatch.delenv(variable, raising=False)
     yield
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     store.get_mention_store.cache_clear()
     replies.get_reply_store.cache_clear()
     rollups.get_rollup_store.cache_clear()

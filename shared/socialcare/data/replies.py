@@ -47,7 +47,7 @@ from socialcare.data.mentions import mention_to_item
 from socialcare.data.tokens import TOKEN_SK
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Mention, MentionStatus
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 
 LIVE_SK = "LIVE"
 PRIVATE_SK = "PRIVATE"  # the mention's one private answer (REPLY#<mention id>, PRIVATE): which reply it was
@@ -572,7 +572,7 @@ class ReplyStore:
 
 @lru_cache(maxsize=1)
 def get_reply_store() -> ReplyStore:
-    return ReplyStore(table(get_settings().table_name))
+    return ReplyStore(table(load(Table).table_name))
 
 
 def mention_for_reply(mention: Mention) -> Mention:

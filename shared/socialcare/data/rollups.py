@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from socialcare.data import is_condition_failure, table
 from socialcare.errors import StorageUnavailable
 from socialcare.measures.figures import DISTRIBUTION, Counters, Fact
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 
 ROLLUP_SK = "ROLLUP"
 MARKER_SK = "MEASURED"
@@ -151,7 +151,7 @@ def _conflicted(error: ClientError) -> bool:
 @lru_cache(maxsize=1)
 def get_rollup_store() -> RollupStore:
     """The roll-ups of this function's table, created once per execution environment."""
-    return RollupStore(table(get_settings().table_name))
+    return RollupStore(table(load(Table).table_name))
 
 
 def claim_weekly_report(table: Any, week: str, now: datetime) -> bool:

@@ -67,7 +67,7 @@ from socialcare.models import mention_id as make_mention_id
 from socialcare.observability import logger
 from socialcare.people.shifts import can_be_texted, is_on_shift
 from socialcare.replies.tokens import hash_token
-from socialcare.settings import Settings, get_settings
+from socialcare.settings import Deadlines, Emailing, Notifications, ReplyLinks, Routing, Table, Texting, load
 
 if TYPE_CHECKING:  # socialcare.dispatch.mail is imported only when emails go through SES (ReplyEmailDomain)
     from socialcare.dispatch.mail import SesMailer
@@ -127,7 +127,11 @@ def mask_phone(phone: str) -> str:
     return phone[:4] + "*" * max(0, len(phone) - 6) + phone[-2:] if len(phone) > 6 else "***"
 
 
-def deadlines_of(settings: Settings) -> dict[Priority, timedelta]:
+class DispatchSettings(Table, Notifications, ReplyLinks, Routing, Texting, Emailing):
+    """What dispatching reads: where links point and for how long, whom to notify how, and the limits."""
+
+
+def deadlines_of(settings: Deadlines) -> dict[Priority, timedelta]:
     configured = settings.escalation_deadlines
     return {priority: configured.get(priority.value, DEFAULT_DEADLINES[priority]) for priority in Priority}
 
@@ -148,7 +152,7 @@ class Notifier:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: DispatchSettings,
         tokens: TokenStore,
         sns: Any,
         codes: AlertCodeStore | None = None,
@@ -156,10 +160,6 @@ class Notifier:
         addresses: ReplyAddressStore | None = None,
         mailer: "SesMailer | None" = None,
     ) -> None:
-        if not settings.public_base_url:
-            raise ValueError("PUBLIC_BASE_URL is not set: reply links would have no address")
-        if not settings.notification_topic_arn:
-            raise ValueError("NOTIFICATION_TOPIC_ARN is not set: emails to agents would have nowhere to go")
         self._settings = settings
         self.tokens = tokens
         self._sns = sns
@@ -338,7 +338,7 @@ class _RecentWrites:
 class Dispatcher:
     def __init__(
         self,
-        settings: Settings,
+        settings: DispatchSettings,
         mentions: MentionStore,
         agents: AgentStore,
         store: DispatchStore,
@@ -764,7 +764,7 @@ def mention_of_stream_image(image: Mapping[str, Any]) -> Mention | None:
         return None
 
 
-def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
+def build_dispatcher(settings: DispatchSettings, sns: Any | None = None) -> Dispatcher:
     resource = table(settings.table_name)
     notifier = Notifier(
         settings,
@@ -781,7 +781,7 @@ def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
 @lru_cache(maxsize=1)
 def get_dispatcher() -> Dispatcher:
     """The dispatcher of this execution environment (clients and stores created once)."""
-    return build_dispatcher(get_settings())
+    return build_dispatcher(load(DispatchSettings))
 
 
 def clear_caches() -> None:

@@ -30,7 +30,7 @@ from socialcare.replies.page_flow import (
 )
 from socialcare.replies.page_view import Page
 from socialcare.replies.tokens import hash_token
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 
 CHANGE_WINDOW = timedelta(days=7)
 CHOICES = ((1, "Very bad"), (2, "Bad"), (3, "OK"), (4, "Good"), (5, "Very good"))
@@ -184,4 +184,4 @@ class SurveyFlow:
 
 @lru_cache(maxsize=1)
 def get_survey_flow() -> SurveyFlow:
-    return SurveyFlow(SurveyStore(table(get_settings().table_name)), get_nonce_key)
+    return SurveyFlow(SurveyStore(table(load(Table).table_name)), get_nonce_key)
