@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from socialcare.settings import PlatformSections, has, load
+from socialcare.settings import PlatformSections, load
 
 
 class PlatformConfig(BaseModel):
@@ -52,12 +52,9 @@ def _read_section(secret_ids: dict[str, str], section: str) -> Any:
 
 
 def get_platform_config() -> PlatformConfig:
-    """The document, each section read from its own secret when first asked for. A function given no
-    SECTION_SECRET_IDS (the reply page: its role may read no platform secret) sees every section empty."""
+    """The document, each section read from its own secret when first asked for."""
     # The secret ids are read now, in the invocation: sections may be read later in worker threads.
-    secret_ids = {}
-    if has(PlatformSections):
-        secret_ids = section_secret_ids(load(PlatformSections).section_secret_ids)
+    secret_ids = section_secret_ids(load(PlatformSections).section_secret_ids)
     config = PlatformConfig()
     config._loader = partial(_read_section, secret_ids)
     return config

@@ -171,12 +171,6 @@ def describe(model: type[BaseModel], error: ValidationError) -> str:
     return f"{model.__name__}: the environment is {'; '.join(parts)} (set by template.yaml for this function)"
 
 
-def has(model: type[BaseModel]) -> bool:
-    """Whether the environment sets any of `model`'s variables (a concern a function may go without)."""
-    variables = environment()
-    return any((field.alias or name) in variables for name, field in model.model_fields.items())
-
-
 def clear_cache() -> None:
     """Forget every loaded model (tests change the environment from one case to the next)."""
     with _cache_lock:

@@ -76,7 +76,7 @@ from socialcare.replies.page_view import (
     validate_reply,
 )
 from socialcare.replies.tokens import hash_token
-from socialcare.settings import Deadlines, FormKey, ReplyQueue, Table, load
+from socialcare.settings import Deadlines, FormKey, PlatformSections, ReplyQueue, Table, load
 
 MAX_FORM_BYTES = 64 * 1024  # the longest reply anywhere is 10,000 characters, at most 4 bytes each
 NONCE_SKEW = timedelta(minutes=5)
@@ -544,8 +544,9 @@ def sqs_queue(sqs: Any, queue_url: str) -> Callable[[Reply], None]:
     return send
 
 
-class ReplyPageSettings(Table, FormKey, ReplyQueue, Deadlines):
-    """What the reply page reads: its form key, the queue of replies, the escalation deadlines."""
+class ReplyPageSettings(Table, FormKey, ReplyQueue, Deadlines, PlatformSections):
+    """What the reply page reads: its form key, the queue of replies, the escalation deadlines, and the
+    sections that name platforms (feeds answered there, sources' display names)."""
 
 
 @lru_cache(maxsize=1)
