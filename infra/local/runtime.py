@@ -98,6 +98,17 @@ def function_environments(environments: Mapping[str, Mapping[str, str]]) -> dict
     return {logical_id: FunctionEnvironment(own, every) for logical_id, own in environments.items()}
 
 
+def shared_environment(environments: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """What every function is given alike (the template's Globals). The process environment carries it, for
+    the libraries that read os.environ themselves, once per process (Powertools' service, namespace and log
+    level); no function sees more through it than it is given anyway."""
+    present = [environment for environment in environments.values() if environment]
+    if not present:
+        return {}
+    first, *others = present
+    return {k: v for k, v in first.items() if all(other.get(k) == v for other in others)}
+
+
 class FunctionRuntime:
     def __init__(
         self,

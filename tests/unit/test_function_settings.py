@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.runtime import FunctionRuntime
+from infra.local.runtime import FunctionRuntime, shared_environment
 from infra.local.stack import stand_in_environments
 from infra.local.template import FunctionSpec, load_template
 from socialcare.settings import MissingSettings, Notifications, Table, load
@@ -104,3 +104,10 @@ def test_a_value_the_process_sets_still_reaches_the_functions_given_that_variabl
     assert runtime.invoke("Other", {}) == "arn:aws:sns:us-east-1:1:changed"
     with pytest.raises(MissingSettings):
         runtime.invoke("Mine", {})
+
+
+def test_the_process_carries_only_what_every_function_is_given_the_globals() -> None:
+    """Powertools reads its switches from os.environ once per process: the local stack puts there what all
+    functions share, which is the template's Globals and nothing a single function is given."""
+    globals_ = TEMPLATE.document["Globals"]["Function"]["Environment"]["Variables"]
+    assert sorted(shared_environment(ENVIRONMENTS)) == sorted(globals_)
