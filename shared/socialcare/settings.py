@@ -19,6 +19,8 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from socialcare.singletons import one_per_process
+
 # "urgent=5,normal=15,low=60": minutes per priority name.
 PER_PRIORITY = r"^urgent=\d+,normal=\d+,low=\d+$"
 
@@ -124,8 +126,13 @@ def _per_priority(value: str) -> dict[str, timedelta]:
 
 # ---------------------------------------------------------------- reading
 _environment: ContextVar[Mapping[str, str] | None] = ContextVar("socialcare_environment", default=None)
-_cache: dict[int, tuple[Mapping[str, str], dict[type[BaseModel], BaseModel]]] = {}
 _cache_lock = threading.Lock()
+
+
+@one_per_process
+def _loaded() -> dict[int, tuple[Mapping[str, str], dict[type[BaseModel], BaseModel]]]:
+    """The models loaded so far, per environment (tests forget them with everything else: forget_all)."""
+    return {}
 
 
 def environment() -> Mapping[str, str]:
@@ -148,7 +155,7 @@ def load[ModelT: BaseModel](model: type[ModelT]) -> ModelT:
     """`model` read from the environment, once per environment; MissingSettings names what is wrong."""
     variables = environment()
     with _cache_lock:
-        _, models = _cache.setdefault(id(variables), (variables, {}))
+        _, models = _loaded().setdefault(id(variables), (variables, {}))
         cached = models.get(model)
     if isinstance(cached, model):
         return cached
@@ -169,9 +176,3 @@ def describe(model: type[BaseModel], error: ValidationError) -> str:
         [f"invalid {', '.join(invalid)}"] if invalid else []
     )
     return f"{model.__name__}: the environment is {'; '.join(parts)} (set by template.yaml for this function)"
-
-
-def clear_cache() -> None:
-    """Forget every loaded model (tests change the environment from one case to the next)."""
-    with _cache_lock:
-        _cache.clear()

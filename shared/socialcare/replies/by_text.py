@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -47,6 +46,7 @@ from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.replies.page_view import platform_label, validate_reply
 from socialcare.settings import PlatformSections, ReplyLinks, ReplyQueue, Table, Texting, load
+from socialcare.singletons import one_per_process
 
 UNDO_WINDOW = timedelta(minutes=5)
 SINGLE_ALERT_WINDOW = timedelta(hours=2)
@@ -141,9 +141,7 @@ class TextBack:
         if record is not None and word in OPT_OUT_WORDS | OPT_IN_WORDS and len(body.split()) == 1:
             return self._opt(record, opted_out=word in OPT_OUT_WORDS)  # inactive agents too
         if record is None or not record.agent.active:
-            from socialcare.dispatch.dispatcher import (
-                mask_phone,  # the dispatcher's module: not for every text
-            )
+            from socialcare.dispatch.notifier import mask_phone  # not needed for every text
 
             logger.warning("inbound text from a number that is no active agent's", phone=mask_phone(phone))
             return Outcome("stranger")
@@ -324,6 +322,6 @@ def build_text_back(
     )
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_text_back() -> TextBack:
     return build_text_back(load(TextBackSettings))

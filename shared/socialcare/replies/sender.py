@@ -41,7 +41,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any, Protocol
 
 import boto3
@@ -58,10 +57,11 @@ from socialcare.dispatch.notices import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.dispatch.sms import SmsSender, SnsSmsSender, sms_sender
 from socialcare.measures.survey_sending import source_survey_links
 from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
-from socialcare.observability import count_for_platform, logger, metrics
+from socialcare.observability import logger, metrics
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
+from socialcare.platforms.metrics import count_for_platform
 from socialcare.settings import (
     FormKey,
     Notifications,
@@ -72,6 +72,7 @@ from socialcare.settings import (
     Texting,
     load,
 )
+from socialcare.singletons import one_per_process
 from socialcare.untrusted_text import without_format_characters
 
 LEASE = timedelta(seconds=30)  # > the function's 10 s timeout, < the queue's 60 s visibility timeout
@@ -613,7 +614,7 @@ class SenderSettings(Table, Notifications, ReplyQueue, PublicUrl, Texting, Platf
     and the form key that survey links are derived with."""
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_reply_sender() -> ReplySender:
     settings = load(SenderSettings)
     shared_table = table(settings.table_name)
