@@ -235,7 +235,9 @@ class DeletingAdapter(Protocol):
         """Whether our answer to this kind of mention can be deleted through the platform's API."""
         ...
 
-    def delete_reply(self, platform_reply_id: str, mention: Mention | None, context: PostContext) -> None:
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
         """Delete our answer (`mention` is what it answered). Raises RetryLater or PermanentFailure."""
         ...
 

@@ -113,7 +113,9 @@ class BlueskyPlatform:
     def can_delete(self, kind: MentionKind | str) -> bool:
         return True  # our answers are records in the brand's repo
 
-    def delete_reply(self, platform_reply_id: str, mention: Mention | None, context: PostContext) -> None:
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
         from socialcare.platforms.bluesky import replies
 
         replies.delete(platform_reply_id, context)

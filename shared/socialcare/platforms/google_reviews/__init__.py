@@ -135,7 +135,9 @@ class GoogleReviewsPlatform:
     def can_delete(self, kind: MentionKind | str) -> bool:
         return True  # DELETE .../reviews/{id}/reply
 
-    def delete_reply(self, platform_reply_id: str, mention: Mention | None, context: PostContext) -> None:
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
         from socialcare.platforms.google_reviews import replies
 
         name = _review_name(mention) if mention is not None else ""

@@ -184,6 +184,17 @@ class MetaPlatform:
             return None  # Meta refuses a second private reply to a comment: posting again is safe
         return replies.find(target, text, since, context, config_of(context.config))
 
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return kind != MentionKind.DIRECT_MESSAGE  # the Send API deletes no message
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.meta import replies
+
+        kind = mention.kind if mention is not None else MentionKind.COMMENT
+        replies.delete(platform_reply_id, platform, kind, context, config_of(context.config))
+
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.meta.local import LocalMeta
 

@@ -117,6 +117,16 @@ class SourcesPlatform:
     def reply_kind(self, mention: Mention) -> MentionKind:
         return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.COMMENT
 
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return kind != MentionKind.DIRECT_MESSAGE
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.sources import replies
+
+        replies.delete(platform_reply_id, platform, context, sources_of(context.config).get(platform))
+
     def post_reply(self, target: ReplyTarget, text: str, context: PostContext) -> PostResult:
         from socialcare.platforms.sources import replies
 

@@ -115,7 +115,9 @@ class ThreadsPlatform:
     def can_delete(self, kind: MentionKind | str) -> bool:
         return True  # our answers are posts of the brand's (DELETE /{threads-media-id}, threads_delete)
 
-    def delete_reply(self, platform_reply_id: str, mention: Mention | None, context: PostContext) -> None:
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
         from socialcare.platforms.threads import replies
 
         replies.delete(platform_reply_id, context, config_of(context.config))

@@ -145,6 +145,17 @@ class XPlatform:
 
         return replies.find(self._private(target), text, since, context, config_of(context.config))
 
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return kind != MentionKind.DIRECT_MESSAGE  # the API deletes posts, not direct messages
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.x import replies
+
+        kind = mention.kind if mention is not None else MentionKind.COMMENT
+        replies.delete(platform_reply_id, kind, context, config_of(context.config))
+
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.x.local import LocalX
 
