@@ -221,8 +221,9 @@ class CredentialChecking(Protocol):
 
     def check_credentials(
         self, config: "PlatformConfig", session: "requests.Session", now: datetime
-    ) -> list[CredentialProblem] | None:
-        """The problems found (empty: the credential answered), or None when the platform is not in use."""
+    ) -> dict[str, list[CredentialProblem]]:
+        """The problems found per platform checked (an empty list: its credential answered); empty when the
+        platform is not in use."""
         ...
 
 

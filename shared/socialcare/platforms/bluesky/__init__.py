@@ -122,13 +122,13 @@ class BlueskyPlatform:
 
     def check_credentials(
         self, config: PlatformConfig, session: "requests.Session", now: datetime
-    ) -> "list[CredentialProblem] | None":
+    ) -> "dict[str, list[CredentialProblem]]":
         bluesky = config.section(SECTION, BlueskyConfig)
         if not (bluesky.handle or bluesky.app_password):
-            return None  # not in use
+            return {}  # not in use
         from socialcare.platforms.bluesky.client import check
 
-        return check(config, bluesky, session)
+        return {self.webhook: check(config, bluesky, session)}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.bluesky.local import LocalBluesky

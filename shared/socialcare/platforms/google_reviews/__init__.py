@@ -145,13 +145,13 @@ class GoogleReviewsPlatform:
 
     def check_credentials(
         self, config: PlatformConfig, session: "requests.Session", now: datetime
-    ) -> "list[CredentialProblem] | None":
+    ) -> "dict[str, list[CredentialProblem]]":
         google = config_of(config)
         if not (google.audience or google.can_read):
-            return None  # not in use
+            return {}  # not in use
         from socialcare.platforms.google_reviews import oauth
 
-        return oauth.check(config, google, session)
+        return {self.webhook: oauth.check(config, google, session)}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.google_reviews.local import LocalGoogleReviews

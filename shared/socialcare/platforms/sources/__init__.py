@@ -29,6 +29,9 @@ from socialcare.platforms.sources.webhook import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
@@ -135,6 +138,16 @@ class SourcesPlatform:
     def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
         # Nothing to ask: every attempt carries the same webhook-id, and the source drops repeats.
         return None
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        from socialcare.platforms.sources import credentials
+
+        return {
+            name: credentials.check_source(name, source, session)
+            for name, source in sorted(sources_of(config).root.items())
+        }
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.sources.local import LocalSources

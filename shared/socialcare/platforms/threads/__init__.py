@@ -124,13 +124,13 @@ class ThreadsPlatform:
 
     def check_credentials(
         self, config: PlatformConfig, session: "requests.Session", now: datetime
-    ) -> "list[CredentialProblem] | None":
+    ) -> "dict[str, list[CredentialProblem]]":
         threads = config_of(config)
         if not (threads.app_secret or threads.access_token or threads.user_id):
-            return None  # not in use
+            return {}  # not in use
         from socialcare.platforms.threads import replies
 
-        return replies.check(config, threads, session)
+        return {self.webhook: replies.check(config, threads, session)}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.threads.local import LocalThreads

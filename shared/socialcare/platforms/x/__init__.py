@@ -34,6 +34,9 @@ from socialcare.platforms.x.webhook import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
@@ -155,6 +158,14 @@ class XPlatform:
 
         kind = mention.kind if mention is not None else MentionKind.COMMENT
         replies.delete(platform_reply_id, kind, context, config_of(context.config))
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        from socialcare.platforms.x import credentials
+
+        x = config_of(config)
+        return {self.webhook: credentials.check_x(x, session)} if credentials.is_configured(x) else {}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.x.local import LocalX
