@@ -134,7 +134,8 @@ SECRETS = {
         "ThreadsConfigSecret",
         "GoogleReviewsConfigSecret",
     },
-    "ReplyPageFunction": {"ReplyFormKeySecret"},
+    # The sections that name platforms: feeds are answered there, sources have display names.
+    "ReplyPageFunction": {"ReplyFormKeySecret", "FeedsConfigSecret", "SourcesConfigSecret"},
     "SurveyPageFunction": {"ReplyFormKeySecret"},
     "TeamPagesFunction": {"ReplyFormKeySecret"},
     # UNDO deletes through every platform's API.
@@ -158,7 +159,15 @@ SECRETS = {
         "GoogleReviewsConfigSecret",
         "ReplyFormKeySecret",
     },
-    "CredentialsCheckFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
+    # Every platform whose credential it checks (not feeds: they have none).
+    "CredentialsCheckFunction": {
+        "XConfigSecret",
+        "MetaConfigSecret",
+        "SourcesConfigSecret",
+        "BlueskyConfigSecret",
+        "ThreadsConfigSecret",
+        "GoogleReviewsConfigSecret",
+    },
 }
 # Logs and traces for every function; the event source mapping's own reads for stream and queue consumers.
 BASE_MANAGED = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}

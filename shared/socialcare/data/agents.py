@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from socialcare.data import is_condition_failure, plain, table
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Agent
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 AGENT_SK = "AGENT"
@@ -156,4 +156,4 @@ class AgentStore:
 
 @one_per_process
 def get_agent_store() -> AgentStore:
-    return AgentStore(table(get_settings().table_name))
+    return AgentStore(table(load(Table).table_name))

@@ -40,7 +40,7 @@ from socialcare.data import is_condition_failure, plain, table
 from socialcare.data.agents import AGENTS_INDEX_KEY, AgentRecord, item_to_record
 from socialcare.data.mentions import CONVERSATION_INDEX_PREFIX, MENTION_SK
 from socialcare.errors import StorageUnavailable
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 UNDELIVERED_INDEX_KEY = "UNDELIVERED"
@@ -639,4 +639,4 @@ class DispatchStore:
 
 @one_per_process
 def get_dispatch_store() -> DispatchStore:
-    return DispatchStore(table(get_settings().table_name))
+    return DispatchStore(table(load(Table).table_name))

@@ -23,7 +23,7 @@ from socialcare.data import is_condition_failure, plain, table
 from socialcare.data.agents import AgentRecord, agent_key, item_to_record
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Author, Mention, MentionStatus, Tombstone, mention_id, utc_now
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 MENTION_SK = "MENTION"
@@ -596,4 +596,4 @@ class MentionStore:
 @one_per_process
 def get_mention_store() -> MentionStore:
     """The store of this function's table, created once per execution environment."""
-    return MentionStore(table(get_settings().table_name))
+    return MentionStore(table(load(Table).table_name))

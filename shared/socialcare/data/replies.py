@@ -46,7 +46,7 @@ from socialcare.data.mentions import mention_to_item
 from socialcare.data.tokens import TOKEN_SK
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Mention, MentionStatus
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 LIVE_SK = "LIVE"
@@ -578,7 +578,7 @@ class ReplyStore:
 
 @one_per_process
 def get_reply_store() -> ReplyStore:
-    return ReplyStore(table(get_settings().table_name))
+    return ReplyStore(table(load(Table).table_name))
 
 
 def mention_for_reply(mention: Mention) -> Mention:

@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 from socialcare.data import is_condition_failure, table
 from socialcare.errors import StorageUnavailable
 from socialcare.measures.figures import DISTRIBUTION, Counters, Fact
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 ROLLUP_SK = "ROLLUP"
@@ -216,7 +216,7 @@ def _conflicted(error: ClientError) -> bool:
 @one_per_process
 def get_rollup_store() -> RollupStore:
     """The roll-ups of this function's table, created once per execution environment."""
-    return RollupStore(table(get_settings().table_name))
+    return RollupStore(table(load(Table).table_name))
 
 
 def claim_weekly_report(table: Any, week: str, now: datetime) -> bool:

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from socialcare.data import is_condition_failure, table
 from socialcare.errors import StorageUnavailable
 from socialcare.replies.tokens import DEFAULT_TOKEN_TTL, hash_token, is_expired, new_token, token_expiry
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 TOKEN_SK = "TOKEN"  # noqa: S105 - a key name, not a secret
@@ -142,4 +142,4 @@ class TokenStore:
 
 @one_per_process
 def get_token_store() -> TokenStore:
-    return TokenStore(table(get_settings().table_name))
+    return TokenStore(table(load(Table).table_name))
