@@ -1,5 +1,7 @@
 """The measurements behind `make bench`. Each key is measured in one run, baseline and subject side by side,
-so their ratio holds on a noisy machine."""
+so their ratio holds on a noisy machine. Cold and warm ratios are of CPU time (the process's, or the calling
+thread's): on a machine shared with other work, wall time also counts the moments the process waited for a
+core, which Lambda, with its own share, does not; the wall times are reported beside them."""
 
 import json
 import statistics
@@ -14,18 +16,18 @@ from infra.local.template import load_template
 
 COLD_IMPORT_CODE = """
 import importlib.util, sys, time
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 spec = importlib.util.spec_from_file_location("app", sys.argv[1] if len(sys.argv) > 1 else {path!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-print(time.perf_counter() - started)
+print(time.perf_counter() - started, time.process_time() - cpu)
 """
 BASELINE_IMPORT_CODE = """
 import time
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 import boto3
 boto3.client("dynamodb")
-print(time.perf_counter() - started)
+print(time.perf_counter() - started, time.process_time() - cpu)
 """
 
 
@@ -41,24 +43,27 @@ def spread(values: list[float]) -> float:
 def cold_imports(rounds: int = 7) -> dict[str, Any]:
     """Per function: its handler module's import time in a fresh Lambda-like interpreter, over the time of
     `import boto3; boto3.client("dynamodb")` in the same round. Rounds interleave baseline and functions, so a
-    busy machine slows both; the figure is the median of the rounds' ratios, with their spread."""
+    busy machine slows both; the figure is the median of the rounds' ratios of CPU time, with their spread."""
     functions = function_build_dirs()
     ratios: dict[str, list[float]] = {name: [] for name in functions}
     times: dict[str, list[float]] = {name: [] for name in functions}
+    wall: dict[str, list[float]] = {name: [] for name in functions}
     baseline: list[float] = []
     for _ in range(rounds):
         for name, directory in functions.items():
             # The baseline right before each function: both see the same moment of the machine's load.
-            base = float(run_isolated(BASELINE_IMPORT_CODE, None))
+            _base_wall, base = map(float, run_isolated(BASELINE_IMPORT_CODE, None).split())
             code = COLD_IMPORT_CODE.format(path=str(directory / "app.py"))
-            took = float(run_isolated(code, directory.name))
+            took_wall, took = map(float, run_isolated(code, directory.name).split())
             baseline.append(base)
             times[name].append(took)
+            wall[name].append(took_wall)
             ratios[name].append(took / base)
     medians = {name: round(statistics.median(values), 2) for name, values in ratios.items()}
     worst = max(medians, key=lambda name: medians[name])
     return {
         "cold_import_ms": {name: round(statistics.median(t) * 1000, 1) for name, t in times.items()},
+        "cold_import_wall_ms": {name: round(statistics.median(t) * 1000, 1) for name, t in wall.items()},
         "cold_import_baseline_ms": round(statistics.median(baseline) * 1000, 1),
         "cold_import_ratio": medians,
         "cold_import_ratio_spread": {name: spread(values) for name, values in ratios.items()},
@@ -130,9 +135,10 @@ def timed(action: Callable[[], object], repeat: int) -> list[float]:
 
 # ---------------------------------------------------------------- warm overhead, against moto in-process
 def warm_overhead(deliveries: int = 301, rounds: int = 5) -> dict[str, Any]:
-    """Warm time per X delivery through the handler over a minimal baseline doing only the necessary work
+    """Warm CPU time per X delivery through the handler over a minimal baseline doing only the necessary work
     (HMAC check, JSON parse, one conditional put) against the same in-process moto backend: the median of
-    `rounds` rounds' ratios (each the ratio of the round's medians), with their spread."""
+    `rounds` rounds' ratios (each the ratio of the round's medians), with their spread. moto answers in the
+    calling thread, so its work counts on both sides, as the backend's would in their wall times."""
     import base64
     import hashlib
     import hmac
@@ -142,6 +148,7 @@ def warm_overhead(deliveries: int = 301, rounds: int = 5) -> dict[str, Any]:
     from moto import mock_aws
 
     from bench.stub_aws import FakeContext, x_delivery_events
+    from infra.local import moto_item_size, moto_transactions
     from infra.local.runtime import FunctionRuntime
     from infra.local.stack import REGION, LocalStack
 
@@ -156,6 +163,9 @@ def warm_overhead(deliveries: int = 301, rounds: int = 5) -> dict[str, Any]:
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }
     )
+    # moto as the local stack runs it: a put costs its item's attributes once, as in DynamoDB.
+    moto_transactions.install()
+    moto_item_size.install()
     with mock_aws():
         template = load_template()
         stack = LocalStack(template, endpoint_url=None, api_url="http://127.0.0.1:3000")  # type: ignore[arg-type]
@@ -193,6 +203,7 @@ def warm_overhead(deliveries: int = 301, rounds: int = 5) -> dict[str, Any]:
         same_item_ratios: list[float] = []
         ratios: list[float] = []
         subject_times: list[float] = []
+        subject_wall: list[float] = []
         baseline_times: list[float] = []
         per_round = (deliveries - 1) // rounds
         pairs = list(zip(subject_events[1:], baseline_events[1:], strict=True))
@@ -202,22 +213,24 @@ def warm_overhead(deliveries: int = 301, rounds: int = 5) -> dict[str, Any]:
             round_same_item: list[float] = []
             # Interleaved, one subject then one baseline, so both see the same machine load.
             for subject_event, baseline_event in pairs[start : start + per_round]:
-                started = time.perf_counter()
+                wall, cpu = time.perf_counter(), time.thread_time()
                 answer = handler(subject_event, FakeContext())
-                round_subject.append(time.perf_counter() - started)
+                round_subject.append(time.thread_time() - cpu)
+                subject_wall.append(time.perf_counter() - wall)
                 assert answer["statusCode"] == 200, answer
-                started = time.perf_counter()
+                cpu = time.thread_time()
                 baseline(baseline_event)
-                round_baseline.append(time.perf_counter() - started)
-                started = time.perf_counter()
+                round_baseline.append(time.thread_time() - cpu)
+                cpu = time.thread_time()
                 baseline(baseline_event, mention_item)
-                round_same_item.append(time.perf_counter() - started)
+                round_same_item.append(time.thread_time() - cpu)
             ratios.append(statistics.median(round_subject) / statistics.median(round_baseline))
             same_item_ratios.append(statistics.median(round_subject) / statistics.median(round_same_item))
             subject_times += round_subject
             baseline_times += round_baseline
     return {
         "warm_ms": round(statistics.median(subject_times) * 1000, 2),
+        "warm_wall_ms": round(statistics.median(subject_wall) * 1000, 2),
         "warm_baseline_ms": round(statistics.median(baseline_times) * 1000, 2),
         "warm_overhead_ratio": round(statistics.median(ratios), 2),
         "warm_overhead_ratio_spread": spread(ratios),
