@@ -43,6 +43,8 @@ DELIVERY_CLAIM_TTL = timedelta(days=7)
 # ValidationException at write time would be a 5xx, and the platform would resend it for days.
 MAX_ID_BYTES = 512
 MAX_ITEM_BYTES = 350_000
+# The largest page `list` asks for: a query page is at most 1 MB anyway.
+QUERY_PAGE_MAX = 1000
 # What still needs a human, for the team's open work (/team).
 OPEN_STATUSES = (MentionStatus.NEW, MentionStatus.WAITING, MentionStatus.ASSIGNED, MentionStatus.OPENED)
 
@@ -500,21 +502,23 @@ class MentionStore:
         since: datetime | None = None,
         limit: int = 100,
     ) -> list[Mention]:
-        """Newest first."""
+        """Newest first, at most `limit`: each index is read newest first, page by page, only until it gave
+        `limit` matches, so a short list costs a page however many mentions the table holds."""
         index_keys = [CUSTOMER_INDEX_KEY, OURS_INDEX_KEY] if include_ours else [CUSTOMER_INDEX_KEY]
         mentions: list[Mention] = []
         for index_key in index_keys:
-            for item in self._query_index(index_key, since):
-                mention = item_to_mention(item)
-                if platform and mention.platform != platform:
-                    continue
-                if status and mention.status != status:
-                    continue
-                mentions.append(mention)
+            matches = (
+                mention
+                for mention in map(item_to_mention, self._query_index(index_key, since, page_size=limit))
+                if (not platform or mention.platform == platform) and (not status or mention.status == status)
+            )
+            mentions += islice(matches, limit)
         mentions.sort(key=lambda m: (m.received_at, m.id), reverse=True)
         return mentions[:limit]
 
-    def _query_index(self, index_key: str, since: datetime | None) -> Iterator[dict[str, Any]]:
+    def _query_index(
+        self, index_key: str, since: datetime | None, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         condition = "gsi1pk = :pk"
         values: dict[str, Any] = {":pk": index_key}
         if since is not None:
@@ -527,6 +531,8 @@ class MentionStore:
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
         }
+        if page_size is not None:
+            query["Limit"] = min(page_size, QUERY_PAGE_MAX)
         yield from self._items(query)
 
     def _items(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
