@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lambda_like import BUILD_DIR, REPO_ROOT, run_isolated
+from infra.local.stack import stand_in_environments
 from infra.local.template import load_template
 
 COLD_IMPORT_CODE = """
@@ -45,6 +46,8 @@ def cold_imports(rounds: int = 7) -> dict[str, Any]:
     `import boto3; boto3.client("dynamodb")` in the same round. Rounds interleave baseline and functions, so a
     busy machine slows both; the figure is the median of the rounds' ratios of CPU time, with their spread."""
     functions = function_build_dirs()
+    # Each handler validates its own environment at import: it gets the template's, with stand-in names.
+    environments = stand_in_environments(load_template())
     ratios: dict[str, list[float]] = {name: [] for name in functions}
     times: dict[str, list[float]] = {name: [] for name in functions}
     wall: dict[str, list[float]] = {name: [] for name in functions}
@@ -54,7 +57,7 @@ def cold_imports(rounds: int = 7) -> dict[str, Any]:
             # The baseline right before each function: both see the same moment of the machine's load.
             _base_wall, base = map(float, run_isolated(BASELINE_IMPORT_CODE, None).split())
             code = COLD_IMPORT_CODE.format(path=str(directory / "app.py"))
-            took_wall, took = map(float, run_isolated(code, directory.name).split())
+            took_wall, took = map(float, run_isolated(code, directory.name, environments[name]).split())
             baseline.append(base)
             times[name].append(took)
             wall[name].append(took_wall)

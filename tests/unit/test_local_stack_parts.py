@@ -4,12 +4,19 @@ import base64
 import json
 import threading
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from infra.local.event_sources import EventSourcePollers, matches_pattern, passes_filters, rate_seconds
+from infra.local.event_sources import (
+    EventSourcePollers,
+    gather,
+    matches_pattern,
+    passes_filters,
+    rate_seconds,
+)
 from infra.local.gateway import build_event, response_parts
 from infra.local.runtime import FunctionRuntime, FunctionTimeout
 from infra.local.stack import parse_parameter_overrides
@@ -228,3 +235,149 @@ def test_log_lines_name_their_own_function_when_invocations_overlap(
     first.join()
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert {line["tag"]: line["function_name"] for line in lines} == {"first": "First", "second": "Second"}
+
+
+class Arrivals:
+    """Records arriving at set moments, read as a poller reads them, on a clock the test moves."""
+
+    def __init__(self, arrivals: list[tuple[float, str]]) -> None:
+        self.arrivals = arrivals
+        self.now = 0.0
+        self.taken = 0
+        self.waits: list[float] = []
+
+    def read(self, limit: int) -> list[dict[str, Any]]:
+        ready = [name for at, name in self.arrivals[self.taken :] if at <= self.now][:limit]
+        self.taken += len(ready)
+        return [{"id": name} for name in ready]
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.now += seconds
+        return False
+
+
+def ids(records: list[dict[str, Any]]) -> list[str]:
+    return [record["id"] for record in records]
+
+
+def test_a_batching_window_gathers_late_records_until_the_batch_is_full() -> None:
+    stream = Arrivals([(0, "a"), (0.3, "b"), (0.5, "c"), (0.6, "d")])
+    assert ids(gather(stream.read, 3, 5.0, stream.wait, clock=lambda: stream.now)) == ["a", "b", "c"]
+    assert sum(stream.waits) < 1  # it went as soon as the batch was full, well before the window's end
+
+
+def test_a_batching_window_ends_with_what_came() -> None:
+    stream = Arrivals([(0, "a"), (0.3, "b"), (9, "late")])
+    assert ids(gather(stream.read, 10, 1.0, stream.wait, clock=lambda: stream.now)) == ["a", "b"]
+    assert sum(stream.waits) == pytest.approx(1.0)
+
+
+def test_without_a_window_or_with_a_full_batch_nothing_waits() -> None:
+    stream = Arrivals([(0, "a"), (0.1, "b")])
+    assert ids(gather(stream.read, 10, 0, stream.wait, clock=lambda: stream.now)) == ["a"]
+    full = Arrivals([(0, "a"), (0, "b")])
+    assert ids(gather(full.read, 2, 5.0, full.wait, clock=lambda: full.now)) == ["a", "b"]
+    empty = Arrivals([(1, "later")])
+    assert gather(empty.read, 2, 5.0, empty.wait, clock=lambda: empty.now) == []
+    assert stream.waits == full.waits == empty.waits == []
+
+
+def test_a_stopping_poller_invokes_with_what_it_gathered() -> None:
+    stream = Arrivals([(0, "a"), (0.3, "b")])
+    assert ids(gather(stream.read, 10, 5.0, lambda _s: True, clock=lambda: stream.now)) == ["a"]
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Stands for AWS and for a platform: records every request that reaches it."""
+
+    reached: ClassVar[list[str]] = []
+
+    def _answer(self) -> None:
+        self.reached.append(f"{self.command} {self.path}")
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-type", "application/x-amz-json-1.0")
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_timed_out_invocation_reaches_no_aws_api_and_no_platform(tmp_path: Path) -> None:
+    """Lambda stops a timed-out sandbox; the local stack cannot stop the thread, so it cuts it off: from the
+    timeout on, its AWS calls and HTTP requests raise instead of reaching anything (a late write or post
+    after the message came back would be a bug only the local stack has)."""
+    (tmp_path / "app.py").write_text(
+        "import threading\n"
+        "import boto3, requests\n"
+        "release, finished = threading.Event(), threading.Event()\n"
+        "outcomes = []\n"
+        "def lambda_handler(event, context):\n"
+        "    if event.get('hang'):\n"
+        "        release.wait(30)\n"
+        "    sqs = boto3.client('sqs', region_name='us-east-1', endpoint_url=event['url'],\n"
+        "                       aws_access_key_id='local', aws_secret_access_key='local')\n"
+        "    for call in (sqs.list_queues, lambda: requests.post(event['url'] + '/2/tweets', timeout=5)):\n"
+        "        try:\n"
+        "            call()\n"
+        "            outcomes.append('reached')\n"
+        "        except Exception as error:\n"
+        "            outcomes.append(type(error).__name__)\n"
+        "    finished.set()\n"
+        "    return {'statusCode': 200}\n"
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    _Recorder.reached = []
+    try:
+        runtime = FunctionRuntime(
+            {"Slow": FunctionSpec("Slow", tmp_path, "app.lambda_handler", timeout=1)}, log=lambda _: None
+        )
+        module = runtime.module("Slow")
+        assert runtime.invoke("Slow", {"url": url})["statusCode"] == 200
+        assert len(_Recorder.reached) == 2 and module.outcomes == ["reached", "reached"]
+
+        module.finished.clear()
+        with pytest.raises(FunctionTimeout):
+            runtime.invoke("Slow", {"url": url, "hang": True})
+        module.release.set()  # the abandoned run goes on, as its thread cannot be stopped
+        assert module.finished.wait(10)
+        assert module.outcomes[2:] == ["InvocationEnded", "InvocationEnded"]
+        assert len(_Recorder.reached) == 2, "nothing of the timed-out run reached AWS or the platform"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_stream_batch_whose_invocation_timed_out_is_tried_again(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "import threading\n"
+        "release = threading.Event()\n"
+        "batches = []\n"
+        "def lambda_handler(event, context):\n"
+        "    batches.append([r['dynamodb']['SequenceNumber'] for r in event['Records']])\n"
+        "    if len(batches) == 1:\n"
+        "        release.wait(30)\n"
+        "    return {'batchItemFailures': []}\n"
+    )
+    logged: list[str] = []
+    runtime = FunctionRuntime(
+        {"Stream": FunctionSpec("Stream", tmp_path, "app.lambda_handler", timeout=1)}, log=logged.append
+    )
+    module = runtime.module("Stream")
+    pollers = EventSourcePollers([], Resolver({}, {}, {}), runtime, "http://unused", log=logged.append)
+    records = [{"dynamodb": {"SequenceNumber": str(n)}} for n in (1, 2)]
+    properties = {"MaximumRetryAttempts": 2, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
+    try:
+        pollers._deliver_stream_batch(EventSource("Stream", "DynamoDB", {}), records, properties)
+    finally:
+        module.release.set()
+    assert module.batches == [["1", "2"], ["1", "2"]], "the timed-out batch came again, whole"
+    assert any("Stream stream x2 -> timeout" in line for line in logged)
+    assert not any("out of retries" in line for line in logged)

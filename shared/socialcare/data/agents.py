@@ -12,7 +12,6 @@ agents keep only items whose entity is "agent"."""
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,7 +19,8 @@ from botocore.exceptions import ClientError
 from socialcare.data import is_condition_failure, plain, table
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Agent
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
+from socialcare.singletons import one_per_process
 
 AGENT_SK = "AGENT"
 AGENTS_INDEX_KEY = "AGENTS"
@@ -154,6 +154,6 @@ class AgentStore:
         return [record.agent for record in self.records()]
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_agent_store() -> AgentStore:
-    return AgentStore(table(get_settings().table_name))
+    return AgentStore(table(load(Table).table_name))

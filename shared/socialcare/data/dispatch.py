@@ -32,7 +32,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -41,7 +40,8 @@ from socialcare.data import is_condition_failure, plain, table
 from socialcare.data.agents import AGENTS_INDEX_KEY, AgentRecord, item_to_record
 from socialcare.data.mentions import CONVERSATION_INDEX_PREFIX, MENTION_SK
 from socialcare.errors import StorageUnavailable
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
+from socialcare.singletons import one_per_process
 
 UNDELIVERED_INDEX_KEY = "UNDELIVERED"
 CURSOR_KEY = {"pk": "DISPATCH", "sk": "ROUND_ROBIN"}
@@ -637,6 +637,6 @@ class DispatchStore:
         return [_item_to_notice(item) for item in items]
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_dispatch_store() -> DispatchStore:
-    return DispatchStore(table(get_settings().table_name))
+    return DispatchStore(table(load(Table).table_name))

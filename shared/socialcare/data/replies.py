@@ -35,7 +35,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -47,7 +46,8 @@ from socialcare.data.mentions import mention_to_item
 from socialcare.data.tokens import TOKEN_SK
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Mention, MentionStatus
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
+from socialcare.singletons import one_per_process
 
 LIVE_SK = "LIVE"
 PRIVATE_SK = "PRIVATE"  # the mention's one private answer (REPLY#<mention id>, PRIVATE): which reply it was
@@ -279,6 +279,12 @@ class ReplyStore:
         except ClientError as error:
             raise StorageUnavailable(str(error)) from error
         return sorted(replies, key=lambda reply: (reply.created_at, reply.reply_id))
+
+    def on_its_way(self, mention_id: str) -> bool:
+        """A reply to the mention is pending or sending (the escalation sweep leaves such a mention be)."""
+        return any(
+            reply.state in (ReplyState.PENDING, ReplyState.SENDING) for reply in self.for_mention(mention_id)
+        )
 
     # ---- the reply sender
     def claim(self, mention_id: str, reply_id: str, owner: str, now: datetime, lease: timedelta) -> Claim:
@@ -570,9 +576,9 @@ class ReplyStore:
         return refused
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_reply_store() -> ReplyStore:
-    return ReplyStore(table(get_settings().table_name))
+    return ReplyStore(table(load(Table).table_name))
 
 
 def mention_for_reply(mention: Mention) -> Mention:

@@ -1,18 +1,28 @@
-"""Daily roll-ups of the measures, kept from the table stream exactly once:
-  roll-up   pk=ROLLUP#<YYYY-MM-DD>  sk=ROLLUP   one item per day (UTC); attributes "<group>|<counter>" hold
-                                                 numbers, groups "all", "platform=x", "priority=urgent",
-                                                 "agent=<email>", "hour=13"; counters mentions, answered, met,
-                                                 missed, sent, responses, r1..r5, f<bucket> (first response
-                                                 histogram), d0..d4 (the report's distribution ranges)
+"""Daily roll-ups of the measures, kept from the table stream exactly once, in two items per day (UTC) whose
+attributes "<group>|<counter>" hold numbers, groups "all", "platform=x", "priority=urgent", "agent=<email>",
+"hour=13":
+  received  pk=RECEIVED#<YYYY-MM-DD>  sk=RECEIVED  the mentions received: counter `mentions` of the groups
+                                                  all, platform, priority and hour, under 1 KB. Every
+                                                  customer's mention adds to it, so a viral burst writes a
+                                                  small item (1 write unit, 2 in a transaction), not the
+                                                  answers' one.
+  answers   pk=ROLLUP#<YYYY-MM-DD>  sk=ROLLUP      everything else: answered, met, missed, sent, responses,
+                                                  r1..r5, f<bucket> (first response histogram), d0..d4 (the
+                                                  report's distribution ranges), per group and agent. Only
+                                                  a person answering or a customer rating adds to it: it is
+                                                  written at the team's pace, whatever the customers' pace.
   marker    pk=MEASURED#<fact key>  sk=MEASURED   the fact was counted (TTL: outlives the stream's 24 h)
+An agent's group is stored as "a=<10 hex of the email's SHA-256>", beside a string attribute of that name
+holding the email: an agent's ~150 counters would otherwise spell the email out each time, most of the
+answers item's bytes (and write units).
 A fact's marker and its counters are written in one transaction that expects no marker: a stream record
-delivered twice, or two invocations racing on it, count once. A year's report reads 365 items."""
+delivered twice, or two invocations racing on it, count once. A year's report reads 730 items."""
 
+import hashlib
 import random
 import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,9 +30,11 @@ from botocore.exceptions import ClientError
 from socialcare.data import is_condition_failure, table
 from socialcare.errors import StorageUnavailable
 from socialcare.measures.figures import DISTRIBUTION, Counters, Fact
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
+from socialcare.singletons import one_per_process
 
 ROLLUP_SK = "ROLLUP"
+RECEIVED_SK = "RECEIVED"
 MARKER_SK = "MEASURED"
 # The stream keeps records 24 hours; Lambda retries within that. A week leaves room for a replayed shard.
 MARKER_TTL = timedelta(days=7)
@@ -30,7 +42,22 @@ TRANSACTION_TRIES = 8
 
 
 def rollup_key(day: str) -> dict[str, str]:
+    """The day's answers item (before the split, it held the received counters too: read, they still add)."""
     return {"pk": f"ROLLUP#{day}", "sk": ROLLUP_SK}
+
+
+def received_key(day: str) -> dict[str, str]:
+    return {"pk": f"RECEIVED#{day}", "sk": RECEIVED_SK}
+
+
+def item_key(fact: Fact) -> dict[str, str]:
+    """Which of its day's two items a fact adds to: a mention received to the small one, the rest to the
+    answers item."""
+    return received_key(fact.day) if set(fact.counts) == {"mentions"} else rollup_key(fact.day)
+
+
+def day_of_key(pk: str) -> str:
+    return pk.partition("#")[2]
 
 
 def days_between(since: date, until: date) -> list[str]:
@@ -38,18 +65,46 @@ def days_between(since: date, until: date) -> list[str]:
     return [(since + timedelta(days=n)).isoformat() for n in range((until - since).days + 1)]
 
 
+AGENT_GROUP = "agent="
+AGENT_KEY = "a="
+
+
+def _stored(group: str) -> str:
+    if group.startswith(AGENT_GROUP):
+        return AGENT_KEY + hashlib.sha256(group.removeprefix(AGENT_GROUP).encode()).hexdigest()[:10]
+    return group
+
+
 def attributes_of(fact: Fact) -> dict[str, int]:
     """The roll-up attributes a fact adds to (attribute name -> amount)."""
-    return {f"{group}|{counter}": amount for group in fact.groups for counter, amount in fact.counts.items()}
+    return {
+        f"{_stored(group)}|{counter}": amount
+        for group in fact.groups
+        for counter, amount in fact.counts.items()
+    }
+
+
+def labels_of(fact: Fact) -> dict[str, str]:
+    """The string attributes a fact sets beside its counters: each agent's stored key -> their email."""
+    return {_stored(g): g.removeprefix(AGENT_GROUP) for g in fact.groups if g.startswith(AGENT_GROUP)}
+
+
+def add_in_memory(item: dict[str, Any], fact: Fact) -> None:
+    """What RollupStore.record does to the fact's item, on a dict (for generated data: bench, tests)."""
+    for attribute, amount in attributes_of(fact).items():
+        item[attribute] = item.get(attribute, 0) + amount
+    item.update(labels_of(fact))
 
 
 def counters_of_item(item: dict[str, Any]) -> dict[str, Counters]:
-    """A roll-up item's attributes as Counters per group."""
+    """A roll-up item's attributes as Counters per group (agents' keys named by their emails again)."""
     groups: dict[str, Counters] = {}
     for name, value in item.items():
         group, separator, counter = name.rpartition("|")
         if not separator:
             continue
+        if group.startswith(AGENT_KEY):
+            group = AGENT_GROUP + str(item.get(group) or group.removeprefix(AGENT_KEY))
         counters = groups.setdefault(group, Counters())
         amount = int(value)
         if counter in ("mentions", "answered", "met", "missed", "sent", "responses"):
@@ -77,6 +132,11 @@ class RollupStore:
             names[f"#a{index}"] = attribute
             values[f":a{index}"] = amount
             additions.append(f"#a{index} :a{index}")
+        labels = []
+        for index, (attribute, email) in enumerate(labels_of(fact).items()):
+            names[f"#l{index}"] = attribute
+            values[f":l{index}"] = email
+            labels.append(f"#l{index} = :l{index}")
         marker = {
             "pk": f"MEASURED#{fact.key}",
             "sk": MARKER_SK,
@@ -94,8 +154,10 @@ class RollupStore:
             {
                 "Update": {
                     "TableName": self.table.name,
-                    "Key": rollup_key(fact.day),
-                    "UpdateExpression": "ADD " + ", ".join(additions),
+                    "Key": item_key(fact),
+                    "UpdateExpression": "ADD "
+                    + ", ".join(additions)
+                    + (" SET " + ", ".join(labels) if labels else ""),
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": values,
                 }
@@ -116,19 +178,22 @@ class RollupStore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def read(self, days: Iterable[str]) -> dict[str, dict[str, Counters]]:
-        """The roll-ups of these days (batched reads, 100 keys a call); days without one are absent."""
-        wanted = list(dict.fromkeys(days))
+        """The roll-ups of these days, both items of each added together (batched reads, 100 keys a call);
+        days without one are absent."""
+        wanted = [key for day in dict.fromkeys(days) for key in (received_key(day), rollup_key(day))]
         found: dict[str, dict[str, Counters]] = {}
         client = self.table.meta.client
         for start in range(0, len(wanted), 100):
-            keys = [rollup_key(day) for day in wanted[start : start + 100]]
+            keys = wanted[start : start + 100]
             request: dict[str, Any] = {self.table.name: {"Keys": keys}}
             try:
                 while request:
                     answer = client.batch_get_item(RequestItems=request)
                     for item in answer["Responses"].get(self.table.name, []):
                         self.items_read += 1
-                        found[str(item["pk"]).removeprefix("ROLLUP#")] = counters_of_item(item)
+                        groups = found.setdefault(day_of_key(str(item["pk"])), {})
+                        for group, counters in counters_of_item(item).items():
+                            groups.setdefault(group, Counters()).add(counters)
                     request = answer.get("UnprocessedKeys") or {}
             except ClientError as error:
                 raise StorageUnavailable(str(error)) from error
@@ -148,10 +213,10 @@ def _conflicted(error: ClientError) -> bool:
     return "TransactionConflict" in reasons
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_rollup_store() -> RollupStore:
     """The roll-ups of this function's table, created once per execution environment."""
-    return RollupStore(table(get_settings().table_name))
+    return RollupStore(table(load(Table).table_name))
 
 
 def claim_weekly_report(table: Any, week: str, now: datetime) -> bool:

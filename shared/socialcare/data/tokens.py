@@ -7,7 +7,6 @@ stops working at `link_expires_at`; the item itself stays a while longer (the ta
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -15,7 +14,8 @@ from botocore.exceptions import ClientError
 from socialcare.data import is_condition_failure, table
 from socialcare.errors import StorageUnavailable
 from socialcare.replies.tokens import DEFAULT_TOKEN_TTL, hash_token, is_expired, new_token, token_expiry
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
+from socialcare.singletons import one_per_process
 
 TOKEN_SK = "TOKEN"  # noqa: S105 - a key name, not a secret
 # How long a token item outlives its link before DynamoDB's TTL deletes it.
@@ -140,6 +140,6 @@ class TokenStore:
         return True
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_token_store() -> TokenStore:
-    return TokenStore(table(get_settings().table_name))
+    return TokenStore(table(load(Table).table_name))

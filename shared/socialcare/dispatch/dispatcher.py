@@ -24,13 +24,12 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import boto3
 
 from socialcare.data import table
-from socialcare.data.agents import AgentStore, agent_id_for, get_agent_store
+from socialcare.data.agents import AgentStore, agent_id_for
 from socialcare.data.dispatch import (
     CONVERSATION_AGENT_FIELD,
     AssignmentConflict,
@@ -39,14 +38,13 @@ from socialcare.data.dispatch import (
     Notice,
     Roster,
     conversation_agent_of,
-    get_dispatch_store,
 )
 from socialcare.data.mentions import PENDING_INDEX_KEY, MentionStore, item_to_mention
 from socialcare.data.reply_addresses import ReplyAddressStore
 from socialcare.data.sms_codes import AlertCodeStore
-from socialcare.data.tokens import TokenStore, get_token_store, new_reply_link
+from socialcare.data.tokens import TokenStore, new_reply_link
 from socialcare.dispatch.delivery import NoticeDelivery, Prepared, earlier_in_conversation
-from socialcare.dispatch.notifier import Notifier, RemainingMs, claim_window
+from socialcare.dispatch.notifier import Notifier, NotifierSettings, RemainingMs, claim_window
 from socialcare.dispatch.recent_writes import RecentWrites
 from socialcare.dispatch.routing import (
     DEFAULT_DEADLINES,
@@ -61,7 +59,8 @@ from socialcare.models import Agent, Mention, MentionStatus
 from socialcare.models import mention_id as make_mention_id
 from socialcare.observability import logger
 from socialcare.people.shifts import can_be_texted, is_on_shift
-from socialcare.settings import Settings, get_settings
+from socialcare.settings import Deadlines, Routing, Table, load
+from socialcare.singletons import one_per_process
 
 # Statuses in which an assignment still counts against an agent's capacity.
 OPEN_STATUSES = (MentionStatus.ASSIGNED, MentionStatus.OPENED)
@@ -72,6 +71,7 @@ CLOSED_STATUSES = (
     MentionStatus.REMOVED,
     MentionStatus.OURS,
 )
+
 # An Instagram mention may arrive before its text (socialcare.ingest.enrichment): it waits this long for it.
 TEXT_WAIT = timedelta(minutes=5)
 # Attempts at recording one assignment when what was read turns out stale (each re-reads what was).
@@ -82,7 +82,11 @@ ASSIGN_ATTEMPTS = 4
 ROSTER_REUSE = 5.0  # seconds
 
 
-def deadlines_of(settings: Settings) -> dict[Priority, timedelta]:
+class DispatchSettings(Table, NotifierSettings, Routing):
+    """What dispatching reads: the notifier's settings and the routing limits."""
+
+
+def deadlines_of(settings: Deadlines) -> dict[Priority, timedelta]:
     configured = settings.escalation_deadlines
     return {priority: configured.get(priority.value, DEFAULT_DEADLINES[priority]) for priority in Priority}
 
@@ -112,7 +116,7 @@ class _Recorded:
 class Dispatcher:
     def __init__(
         self,
-        settings: Settings,
+        settings: DispatchSettings,
         mentions: MentionStore,
         agents: AgentStore,
         store: DispatchStore,
@@ -400,7 +404,7 @@ def mention_of_stream_image(image: Mapping[str, Any]) -> Mention | None:
         return None
 
 
-def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
+def build_dispatcher(settings: DispatchSettings, sns: Any | None = None) -> Dispatcher:
     resource = table(settings.table_name)
     notifier = Notifier(
         settings,
@@ -414,16 +418,7 @@ def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
     )
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_dispatcher() -> Dispatcher:
     """The dispatcher of this execution environment (clients and stores created once)."""
-    return build_dispatcher(get_settings())
-
-
-def clear_caches() -> None:
-    """Forget the cached dispatcher and stores of this module and its data modules (tests change the
-    environment from one case to the next)."""
-    get_dispatcher.cache_clear()
-    get_agent_store.cache_clear()
-    get_dispatch_store.cache_clear()
-    get_token_store.cache_clear()
+    return build_dispatcher(load(DispatchSettings))
