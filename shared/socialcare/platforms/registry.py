@@ -35,6 +35,25 @@ from socialcare.platforms.claimed import claim
 if TYPE_CHECKING:
     import requests
 
+    from socialcare.platforms.bluesky import BlueskyPlatform
+    from socialcare.platforms.feeds import FeedsPlatform
+    from socialcare.platforms.google_reviews import GoogleReviewsPlatform
+    from socialcare.platforms.meta import MetaPlatform
+    from socialcare.platforms.sources import SourcesPlatform
+    from socialcare.platforms.threads import ThreadsPlatform
+    from socialcare.platforms.x import XPlatform
+
+    # mypy checks each listed adapter against the protocol, which the lines' "module:Class" cannot show it.
+    _CHECKED: list[PlatformAdapter] = [
+        XPlatform(),
+        MetaPlatform(),
+        BlueskyPlatform(),
+        ThreadsPlatform(),
+        GoogleReviewsPlatform(),
+        FeedsPlatform(),
+        SourcesPlatform(),
+    ]
+
 
 @dataclass
 class Line:
