@@ -12,6 +12,7 @@ from socialcare.errors import MalformedPayload
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
+    AdapterDefaults,
     Handshake,
     PostContext,
     PostResult,
@@ -45,7 +46,7 @@ def _review_name(mention: Mention) -> str:
     return str(refs.get("review", "")) if isinstance(refs, dict) else ""
 
 
-class GoogleReviewsPlatform:
+class GoogleReviewsPlatform(AdapterDefaults):
     webhook = "google_reviews"
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
@@ -105,9 +106,6 @@ class GoogleReviewsPlatform:
     def can_answer(self, kind: MentionKind | str) -> bool:
         return kind == MentionKind.REVIEW
 
-    def answers_privately(self, kind: MentionKind | str) -> bool:
-        return False
-
     def reply_target(self, mention: Mention) -> ReplyTarget:
         return ReplyTarget(
             platform=mention.platform,
@@ -115,9 +113,6 @@ class GoogleReviewsPlatform:
             external_id=mention.external_id,
             refs={"review": _review_name(mention)},
         )
-
-    def passes_survey_links(self) -> bool:
-        return False
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.REVIEW
