@@ -10,8 +10,8 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 
 from socialcare import settings
+from socialcare.data import dynamo, replies, rollups
 from socialcare.data import mentions as store
-from socialcare.data import replies, rollups
 from socialcare.dispatch.dispatcher import clear_caches as clear_dispatch_caches
 from socialcare.observability import metrics
 from socialcare.people import team_flow
@@ -44,6 +44,7 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(variable, raising=False)
     yield
     settings.get_settings.cache_clear()
+    dynamo.forget_resource()
     store.get_mention_store.cache_clear()
     replies.get_reply_store.cache_clear()
     rollups.get_rollup_store.cache_clear()

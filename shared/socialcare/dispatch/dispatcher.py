@@ -38,16 +38,15 @@ from botocore.exceptions import ClientError
 from socialcare.data import table
 from socialcare.data.agents import AgentRecord, AgentStore, agent_id_for, get_agent_store
 from socialcare.data.dispatch import (
-    CONVERSATION_AGENT_FIELD,
     AssignmentConflict,
     AssignmentWrite,
+    ConversationHistory,
     DispatchStore,
     Notice,
     Roster,
-    conversation_agent_of,
     get_dispatch_store,
 )
-from socialcare.data.mentions import PENDING_INDEX_KEY, MentionStore, item_to_mention
+from socialcare.data.mentions import MentionStore, mention_id_of_image, mention_of_image
 from socialcare.data.reply_addresses import ReplyAddressStore
 from socialcare.data.sms_codes import AlertCodeStore
 from socialcare.data.tokens import TokenStore, get_token_store, new_reply_link
@@ -63,7 +62,6 @@ from socialcare.dispatch.routing import (
 from socialcare.dispatch.sms import SmsSender, sms_sender
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Agent, Mention, MentionStatus
-from socialcare.models import mention_id as make_mention_id
 from socialcare.observability import logger
 from socialcare.people.shifts import can_be_texted, is_on_shift
 from socialcare.replies.tokens import hash_token
@@ -394,14 +392,12 @@ class Dispatcher:
 
         roster = self.roster()
         history = (
-            self.store.conversation_items(mention.conversation_id)
+            self.store.conversation_history(mention.conversation_id)
             if mention.conversation_id and not starts_its_thread(mention)
-            else []
+            else ConversationHistory()
         )
         sticky = (
-            self._recent.conversation_agent_or(
-                mention.conversation_id, conversation_agent_of(history, leave_out=mention.id)
-            )
+            self._recent.conversation_agent_or(mention.conversation_id, history.agent(leave_out=mention.id))
             if mention.conversation_id
             else None
         )
@@ -439,7 +435,7 @@ class Dispatcher:
                 logger.info("assignment read stale routing data; deciding again", mention_id=mention.id)
                 if "conversation" in conflict.parts and mention.conversation_id:
                     sticky = self.store.conversation_agent(mention.conversation_id)
-                    history = self.store.conversation_items(mention.conversation_id)
+                    history = self.store.conversation_history(mention.conversation_id)
                 if "cursor" in conflict.parts:
                     cursor = self.store.last_assigned()
                 continue
@@ -471,7 +467,7 @@ class Dispatcher:
             claim_id=write.claim_id,
             recipients={email: by_email[email] for email in recipients if email in by_email},
             links=links,
-            conversation=_earlier([item_to_mention(item) for item in history], mention.id),
+            conversation=_earlier(history.mentions, mention.id),
         )
         self.deliver(write.notice, assigned, now, prepared=prepared)
         return Outcome(mention.id, "assigned", tuple(recipients), assignment.via, assignment.reason)
@@ -497,11 +493,7 @@ class Dispatcher:
             "priority": priority,
             "notified_at": now,
             "escalation_level": 0,
-            "gsi2pk": PENDING_INDEX_KEY,
-            "gsi2sk": now + self.deadlines[priority],  # when level 1 is due
         }
-        if mention.conversation_id and single:
-            set_fields[CONVERSATION_AGENT_FIELD] = single  # lets the next dispatch find it in one Query
         claimed_until = now + self.notifier.claim_window()
         write = AssignmentWrite(
             mention_id=mention.id,
@@ -516,6 +508,7 @@ class Dispatcher:
             conversation_agent=single if mention.conversation_id else None,
             cursor=single if via == "round_robin" else None,
             reply_links=link_items,
+            escalate_at=now + self.deadlines[priority],  # when level 1 is due
         )
         return write, links
 
@@ -527,10 +520,9 @@ class Dispatcher:
                 "status": MentionStatus.WAITING,
                 "waiting_reason": reason,
                 "priority": priority,
-                "gsi2pk": PENDING_INDEX_KEY,
-                "gsi2sk": now,
             },
             expected={"status": mention.status},
+            escalate_at=now,
         )
         logger.warning("mention waits", mention_id=mention.id, reason=reason)
         return Outcome(mention.id, "waiting", reason=reason)
@@ -749,19 +741,16 @@ def _earlier(conversation: list[Mention], mention_id: str) -> list[Mention]:
 
 def mention_id_of_stream_image(image: Mapping[str, Any]) -> str | None:
     """The mention id in a table stream record's NewImage, or None if the item is not a mention."""
-    if image.get("entity") != "mention" or not image.get("platform") or not image.get("external_id"):
-        return None
-    return make_mention_id(str(image["platform"]), str(image["external_id"]))
+    return mention_id_of_image(image)
 
 
 def mention_of_stream_image(image: Mapping[str, Any]) -> Mention | None:
     """The mention a table stream record's NewImage holds, or None when it does not parse (then dispatch
     reads it from the table)."""
-    try:
-        return item_to_mention(dict(image))
-    except Exception:
+    mention = mention_of_image(image)
+    if mention is None:
         logger.warning("stream image is not a readable mention; reading it from the table")
-        return None
+    return mention
 
 
 def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
