@@ -47,6 +47,7 @@ from socialcare.data.dynamo import (
     plain,
     query_items,
     storage_errors,
+    succeeded,
     table,
     transact,
 )
@@ -541,13 +542,7 @@ class DispatchStore:
             values={":key": sent, ":empty": [], ":failure": failure},
         )
         request = change.request(notice_key(mention_id, level))
-        try:
-            self._table.update_item(**request)
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        return succeeded(lambda: self._table.update_item(**request))
 
     def mark_delivered(self, mention_id: str, level: int, now: datetime) -> None:
         change = Update({"delivered_at": now}, _DELIVERED, must_exist=False)

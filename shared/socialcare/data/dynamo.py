@@ -11,7 +11,7 @@ StorageUnavailable (the caller's function fails and its event is retried)."""
 import os
 import random
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -184,26 +184,25 @@ class Update:
         return arguments
 
 
-def update(table: Any, key: Mapping[str, str], change: Update) -> bool:
-    """One conditional update_item; False when its condition failed."""
+def succeeded(write: Callable[[], object]) -> bool:
+    """Run one conditional write: False when its condition failed, StorageUnavailable for other errors."""
     try:
-        table.update_item(**change.request(key))
+        write()
     except ClientError as error:
         if is_condition_failure(error):
             return False
         raise StorageUnavailable(str(error)) from error
     return True
+
+
+def update(table: Any, key: Mapping[str, str], change: Update) -> bool:
+    """One conditional update_item; False when its condition failed."""
+    return succeeded(lambda: table.update_item(**change.request(key)))
 
 
 def put_if_absent(table: Any, item: Mapping[str, Any]) -> bool:
     """Put the item unless one with its key exists; False when one did."""
-    try:
-        table.put_item(Item=dict(item), ConditionExpression="attribute_not_exists(pk)")
-    except ClientError as error:
-        if is_condition_failure(error):
-            return False
-        raise StorageUnavailable(str(error)) from error
-    return True
+    return succeeded(lambda: table.put_item(Item=dict(item), ConditionExpression="attribute_not_exists(pk)"))
 
 
 # ---------------------------------------------------------------- transactions

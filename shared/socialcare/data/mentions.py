@@ -25,6 +25,7 @@ from socialcare.data.dynamo import (
     query_items,
     storage_errors,
     stored,
+    succeeded,
     table,
     update,
 )
@@ -312,19 +313,15 @@ class MentionStore:
             membership = f"(attribute_not_exists(assigned_to) OR {membership})"
         statuses = ", ".join(f":open{index}" for index in range(len(OPEN_STATUSES)))
         values.update({f":open{index}": status.value for index, status in enumerate(OPEN_STATUSES)})
-        try:
-            self._table.update_item(
+        return succeeded(
+            lambda: self._table.update_item(
                 Key=mention_key(mention_identifier),
                 UpdateExpression=f"SET {assignments}",
                 ConditionExpression=f"attribute_exists(pk) AND #status IN ({statuses}) AND {membership}",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )
 
     def replace_text(
         self,
@@ -394,19 +391,15 @@ class MentionStore:
             entry = conversation_entry(mention.conversation_id, mention.created_at, mention.id)
             values[":sk"] = entry[CONVERSATIONS.sort]
             assignments += f", {CONVERSATIONS.sort} = :sk"
-        try:
-            self._table.update_item(
+        return succeeded(
+            lambda: self._table.update_item(
                 Key=mention_key(mention.id),
                 UpdateExpression="SET " + assignments,
                 ConditionExpression="attribute_exists(pk) AND text_pending = :pending",
                 ExpressionAttributeNames={"#text": "text"},
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )
 
     # ---------------------------------------------------------------- texts still to fetch
     def add_pending_texts(self, mentions: list[Mention], due_at: datetime) -> None:
@@ -477,17 +470,13 @@ class MentionStore:
             "fingerprint": fingerprint,
             "expires_at": int(time.time() + DELIVERY_CLAIM_TTL.total_seconds()),
         }
-        try:
-            self._table.put_item(
+        return succeeded(
+            lambda: self._table.put_item(
                 Item=item,
                 ConditionExpression="attribute_not_exists(pk) OR fingerprint = :fingerprint",
                 ExpressionAttributeValues={":fingerprint": fingerprint},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )
 
     def mark_all_gone(self, tombstones: list[Tombstone]) -> int:
         """mark_gone for each, overlapped; how many were stored."""

@@ -47,6 +47,7 @@ from socialcare.data.dynamo import (
     query_items,
     storage_errors,
     stored,
+    succeeded,
     table,
     transact,
     transact_each,
@@ -425,8 +426,8 @@ class ReplyStore:
         """failed -> pending, once, for the agent's Try again (same text) or Edit and send (new text): the
         failure and its follow-ups are cleared so a second failure is told again. False when the reply is
         no longer failed (a second tap, or another page did it first)."""
-        try:
-            self._table.update_item(
+        return succeeded(
+            lambda: self._table.update_item(
                 Key=reply_key(reply.mention_id, reply.reply_id),
                 UpdateExpression=(
                     "SET #state = :pending, #text = :text, attempts = :zero "
@@ -441,11 +442,7 @@ class ReplyStore:
                     ":zero": 0,
                 },
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )
 
     def note(self, reply: Reply, field: str, now: datetime) -> None:
         """Record when a follow-up happened (a failure's agent_notified_at and leads_alerted_at, a texted or
