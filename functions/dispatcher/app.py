@@ -14,12 +14,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.dispatch.dispatcher import get_dispatcher, mention_id_of_stream_image, mention_of_stream_image
 from socialcare.models import utc_now
-from socialcare.observability import count_for_platform, logger, metrics
+from socialcare.observability import logger, metrics
+from socialcare.platforms.metrics import count_for_platform
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def record_handler(record: DynamoDBRecord) -> None:
+def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
     image = (record.dynamodb.new_image if record.dynamodb else None) or {}
     mention_id = mention_id_of_stream_image(image)
     if mention_id is None:
@@ -28,7 +29,8 @@ def record_handler(record: DynamoDBRecord) -> None:
     stored = mention_of_stream_image(image)
     if stored is not None and stored.id != mention_id:
         stored = None
-    outcome = get_dispatcher().dispatch(mention_id, utc_now(), stored)
+    remaining_ms = getattr(lambda_context, "get_remaining_time_in_millis", None)  # per invocation, never kept
+    outcome = get_dispatcher().dispatch(mention_id, utc_now(), stored, remaining_ms)
     metrics.add_metric(name=f"Dispatch_{outcome.result}", unit=MetricUnit.Count, value=1)
     if outcome.result == "assigned":
         metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=len(outcome.recipients))
@@ -41,7 +43,6 @@ def record_handler(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    get_dispatcher().notifier.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -28,9 +28,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         retry_pending_texts(get_mention_store(), get_platform_config(), now=now)
     except Exception:  # the texts wait for the next run; escalation must not
         logger.exception("retrying pending mention texts failed")
-    dispatcher = get_dispatcher()
-    dispatcher.notifier.register_lambda_context(context)
-    report = Escalator(dispatcher).sweep(now)
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)  # per invocation, never kept
+    report = Escalator(get_dispatcher(), remaining_ms).sweep(now)
     for level, count in report.escalated.items():
         metrics.add_metric(name=f"EscalatedLevel{level}", unit=MetricUnit.Count, value=count)
     metrics.add_metric(name="EscalationErrors", unit=MetricUnit.Count, value=report.errors)

@@ -1,7 +1,7 @@
 """Scheduled reading of the platforms that never call us (feeds): each schedule's Input names the platform
 adapter to run ({"poller": "feeds"}); the adapter reads its platform and ingests what is new."""
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import requests
@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from socialcare.data import table
 from socialcare.data.mentions import get_mention_store
 from socialcare.data.polling import PollStateStore
+from socialcare.ingest.mentions import ingest
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
 from socialcare.platform_config import get_platform_config
@@ -31,7 +32,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     poll = PollContext(
         config=get_platform_config(),
         states=PollStateStore(table(get_settings().table_name)),
-        mentions=get_mention_store(),
+        ingest=partial(ingest, store=get_mention_store()),
         session=_session(),
         now=utc_now,
     )

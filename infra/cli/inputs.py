@@ -26,7 +26,7 @@ def instant(value: str) -> datetime:
 def time_zone(value: str) -> str:
     """An IANA zone name. `Pacific` is a folder of the zone database, not a zone: zoneinfo raises
     IsADirectoryError for it, which must not reach the user as a traceback."""
-    from socialcare.people.shifts import parse_time_zone
+    from socialcare.people.schedules import parse_time_zone
 
     try:
         return parse_time_zone(value).key

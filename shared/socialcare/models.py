@@ -16,6 +16,8 @@ from pydantic import (
     model_validator,
 )
 
+from socialcare.people.schedules import parse_schedule, parse_time_zone
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -150,8 +152,8 @@ class Delivery(BaseModel):
 # ---- agents and shifts
 
 # An agent is someone the dispatcher may text: who they are, what they cover and when they work. The schedule
-# is kept as the string people type ("Mon-Fri 09:00-17:00") and parsed by socialcare.people.shifts, which also
-# answers "is this agent on shift at that instant?".
+# is kept as the string people type ("Mon-Fri 09:00-17:00") and parsed by socialcare.people.schedules;
+# socialcare.people.shifts answers "is this agent on shift at that instant?".
 
 EMAIL_PATTERN = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -217,15 +219,11 @@ class Shift(BaseModel):
     @field_validator("time_zone")
     @classmethod
     def _known_time_zone(cls, value: str) -> str:
-        from socialcare.people.shifts import parse_time_zone  # imported here: shifts imports this module
-
         return parse_time_zone(value).key
 
     @field_validator("weekly")
     @classmethod
     def _parsable_schedule(cls, value: str) -> str:
-        from socialcare.people.shifts import parse_schedule  # imported here: shifts imports this module
-
         parse_schedule(value)
         return value.strip()
 

@@ -13,7 +13,8 @@ from botocore.exceptions import EndpointConnectionError
 from socialcare.data.dispatch import UNDELIVERED_INDEX_KEY, ConversationHistory
 from socialcare.data.tokens import TokenStore
 from socialcare.dispatch import dispatcher as dispatch_module
-from socialcare.dispatch.dispatcher import ROSTER_REUSE, NotificationFailed, get_dispatcher
+from socialcare.dispatch.dispatcher import ROSTER_REUSE, get_dispatcher
+from socialcare.dispatch.notifier import NotificationFailed
 from socialcare.models import MentionStatus
 from socialcare.replies.tokens import hash_token
 from tests.integration.conftest import Aws, Invoke

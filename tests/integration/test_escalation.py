@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from socialcare.dispatch.dispatcher import NotificationFailed
 from socialcare.dispatch.escalation import Escalator
+from socialcare.dispatch.notifier import NotificationFailed
 from socialcare.models import MentionStatus
 from tests.integration.conftest import Aws, Invoke, http_event
 from tests.integration.dispatch_support import World, emails, make_world, texts, texts_to

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from socialcare.data import table
 from socialcare.data.tokens import KEEP_AFTER_EXPIRY, TokenStore
-from socialcare.dispatch.dispatcher import mask_phone
+from socialcare.dispatch.notifier import mask_phone
 from socialcare.replies.tokens import hash_token
 from tests.integration.conftest import Aws
 

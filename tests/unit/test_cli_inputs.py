@@ -11,7 +11,7 @@ import pytest
 from infra import cli
 from infra.cli import inputs
 from infra.cli.connection import CliError
-from socialcare.people.shifts import parse_time_zone
+from socialcare.people.schedules import parse_time_zone
 
 
 def run(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:

@@ -19,6 +19,7 @@ GENERIC_MODULES = {
     "socialcare.platforms.base",
     "socialcare.platforms.local",
     "socialcare.platforms.registry",
+    "socialcare.platforms.metrics",
     # The platform side of satisfaction surveys arrived after the adapters; it decides per platform inside
     # platforms/ and is still to become adapter methods.
     "socialcare.platforms.surveys",

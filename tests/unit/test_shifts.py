@@ -7,12 +7,10 @@ import pytest
 from pydantic import ValidationError
 
 from socialcare.models import Agent, Shift, ShiftOverride
+from socialcare.people.schedules import WeeklyWindow, parse_schedule, parse_time_zone
 from socialcare.people.shifts import (
-    WeeklyWindow,
     is_on_shift,
     parse_instant,
-    parse_schedule,
-    parse_time_zone,
     with_extra_window,
     with_time_off,
     without_past_overrides,

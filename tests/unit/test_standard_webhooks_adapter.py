@@ -261,3 +261,20 @@ def test_other_event_types_are_ignored(event_type: str) -> None:
     delivery = standard_webhooks.parse_delivery("blog", {"type": event_type, "data": {"id": "1"}}, "m")
     assert delivery.ignored == [event_type]
     assert (delivery.mentions, delivery.tombstones) == ([], [])
+
+
+@pytest.mark.parametrize("name", ["x", "facebook", "instagram"])
+def test_a_source_or_feed_may_not_take_a_platforms_name(name: str) -> None:
+    from pydantic import ValidationError
+
+    from socialcare.platforms import registry
+    from socialcare.platforms.feeds import FeedsConfig
+
+    assert name in registry.named_platforms()
+    with pytest.raises(ValidationError, match=f"invalid source name '{name}'"):
+        standard_webhooks.SourcesConfig.model_validate({name: {"secret": SECRET}})
+    with pytest.raises(ValidationError, match=f"invalid feed name '{name}'"):
+        FeedsConfig.model_validate({name: {"url": "https://blog.example/feed"}})
+    assert standard_webhooks.SourcesConfig.model_validate({"trustpilot": {"secret": SECRET}}).get(
+        "trustpilot"
+    )

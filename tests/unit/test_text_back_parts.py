@@ -150,7 +150,7 @@ def test_agents_list_shows_who_opted_out_of_texts() -> None:
 def test_what_end_user_messaging_and_ses_refuse_for_good_is_not_retried() -> None:
     from botocore.exceptions import ClientError
 
-    from socialcare.dispatch.dispatcher import never_succeeds
+    from socialcare.dispatch.notifier import never_succeeds
 
     def error(code: str) -> ClientError:
         return ClientError({"Error": {"Code": code, "Message": "no"}}, "SendTextMessage")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from socialcare.dispatch.dispatcher import CLOSED_STATUSES, Dispatcher
+from socialcare.dispatch.notifier import RemainingMs
 from socialcare.dispatch.routing import (
     MAX_ESCALATION_LEVEL,
     Priority,
@@ -46,8 +47,10 @@ class SweepReport:
 
 
 class Escalator:
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(self, dispatcher: Dispatcher, remaining_ms: RemainingMs | None = None) -> None:
+        """One sweep's escalator: `remaining_ms` is what is left of its invocation (how long it may claim)."""
         self.dispatcher = dispatcher
+        self.remaining_ms = remaining_ms
         self.mentions = dispatcher.mentions
         self.agents = dispatcher.agents
         self.store = dispatcher.store
@@ -77,7 +80,7 @@ class Escalator:
         if mention.status is MentionStatus.NEW and now - mention.received_at < NEW_MENTION_GRACE:
             return  # the dispatcher is on it
         if mention.status in (MentionStatus.NEW, MentionStatus.WAITING):
-            outcome = self.dispatcher.dispatch(mention.id, now)
+            outcome = self.dispatcher.dispatch(mention.id, now, remaining_ms=self.remaining_ms)
             if outcome.result == "waiting":
                 report.still_waiting += 1
             elif outcome.result == "assigned":
@@ -168,7 +171,7 @@ class Escalator:
             reason=reason,
             recipients=len(notice.recipients),
         )
-        self.dispatcher.deliver(notice, mention, now)
+        self.dispatcher.delivery.deliver(notice, mention, now, self.remaining_ms)
         return level
 
     def _reschedule(self, mention: Mention, notified_at: datetime, deadline: timedelta) -> None:
@@ -207,7 +210,7 @@ class Escalator:
                     report.abandoned += 1
                     logger.error("notice given up", mention_id=mention.id, escalation_level=notice.level)
                 elif mention.escalation_level >= notice.level:
-                    self.dispatcher.deliver(notice, mention, now)
+                    self.dispatcher.delivery.deliver(notice, mention, now, self.remaining_ms)
                     report.redelivered += 1
                 # Otherwise the mention has not recorded this notice yet: its dispatch or escalation will.
             except Exception:

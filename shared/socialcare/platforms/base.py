@@ -17,7 +17,6 @@ from socialcare.models import Author, Delivery, Mention, MentionKind
 if TYPE_CHECKING:
     import requests
 
-    from socialcare.data.mentions import MentionStore
     from socialcare.data.polling import PollStateStore
     from socialcare.platform_config import PlatformConfig
     from socialcare.platforms.local import LocalPlatform
@@ -151,9 +150,16 @@ class PollContext:
 
     config: "PlatformConfig"
     states: "PollStateStore"  # what it keeps between runs: a feed's ETag, a cursor
-    mentions: "MentionStore"  # where ingest stores what it found
+    ingest: Callable[[Delivery], "Ingested"]  # stores each mention found once (bound by the function)
     session: "requests.Session"
     now: Callable[[], datetime]
+
+
+class Ingested(Protocol):
+    """What storing a delivery came to, as a poll reports it."""
+
+    stored: list[Mention]
+    duplicates: int
 
 
 class PollingAdapter(Protocol):

@@ -23,6 +23,7 @@ from socialcare.platforms.base import (
     ReplyTarget,
 )
 from socialcare.platforms.bluesky import BlueskyPlatform
+from socialcare.platforms.claimed import claim
 from socialcare.platforms.feeds import FeedsPlatform
 from socialcare.platforms.google_reviews import GoogleReviewsPlatform
 from socialcare.platforms.meta import MetaPlatform
@@ -52,17 +53,21 @@ def register(adapter: PlatformAdapter) -> Callable[[], None]:
     """Add an adapter at run time; returns the function that takes it out again."""
     ADAPTERS.append(adapter)
     _by_platform.cache_clear()
+    _by_platform()
 
     def unregister() -> None:
         ADAPTERS.remove(adapter)
         _by_platform.cache_clear()
+        _by_platform()
 
     return unregister
 
 
 @lru_cache(maxsize=1)
 def _by_platform() -> dict[str, PlatformAdapter]:
-    return {name: adapter for adapter in ADAPTERS for name in adapter.platforms(_EMPTY)}
+    index = {name: adapter for adapter in ADAPTERS for name in adapter.platforms(_EMPTY)}
+    claim(frozenset(index))
+    return index
 
 
 def named_platforms() -> frozenset[str]:
@@ -247,3 +252,6 @@ def delete_reply(
     finally:
         if session is None:
             context.session.close()
+
+
+_by_platform()  # claims the named platforms at import, before any configured section is read

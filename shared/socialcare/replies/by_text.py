@@ -141,9 +141,7 @@ class TextBack:
         if record is not None and word in OPT_OUT_WORDS | OPT_IN_WORDS and len(body.split()) == 1:
             return self._opt(record, opted_out=word in OPT_OUT_WORDS)  # inactive agents too
         if record is None or not record.agent.active:
-            from socialcare.dispatch.dispatcher import (
-                mask_phone,  # the dispatcher's module: not for every text
-            )
+            from socialcare.dispatch.notifier import mask_phone  # not needed for every text
 
             logger.warning("inbound text from a number that is no active agent's", phone=mask_phone(phone))
             return Outcome("stranger")

@@ -58,10 +58,11 @@ from socialcare.dispatch.notices import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.dispatch.sms import SmsSender, SnsSmsSender, sms_sender
 from socialcare.measures.survey_sending import source_survey_links
 from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
-from socialcare.observability import count_for_platform, logger, metrics
+from socialcare.observability import logger, metrics
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
+from socialcare.platforms.metrics import count_for_platform
 from socialcare.settings import get_settings
 from socialcare.untrusted_text import without_format_characters
 

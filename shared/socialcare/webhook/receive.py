@@ -30,10 +30,11 @@ from socialcare.errors import (
 from socialcare.ingest.enrichment import INGEST_FETCH_TIMEOUT_S
 from socialcare.ingest.mentions import ingest
 from socialcare.models import Delivery
-from socialcare.observability import count_for_platform, logger, metrics
+from socialcare.observability import logger, metrics
 from socialcare.platform_config import get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import PlatformAdapter, TextFetcher, WebhookRequest, WebhookRoute
+from socialcare.platforms.metrics import count_for_platform
 
 MAX_BODY_BYTES = 1024 * 1024
 

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, Field, ValidationError
 
 from socialcare.data.polling import PollState
-from socialcare.ingest.mentions import ingest
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus
 from socialcare.observability import logger
 from socialcare.platforms.base import PollContext, PostContext
@@ -109,7 +108,7 @@ def poll(context: PollContext) -> dict[str, Any]:
         notifications, newest = _read(xrpc, state.values.get("seen_until", ""))
         brand_did = xrpc.session().did
         mentions = [m for m in (mention_of(n, brand_did) for n in notifications) if m is not None]
-        result = ingest(Delivery(mentions=mentions), context.mentions) if mentions else None
+        result = context.ingest(Delivery(mentions=mentions)) if mentions else None
     except Exception as error:  # the next run tries again from the same place
         reason = f"{type(error).__name__}: {error}"[:300]
         logger.warning("bluesky poll failed", reason=reason)

@@ -77,7 +77,7 @@ class FeedsPlatform:
         from socialcare.platforms.feeds.poll import poll_feeds  # feedparser: the poller's cold start only
 
         report = poll_feeds(
-            feeds_of(context.config), context.states, context.mentions, context.session, context.now
+            feeds_of(context.config), context.states, context.ingest, context.session, context.now
         )
         return report.summary()
 

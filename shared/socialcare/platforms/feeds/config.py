@@ -3,6 +3,9 @@ the platform of the feed's mentions, like a Standard Webhooks source's."""
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
+from socialcare.platforms.claimed import claimed_names
+from socialcare.platforms.sources.config import SOURCE_NAME
+
 SECTION = "feeds"
 
 
@@ -29,10 +32,7 @@ class FeedsConfig(RootModel[dict[str, FeedConfig]]):
     @field_validator("root")
     @classmethod
     def _feed_names(cls, feeds: dict[str, FeedConfig]) -> dict[str, FeedConfig]:
-        from socialcare.platforms.registry import named_platforms  # the registry imports this package
-        from socialcare.platforms.sources.config import SOURCE_NAME
-
-        taken = named_platforms()
+        taken = claimed_names()
         for name in feeds:
             if not SOURCE_NAME.fullmatch(name) or name in taken:
                 raise ValueError(f"invalid feed name {name!r}: lowercase letters, digits, - and _")

@@ -16,11 +16,10 @@ from typing import Any
 import feedparser
 import requests
 
-from socialcare.data.mentions import MentionStore
 from socialcare.data.polling import PollState, PollStateStore
-from socialcare.ingest.mentions import ingest
 from socialcare.models import Author, Delivery, Mention, MentionKind, utc_now
 from socialcare.observability import logger
+from socialcare.platforms.base import Ingested
 from socialcare.platforms.feeds.config import FeedConfig, FeedsConfig
 
 POLLER = "feed"
@@ -192,7 +191,7 @@ def poll_feed(
     name: str,
     feed: FeedConfig,
     states: PollStateStore,
-    store: MentionStore,
+    ingest: Callable[[Delivery], Ingested],
     session: requests.Session,
     now: datetime,
 ) -> FeedOutcome:
@@ -214,7 +213,7 @@ def poll_feed(
             mentions.append(mention)
         else:
             not_matching += 1
-    result = ingest(Delivery(mentions=mentions), store) if mentions else None
+    result = ingest(Delivery(mentions=mentions)) if mentions else None
     values = {"url": feed.url}
     for header, key in (("ETag", "etag"), ("Last-Modified", "last_modified")):
         value = _lower(response.headers).get(header.lower())
@@ -237,7 +236,7 @@ def _lower(headers: dict[str, str]) -> dict[str, str]:
 def poll_feeds(
     feeds: FeedsConfig,
     states: PollStateStore,
-    store: MentionStore,
+    ingest: Callable[[Delivery], Ingested],
     session: requests.Session,
     now: Callable[[], datetime] = utc_now,
 ) -> PollReport:
@@ -246,7 +245,7 @@ def poll_feeds(
     for name, feed in feeds.root.items():
         started = now()
         try:
-            report.outcomes.append(poll_feed(name, feed, states, store, session, started))
+            report.outcomes.append(poll_feed(name, feed, states, ingest, session, started))
         except Exception as error:  # a broken feed, or storage failing for it: the next run tries again
             reason = str(error) if isinstance(error, FeedFailed) else f"{type(error).__name__}: {error}"
             logger.warning("feed poll failed", feed=name, reason=reason[:300])

@@ -4,6 +4,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
+from socialcare.platforms.claimed import claimed_names
+
 SECTION = "sources"
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -22,9 +24,7 @@ class SourcesConfig(RootModel[dict[str, SourceConfig]]):
     @field_validator("root")
     @classmethod
     def _source_names(cls, sources: dict[str, SourceConfig]) -> dict[str, SourceConfig]:
-        from socialcare.platforms.registry import named_platforms  # the registry imports this package
-
-        taken = named_platforms()
+        taken = claimed_names()
         for name in sources:
             # A source's name is its platform name: it must not pose as another platform.
             if not SOURCE_NAME.fullmatch(name) or name in taken:
