@@ -9,18 +9,10 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from socialcare import settings
-from socialcare.data import dynamo, replies, rollups
-from socialcare.data import mentions as store
-from socialcare.dispatch.dispatcher import clear_caches as clear_dispatch_caches
 from socialcare.observability import metrics
-from socialcare.people import team_flow
 from socialcare.platforms.x import payloads as x_payloads
-from socialcare.replies import by_email as email_reply
-from socialcare.replies import by_text as text_back
-from socialcare.replies import page_flow as reply_flow
-from socialcare.replies import sender as reply_sending
 from socialcare.signatures import sha256_base64
+from socialcare.singletons import forget_all
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TESTS_ROOT = Path(__file__).resolve().parent
@@ -43,17 +35,7 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for variable in ("AWS_ENDPOINT_URL",):
         monkeypatch.delenv(variable, raising=False)
     yield
-    settings.get_settings.cache_clear()
-    dynamo.forget_resource()
-    store.get_mention_store.cache_clear()
-    replies.get_reply_store.cache_clear()
-    rollups.get_rollup_store.cache_clear()
-    reply_flow.get_reply_flow.cache_clear()
-    reply_sending.get_reply_sender.cache_clear()
-    text_back.get_text_back.cache_clear()
-    email_reply.get_email_reply.cache_clear()
-    team_flow.get_team_flow.cache_clear()
-    clear_dispatch_caches()
+    forget_all()
     parameters.clear_caches()
     # With metrics disabled Powertools never flushes, so values pile up across tests; at 100 of one metric it
     # serializes them and fails (no namespace at import time). Lambda flushes after every invocation.

@@ -145,120 +145,120 @@ class Gateway:
         return None
 
     def _request_handler(self) -> type[BaseHTTPRequestHandler]:
-        gateway = self
+        return type("RequestHandler", (GatewayRequestHandler,), {"gateway": self})
 
-        class RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def _handle(self) -> None:
-                path = urlsplit(self.path).path
-                found = gateway.find_route(self.command, path)
-                body = self._read_body()
-                if body is None:
-                    return  # answered already: the connection cannot be trusted for another request
-                local_route = gateway.local_routes.get((self.command, path))
-                if local_route is not None:
-                    if not is_local_host(self.headers.get("host", "")) or not is_local_origin(
-                        self.headers.get("origin")
-                    ):
-                        self._refuse(403, "the local admin routes answer only 127.0.0.1 and localhost")
-                        return
-                    status, headers, payload = local_route(body)
-                    self._send(status, headers, [], payload)
-                    return
-                if found is None:
-                    self._send(404, {"content-type": "application/json"}, [], b'{"message":"Not Found"}')
-                    return
-                route, parameters = found
-                event = build_event(
-                    route,
-                    parameters,
-                    self.command,
-                    self.path,
-                    list(self.headers.items()),
-                    body,
-                    self.client_address[0],
-                )
-                try:
-                    # The route key, not the path: a path can carry a secret (the reply link's token).
-                    result = gateway.runtime.invoke(route.function, event, route.route_key)
-                    status, headers, cookies, payload = response_parts(result)
-                except Exception:  # an unhandled error in a handler is a 500, as API Gateway answers it
-                    status, headers, cookies = 500, {"content-type": "application/json"}, []
-                    payload = b'{"message":"Internal Server Error"}'
-                    traceback.print_exc()
-                self._send(status, headers, cookies, payload)
+class GatewayRequestHandler(BaseHTTPRequestHandler):
+    """One HTTP request to the local gateway, answered as API Gateway (payload 2.0) would."""
 
-            def _read_body(self) -> bytes | None:
-                """The whole body, as API Gateway hands it on: 400 for a Content-Length that is not a count
-                of bytes (or comes with chunked encoding), 411 for a body-bearing method with neither, 413
-                over the payload limit; a chunked body is read to its end."""
-                length_header = self.headers.get("content-length")
-                chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
-                if chunked and length_header is not None:
-                    self._refuse(400, "Content-Length and chunked transfer encoding together")
-                    return None
-                if chunked:
-                    return self._read_chunks()
-                if length_header is None:
-                    if self.command in ("POST", "PUT", "PATCH"):
-                        self._refuse(411, "Length Required")
-                        return None
-                    return b""
-                if not length_header.strip().isdigit():
-                    self._refuse(400, "Content-Length is not a number of bytes")
-                    return None
-                length = int(length_header)
-                if length > MAX_PAYLOAD_BYTES:
-                    self._refuse(413, "Request too long")
-                    return None
-                return self.rfile.read(length) if length else b""
+    gateway: "Gateway"  # set on the subclass each gateway makes
+    protocol_version = "HTTP/1.1"
 
-            def _read_chunks(self) -> bytes | None:
-                body = bytearray()
-                while True:
-                    size_line = self.rfile.readline(1024).split(b";")[0].strip()
-                    try:
-                        size = int(size_line, 16)
-                    except ValueError:
-                        self._refuse(400, "a chunk size is not hexadecimal")
-                        return None
-                    if size < 0 or len(body) + size > MAX_PAYLOAD_BYTES:
-                        self._refuse(413 if size > 0 else 400, "Request too long")
-                        return None
-                    if size == 0:
-                        while self.rfile.readline(1024).strip():  # trailers, up to the blank line
-                            pass
-                        return bytes(body)
-                    body += self.rfile.read(size)
-                    if self.rfile.read(2) != b"\r\n":
-                        self._refuse(400, "a chunk does not end where its size says")
-                        return None
-
-            def _refuse(self, status: int, message: str) -> None:  # None: no body to hand on
-                self.close_connection = True
-                payload = json.dumps({"message": message}).encode()
-                self._send(status, {"content-type": "application/json", "connection": "close"}, [], payload)
-
-            def _send(self, status: int, headers: dict[str, str], cookies: list[str], payload: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    if name not in ("content-length", "connection", "transfer-encoding"):
-                        self.send_header(name, value)
-                if self.close_connection:
-                    self.send_header("connection", "close")
-                for cookie in cookies:
-                    self.send_header("set-cookie", cookie)
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
-
-            def log_message(
-                self, format: str, *args: Any
-            ) -> None:  # the runtime logs one line per invocation
+    def _handle(self) -> None:
+        path = urlsplit(self.path).path
+        found = self.gateway.find_route(self.command, path)
+        body = self._read_body()
+        if body is None:
+            return  # answered already: the connection cannot be trusted for another request
+        local_route = self.gateway.local_routes.get((self.command, path))
+        if local_route is not None:
+            if not is_local_host(self.headers.get("host", "")) or not is_local_origin(
+                self.headers.get("origin")
+            ):
+                self._refuse(403, "the local admin routes answer only 127.0.0.1 and localhost")
                 return
+            status, headers, payload = local_route(body)
+            self._send(status, headers, [], payload)
+            return
+        if found is None:
+            self._send(404, {"content-type": "application/json"}, [], b'{"message":"Not Found"}')
+            return
+        route, parameters = found
+        event = build_event(
+            route,
+            parameters,
+            self.command,
+            self.path,
+            list(self.headers.items()),
+            body,
+            self.client_address[0],
+        )
+        try:
+            # The route key, not the path: a path can carry a secret (the reply link's token).
+            result = self.gateway.runtime.invoke(route.function, event, route.route_key)
+            status, headers, cookies, payload = response_parts(result)
+        except Exception:  # an unhandled error in a handler is a 500, as API Gateway answers it
+            status, headers, cookies = 500, {"content-type": "application/json"}, []
+            payload = b'{"message":"Internal Server Error"}'
+            traceback.print_exc()
+        self._send(status, headers, cookies, payload)
 
-        return RequestHandler
+    def _read_body(self) -> bytes | None:
+        """The whole body, as API Gateway hands it on: 400 for a Content-Length that is not a count
+        of bytes (or comes with chunked encoding), 411 for a body-bearing method with neither, 413
+        over the payload limit; a chunked body is read to its end."""
+        length_header = self.headers.get("content-length")
+        chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
+        if chunked and length_header is not None:
+            self._refuse(400, "Content-Length and chunked transfer encoding together")
+            return None
+        if chunked:
+            return self._read_chunks()
+        if length_header is None:
+            if self.command in ("POST", "PUT", "PATCH"):
+                self._refuse(411, "Length Required")
+                return None
+            return b""
+        if not length_header.strip().isdigit():
+            self._refuse(400, "Content-Length is not a number of bytes")
+            return None
+        length = int(length_header)
+        if length > MAX_PAYLOAD_BYTES:
+            self._refuse(413, "Request too long")
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunks(self) -> bytes | None:
+        body = bytearray()
+        while True:
+            size_line = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:
+                self._refuse(400, "a chunk size is not hexadecimal")
+                return None
+            if size < 0 or len(body) + size > MAX_PAYLOAD_BYTES:
+                self._refuse(413 if size > 0 else 400, "Request too long")
+                return None
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers, up to the blank line
+                    pass
+                return bytes(body)
+            body += self.rfile.read(size)
+            if self.rfile.read(2) != b"\r\n":
+                self._refuse(400, "a chunk does not end where its size says")
+                return None
+
+    def _refuse(self, status: int, message: str) -> None:  # None: no body to hand on
+        self.close_connection = True
+        payload = json.dumps({"message": message}).encode()
+        self._send(status, {"content-type": "application/json", "connection": "close"}, [], payload)
+
+    def _send(self, status: int, headers: dict[str, str], cookies: list[str], payload: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("connection", "close")
+        for cookie in cookies:
+            self.send_header("set-cookie", cookie)
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:  # the runtime logs one line per invocation
+        return

@@ -2,9 +2,10 @@
 
 import os
 from datetime import timedelta
-from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from socialcare.singletons import one_per_process
 
 
 class Settings(BaseModel):
@@ -65,6 +66,6 @@ class Settings(BaseModel):
         return timedelta(hours=self.reply_link_ttl_hours)
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_settings() -> Settings:
     return Settings.model_validate(dict(os.environ))

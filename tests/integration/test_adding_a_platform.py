@@ -32,7 +32,7 @@ from socialcare.platforms.base import (
     WebhookRoute,
 )
 from socialcare.platforms.local import Answer, Call, SimulatedEvent, Simulator, field_of
-from socialcare.settings import get_settings
+from socialcare.singletons import forget_all
 from tests.integration.conftest import Aws, Invoke, json_of
 from tests.integration.dispatch_support import link_in, make_world, new_mention_records, texts_to
 from tests.integration.reply_support import ALICE, make_reply_world, text_of
@@ -179,7 +179,7 @@ def test_a_platform_registered_at_run_time_goes_from_webhook_to_posted_reply(
     secrets = boto3.client("secretsmanager")
     secret_id = secrets.create_secret(Name=NAME, SecretString=json.dumps(section))["ARN"]
     monkeypatch.setenv("SECTION_SECRET_IDS", f"{aws.environment['SECTION_SECRET_IDS']},{NAME}={secret_id}")
-    get_settings.cache_clear()
+    forget_all()
     world = make_world(aws)
     world.add_agent("Alice", ALICE.phone, at=datetime.now(UTC), platforms=[NAME])
 

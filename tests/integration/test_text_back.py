@@ -19,7 +19,7 @@ from socialcare.data import table
 from socialcare.data.agents import AgentStore
 from socialcare.data.replies import ReplyState, ReplyStore
 from socialcare.models import Author, MentionStatus
-from socialcare.settings import get_settings
+from socialcare.singletons import forget_all
 from tests.integration.conftest import Aws, Invoke
 from tests.integration.dispatch_support import World, make_world, texts_to
 from tests.integration.reply_support import ReplyWorld, make_reply_world, text_of
@@ -65,7 +65,7 @@ def world(
 ) -> TextBackWorld:
     monkeypatch.setenv("SMS_ORIGINATION_NUMBER", TWO_WAY)
     monkeypatch.setenv("SMS_VIA_SNS", "true")
-    get_settings.cache_clear()
+    forget_all()
     dispatch = make_world(aws)
     dispatch.add_agent("Ann", ANN, at=datetime.now(UTC))
     replies = make_reply_world(aws, handlers, running_simulator, dev_config)

@@ -11,13 +11,13 @@ agents keep only items whose entity is "agent"."""
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from socialcare.data.dynamo import plain, query_items, storage_errors, succeeded, table
 from socialcare.data.table_map import AGENTS_LIST, LISTS, agent_key, agent_list_entry
 from socialcare.models import Agent
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 
 AGENTS_INDEX_KEY = AGENTS_LIST
 
@@ -117,6 +117,6 @@ class AgentStore:
         return [record.agent for record in self.records()]
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_agent_store() -> AgentStore:
     return AgentStore(table(get_settings().table_name))

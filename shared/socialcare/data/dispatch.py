@@ -33,7 +33,6 @@ list."""
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -70,6 +69,7 @@ from socialcare.data.table_map import (
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Mention
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 
 UNDELIVERED_INDEX_KEY = UNDELIVERED_LIST
 OPEN_ASSIGNMENT_TTL = timedelta(days=30)  # an assignment nobody closed stops counting after this
@@ -560,6 +560,6 @@ class DispatchStore:
         return [_item_to_notice(item) for item in query_items(self._table, query, limit=limit)]
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_dispatch_store() -> DispatchStore:
     return DispatchStore(table(get_settings().table_name))

@@ -8,7 +8,6 @@ not collide again in step. A condition that failed is an answer, not an error: t
 the writes whose condition failed (nothing was written). Anything else, or conflicts past the last try, is
 StorageUnavailable (the caller's function fails and its event is retried)."""
 
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -17,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 from socialcare.errors import StorageUnavailable
+from socialcare.singletons import one_per_process
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
@@ -36,27 +35,14 @@ MAX_TRANSACTION_ACTIONS = 100  # DynamoDB's limit of actions in one TransactWrit
 
 
 # ---------------------------------------------------------------- the resource
-@lru_cache(maxsize=4)
-def _resource(endpoint_url: str | None, region: str | None) -> "DynamoDBServiceResource":
-    return boto3.resource("dynamodb", endpoint_url=endpoint_url, region_name=region)
-
-
+@one_per_process
 def resource() -> "DynamoDBServiceResource":
-    """This process's DynamoDB resource (its connections are reused by every store). Keyed by the endpoint
-    and region of the environment, so a process that points at another stack gets another one."""
-    return _resource(
-        os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL") or None,
-        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
-    )
+    """This process's DynamoDB resource: every store's table shares its connections."""
+    return boto3.resource("dynamodb")
 
 
 def table(table_name: str) -> "Table":
     return resource().Table(table_name)
-
-
-def forget_resource() -> None:
-    """Drop the cached resource (tests start a new fake AWS for every case)."""
-    _resource.cache_clear()
 
 
 # ---------------------------------------------------------------- errors

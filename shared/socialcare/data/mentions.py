@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -53,6 +52,7 @@ from socialcare.models import (
     utc_now,
 )
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 
 MENTION_SK = "MENTION"
 CUSTOMER_INDEX_KEY = table_map.MENTIONS_LIST
@@ -530,7 +530,7 @@ class MentionStore:
         yield from query_items(self._table, LISTS.query(index_key, sort_from=start, newest_first=True))
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_mention_store() -> MentionStore:
     """The store of this function's table, created once per execution environment."""
     return MentionStore(table(get_settings().table_name))

@@ -33,7 +33,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -67,6 +66,7 @@ from socialcare.data.table_map import (
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Mention, MentionStatus
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 
 
 class ReplyState(StrEnum):
@@ -484,7 +484,7 @@ def _mention_change(
     return Update(fields, removals, expected=expected, conditions=[condition], names=names, values=values)
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_reply_store() -> ReplyStore:
     return ReplyStore(table(get_settings().table_name))
 

@@ -12,13 +12,13 @@ concurrent shards collide on it: socialcare.data.dynamo's conflict policy retrie
 import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from socialcare.data import table_map
 from socialcare.data.dynamo import Update, put_if_absent, storage_errors, table, transact
 from socialcare.measures.figures import DISTRIBUTION, Counters, Fact
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 
 # The stream keeps records 24 hours; Lambda retries within that. A week leaves room for a replayed shard.
 MARKER_TTL = timedelta(days=7)
@@ -92,7 +92,7 @@ class RollupStore:
         return found
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_rollup_store() -> RollupStore:
     """The roll-ups of this function's table, created once per execution environment."""
     return RollupStore(table(get_settings().table_name))

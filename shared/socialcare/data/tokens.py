@@ -6,13 +6,13 @@ stops working at `link_expires_at`; the item itself stays a while longer (the ta
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from socialcare.data.dynamo import storage_errors, succeeded, table
 from socialcare.data.table_map import reply_link_key
 from socialcare.replies.tokens import DEFAULT_TOKEN_TTL, hash_token, is_expired, new_token, token_expiry
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 
 # How long a token item outlives its link before DynamoDB's TTL deletes it.
 KEEP_AFTER_EXPIRY = timedelta(days=7)
@@ -126,6 +126,6 @@ class TokenStore:
         )
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_token_store() -> TokenStore:
     return TokenStore(table(get_settings().table_name))

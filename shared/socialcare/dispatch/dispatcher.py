@@ -24,13 +24,12 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import boto3
 
 from socialcare.data import table
-from socialcare.data.agents import AgentStore, agent_id_for, get_agent_store
+from socialcare.data.agents import AgentStore, agent_id_for
 from socialcare.data.dispatch import (
     AssignmentConflict,
     AssignmentWrite,
@@ -38,12 +37,11 @@ from socialcare.data.dispatch import (
     DispatchStore,
     Notice,
     Roster,
-    get_dispatch_store,
 )
 from socialcare.data.mentions import MentionStore, mention_id_of_image, mention_of_image
 from socialcare.data.reply_addresses import ReplyAddressStore
 from socialcare.data.sms_codes import AlertCodeStore
-from socialcare.data.tokens import TokenStore, get_token_store, new_reply_link
+from socialcare.data.tokens import TokenStore, new_reply_link
 from socialcare.dispatch.delivery import NoticeDelivery, Prepared, earlier_in_conversation
 from socialcare.dispatch.notifier import Notifier, RemainingMs, claim_window
 from socialcare.dispatch.recent_writes import RecentWrites
@@ -60,6 +58,7 @@ from socialcare.models import Agent, Mention, MentionStatus
 from socialcare.observability import logger
 from socialcare.people.shifts import can_be_texted, is_on_shift
 from socialcare.settings import Settings, get_settings
+from socialcare.singletons import one_per_process
 
 # Statuses in which an assignment still counts against an agent's capacity.
 OPEN_STATUSES = (MentionStatus.ASSIGNED, MentionStatus.OPENED)
@@ -70,6 +69,7 @@ CLOSED_STATUSES = (
     MentionStatus.REMOVED,
     MentionStatus.OURS,
 )
+
 # An Instagram mention may arrive before its text (socialcare.ingest.enrichment): it waits this long for it.
 TEXT_WAIT = timedelta(minutes=5)
 # Attempts at recording one assignment when what was read turns out stale (each re-reads what was).
@@ -401,16 +401,7 @@ def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
     )
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_dispatcher() -> Dispatcher:
     """The dispatcher of this execution environment (clients and stores created once)."""
     return build_dispatcher(get_settings())
-
-
-def clear_caches() -> None:
-    """Forget the cached dispatcher and stores of this module and its data modules (tests change the
-    environment from one case to the next)."""
-    get_dispatcher.cache_clear()
-    get_agent_store.cache_clear()
-    get_dispatch_store.cache_clear()
-    get_token_store.cache_clear()

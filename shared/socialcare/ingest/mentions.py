@@ -163,13 +163,7 @@ def ingest(
     edit_groups: dict[str, list[Mention]] = {}
     for edit in delivery.edits:
         edit_groups.setdefault(edit.id, []).append(edit)
-    wanted = set(edit_groups.keys())
-    wanted |= {mention_id(m.platform, m.in_reply_to) for m in [*mentions, *delivery.edits] if m.in_reply_to}
-    # Reading a large delivery's own ids first turns its resend into a few batched reads instead of a failed
-    # conditional put per mention; a small delivery relies on its conditional puts alone (one call, not two).
-    # Mentions whose text must be fetched are always read first, so a resend never fetches again.
-    wanted |= {m.id for m in mentions if len(mentions) > PRE_READ_ABOVE or needs_text(m)}
-    known = store.get_many(wanted) if wanted else {}
+    known = _read_known(store, mentions, delivery.edits)
 
     fresh = [m for m in mentions if m.id not in known]
     fresh_ids = {m.id for m in fresh}
@@ -179,32 +173,9 @@ def ingest(
     ]
     assign_conversations([*fresh, *edited_as_new], known)
 
-    to_fetch = [m for m in fresh if needs_text(m)]
-    if fetch_text is not None:
-        fetch_texts(to_fetch, fetch_text, INGEST_FETCH_BUDGET_S)
-    else:
-        for mention in to_fetch:
-            mention.text_pending = True
-    pending = [m for m in fresh if m.text_pending]
-    if pending:
-        store.add_pending_texts(pending, due_at=utc_now() + FIRST_RETRY_AFTER)
-
+    _fetch_or_defer_texts(store, fresh, fetch_text)
     stored = store.put_all_if_new([*fresh, *edited_as_new])
-    stored_ids = {m.id for m in stored}
-    # What an edit applies to: what we read, or what this delivery just stored; None means read it again
-    # (a concurrent delivery stored it between our read and our write).
-    bases: dict[str, Mention | None] = {key: None for key in edit_groups}
-    for key in edit_groups:
-        if key in known:
-            bases[key] = known[key]
-    for mention in fresh:
-        if mention.id in stored_ids and mention.id in bases:
-            bases[mention.id] = mention
-    to_edit = [
-        (key, group) for key, group in edit_groups.items() if key not in stored_ids or key in fresh_ids
-    ]
-    edited = sum(parallel_map(lambda pair: _apply_edits(store, pair[1], bases[pair[0]]), to_edit))
-
+    edited = _edit_all(store, edit_groups, known, fresh, stored)
     gone = store.mark_all_gone(delivery.tombstones)
     stored_from_delivery = [m for m in stored if m.id in fresh_ids]
     result = IngestResult(
@@ -225,6 +196,54 @@ def ingest(
         ignored=delivery.ignored,
     )
     return result
+
+
+def _read_known(store: MentionStore, mentions: list[Mention], edits: list[Mention]) -> dict[str, Mention]:
+    """What the delivery touches that is stored already: the edited mentions, the posts answered, and (for a
+    large delivery) its own mentions."""
+    wanted = {edit.id for edit in edits}
+    wanted |= {mention_id(m.platform, m.in_reply_to) for m in [*mentions, *edits] if m.in_reply_to}
+    # Reading a large delivery's own ids first turns its resend into a few batched reads instead of a failed
+    # conditional put per mention; a small delivery relies on its conditional puts alone (one call, not two).
+    # Mentions whose text must be fetched are always read first, so a resend never fetches again.
+    wanted |= {m.id for m in mentions if len(mentions) > PRE_READ_ABOVE or needs_text(m)}
+    return store.get_many(wanted) if wanted else {}
+
+
+def _fetch_or_defer_texts(store: MentionStore, fresh: list[Mention], fetch_text: TextFetcher | None) -> None:
+    """Fetch the texts that did not come with the delivery, within the ingest budget; what is still missing
+    is stored with text_pending and retried by the sweep."""
+    to_fetch = [m for m in fresh if needs_text(m)]
+    if fetch_text is not None:
+        fetch_texts(to_fetch, fetch_text, INGEST_FETCH_BUDGET_S)
+    else:
+        for mention in to_fetch:
+            mention.text_pending = True
+    pending = [m for m in fresh if m.text_pending]
+    if pending:
+        store.add_pending_texts(pending, due_at=utc_now() + FIRST_RETRY_AFTER)
+
+
+def _edit_all(
+    store: MentionStore,
+    edit_groups: dict[str, list[Mention]],
+    known: dict[str, Mention],
+    fresh: list[Mention],
+    stored: list[Mention],
+) -> int:
+    """Apply each mention's edits (in parallel across mentions); how many changed a text."""
+    stored_ids = {m.id for m in stored}
+    fresh_ids = {m.id for m in fresh}
+    # What an edit applies to: what we read, or what this delivery just stored; None means read it again
+    # (a concurrent delivery stored it between our read and our write).
+    bases: dict[str, Mention | None] = {key: known.get(key) for key in edit_groups}
+    for mention in fresh:
+        if mention.id in stored_ids and mention.id in bases:
+            bases[mention.id] = mention
+    to_edit = [
+        (key, group) for key, group in edit_groups.items() if key not in stored_ids or key in fresh_ids
+    ]
+    return sum(parallel_map(lambda pair: _apply_edits(store, pair[1], bases[pair[0]]), to_edit))
 
 
 def _apply_edits(store: MentionStore, edits: list[Mention], base: Mention | None) -> int:

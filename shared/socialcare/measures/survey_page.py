@@ -13,7 +13,6 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from html import escape
 
 from socialcare.data import table
@@ -31,6 +30,7 @@ from socialcare.replies.page_flow import (
 from socialcare.replies.page_view import Page
 from socialcare.replies.tokens import hash_token
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 
 CHANGE_WINDOW = timedelta(days=7)
 CHOICES = ((1, "Very bad"), (2, "Bad"), (3, "OK"), (4, "Good"), (5, "Very good"))
@@ -49,6 +49,7 @@ STYLE = (
     "background:#1d5fd1;color:#fff}.note{color:#555;font-size:.9rem}"
     ".thanks{background:#e6f4ea;border:1px solid #2a7a4a;border-radius:6px;padding:8px 10px}"
 )
+
 STYLE_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode() + "'"
 HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
@@ -182,6 +183,6 @@ class SurveyFlow:
         return survey_page(current, self._nonce(token, now), now, thanks=saved, notice=notice)
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_survey_flow() -> SurveyFlow:
     return SurveyFlow(SurveyStore(table(get_settings().table_name)), get_nonce_key)

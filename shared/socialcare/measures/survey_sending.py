@@ -14,7 +14,6 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from socialcare.data.mentions import MentionStore
@@ -24,6 +23,7 @@ from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.surveys import private_channel
 from socialcare.replies.tokens import hash_token, new_token
+from socialcare.singletons import one_per_process
 
 ONCE_PER_CUSTOMER = timedelta(days=14)
 LINK_VALID = timedelta(days=14)
@@ -146,7 +146,7 @@ def source_survey_links(
     return link
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_survey_sender() -> SurveySender:
     """The sweep's survey sender (stores and settings created once per execution environment)."""
     from socialcare.data import table

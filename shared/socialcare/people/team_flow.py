@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -72,6 +71,7 @@ from socialcare.people.team_view import (
 from socialcare.replies.page_flow import is_cross_site, parse_form
 from socialcare.replies.page_view import Page
 from socialcare.replies.tokens import hash_token, new_token
+from socialcare.singletons import one_per_process
 
 MAX_FORM_BYTES = 16 * 1024
 OPEN_WORK_DAYS = timedelta(days=14)  # older open mentions are the escalation's and the leads' business
@@ -571,7 +571,7 @@ def sns_email(sns: Any, topic_arn: str) -> Callable[[AgentRecord, str, str], Non
     return send
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_team_flow() -> TeamFlow:
     import boto3
 

@@ -24,7 +24,6 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses
-from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
 
@@ -41,6 +40,7 @@ from socialcare.models import MentionStatus, utc_now
 from socialcare.observability import logger
 from socialcare.replies.page_view import validate_reply
 from socialcare.settings import Settings, get_settings
+from socialcare.singletons import one_per_process
 
 REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "da", "sv", "pl", "cs"]
 _TOKEN = re.compile(r"^r-([a-z2-7]{16,64})$")
@@ -285,7 +285,7 @@ def s3_reader(s3: Any, bucket: str, prefix: str) -> Callable[[str], bytes]:
     return read
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_email_reply() -> EmailReply:
     from socialcare.replies.page_flow import sqs_queue  # the page's module: only its queueing is needed
 

@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -47,6 +46,7 @@ from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.replies.page_view import platform_label, validate_reply
 from socialcare.settings import Settings, get_settings
+from socialcare.singletons import one_per_process
 
 UNDO_WINDOW = timedelta(minutes=5)
 SINGLE_ALERT_WINDOW = timedelta(hours=2)
@@ -316,6 +316,6 @@ def build_text_back(settings: Settings, sms: SmsSender | None = None, sqs: Any |
     )
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_text_back() -> TextBack:
     return build_text_back(get_settings())

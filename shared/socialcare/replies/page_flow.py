@@ -32,7 +32,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,7 +39,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 
 from socialcare.data import table
-from socialcare.data.agents import AgentStore
+from socialcare.data.agents import AgentRecord, AgentStore
 from socialcare.data.mentions import MentionStore
 from socialcare.data.replies import (
     LIVE_STATES,
@@ -77,6 +76,7 @@ from socialcare.replies.page_view import (
 )
 from socialcare.replies.tokens import hash_token
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 
 MAX_FORM_BYTES = 64 * 1024  # the longest reply anywhere is 10,000 characters, at most 4 bytes each
 NONCE_SKEW = timedelta(minutes=5)
@@ -219,6 +219,31 @@ class ReplyFlow:
 
     # ---- POST
     def submit(self, token: str, headers: Mapping[str, str], body: bytes) -> Page:
+        checked = self._checked_post(token, headers, body)
+        if isinstance(checked, Page):
+            return checked
+        link, token_hash, form, now = checked
+        # The agent is read with the mention (one call), though only a valid post needs them.
+        mention, record = self.mentions.get_with_agent(link.mention_id, link.agent_email)
+        if mention is None:
+            return not_found_page()
+        reply_id = reply_id_for_link(token_hash)
+        if link.used_at is not None:
+            own = self.replies.get(mention.id, link.reply_id or reply_id)
+            if own is not None and own.state is ReplyState.FAILED:
+                return self._retry(own, mention, token_hash, form)
+            return self._again(token, link, own)
+        if form.get("action") == ON_IT:
+            mention = self._mark_opened(mention, link, now)
+            others = self._others_replies(mention, None)
+            return self._form(mention, link, token_hash, others, error=_gone_notice(mention))
+        return self._answer(token, link, token_hash, form, mention, record, now)
+
+    def _checked_post(
+        self, token: str, headers: Mapping[str, str], body: bytes
+    ) -> "Page | tuple[ReplyLink, str, dict[str, str], datetime]":
+        """The link, its hash, the form and the time of a post that passes every check; else the page that
+        says which failed (cross-site, unknown or expired link, too long, not a form, a stale nonce)."""
         if is_cross_site(headers):
             logger.warning("cross-site reply post refused")
             return forbidden_page("This form can only be sent from its own page.")
@@ -237,21 +262,20 @@ class ReplyFlow:
         if not nonce_is_valid(self.nonce_key(), token_hash, form.get("nonce", ""), link, now):
             logger.warning("reply post with a bad form nonce refused", link=token_hash[:12])
             return forbidden_page("This form is out of date. Open the link from the text message again.")
-        # The agent is read with the mention (one call), though only a valid post needs them.
-        mention, record = self.mentions.get_with_agent(link.mention_id, link.agent_email)
-        if mention is None:
-            return not_found_page()
-        reply_id = reply_id_for_link(token_hash)
-        if link.used_at is not None:
-            own = self.replies.get(mention.id, link.reply_id or reply_id)
-            if own is not None and own.state is ReplyState.FAILED:
-                return self._retry(own, mention, token_hash, form)
-            return self._again(token, link, own)
-        if form.get("action") == ON_IT:
-            mention = self._mark_opened(mention, link, now)
-            others = self._others_replies(mention, None)
-            return self._form(mention, link, token_hash, others, error=_gone_notice(mention))
+        return link, token_hash, form, now
 
+    def _answer(
+        self,
+        token: str,
+        link: ReplyLink,
+        token_hash: str,
+        form: dict[str, str],
+        mention: Mention,
+        record: AgentRecord | None,
+        now: datetime,
+    ) -> Page:
+        """The agent's answer: checked against the platform's rules, recorded once, and queued."""
+        reply_id = reply_id_for_link(token_hash)
         text = normalized_reply(form.get("text", ""))
         private = form.get("private") == "yes"
         public_line = normalized_reply(form.get("public_line", "")) if private else ""
@@ -271,7 +295,6 @@ class ReplyFlow:
             others = self._others_replies(mention, reply_id)
             if others:
                 return self._answered_meanwhile(mention, link, token_hash, others, text)
-
         reply = Reply(
             mention_id=mention.id,
             reply_id=reply_id,
@@ -285,22 +308,9 @@ class ReplyFlow:
             private=private,
             public_line=public_line or None,
         )
-        # One write: the link used, the reply pending, and (unless confirmed) no other live reply.
-        outcome = self.replies.create_for_link(reply, token_hash, only_live_reply=not confirmed)
-        if outcome is CreateOutcome.OTHERS_LIVE:
-            others = self._others_replies(mention, reply_id)
-            if others:
-                return self._answered_meanwhile(mention, link, token_hash, others, text)
-            # Only failed replies after all (the live-replies item only ever says too much): send it.
-            outcome = self.replies.create_for_link(reply, token_hash, only_live_reply=False)
-        if outcome is CreateOutcome.PRIVATE_TAKEN:  # refused here, before it reaches the platform
-            problem = "This was answered privately already: the platform takes one private reply to it."
-            others = self._others_replies(mention, reply_id)
-            return replace(
-                self._form(mention, link, token_hash, others, error=problem, draft=text), status=409
-            )
-        if outcome is CreateOutcome.TAKEN:  # the same link, posted twice at the same moment
-            return self._again(token, link, self.replies.get(mention.id, reply_id))
+        refused = self._record(token, link, token_hash, mention, reply, confirmed)
+        if refused is not None:
+            return refused
         self.queue(reply)
         if form.get("ask_survey") == "yes" and self.request_survey and can_ask_privately(mention, now):
             self.request_survey(mention, link.agent_email)
@@ -319,6 +329,28 @@ class ReplyFlow:
             answered_there=registry.answered_elsewhere(mention.platform, mention.kind, config),
             label=registry.label(mention.platform, config),
         )
+
+    def _record(
+        self, token: str, link: ReplyLink, token_hash: str, mention: Mention, reply: Reply, confirmed: bool
+    ) -> Page | None:
+        """One write: the link used, the reply pending, and (unless confirmed) no other live reply. None when
+        recorded; else the page that says why not."""
+        outcome = self.replies.create_for_link(reply, token_hash, only_live_reply=not confirmed)
+        if outcome is CreateOutcome.OTHERS_LIVE:
+            others = self._others_replies(mention, reply.reply_id)
+            if others:
+                return self._answered_meanwhile(mention, link, token_hash, others, reply.text)
+            # Only failed replies after all (the live-replies item only ever says too much): send it.
+            outcome = self.replies.create_for_link(reply, token_hash, only_live_reply=False)
+        if outcome is CreateOutcome.PRIVATE_TAKEN:  # refused here, before it reaches the platform
+            problem = "This was answered privately already: the platform takes one private reply to it."
+            others = self._others_replies(mention, reply.reply_id)
+            return replace(
+                self._form(mention, link, token_hash, others, error=problem, draft=reply.text), status=409
+            )
+        if outcome is CreateOutcome.TAKEN:  # the same link, posted twice at the same moment
+            return self._again(token, link, self.replies.get(mention.id, reply.reply_id))
+        return None
 
     def _private_problem(
         self, mention: Mention, private: bool, public_line: str, now: datetime
@@ -540,7 +572,7 @@ def sqs_queue(sqs: Any, queue_url: str) -> Callable[[Reply], None]:
     return send
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_reply_flow() -> ReplyFlow:
     settings = get_settings()
     shared_table = table(settings.table_name)

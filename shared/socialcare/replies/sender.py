@@ -41,7 +41,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any, Protocol
 
 import boto3
@@ -64,6 +63,7 @@ from socialcare.platforms import registry
 from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
 from socialcare.platforms.metrics import count_for_platform
 from socialcare.settings import get_settings
+from socialcare.singletons import one_per_process
 from socialcare.untrusted_text import without_format_characters
 
 LEASE = timedelta(seconds=30)  # > the function's 10 s timeout, < the queue's 60 s visibility timeout
@@ -600,7 +600,7 @@ class SnsNotifier:
             )
 
 
-@lru_cache(maxsize=1)
+@one_per_process
 def get_reply_sender() -> ReplySender:
     settings = get_settings()
     shared_table = table(settings.table_name)
