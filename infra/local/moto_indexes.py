@@ -5,9 +5,8 @@ moto answers every index query by walking every item of the table: as the local 
 items a mention), each dispatch's index queries get slower while holding the lock that makes moto answer one
 request at a time, and every webhook waits behind them. DynamoDB reads only the partition. Here each table
 keeps, per index, its items by index hash key, updated where moto writes an item (put, update, delete: the
-paths transactions and batches take too). A table copied for a transaction copies its map with it, so the
-copy moto puts back on a cancelled transaction stays consistent. The query itself is moto's: it only walks
-the partition instead of the table."""
+paths transactions and batches take too), and where a cancelled transaction puts an item back
+(`moto_transactions`). The query itself is moto's: it only walks the partition instead of the table."""
 
 from collections.abc import Callable
 from typing import Any
@@ -70,6 +69,16 @@ def _index(table: Table, item: Any) -> None:
             placed[index_name] = hash_value
     if placed:
         where[key] = placed
+
+
+def restored(table: Table, hash_key: Any, range_key: Any, item: Any) -> None:
+    """An item put back as it was (None: removed again) by a cancelled transaction."""
+    if not hasattr(table, "_local_partitions"):
+        return  # no map yet: it is built from the table's items when first needed
+    if item is None:
+        _unindex(table, (_raw(hash_key), _raw(range_key) if range_key is not None else ""))
+    else:
+        _index(table, item)
 
 
 def _after_put(put: Callable[..., Any]) -> Callable[..., Any]:

@@ -2,8 +2,8 @@
 
 moto's backends are not thread-safe: a TransactWriteItems iterating a table while a concurrent PutItem adds
 to it fails with "dictionary changed size during iteration", and may leave half of the transaction applied;
-and a cancelled transaction puts back a copy of the table taken before it, so a write that landed on the
-table meanwhile would be lost. DynamoDB makes every call atomic, so the local stack serializes moto's
+and a cancelled transaction puts back the items it touched as they were before it, so a write that landed on
+one of them meanwhile would be lost. DynamoDB makes every call atomic, so the local stack serializes moto's
 requests; its callers (gateway threads, pollers, the CLI) still run concurrently. Nobody may hold the lock
 while waiting: the SQS poller does not long-poll.
 
@@ -23,7 +23,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from infra.local import moto_indexes
+from infra.local import moto_indexes, moto_transactions
 from infra.local.local_hosts import is_local_host, is_local_origin
 from infra.local.stack import ACCOUNT_ID, REGION
 from infra.local.state import Journal, action_of, changes_state, journal_entry, receipts_entry, replay
@@ -95,6 +95,7 @@ class SerializedMotoServer(ThreadedMotoServer):
 
     def _server_entry(self) -> None:
         moto_indexes.install()
+        moto_transactions.install()
         backend_app = DomainDispatcherApplication(create_backend_app)
         if self.state_dir is not None:
             self.replayed = replay(self.state_dir, backend_app)

@@ -38,22 +38,15 @@ class Prepared:
     conversation: list[Mention]
 
 
+@dataclass
 class NoticeDelivery:
     """Sends a notice's texts and emails through the notifier and records each on the notice."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        mentions: MentionStore,
-        agents: AgentStore,
-        store: DispatchStore,
-        notifier: Notifier,
-    ) -> None:
-        self.settings = settings
-        self.mentions = mentions
-        self.agents = agents
-        self.store = store
-        self.notifier = notifier
+    settings: Settings
+    mentions: MentionStore
+    agents: AgentStore
+    store: DispatchStore
+    notifier: Notifier
 
     def resume(self, mention: Mention, now: datetime, remaining_ms: RemainingMs | None = None) -> None:
         """Deliver whatever notice of this mention, up to its current level, is still undelivered."""
