@@ -2,12 +2,9 @@
 40 leads are all told, each counted once, and a run that stopped halfway is finished by the next attempt
 (moto refuses transactions over 100 actions, as DynamoDB does)."""
 
-import copy
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
-import moto.dynamodb.models as moto_dynamodb
 import pytest
 
 from socialcare.data import dispatch as dispatch_data
@@ -22,27 +19,6 @@ from tests.integration.dispatch_support import World, make_world, texts
 WEDNESDAY_NOON = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 LEADS = 40
 CHUNK = 10
-
-
-@pytest.fixture(autouse=True)
-def one_backup_per_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto backs the table up once per action of a transaction (to roll back a cancelled one): a hundred
-    copies of the whole table for one large transaction. One copy per transaction rolls back the same."""
-    real = moto_dynamodb.DynamoDBBackend.transact_write_items
-
-    def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
-        copies: dict[int, Any] = {}
-
-        def deepcopy(value: Any) -> Any:
-            if id(value) not in copies:
-                copies[id(value)] = copy.deepcopy(value)
-            return copies[id(value)]
-
-        with monkeypatch.context() as patch:
-            patch.setattr(moto_dynamodb, "copy", SimpleNamespace(deepcopy=deepcopy))
-            real(backend, transact_items)
-
-    monkeypatch.setattr(moto_dynamodb.DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 @pytest.fixture
