@@ -257,7 +257,7 @@ def test_a_stale_index_never_breaks_round_robin_or_stickiness(aws: Aws) -> None:
     # Another execution environment whose index reads lag: no cursor yet, and an empty conversation.
     lagging = make_world(aws).dispatcher
     lagging.store.roster = lambda: before  # type: ignore[method-assign]
-    lagging.store.conversation_history = lambda _conversation_id: ConversationHistory()  # type: ignore[method-assign]
+    lagging.store.conversation_history = lambda _id: ConversationHistory()  # type: ignore[method-assign,assignment]
     other = world.mention("2", WEDNESDAY_NOON, conversation="2")
     assert lagging.dispatch(other.id, WEDNESDAY_NOON).recipients == (ben,)  # not Ann again
     follow_up = world.mention("3", WEDNESDAY_NOON, text="@brand any news?", conversation="1")
