@@ -25,6 +25,7 @@ TARGETS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "ingest.p99_ms": ("< 2000", lambda v: v < 2000),
     "ingest.per_s": (">= 30", lambda v: v >= 30),
     "report_items_read": ("<= 1000 (a year)", lambda v: v <= 1000),
+    "report_received_item_kb_max": ("<= 1 (what each mention writes)", lambda v: v <= 1),
     "ingest.lost": ("0", lambda v: v == 0),
     "ingest.double": ("0", lambda v: v == 0),
 }

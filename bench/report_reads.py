@@ -4,14 +4,13 @@ roll-ups by the measures' own fact and attribute functions, and read back the wa
 reads them (the roll-ups, 100 keys a BatchGetItem, and the latest comments), then grouped every --by way from
 those same items."""
 
-import json
 import random
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from socialcare.data.rollups import RollupStore, attributes_of, rollup_key
+from socialcare.data.rollups import RollupStore, add_in_memory, item_key
 from socialcare.data.surveys import SurveyStore
 from socialcare.measures.figures import facts_of_record
 from socialcare.measures.reports import GROUPINGS, Period, build_report
@@ -84,25 +83,36 @@ class DayTable:
         return {"Items": []}  # no survey comments in the generated year
 
 
+def item_kb(attributes: dict[str, Any]) -> float:
+    """An item's size as DynamoDB counts it: names' and strings' bytes, about one byte per two digits of a
+    number."""
+    size = 0
+    for name, value in attributes.items():
+        size += len(name.encode())
+        size += len(value.encode()) if isinstance(value, str) else 1 + (len(str(abs(value))) + 1) // 2
+    return round(size / 1024, 1)
+
+
 def report_items_read() -> dict[str, Any]:
-    days: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    items: dict[str, dict[str, Any]] = {}
     for event_name, old, new in year_of_records():
         for fact in facts_of_record(event_name, old, new, TARGETS):
-            for attribute, amount in attributes_of(fact).items():
-                days[fact.day][attribute] += amount
-    items = {
-        rollup_key(day)["pk"]: {**rollup_key(day), "entity": "rollup", **attributes}
-        for day, attributes in days.items()
-    }
+            key = item_key(fact)
+            add_in_memory(items.setdefault(key["pk"], {**key, "entity": "rollup"}), fact)
     shared_table = DayTable(items)
     store = RollupStore(shared_table)
     rollups = store.read(YEAR.days())
     comments = SurveyStore(shared_table).latest_comments(10)
     report = build_report(rollups, YEAR)
     groups = {by: len(build_report(rollups, YEAR, by)["groups"]) for by in GROUPINGS}
+    sizes: dict[str, list[float]] = defaultdict(list)
+    for item in items.values():
+        sizes[str(item["sk"]).lower()].append(item_kb(item))
     return {
         "report_items_read": store.items_read + len(comments),
         "report_mentions": report["mentions"],
         "report_groups": groups,
-        "report_day_item_kb_max": round(max(len(json.dumps(a)) for a in days.values()) / 1024, 1),
+        # What every mention received writes, and what every answer or rating writes (their busiest day).
+        "report_received_item_kb_max": max(sizes["received"]),
+        "report_answers_item_kb_max": max(sizes["rollup"]),
     }

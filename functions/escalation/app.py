@@ -40,6 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "escalated": {str(level): count for level, count in report.escalated.items()},
         "redelivered": report.redelivered,
         "abandoned": report.abandoned,
+        "reply_on_its_way": report.reply_on_its_way,
         "errors": report.errors,
     }
     try:

@@ -29,12 +29,14 @@ def reply_store(arguments: argparse.Namespace) -> "ReplyStore":
 
 def with_reply(summary: dict[str, Any], replies: "ReplyStore") -> dict[str, Any]:
     """A mention with a reply carries its latest reply's state (pending, sending, sent, failed) and, when
-    it failed, why: `mentions list --json` shows failures without opening the page."""
+    it failed, why: `mentions list --json` shows failures without opening the page. A sent one says how the
+    sender knew it was out (`reply_sent_via`: posted, or found by a look-up after an uncertain attempt)."""
     stored = replies.for_mention(summary["id"])
     if stored:
         latest = max(stored, key=lambda reply: reply.created_at)
         summary["reply_status"] = latest.state.value
         summary["failure_reason"] = latest.failure_reason
+        summary["reply_sent_via"] = latest.sent_via
     return summary
 
 

@@ -3,11 +3,12 @@ or a self-contained HTML page."""
 
 import argparse
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from infra.cli.connection import CliError, stack_outputs
+from infra.cli.inputs import time_zone
 from socialcare.measures.report_render import Comment, report_csv, report_html
 from socialcare.measures.reports import GROUPINGS, Period, build_report
 
@@ -37,22 +38,30 @@ def report_table(arguments: argparse.Namespace) -> Any:
 
 
 def cmd_report(arguments: argparse.Namespace) -> None:
-    period = period_of(arguments, datetime.now(UTC).date())
+    from zoneinfo import ZoneInfo
+
     from socialcare.data.rollups import RollupStore
     from socialcare.data.surveys import SurveyStore
+    from socialcare.measures.reports import in_zone
 
+    zone = ZoneInfo(arguments.tz)  # checked by the argument's type
+    period = period_of(arguments, datetime.now(zone).date())
     shared_table = report_table(arguments)
-    rollups = RollupStore(shared_table).read(period.days())
+    rollups = RollupStore(shared_table).read(period.utc_days(zone))
+    if arguments.tz != "UTC":
+        rollups = in_zone(rollups, zone)
     if arguments.html:
         surveys = SurveyStore(shared_table)
         comments = [
             Comment(s.rating or 0, s.comment or "", s.platform, s.rated_at.isoformat() if s.rated_at else "")
             for s in surveys.latest_comments(LATEST_COMMENTS)
         ]
-        Path(arguments.html).write_text(report_html(rollups, period, comments), encoding="utf-8")
+        page = report_html(rollups, period, comments, zone=arguments.tz)
+        Path(arguments.html).write_text(page, encoding="utf-8")
         print(f"written to {arguments.html}")
         return
-    report = build_report(rollups, period, arguments.by)
+    figures = build_report(rollups, period, arguments.by)
+    report = {"since": figures["since"], "until": figures["until"], "time_zone": arguments.tz, **figures}
     if arguments.json:
         print(json.dumps(report, indent=2))
     elif arguments.csv:
@@ -62,7 +71,7 @@ def cmd_report(arguments: argparse.Namespace) -> None:
 
 
 def print_text(report: dict[str, Any]) -> None:
-    print(f"{report['since']} to {report['until']}")
+    print(f"{report['since']} to {report['until']} ({report['time_zone']})")
     for row in [report, *report.get("groups", [])]:
         frt, sla, csat = row["first_response_seconds"], row["sla"], row["csat"]
         label = row.get("key", "all")
@@ -82,8 +91,11 @@ def register(commands: Any) -> None:
     report = commands.add_parser(
         "report", help="response times, SLA met and satisfaction (default: the last 7 days)"
     )
-    report.add_argument("--since", type=iso_date, help="first day, YYYY-MM-DD (UTC)")
-    report.add_argument("--until", type=iso_date, help="last day, included (default: today, UTC)")
+    report.add_argument("--since", type=iso_date, help="first day, YYYY-MM-DD (from midnight in --tz)")
+    report.add_argument("--until", type=iso_date, help="last day, included (default: today in --tz)")
+    report.add_argument(
+        "--tz", type=time_zone, default="UTC", help="IANA time zone of the days and hours (default: UTC)"
+    )
     report.add_argument("--by", choices=GROUPINGS, help="also one group per platform, agent, ...")
     formats = report.add_mutually_exclusive_group()
     formats.add_argument("--json", action="store_true", help="print one JSON object")

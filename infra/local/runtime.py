@@ -2,7 +2,14 @@
 imported once (its cold start), then invoked with an event and a context.
 
 Every function gets the same environment (the template sets it in Globals), so one process environment
-serves them all; a template that gave two functions different values for one variable is refused."""
+serves them all; a template that gave two functions different values for one variable is refused.
+
+An invocation ends at the function's Timeout, as Lambda ends it: the caller gets FunctionTimeout (the SQS
+poller leaves the batch to come back after its visibility timeout, the stream poller retries it) and what
+the handler returns later is dropped. Lambda then stops the sandbox; a Python thread cannot be stopped, so
+the handler's thread runs on, but from then on every AWS call (botocore) and every HTTP request (requests)
+it makes raises InvocationEnded: a timed-out run cannot write to the table, queue a message or post to a
+platform after its caller has given up on it. Threads the handler started itself are not covered."""
 
 import importlib.util
 import logging
@@ -32,6 +39,7 @@ class LambdaContext:
     log_stream_name: str = "local"
 
     def __post_init__(self) -> None:
+        self.timed_out = False  # set when the invocation ran past timeout_s (its caller gave up)
         self._deadline = time.monotonic() + self.timeout_s
         self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
         self.log_group_name = f"/aws/lambda/{self.function_name}"
@@ -65,6 +73,48 @@ class FunctionTimeout(Exception):
     """The invocation ran past the function's Timeout: Lambda's "Task timed out after N seconds"."""
 
 
+class InvocationEnded(Exception):
+    """Raised in a timed-out invocation's thread at its next AWS call or HTTP request: on Lambda its sandbox
+    would have been stopped, so nothing it does after the timeout may reach anything."""
+
+
+def _refuse_after_timeout(**_: Any) -> None:
+    """botocore's before-call hook, and the check before every HTTP request a handler's thread makes."""
+    context = getattr(_invocation, "context", None)
+    if context is not None and context.timed_out:
+        raise InvocationEnded(
+            f"{context.function_name}: the invocation timed out after {context.timeout_s} s; "
+            "on Lambda it would have been stopped"
+        )
+
+
+_guards_lock = threading.Lock()
+_guards_installed = False
+
+
+def _install_timeout_guards() -> None:
+    """Once per process, before any handler module makes a client (botocore copies the session's event
+    hooks into each client it creates)."""
+    global _guards_installed
+    with _guards_lock:
+        if _guards_installed:
+            return
+        import boto3
+        import requests.adapters
+
+        boto3._get_default_session().events.register(
+            "before-call", _refuse_after_timeout, unique_id="socialcare-local-timeout"
+        )
+        send = requests.adapters.HTTPAdapter.send
+
+        def guarded_send(self: Any, *args: Any, **kwargs: Any) -> Any:
+            _refuse_after_timeout()
+            return send(self, *args, **kwargs)
+
+        requests.adapters.HTTPAdapter.send = guarded_send  # type: ignore[method-assign]
+        _guards_installed = True
+
+
 def merged_environment(environments: dict[str, dict[str, str]]) -> dict[str, str]:
     merged: dict[str, str] = {}
     for function, environment in environments.items():
@@ -84,6 +134,7 @@ class FunctionRuntime:
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        _install_timeout_guards()
 
     def module(self, logical_id: str) -> ModuleType:
         """The function's handler module, imported on first use (its cold start)."""
@@ -112,7 +163,8 @@ class FunctionRuntime:
 
     def invoke(self, logical_id: str, event: dict[str, Any], summary: str = "") -> Any:
         """The handler's answer, or FunctionTimeout once the template's Timeout has passed (as Lambda ends
-        the invocation; here the handler's thread is left to finish, its answer unused)."""
+        the invocation; here the handler's thread is left to run on, its AWS and HTTP calls refused and its
+        answer unused)."""
         spec = self._functions[logical_id]
         handler = self.handler(logical_id)  # the cold start is not part of the invocation's time
         context = LambdaContext(
@@ -136,6 +188,7 @@ class FunctionRuntime:
             worker.join(spec.timeout)
             if worker.is_alive():
                 outcome = "timeout"
+                context.timed_out = True  # its thread runs on, but reaches nothing more
                 raise FunctionTimeout(f"{logical_id}: task timed out after {spec.timeout} seconds")
             if failure:
                 raise failure[0]

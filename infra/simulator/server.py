@@ -9,7 +9,8 @@ failures (429, 5xx, Meta error codes) and slow answers are injected on demand, i
 
     GET    /_simulator/calls   the recorded calls as JSON      DELETE /_simulator/calls  forget them
     POST   /_simulator/fail    {"count", "status", "body", "headers"}: answer the next calls with that
-    POST   /_simulator/delay   {"seconds", "count"}: answer the next calls that much later
+    POST   /_simulator/delay   {"seconds", "count", "method", "path"}: answer the next calls that much later
+                               (only calls with that method and a path containing `path`, when given)
     POST   /_simulator/meta-token {"is_valid", "expires_at"}: what the token debug look-up answers
 
 The credentials check's look-ups are answered too: X's `GET /2/users/me` (the brand of infra/dev-config.json)
@@ -54,7 +55,7 @@ class RecordedCall:
     body: Any  # parsed JSON, a form as {name: value}, or the text
     raw_body: str  # exactly what was sent (signatures are over it)
     timestamp: float
-    status: int | None = None  # what the simulator answers (None until it has decided, e.g. during a delay)
+    status: int | None = None  # what the simulator answers (None until it has decided; a delayed call has)
     answer: Any = None  # the JSON it answered with
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,6 +66,19 @@ class RecordedCall:
 class MetaToken:
     is_valid: bool = True
     expires_at: int = 0  # unix seconds; 0: never (a long-lived Page token)
+
+
+@dataclass(frozen=True)
+class InjectedDelay:
+    """One slow answer, for the next call that matches (any call when method and path are None)."""
+
+    seconds: float
+    method: str | None = None
+    path: str | None = None  # a part of the call's path: "/2/tweets", "/<comment id>/replies"
+
+    def matches(self, call: RecordedCall) -> bool:
+        wanted_method = self.method is None or self.method.upper() == call.method
+        return wanted_method and (self.path is None or self.path in call.path)
 
 
 @dataclass(frozen=True)
@@ -83,7 +97,7 @@ class PlatformSimulator:
         self._lock = threading.Lock()
         self._calls: list[RecordedCall] = []
         self._injected: deque[InjectedResponse] = deque()
-        self._delays: deque[float] = deque()
+        self._delays: list[InjectedDelay] = []
         self._ids = itertools.count(1_800_000_000_000_000_001)  # X-sized numeric ids
         self._server: ThreadingHTTPServer | None = None
         self.meta_token = MetaToken()
@@ -168,10 +182,14 @@ class PlatformSimulator:
         with self._lock:
             self._injected.extend([response] * count)
 
-    def delay_next(self, seconds: float, count: int = 1) -> None:
-        """Hold the next `count` answers for `seconds` (a client with a shorter read timeout gives up)."""
+    def delay_next(
+        self, seconds: float, count: int = 1, *, method: str | None = None, path: str | None = None
+    ) -> None:
+        """Hold the next `count` answers for `seconds` (a client with a shorter read timeout gives up; the
+        call still lands). With `method` and `path`, only calls with that method and a path containing
+        `path` are held: one platform's post can be slow while its look-ups and other platforms answer."""
         with self._lock:
-            self._delays.extend([seconds] * count)
+            self._delays.extend([InjectedDelay(seconds, method, path)] * count)
 
     def set_meta_token(self, is_valid: bool, expires_at: int = 0) -> None:
         """What the token debug look-up answers from now on (expires_at: unix seconds, 0 for never)."""
@@ -185,11 +203,13 @@ class PlatformSimulator:
             self._delays.clear()
             self.meta_token = MetaToken()
 
-    def take_injected(self) -> tuple[InjectedResponse | None, float]:
+    def take_injected(self, call: RecordedCall) -> tuple[InjectedResponse | None, float]:
         with self._lock:
             injected = self._injected.popleft() if self._injected else None
-            delay = self._delays.popleft() if self._delays else 0.0
-        return injected, delay
+            delay = next((d for d in self._delays if d.matches(call)), None)
+            if delay is not None:
+                self._delays.remove(delay)
+        return injected, delay.seconds if delay is not None else 0.0
 
     def next_id(self) -> str:
         with self._lock:
@@ -243,15 +263,17 @@ class _Handler(BaseHTTPRequestHandler):
             timestamp=time.time(),
         )
         index = simulator.record(call)
-        injected, delay = simulator.take_injected()
-        if delay:
-            time.sleep(delay)
+        injected, delay = simulator.take_injected(call)
         if injected is not None:
             status, answer, headers = injected.status, injected.json_body, injected.headers
         else:
             status, answer, headers = _answer(simulator, call)
-        # Noted before the answer goes out, so whoever reads the calls after getting the answer sees it.
+        # Noted before the answer goes out, so whoever reads the calls after getting the answer sees it; and
+        # before a delay: a slow platform has done what was asked (the post landed, look-ups find it) and
+        # is only late in saying so.
         simulator.answered(index, call, status, answer)
+        if delay:
+            time.sleep(delay)
         self._send(status, answer, headers)
 
     def _control(self, simulator: PlatformSimulator, path: str, raw: bytes) -> None:
@@ -277,7 +299,13 @@ class _Handler(BaseHTTPRequestHandler):
             simulator.set_meta_token(bool(request.get("is_valid", True)), int(request.get("expires_at", 0)))
             self._send(204, None)
         elif path == "/_simulator/delay" and self.command == "POST" and isinstance(request, dict):
-            simulator.delay_next(float(request.get("seconds", 1)), int(request.get("count", 1)))
+            method, where = request.get("method"), request.get("path")
+            simulator.delay_next(
+                float(request.get("seconds", 1)),
+                int(request.get("count", 1)),
+                method=str(method) if method else None,
+                path=str(where) if where else None,
+            )
             self._send(204, None)
         else:
             self._send(404, {"error": f"no control endpoint {self.command} {path}"})

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from socialcare.data import table
+from socialcare.data.replies import Reply, ReplyState, reply_to_item
 from socialcare.dispatch.escalation import Escalator
 from socialcare.dispatch.notifier import NotificationFailed
 from socialcare.models import MentionStatus
@@ -260,3 +262,55 @@ def test_a_text_that_never_comes_does_not_hold_the_mention_forever(world: World)
     assert world.escalator.sweep(minutes(4)).still_waiting == 1
     assert world.escalator.sweep(minutes(6)).dispatched == 1
     assert texts_to(ANN) == [texts_to(ANN)[0].split("\n", 1)[0] + "\n[X] @alice: (no text)"]
+
+
+def _reply(world: World, mention_id: str, state: ReplyState, at: datetime) -> None:
+    """A reply the agent sent from the page without pressing "I'm on it", in `state` (the sender's steps)."""
+    reply = Reply(
+        mention_id=mention_id,
+        reply_id="r-1",
+        platform="x",
+        text="So sorry, on it",
+        agent_email="ann@example.com",
+        state=state,
+        created_at=at,
+    )
+    table(world.aws.table_name).put_item(Item=reply_to_item(reply))
+
+
+@pytest.mark.parametrize("state", [ReplyState.PENDING, ReplyState.SENDING])
+def test_a_mention_whose_reply_is_on_its_way_is_not_escalated(world: World, state: ReplyState) -> None:
+    world.add_agent("Ann", ANN, at=T0)
+    world.add_agent("Ben", BEN, at=T0)
+    mention = world.mention("1", T0)
+    world.dispatcher.dispatch(mention.id, T0)
+    _reply(world, mention.id, state, minutes(14))  # still assigned: the reply is not posted yet
+
+    report = world.escalator.sweep(minutes(15))
+    assert report.escalated == {} and report.reply_on_its_way == 1
+    assert texts_to(BEN) == [] and world.stored(mention.id).escalation_level == 0
+    assert world.escalator.sweep(minutes(15.5)).reply_on_its_way == 0, "looked at again a minute later"
+
+    # The platform refused it: the mention escalates again, from where it was.
+    _reply(world, mention.id, ReplyState.FAILED, minutes(15.8))
+    assert world.aws.mention_store().transition(mention.id, set_fields={"status": MentionStatus.REPLY_FAILED})
+    assert world.escalator.sweep(minutes(16)).escalated == {1: 1}
+    assert len(texts_to(BEN)) == 1
+
+
+def test_an_opened_mention_whose_reply_is_on_its_way_is_not_escalated_as_unanswered(world: World) -> None:
+    ann = world.add_agent("Ann", ANN, at=T0)
+    world.add_agent("Ben", BEN, at=T0)
+    mention = world.mention("1", T0)
+    world.dispatcher.dispatch(mention.id, T0)
+    world.open_reply_link(mention.id, ann, minutes(3))
+    _reply(world, mention.id, ReplyState.PENDING, minutes(50))  # Try again, say, queued it once more
+
+    assert world.escalator.sweep(minutes(63)).escalated == {}
+    assert texts_to(BEN) == []
+
+    _reply(world, mention.id, ReplyState.FAILED, minutes(63.5))
+    assert world.aws.mention_store().transition(mention.id, set_fields={"status": MentionStatus.REPLY_FAILED})
+    report = world.escalator.sweep(minutes(64.5))
+    assert report.escalated == {2: 1}, "a failed reply leaves the mention unanswered: everyone is told"
+    assert len(texts_to(BEN)) == 1

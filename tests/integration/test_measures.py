@@ -18,6 +18,7 @@ from infra.local.event_sources import passes_filters
 from infra.simulator.server import PlatformSimulator
 from socialcare.data import table
 from socialcare.data.rollups import RollupStore
+from socialcare.measures.figures import facts_of_record
 from socialcare.measures.reports import Period, build_report
 from socialcare.models import MentionStatus
 from socialcare.observability import logger
@@ -92,6 +93,45 @@ def test_repeated_and_concurrent_stream_records_count_each_fact_once(
         ("ann@example.com", 1),
         ("bob@example.com", 1),
     ]
+
+
+def test_received_mentions_write_a_small_item_of_their_own_and_answers_the_day_item(aws: Aws) -> None:
+    """Every mention received adds to its day's small item, never to the big one that the answers'
+    histograms make, and a report adds the two (and an item from before the split) together. (How small it
+    stays under a viral burst: test_a_viral_days_received_item_stays_under_1_kb.)"""
+    store = RollupStore(table(aws.table_name))
+    day = datetime.now(UTC).date().isoformat()
+    targets = {"normal": timedelta(hours=1)}
+    platforms = ("x", "facebook", "instagram", "reviews", "threads", "bluesky", "google_reviews")
+    for number in range(24):  # every hour, platform and priority
+        image = {
+            "entity": "mention",
+            "platform": platforms[number % len(platforms)],
+            "external_id": str(number),
+            "priority": ("urgent", "normal", "low")[number % 3],
+            "received_at": f"{day}T{number % 24:02d}:{number % 60:02d}:00+00:00",
+        }
+        for fact in facts_of_record("INSERT", {}, image, targets):
+            assert store.record(fact)
+        if number < 2:
+            answered = {**image, "answered_at": image["received_at"], "answered_by": "ann@example.com"}
+            for fact in facts_of_record("MODIFY", image, {**answered, "first_response_seconds": 90}, targets):
+                assert store.record(fact)
+    items = {item["pk"]: item for item in aws.items() if str(item["pk"]).endswith(f"#{day}")}
+    received = items.pop(f"RECEIVED#{day}")
+    assert {name.rpartition("|")[2] for name in received if "|" in name} == {"mentions"}
+    answers = items.pop(f"ROLLUP#{day}")
+    assert "all|mentions" not in answers and answers["all|answered"] == 2 and not items
+    # A roll-up written before the split held received counters too: they still count.
+    table(aws.table_name).update_item(
+        Key={"pk": f"ROLLUP#{day}", "sk": "ROLLUP"},
+        UpdateExpression="ADD #m :one",
+        ExpressionAttributeNames={"#m": "all|mentions"},
+        ExpressionAttributeValues={":one": 1},
+    )
+    report = report_today(aws)
+    assert (report["mentions"], report["answered"]) == (25, 2)
+    assert report["first_response_seconds"]["count"] == 2
 
 
 # An agent's work between opening the link and the reply going out, chosen so that it cannot be confused with

@@ -5,6 +5,7 @@ written."""
 import base64
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -137,6 +138,22 @@ def test_edits_arriving_out_of_order_end_with_the_latest(meta_webhook: Invoke, a
     assert item["text"] == "v2"
 
 
+def test_an_edit_that_arrives_after_a_later_one_is_kept_in_the_history_marked_out_of_order(
+    meta_webhook: Invoke, aws: Aws
+) -> None:
+    """Nothing the customer wrote is hidden: v1 never became the text, but it is in the history."""
+    post(meta_webhook, page_delivery(page_comment(message="v0")))
+    post(meta_webhook, edit_at("v2", T0 + 20))
+    post(meta_webhook, edit_at("v1", T0 + 10))
+    post(meta_webhook, edit_at("v1", T0 + 10))  # Meta's resend of it adds nothing
+    (item,) = mention_items(aws)
+    assert item["text"] == "v2"
+    first, late = item["edit_history"]
+    assert first["text"] == "v0" and "out_of_order" not in first
+    assert late["text"] == "v1" and late["out_of_order"] is True
+    assert late["written_at"].startswith(datetime.fromtimestamp(T0 + 10, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+
+
 def test_add_and_edits_in_one_batch_end_with_the_last_text(meta_webhook: Invoke, aws: Aws) -> None:
     batch = page_delivery(
         page_comment(message="v1"),
@@ -255,6 +272,47 @@ def test_instagram_accounts_own_comment_is_ours(meta_webhook: Invoke, aws: Aws) 
     stored_ok(post(meta_webhook, instagram_delivery("comments", own)))
     assert aws.mention_store().list() == []
     assert [m.is_ours for m in aws.mention_store().list(include_ours=True)] == [True]
+
+
+def test_instagram_comments_get_their_medias_permalink_once_per_media(
+    meta_webhook: Invoke, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The comments webhook names the media, not its link: ingest asks the Graph API for the permalink once
+    per media, so the page and the alerts can offer "Open on Instagram"."""
+    asked: list[str] = []
+
+    def fetch(media_id: str, config: Any, session: Any = None, timeout: float = 5) -> dict[str, Any]:
+        asked.append(media_id)
+        assert timeout <= 2
+        return {"url": f"https://www.instagram.com/p/{media_id}-code/"}
+
+    monkeypatch.setattr(meta.webhook, "fetch_instagram_permalink", fetch)
+    delivery = instagram_delivery("comments", instagram_comment("IGC1", media_id="MEDIA5"))
+    second = instagram_comment("IGC2", "Me too @brand", media_id="MEDIA5")
+    delivery["entry"][0]["changes"].append({"field": "comments", "value": second})
+    answer = stored_ok(post(meta_webhook, delivery))
+    assert (answer["stored"], answer["text_pending"]) == (2, 0)
+    assert stored_ok(post(meta_webhook, delivery))["duplicates"] == 2
+    assert asked == ["MEDIA5"], "one look-up for two comments on one media, none for the resend"
+    urls = {m.external_id: m.url for m in aws.mention_store().list()}
+    assert urls == {
+        "IGC1": "https://www.instagram.com/p/MEDIA5-code/",
+        "IGC2": "https://www.instagram.com/p/MEDIA5-code/",
+    }
+
+
+def test_an_instagram_comment_whose_permalink_cannot_be_read_is_stored_without_it(
+    meta_webhook: Invoke, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(media_id: str, config: Any, session: Any = None, timeout: float = 5) -> dict[str, Any]:
+        raise meta.GraphApiError("Application request limit reached", code=4, status=403)
+
+    monkeypatch.setattr(meta.webhook, "fetch_instagram_permalink", fail)
+    answer = stored_ok(post(meta_webhook, instagram_delivery("comments", instagram_comment())))
+    assert (answer["stored"], answer["text_pending"]) == (1, 0)
+    (mention,) = aws.mention_store().list()
+    assert mention.text == "Love it @brand" and mention.url is None and not mention.text_pending
+    assert not [item for item in aws.items() if item["pk"] == TEXT_PENDING_PK]
 
 
 def test_instagram_mention_gets_its_text_from_the_graph_api(

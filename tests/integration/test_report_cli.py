@@ -64,6 +64,7 @@ def test_json_has_the_issues_fields_and_groups(measured: None, run: Callable[...
     assert list(report) == [
         "since",
         "until",
+        "time_zone",
         "mentions",
         "answered",
         "unanswered",
@@ -89,7 +90,7 @@ def test_json_has_the_issues_fields_and_groups(measured: None, run: Callable[...
     groups = {g["key"]: g for g in report["groups"]}
     assert list(groups) == ["facebook", "x"]
     assert (groups["facebook"]["mentions"], groups["facebook"]["answered"]) == (2, 1)
-    assert set(groups["x"]) == {"key", *list(report)[2:-1]}
+    assert set(groups["x"]) == {"key", *list(report)[3:-1]}
 
 
 def test_a_period_without_roll_ups_reports_zeros(measured: None, run: Callable[..., str]) -> None:
@@ -123,3 +124,55 @@ def test_since_after_until_is_refused(run: Callable[..., str], capsys: pytest.Ca
         run("--since", "2026-02-01", "--until", "2026-01-01")
     assert exited.value.code == 1
     assert "is after" in capsys.readouterr().err
+
+
+@pytest.fixture
+def late_evening(aws: Aws) -> None:
+    """A mention received at 23:30 UTC on Monday 2 November 2026 (00:30 on Tuesday in Berlin), answered in
+    20 minutes."""
+    from socialcare.data.rollups import RollupStore
+    from socialcare.measures.figures import facts_of_record
+
+    image = {
+        "entity": "mention",
+        "platform": "x",
+        "external_id": "late",
+        "priority": "normal",
+        "received_at": "2026-11-02T23:30:00+00:00",
+    }
+    done = {**image, "answered_at": "2026-11-02T23:50:00Z", "answered_by": "ann@example.com"}
+    store = RollupStore(table(aws.table_name))
+    targets = {"normal": timedelta(hours=1)}
+    for event_name, old, new in (
+        ("INSERT", {}, image),
+        ("MODIFY", image, {**done, "first_response_seconds": 1200}),
+    ):
+        for fact in facts_of_record(event_name, old, new, targets):
+            assert store.record(fact)
+
+
+def test_tz_reads_the_days_and_hours_in_the_leads_zone(
+    late_evening: None, run: Callable[..., str], tmp_path: Path
+) -> None:
+    tuesday = ("--since", "2026-11-03", "--until", "2026-11-03")
+    berlin = json.loads(run("--json", "--by", "hour", "--tz", "Europe/Berlin", *tuesday))
+    assert (berlin["time_zone"], berlin["mentions"], berlin["answered"]) == ("Europe/Berlin", 1, 1)
+    assert [(g["key"], g["mentions"]) for g in berlin["groups"]] == [("00", 1)]
+    utc = json.loads(run("--json", "--by", "hour", *tuesday))
+    assert (utc["time_zone"], utc["mentions"], utc["groups"]) == ("UTC", 0, [])
+    monday = json.loads(run("--json", "--by", "hour", "--since", "2026-11-02", "--until", "2026-11-02"))
+    assert [(g["key"], g["mentions"]) for g in monday["groups"]] == [("23", 1)]
+
+    target = tmp_path / "berlin.html"
+    run("--html", str(target), "--tz", "Europe/Berlin", *tuesday)
+    page = target.read_text()
+    assert "hour of the week (Europe/Berlin)" in page
+    assert "Tue 00:00 Europe/Berlin: 1 received, 1 answered" in page
+
+
+def test_an_unknown_tz_is_one_line(run: Callable[..., str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run("--json", "--tz", "Europe/Berln")
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'Europe/Berln' is not an IANA time zone: try --tz Europe/Berlin" in err

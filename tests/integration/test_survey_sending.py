@@ -188,3 +188,15 @@ def test_a_facebook_comment_answered_publicly_is_surveyed_only_when_the_agent_as
     assert "/s/" in message.body["message"]["text"]
     run_stream_and_sweep(aws, handlers)
     assert len(world.calls_to("/2000000001/messages")) == 1  # one private reply per comment
+
+
+def test_a_throttled_survey_waits_for_the_platforms_own_reset(
+    aws: Aws, handlers: Callable[[str], Invoke], world: PlatformSimulator
+) -> None:
+    answered(aws, "dm-6")
+    reset = int(datetime.now(UTC).timestamp()) + 30 * 60  # X: the 15-minute window resets in 30 minutes
+    world.fail_next(1, 429, headers={"x-rate-limit-reset": str(reset)})
+    run_stream_and_sweep(aws, handlers)
+    surveys = SurveyStore(table(aws.table_name))
+    assert not surveys.due(datetime.fromtimestamp(reset - 60, UTC))  # not before X's reset
+    assert [m for _k, m in surveys.due(datetime.fromtimestamp(reset + 60, UTC))] == ["x-dm-6"]

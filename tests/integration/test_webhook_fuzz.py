@@ -202,7 +202,8 @@ def test_no_input_makes_a_webhook_fail_or_write_what_it_refused(
     def unreachable(*_: Any, **__: Any) -> dict[str, Any]:
         raise meta.GraphApiError("request failed: ConnectionError")
 
-    for fetch in ("fetch_instagram_mention", "fetch_instagram_caption", "fetch_facebook_mention"):
+    fetches = ("fetch_instagram_mention", "fetch_instagram_caption", "fetch_facebook_mention")
+    for fetch in (*fetches, "fetch_instagram_permalink"):
         monkeypatch.setattr(meta.webhook, fetch, unreachable)
     webhook = handlers(function)
     # Mostly signed requests: unsigned ones stop at the signature check, signed ones reach every parser.

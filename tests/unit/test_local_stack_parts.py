@@ -4,8 +4,9 @@ import base64
 import json
 import threading
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -228,3 +229,98 @@ def test_log_lines_name_their_own_function_when_invocations_overlap(
     first.join()
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert {line["tag"]: line["function_name"] for line in lines} == {"first": "First", "second": "Second"}
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Stands for AWS and for a platform: records every request that reaches it."""
+
+    reached: ClassVar[list[str]] = []
+
+    def _answer(self) -> None:
+        self.reached.append(f"{self.command} {self.path}")
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-type", "application/x-amz-json-1.0")
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_timed_out_invocation_reaches_no_aws_api_and_no_platform(tmp_path: Path) -> None:
+    """Lambda stops a timed-out sandbox; the local stack cannot stop the thread, so it cuts it off: from the
+    timeout on, its AWS calls and HTTP requests raise instead of reaching anything (a late write or post
+    after the message came back would be a bug only the local stack has)."""
+    (tmp_path / "app.py").write_text(
+        "import threading\n"
+        "import boto3, requests\n"
+        "release, finished = threading.Event(), threading.Event()\n"
+        "outcomes = []\n"
+        "def lambda_handler(event, context):\n"
+        "    if event.get('hang'):\n"
+        "        release.wait(30)\n"
+        "    sqs = boto3.client('sqs', region_name='us-east-1', endpoint_url=event['url'],\n"
+        "                       aws_access_key_id='local', aws_secret_access_key='local')\n"
+        "    for call in (sqs.list_queues, lambda: requests.post(event['url'] + '/2/tweets', timeout=5)):\n"
+        "        try:\n"
+        "            call()\n"
+        "            outcomes.append('reached')\n"
+        "        except Exception as error:\n"
+        "            outcomes.append(type(error).__name__)\n"
+        "    finished.set()\n"
+        "    return {'statusCode': 200}\n"
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    _Recorder.reached = []
+    try:
+        runtime = FunctionRuntime(
+            {"Slow": FunctionSpec("Slow", tmp_path, "app.lambda_handler", timeout=1)}, log=lambda _: None
+        )
+        module = runtime.module("Slow")
+        assert runtime.invoke("Slow", {"url": url})["statusCode"] == 200
+        assert len(_Recorder.reached) == 2 and module.outcomes == ["reached", "reached"]
+
+        module.finished.clear()
+        with pytest.raises(FunctionTimeout):
+            runtime.invoke("Slow", {"url": url, "hang": True})
+        module.release.set()  # the abandoned run goes on, as its thread cannot be stopped
+        assert module.finished.wait(10)
+        assert module.outcomes[2:] == ["InvocationEnded", "InvocationEnded"]
+        assert len(_Recorder.reached) == 2, "nothing of the timed-out run reached AWS or the platform"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_stream_batch_whose_invocation_timed_out_is_tried_again(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "import threading\n"
+        "release = threading.Event()\n"
+        "batches = []\n"
+        "def lambda_handler(event, context):\n"
+        "    batches.append([r['dynamodb']['SequenceNumber'] for r in event['Records']])\n"
+        "    if len(batches) == 1:\n"
+        "        release.wait(30)\n"
+        "    return {'batchItemFailures': []}\n"
+    )
+    logged: list[str] = []
+    runtime = FunctionRuntime(
+        {"Stream": FunctionSpec("Stream", tmp_path, "app.lambda_handler", timeout=1)}, log=logged.append
+    )
+    module = runtime.module("Stream")
+    pollers = EventSourcePollers([], Resolver({}, {}, {}), runtime, "http://unused", log=logged.append)
+    records = [{"dynamodb": {"SequenceNumber": str(n)}} for n in (1, 2)]
+    properties = {"MaximumRetryAttempts": 2, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
+    try:
+        pollers._deliver_stream_batch(EventSource("Stream", "DynamoDB", {}), records, properties)
+    finally:
+        module.release.set()
+    assert module.batches == [["1", "2"], ["1", "2"]], "the timed-out batch came again, whole"
+    assert any("Stream stream x2 -> timeout" in line for line in logged)
+    assert not any("out of retries" in line for line in logged)

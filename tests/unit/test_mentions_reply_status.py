@@ -42,8 +42,10 @@ def test_the_latest_reply_gives_the_status_and_reason() -> None:
 
 
 def test_a_sent_reply_has_no_failure_reason_and_a_mention_without_one_no_status() -> None:
-    summary = with_reply({"id": "x-1"}, Replies(reply("a", ReplyState.SENT, 1)))  # type: ignore[arg-type]
+    sent = reply("a", ReplyState.SENT, 1).model_copy(update={"sent_via": "lookup"})
+    summary = with_reply({"id": "x-1"}, Replies(sent))  # type: ignore[arg-type]
     assert summary["reply_status"] == "sent" and summary["failure_reason"] is None
+    assert summary["reply_sent_via"] == "lookup"
     assert "reply_status" not in with_reply({"id": "x-2"}, Replies(reply("a", ReplyState.SENT, 1)))  # type: ignore[arg-type]
 
 

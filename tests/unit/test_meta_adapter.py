@@ -306,7 +306,7 @@ def test_an_instagram_comment_becomes_a_comment_mention() -> None:
     assert (mention.thread_key, mention.in_reply_to) == ("MEDIA1", "MEDIA1")
     assert mention.created_at == datetime.fromtimestamp(T0, UTC)  # the entry's time: the comment has none
     assert mention.status == MentionStatus.NEW
-    assert mention.raw == ig_comment()
+    assert mention.raw == {**ig_comment(), "needs_link": True}  # its media's permalink is read on the way in
 
 
 def test_an_instagram_reply_answers_its_parent_comment() -> None:
@@ -580,6 +580,7 @@ def test_fetch_instagram_mention_asks_the_graph_api_for_the_comment() -> None:
             "text": "@brand my parcel is late \u00e9",
             "username": "ana.cliente",
             "timestamp": "2023-11-14T22:13:20+0000",
+            "media": {"permalink": "https://www.instagram.com/p/DA1b2c3/", "id": "M5"},
             "id": "IGC77",
         },
         "id": IG_USER,
@@ -589,14 +590,29 @@ def test_fetch_instagram_mention_asks_the_graph_api_for_the_comment() -> None:
         "text": "@brand my parcel is late \u00e9",
         "username": "ana.cliente",
         "timestamp": "2023-11-14T22:13:20+0000",
+        "url": "https://www.instagram.com/p/DA1b2c3/",  # the media's: a comment has no link of its own
     }
     [(url, kwargs)] = session.calls
     assert url == f"https://graph.example/v21.0/{IG_USER}"
     assert kwargs["params"] == {
-        "fields": "mentioned_comment.comment_id(IGC77){text,username,timestamp}",
+        "fields": "mentioned_comment.comment_id(IGC77){text,username,timestamp,media{permalink}}",
         "access_token": "page-token",
     }
     assert kwargs["timeout"] == 2.5
+
+
+def test_fetch_instagram_permalink_reads_the_medias_link() -> None:
+    body = {"permalink": "https://www.instagram.com/p/DA1b2c3/", "id": "M5"}
+    session = StubSession(StubResponse(200, body))
+    fetched = meta.webhook.fetch_instagram_permalink("M5", CONFIG, session=session, timeout=2.5)  # type: ignore[arg-type]
+    assert fetched == {"url": "https://www.instagram.com/p/DA1b2c3/"}
+    [(url, kwargs)] = session.calls
+    assert url == "https://graph.example/v21.0/M5"
+    assert kwargs["params"] == {"fields": "permalink", "access_token": "page-token"}
+    with pytest.raises(meta.GraphApiError, match="no permalink"):
+        meta.webhook.fetch_instagram_permalink(  # type: ignore[arg-type]
+            "M5", CONFIG, session=StubSession(StubResponse(200, {"id": "M5"})), timeout=2.5
+        )
 
 
 @pytest.mark.parametrize(("code", "retryable"), [(190, False), (100, False), (4, True), (80001, True)])

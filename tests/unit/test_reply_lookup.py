@@ -116,3 +116,28 @@ def test_every_attempt_of_one_source_reply_carries_the_same_webhook_id(
     assert ids[0] == ids[1] != ids[2]
     assert first.external_id == again.external_id != other.external_id  # the source drops the repeat
     assert find_reply(target, TEXT, SINCE, config) is None  # nothing to ask: repeating is safe
+
+
+def test_an_instagram_comments_media_link_comes_from_the_simulated_graph_api(
+    config: PlatformConfig, simulator: PlatformSimulator
+) -> None:
+    """`make run`'s Instagram comments get an "Open on Instagram" link: the simulator answers the media's
+    permalink as the Graph API does."""
+    from socialcare.platforms import meta
+    from socialcare.platforms.meta import payloads
+
+    [mention] = meta.parse_delivery(
+        payloads.instagram_delivery(
+            "comments", payloads.instagram_comment(media_id="17900000000000007"), entry_id="3000000001"
+        ),
+        config.section("meta", meta.MetaConfig),
+    ).mentions
+    fetch = meta.MetaPlatform().text_fetcher(config, 2)
+    assert fetch is not None
+    assert fetch(mention) == {"url": "https://www.instagram.com/p/17900000000000007/"}
+    [call] = simulator.calls
+    assert (call.method, call.path, call.query["fields"]) == (
+        "GET",
+        "/v21.0/17900000000000007",
+        ["permalink"],
+    )

@@ -375,6 +375,57 @@ class MentionStore:
                 raise StorageUnavailable(str(retry_error)) from retry_error
         return True
 
+    def record_late_edit(
+        self, mention_identifier: str, text: str, text_at: datetime, received_at: datetime
+    ) -> bool:
+        """An edit older than the stored text (a late or reordered delivery) does not replace it, but what the
+        customer wrote is kept: appended to edit_history as {"text", "written_at", "received_at",
+        "out_of_order": true}, unless that text is the current one or already in the history (a resend).
+        The append expects the history as read (its length), so a concurrent edit is never lost; False when
+        nothing was added."""
+        for _ in range(3):
+            try:
+                item = self._table.get_item(
+                    Key=mention_key(mention_identifier),
+                    ConsistentRead=True,
+                    ProjectionExpression="#text, edit_history",
+                    ExpressionAttributeNames={"#text": "text"},
+                ).get("Item")
+            except ClientError as error:
+                raise StorageUnavailable(str(error)) from error
+            if item is None:
+                return False
+            history = item.get("edit_history") or []
+            if text == item.get("text") or any(entry.get("text") == text for entry in history):
+                return False
+            entry = {
+                "text": text,
+                "written_at": sortable_time(text_at),
+                "received_at": sortable_time(received_at),
+                "out_of_order": True,
+            }
+            values: dict[str, Any] = {":entry": [entry]}
+            if history:
+                values[":count"] = len(history)
+                update, as_read = "list_append(edit_history, :entry)", "size(edit_history) = :count"
+            else:
+                update, as_read = ":entry", "attribute_not_exists(edit_history)"
+            try:
+                self._table.update_item(
+                    Key=mention_key(mention_identifier),
+                    UpdateExpression=f"SET edit_history = {update}",
+                    ConditionExpression=f"attribute_exists(pk) AND {as_read}",
+                    ExpressionAttributeValues=values,
+                )
+            except ClientError as error:
+                if is_condition_failure(error):
+                    continue  # another edit landed meanwhile: read again
+                if error.response.get("Error", {}).get("Code") == "ValidationException":
+                    return False  # the item would be too large: the text stays the latest one
+                raise StorageUnavailable(str(error)) from error
+            return True
+        return False
+
     def fill_text(self, mention: Mention) -> bool:
         """Store the text (and author and time) fetched for a mention stored with text_pending. Conditional
         on it still being pending, so a late retry never overwrites a text that is already there."""

@@ -250,6 +250,12 @@ class ReplyStore:
         replies = [item_to_reply(item) for item in query_items(self._table, query)]
         return sorted(replies, key=lambda reply: (reply.created_at, reply.reply_id))
 
+    def on_its_way(self, mention_id: str) -> bool:
+        """A reply to the mention is pending or sending (the escalation sweep leaves such a mention be)."""
+        return any(
+            reply.state in (ReplyState.PENDING, ReplyState.SENDING) for reply in self.for_mention(mention_id)
+        )
+
     # ---- the reply sender
     def claim(self, mention_id: str, reply_id: str, owner: str, now: datetime, lease: timedelta) -> Claim:
         """pending -> sending, or take over a `sending` whose lease ran out. One request either way: the reply

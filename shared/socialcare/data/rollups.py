@@ -1,14 +1,27 @@
-"""Daily roll-ups of the measures, kept from the table stream exactly once (keys: socialcare.data.table_map):
-  roll-up   one item per day (UTC); attributes "<group>|<counter>" hold
-            numbers, groups "all", "platform=x", "priority=urgent", "agent=<email>", "hour=13"; counters
-            mentions, answered, met, missed, sent, responses, r1..r5, f<bucket> (first response histogram),
-            d0..d4 (the report's distribution ranges)
+"""Daily roll-ups of the measures, kept from the table stream exactly once, in two items per day (UTC) whose
+attributes "<group>|<counter>" hold numbers, groups "all", "platform=x", "priority=urgent", "agent=<email>",
+"hour=13":
+(keys: socialcare.data.table_map)
+  received  the mentions received: counter `mentions` of the groups
+                                                  all, platform, priority and hour, under 1 KB. Every
+                                                  customer's mention adds to it, so a viral burst writes a
+                                                  small item (1 write unit, 2 in a transaction), not the
+                                                  answers' one.
+  answers   everything else: answered, met, missed, sent, responses,
+                                                  r1..r5, f<bucket> (first response histogram), d0..d4 (the
+                                                  report's distribution ranges), per group and agent. Only
+                                                  a person answering or a customer rating adds to it: it is
+                                                  written at the team's pace, whatever the customers' pace.
   marker    the fact was counted (TTL: outlives the stream's 24 h)
+An agent's group is stored as "a=<10 hex of the email's SHA-256>", beside a string attribute of that name
+holding the email: an agent's ~150 counters would otherwise spell the email out each time, most of the
+answers item's bytes (and write units).
 A fact's marker and its counters are written in one transaction that expects no marker: a stream record
-delivered twice, or two invocations racing on it, count once. Every fact of a day updates the day's item, so
-concurrent shards collide on it: socialcare.data.dynamo's conflict policy retries them. A year's report reads
-365 items."""
+delivered twice, or two invocations racing on it, count once. Every fact of a day updates one of the day's
+items, so concurrent shards collide on it: socialcare.data.dynamo's conflict policy retries them. A year's
+report reads 730 items."""
 
+import hashlib
 import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -22,7 +35,15 @@ from socialcare.singletons import one_per_process
 
 # The stream keeps records 24 hours; Lambda retries within that. A week leaves room for a replayed shard.
 MARKER_TTL = timedelta(days=7)
+# The day's answers item (before the split, it held the received counters too: read, they still add).
 rollup_key = table_map.rollup_key
+received_key = table_map.received_key
+
+
+def item_key(fact: Fact) -> dict[str, str]:
+    """Which of its day's two items a fact adds to: a mention received to the small one, the rest to the
+    answers item."""
+    return received_key(fact.day) if set(fact.counts) == {"mentions"} else rollup_key(fact.day)
 
 
 def days_between(since: date, until: date) -> list[str]:
@@ -30,18 +51,46 @@ def days_between(since: date, until: date) -> list[str]:
     return [(since + timedelta(days=n)).isoformat() for n in range((until - since).days + 1)]
 
 
+AGENT_GROUP = "agent="
+AGENT_KEY = "a="
+
+
+def _stored(group: str) -> str:
+    if group.startswith(AGENT_GROUP):
+        return AGENT_KEY + hashlib.sha256(group.removeprefix(AGENT_GROUP).encode()).hexdigest()[:10]
+    return group
+
+
 def attributes_of(fact: Fact) -> dict[str, int]:
     """The roll-up attributes a fact adds to (attribute name -> amount)."""
-    return {f"{group}|{counter}": amount for group in fact.groups for counter, amount in fact.counts.items()}
+    return {
+        f"{_stored(group)}|{counter}": amount
+        for group in fact.groups
+        for counter, amount in fact.counts.items()
+    }
+
+
+def labels_of(fact: Fact) -> dict[str, str]:
+    """The string attributes a fact sets beside its counters: each agent's stored key -> their email."""
+    return {_stored(g): g.removeprefix(AGENT_GROUP) for g in fact.groups if g.startswith(AGENT_GROUP)}
+
+
+def add_in_memory(item: dict[str, Any], fact: Fact) -> None:
+    """What RollupStore.record does to the fact's item, on a dict (for generated data: bench, tests)."""
+    for attribute, amount in attributes_of(fact).items():
+        item[attribute] = item.get(attribute, 0) + amount
+    item.update(labels_of(fact))
 
 
 def counters_of_item(item: dict[str, Any]) -> dict[str, Counters]:
-    """A roll-up item's attributes as Counters per group."""
+    """A roll-up item's attributes as Counters per group (agents' keys named by their emails again)."""
     groups: dict[str, Counters] = {}
     for name, value in item.items():
         group, separator, counter = name.rpartition("|")
         if not separator:
             continue
+        if group.startswith(AGENT_KEY):
+            group = AGENT_GROUP + str(item.get(group) or group.removeprefix(AGENT_KEY))
         counters = groups.setdefault(group, Counters())
         amount = int(value)
         if counter in ("mentions", "answered", "met", "missed", "sent", "responses"):
@@ -67,27 +116,30 @@ class RollupStore:
             "entity": "measured",
             "expires_at": int(time.time() + MARKER_TTL.total_seconds()),
         }
-        counters = Update(add_fields=attributes_of(fact), must_exist=False)
+        counters = Update(labels_of(fact), add_fields=attributes_of(fact), must_exist=False)
         writes = [
             {"Put": {"Item": marker, "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Update": counters.request(rollup_key(fact.day))},
+            {"Update": counters.request(item_key(fact))},
         ]
         return not transact(self.table, writes)  # only the marker has a condition
 
     def read(self, days: Iterable[str]) -> dict[str, dict[str, Counters]]:
-        """The roll-ups of these days (batched reads, 100 keys a call); days without one are absent."""
-        wanted = list(dict.fromkeys(days))
+        """The roll-ups of these days, both items of each added together (batched reads, 100 keys a call);
+        days without one are absent."""
+        wanted = [key for day in dict.fromkeys(days) for key in (received_key(day), rollup_key(day))]
         found: dict[str, dict[str, Counters]] = {}
         client = self.table.meta.client
         for start in range(0, len(wanted), 100):
-            keys = [rollup_key(day) for day in wanted[start : start + 100]]
+            keys = wanted[start : start + 100]
             request: dict[str, Any] = {self.table.name: {"Keys": keys}}
             with storage_errors():
                 while request:
                     answer = client.batch_get_item(RequestItems=request)
                     for item in answer["Responses"].get(self.table.name, []):
                         self.items_read += 1
-                        found[table_map.rollup_day(item)] = counters_of_item(item)
+                        groups = found.setdefault(table_map.rollup_day(item), {})
+                        for group, counters in counters_of_item(item).items():
+                            groups.setdefault(group, Counters()).add(counters)
                     request = answer.get("UnprocessedKeys") or {}
         return found
 

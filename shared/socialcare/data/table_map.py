@@ -279,8 +279,13 @@ def rollup_key(day: str) -> Key:
     return {PK: f"ROLLUP#{day}", SK: "ROLLUP"}
 
 
+def received_key(day: str) -> Key:
+    return {PK: f"RECEIVED#{day}", SK: "RECEIVED"}
+
+
 def rollup_day(item: dict[str, Any]) -> str:
-    return str(item[PK]).removeprefix("ROLLUP#")
+    """The day of a roll-up item, either of the day's two."""
+    return str(item[PK]).partition("#")[2]
 
 
 def measured_key(fact_key: str) -> Key:
@@ -331,7 +336,8 @@ ENTITIES = (
     Entity("survey_due", "SURVEYDUE", "<due>#<mention id>"),
     Entity("survey_request", "SURVEYREQUEST#<mention id>", "SURVEYREQUEST"),
     Entity("surveyed", "SURVEYED#<platform>#<author id>", "SURVEYED"),
-    Entity("rollup", "ROLLUP#<YYYY-MM-DD>", "ROLLUP"),
+    Entity("rollup", "ROLLUP#<YYYY-MM-DD>", "ROLLUP"),  # the day's answers, ratings and response times
+    Entity("received", "RECEIVED#<YYYY-MM-DD>", "RECEIVED"),  # the day's mentions received
     Entity("measured", "MEASURED#<fact key>", "MEASURED"),
     Entity("weekly_report", "WEEKLYREPORT#<week>", "WEEKLYREPORT"),
 )  # fmt: skip

@@ -8,6 +8,11 @@ MentionStore.pending) get what they need.
   (after twice the deadline) every agent on shift and the leads (socialcare.dispatch.routing);
 - opened (an agent pressed "I'm on it") and still not answered ANSWER_DEADLINE_FACTOR deadlines later: every
   agent on shift and the leads. Opening the page is not opening: link scanners and previews open every link.
+- reply_failed (the platform refused the agent's reply): escalated as it was before the failure, assigned or
+  opened, until someone answers it;
+- any of these with a reply on its way (pending or sending: an agent answered without pressing "I'm on it",
+  or pressed Try again) is not escalated while the reply is out: it is looked at again IN_FLIGHT_RECHECK
+  later, when the reply is sent (the mention leaves pending) or failed (it escalates again).
 
 Each escalation is recorded once: its notice is written first-writer-wins, then the mention's transition
 expects the previous escalation level, so overlapping runs never tell anyone twice. Notices whose delivery
@@ -16,6 +21,7 @@ failed are retried here until they are delivered, no longer needed, or older tha
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from socialcare.data.replies import ReplyStore, get_reply_store
 from socialcare.dispatch.dispatcher import CLOSED_STATUSES, Dispatcher
 from socialcare.dispatch.notifier import RemainingMs
 from socialcare.dispatch.routing import (
@@ -33,6 +39,9 @@ from socialcare.observability import logger
 NEW_MENTION_GRACE = timedelta(minutes=1)
 # An undelivered notice is the run that wrote it for this long; after it, the sweep delivers it.
 DELIVERY_GRACE = timedelta(minutes=1)
+# A mention whose reply is on its way is looked at again this much later (a post takes seconds; its retries
+# after throttling take minutes).
+IN_FLIGHT_RECHECK = timedelta(minutes=1)
 
 
 @dataclass
@@ -44,10 +53,16 @@ class SweepReport:
     redelivered: int = 0
     abandoned: int = 0
     errors: int = 0
+    reply_on_its_way: int = 0  # due, but a reply to it is pending or sending: not escalated
 
 
 class Escalator:
-    def __init__(self, dispatcher: Dispatcher, remaining_ms: RemainingMs | None = None) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        remaining_ms: RemainingMs | None = None,
+        replies: ReplyStore | None = None,
+    ) -> None:
         """One sweep's escalator: `remaining_ms` is what is left of its invocation (how long it may claim)."""
         self.dispatcher = dispatcher
         self.remaining_ms = remaining_ms
@@ -55,6 +70,7 @@ class Escalator:
         self.agents = dispatcher.agents
         self.store = dispatcher.store
         self.deadlines = dispatcher.deadlines
+        self.replies = replies or get_reply_store()
 
     def sweep(self, now: datetime) -> SweepReport:
         report = SweepReport()
@@ -68,8 +84,8 @@ class Escalator:
         return report
 
     def _handle(self, mention: Mention, now: datetime, report: SweepReport) -> None:
-        if mention.status is MentionStatus.OPENED and not mention.is_ours and mention.answered_at is None:
-            level = self.escalate_unanswered(mention, now)
+        if _was_opened(mention) and not mention.is_ours and mention.answered_at is None:
+            level = self.escalate_unanswered(mention, now, report)
             if level is not None:
                 report.escalated[level] = report.escalated.get(level, 0) + 1
             return
@@ -86,12 +102,12 @@ class Escalator:
             elif outcome.result == "assigned":
                 report.dispatched += 1
             return
-        if mention.status is MentionStatus.ASSIGNED:
-            level = self.escalate(mention, now)
+        if mention.status in (MentionStatus.ASSIGNED, MentionStatus.REPLY_FAILED):
+            level = self.escalate(mention, now, report)
             if level is not None:
                 report.escalated[level] = report.escalated.get(level, 0) + 1
 
-    def escalate(self, mention: Mention, now: datetime) -> int | None:
+    def escalate(self, mention: Mention, now: datetime, report: SweepReport | None = None) -> int | None:
         """Run the escalation due for an assigned mention, if any; returns the level recorded by this call."""
         priority = Priority(mention.priority) if mention.priority else Priority.NORMAL
         notified_at = mention.notified_at or mention.received_at
@@ -108,25 +124,47 @@ class Escalator:
         if level is None:
             self._reschedule(mention, notified_at, deadline)
             return None
+        if self._reply_on_its_way(mention, now, report):
+            return None
 
         reason = f"not opened within {_minutes(deadline * level)} minutes"
         next_due = notified_at + deadline * (level + 1) if level < MAX_ESCALATION_LEVEL else None
         return self._escalate_to(mention, level, reason, next_due, now)
 
-    def escalate_unanswered(self, mention: Mention, now: datetime) -> int | None:
+    def escalate_unanswered(
+        self, mention: Mention, now: datetime, report: SweepReport | None = None
+    ) -> int | None:
         """An opened mention due (its answer deadline passed, socialcare.dispatch.routing.answer_due) and
         still not
         answered: everyone on shift and the leads are told, once; then it leaves the pending index."""
         opened_at = mention.opened_at or mention.notified_at or mention.received_at
         due = answer_due(mention.priority, opened_at, self.dispatcher.settings.escalation_deadlines)
         if now < due:
-            self.mentions.schedule_escalation(mention.id, due, expected={"status": MentionStatus.OPENED})
+            self.mentions.schedule_escalation(mention.id, due, expected={"status": mention.status})
             return None
         if mention.escalation_level >= MAX_ESCALATION_LEVEL:  # everyone was told already
-            self.mentions.stop_escalation(mention.id, expected={"status": MentionStatus.OPENED})
+            self.mentions.stop_escalation(mention.id, expected={"status": mention.status})
+            return None
+        if self._reply_on_its_way(mention, now, report):
             return None
         reason = f"opened {_minutes(now - opened_at)} minutes ago and not answered"
         return self._escalate_to(mention, MAX_ESCALATION_LEVEL, reason, None, now)
+
+    def _reply_on_its_way(self, mention: Mention, now: datetime, report: SweepReport | None) -> bool:
+        """A reply to the mention is pending or sending: escalating would call more people to a customer
+        who is being answered. The mention is looked at again IN_FLIGHT_RECHECK later (the sent reply takes
+        it out of pending; a failed one makes it reply_failed, which escalates)."""
+        if not self.replies.on_its_way(mention.id):
+            return False
+        self.mentions.schedule_escalation(
+            mention.id,
+            now + IN_FLIGHT_RECHECK,
+            expected={"status": mention.status, "escalation_level": mention.escalation_level},
+        )
+        if report is not None:
+            report.reply_on_its_way += 1
+        logger.info("not escalated: a reply is on its way", mention_id=mention.id)
+        return True
 
     def _escalate_to(
         self, mention: Mention, level: int, reason: str, next_due: datetime | None, now: datetime
@@ -184,7 +222,7 @@ class Escalator:
             self.mentions.schedule_escalation(
                 mention.id,
                 notified_at + deadline * (level + 1),
-                expected={"escalation_level": level, "status": MentionStatus.ASSIGNED},
+                expected={"escalation_level": level, "status": mention.status},
             )
 
     def retry_undelivered(self, now: datetime, report: SweepReport | None = None) -> None:
@@ -193,16 +231,7 @@ class Escalator:
         for notice in self.store.undelivered(created_before=now - DELIVERY_GRACE):
             try:
                 mention = self.mentions.get(notice.mention_id)
-                # A notice made after the mention was opened is about it being unanswered: still needed.
-                needed = mention is not None and (
-                    mention.status is MentionStatus.ASSIGNED
-                    or (
-                        mention.status is MentionStatus.OPENED
-                        and mention.opened_at is not None
-                        and notice.created_at >= mention.opened_at
-                    )
-                )
-                if mention is None or mention.is_ours or not needed:
+                if mention is None or mention.is_ours or not _still_needed(mention, notice.created_at):
                     self.store.abandon(notice.mention_id, notice.level, "the mention no longer needs it", now)
                     report.abandoned += 1
                 elif now - notice.created_at > self.dispatcher.settings.reply_link_ttl:
@@ -218,6 +247,21 @@ class Escalator:
                 logger.exception(
                     "notice redelivery failed", mention_id=notice.mention_id, escalation_level=notice.level
                 )
+
+
+def _still_needed(mention: Mention, notice_created_at: datetime) -> bool:
+    """A notice still matters while the mention is unopened, or was made after it was opened (it is about
+    the mention being unanswered)."""
+    if _was_opened(mention):
+        return mention.opened_at is not None and notice_created_at >= mention.opened_at
+    return mention.status in (MentionStatus.ASSIGNED, MentionStatus.REPLY_FAILED)
+
+
+def _was_opened(mention: Mention) -> bool:
+    """Opened ("I'm on it"), or opened before its reply failed: escalated as unanswered, not unopened."""
+    if mention.status is MentionStatus.REPLY_FAILED:
+        return mention.opened_at is not None
+    return mention.status is MentionStatus.OPENED
 
 
 def _minutes(span: timedelta) -> int:

@@ -1,5 +1,8 @@
 """Texts a platform did not send. Some mentions arrive as ids only (raw["needs_text"]); their text, author and
-time come from the platform's API, through its adapter's `text_fetcher`.
+time come from the platform's API, through its adapter's `text_fetcher`. Others arrive with their text but
+without a link to open them by (raw["needs_link"]: an Instagram comment names its media, not the media's
+permalink); the same fetcher gives their `url`, on the way in only: a link that could not be fetched is
+left out (the mention is complete without it, and the alert must not wait for it).
 
 Ingest tries once, briefly (a platform waits seconds for the whole batch);
 what fails is stored anyway with text_pending, and `retry_pending_texts` fills it in later.
@@ -38,6 +41,10 @@ def needs_text(mention: Mention) -> bool:
     return bool(mention.raw.get("needs_text")) and not mention.text
 
 
+def needs_link(mention: Mention) -> bool:
+    return bool(mention.raw.get("needs_link")) and not mention.url
+
+
 def apply_fetched(mention: Mention, fetched: dict[str, Any]) -> None:
     """Fill the mention in place from a text fetcher's answer: text, username, author_url, timestamp, and
     where the platform gives them the author's id and name and the item's url."""
@@ -74,13 +81,18 @@ def fetch_texts(mentions: list[Mention], fetch: TextFetcher, budget_s: float) ->
     pool.shutdown(wait=False, cancel_futures=True)
     for future, mention in futures.items():
         error = future.exception() if future in done else TimeoutError("fetch budget spent")
+        link_only = not needs_text(mention)  # its text came with it: only its link was asked for
         if error is None:
-            apply_fetched(mention, future.result())
+            if link_only:
+                mention.url = _text(future.result(), "url") or mention.url
+            else:
+                apply_fetched(mention, future.result())
             continue
-        mention.text_pending = True
+        if not link_only:
+            mention.text_pending = True
         # The error's text may hold the request URL, and with it the access token: log its kind only.
         logger.warning(
-            "mention text not fetched",
+            "mention link not fetched" if link_only else "mention text not fetched",
             mention_id=mention.id,
             error=type(error).__name__,
             code=getattr(error, "code", None),

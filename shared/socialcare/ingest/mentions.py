@@ -9,8 +9,9 @@ refuse (4xx) leaves nothing behind.
 Edits of a mention we never stored (we missed its creation, or it predates the subscription) store the edited
 mention as new: it is still a customer waiting for an answer. Edits of a stored one replace its text and keep
 the previous text in the item's edit_history, in the platform's order: an edit older (by the platform's time
-of the event) than the stored text is a late resend, acknowledged and ignored, so the agent never answers
-words the customer already changed."""
+of the event) than the stored text is a late resend: it does not replace the text, so the agent never answers
+words the customer already changed, but it joins edit_history marked out of order (unless the history has
+those words already), so nothing the customer wrote is hidden."""
 
 import hashlib
 import json
@@ -33,6 +34,7 @@ from socialcare.ingest.enrichment import (
     INGEST_FETCH_BUDGET_S,
     TextFetcher,
     fetch_texts,
+    needs_link,
     needs_text,
 )
 from socialcare.models import Delivery, Mention, mention_id, utc_now
@@ -146,7 +148,9 @@ def ingest(
     """Store a delivery's new mentions once, apply its edits and tombstones.
 
     fetch_text: fetches the text of mentions that came as ids only (raw["needs_text"]); without it, or when
-    it fails, they are stored with text_pending for socialcare.enrichment.retry_pending_texts.
+    it fails, they are stored with text_pending for socialcare.enrichment.retry_pending_texts. It also
+    fetches the link of mentions that came without one (raw["needs_link"]); those are stored without it
+    when it fails.
     delivery_id: the platform's id of this delivery, the same on every resend (Standard Webhooks' webhook-id,
     prefixed with the source). Dedup by platform and external id already makes a resend store nothing; the id
     also stops a resend that reuses it with *other* content: the first content claims it (a conditional put),
@@ -206,18 +210,19 @@ def _read_known(store: MentionStore, mentions: list[Mention], edits: list[Mentio
     # Reading a large delivery's own ids first turns its resend into a few batched reads instead of a failed
     # conditional put per mention; a small delivery relies on its conditional puts alone (one call, not two).
     # Mentions whose text must be fetched are always read first, so a resend never fetches again.
-    wanted |= {m.id for m in mentions if len(mentions) > PRE_READ_ABOVE or needs_text(m)}
+    # So are mentions whose link must be fetched.
+    wanted |= {m.id for m in mentions if len(mentions) > PRE_READ_ABOVE or needs_text(m) or needs_link(m)}
     return store.get_many(wanted) if wanted else {}
 
 
 def _fetch_or_defer_texts(store: MentionStore, fresh: list[Mention], fetch_text: TextFetcher | None) -> None:
-    """Fetch the texts that did not come with the delivery, within the ingest budget; what is still missing
-    is stored with text_pending and retried by the sweep."""
-    to_fetch = [m for m in fresh if needs_text(m)]
+    """Fetch the texts (and links) that did not come with the delivery, within the ingest budget; a text
+    still missing is stored with text_pending and retried by the sweep, a link is left out."""
+    to_fetch = [m for m in fresh if needs_text(m) or needs_link(m)]
     if fetch_text is not None:
         fetch_texts(to_fetch, fetch_text, INGEST_FETCH_BUDGET_S)
     else:
-        for mention in to_fetch:
+        for mention in filter(needs_text, to_fetch):
             mention.text_pending = True
     pending = [m for m in fresh if m.text_pending]
     if pending:
@@ -260,7 +265,10 @@ def _apply_edits(store: MentionStore, edits: list[Mention], base: Mention | None
                 current = (stored.text, _text_time(stored))
             text, written_at = current
             if edit.text_at is not None and edit.text_at < written_at:
-                logger.info("edit older than the stored text ignored", mention_id=edit.id)
+                kept = store.record_late_edit(edit.id, edit.text, edit.text_at, utc_now())
+                logger.info(
+                    "edit older than the stored text kept in its history", mention_id=edit.id, kept=kept
+                )
                 break
             if text == edit.text:
                 break  # a resend of an edit already applied

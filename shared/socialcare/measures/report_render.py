@@ -180,7 +180,7 @@ def _axis(peak: float, title: str) -> str:
     return f"{peak:.0f}"
 
 
-def _heatmap(cells: dict[tuple[int, int], tuple[int, int]], title: str) -> str:
+def _heatmap(cells: dict[tuple[int, int], tuple[int, int]], title: str, zone: str) -> str:
     width, height, left, top, cell_w, cell_h = 640, 230, 40, 24, 25, 26
     peak = max((received for received, _ in cells.values()), default=0) or 1
     parts = [
@@ -194,10 +194,11 @@ def _heatmap(cells: dict[tuple[int, int], tuple[int, int]], title: str) -> str:
         parts.append(f'<text x="2" y="{y + 17}" font-size="11">{name}</text>')
         for hour in range(24):
             received, answered = cells.get((weekday, hour), (0, 0))
+            when = f"{name} {hour:02d}:00 {escape(zone)}"
             shade = 0.08 + 0.92 * received / peak if received else 0.03
             parts.append(
                 f'<rect x="{left + hour * cell_w}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" '
-                f'fill="#1b6ca8" fill-opacity="{shade:.2f}"><title>{name} {hour:02d}:00 UTC: {received} '
+                f'fill="#1b6ca8" fill-opacity="{shade:.2f}"><title>{when}: {received} '
                 f"received, {answered} answered</title></rect>"
             )
     parts.append("</svg>")
@@ -250,14 +251,14 @@ def _distribution(rollups: Rollups, period: Period) -> str:
     return f"<section><figure>{chart}</figure>{table}</section>"
 
 
-def _staffing(rollups: Rollups, period: Period) -> str:
+def _staffing(rollups: Rollups, period: Period, zone: str) -> str:
     cells = hour_of_week(rollups, period)
-    chart = _heatmap(cells, "Mentions received by hour of the week (UTC)")
+    chart = _heatmap(cells, f"Mentions received by hour of the week ({zone})", zone)
     rows = [
         (name, *(f"{cells.get((w, h), (0, 0))[0]}/{cells.get((w, h), (0, 0))[1]}" for h in range(24)))
         for w, name in enumerate(WEEKDAYS)
     ]
-    table = _table(("Day", *[f"{h:02d}" for h in range(24)]), rows, "received/answered per UTC hour")
+    table = _table(("Day", *[f"{h:02d}" for h in range(24)]), rows, f"received/answered per hour ({zone})")
     return f"<section><figure>{chart}</figure>{table}</section>"
 
 
@@ -307,17 +308,22 @@ def _agents(rollups: Rollups, period: Period) -> str:
 
 
 def report_sections(
-    rollups: Rollups, period: Period, comments: Sequence[Comment] = (), *, with_agents: bool = True
+    rollups: Rollups,
+    period: Period,
+    comments: Sequence[Comment] = (),
+    *,
+    with_agents: bool = True,
+    zone: str = "UTC",
 ) -> str:
     """The report's note and sections (styled by STYLE); the per-agent table only `with_agents` (the team
-    pages show it to leads only)."""
+    pages show it to leads only). `zone`: the time zone the roll-ups' days and hours are in (in_zone)."""
     report = build_report(rollups, period)
     totals = total(rollups, period)
     sections = [
         ("Headline", _headline(report)),
         ("First response time per day", _per_day(rollups, period)),
         ("How long customers waited, by platform", _distribution(rollups, period)),
-        ("When mentions arrive: received and answered by hour of the week", _staffing(rollups, period)),
+        ("When mentions arrive: received and answered by hour of the week", _staffing(rollups, period, zone)),
         ("Response targets met, by priority", _sla(rollups, period)),
         ("Customer satisfaction per week", _satisfaction(rollups, period, comments)),
     ]
@@ -331,12 +337,14 @@ def report_sections(
     return f'<p class="note">{escape(note)}</p>{body}'
 
 
-def report_html(rollups: Rollups, period: Period, comments: Sequence[Comment] = ()) -> str:
+def report_html(
+    rollups: Rollups, period: Period, comments: Sequence[Comment] = (), *, zone: str = "UTC"
+) -> str:
     """The whole page: inline CSS, inline SVG, no script, no link to anything outside it."""
-    title = f"Social Care report {period.since.isoformat()} to {period.until.isoformat()}"
+    title = f"Social Care report {period.since.isoformat()} to {period.until.isoformat()} ({zone})"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{report_sections(rollups, period, comments)}</body></html>"
+        f"<body><h1>{escape(title)}</h1>{report_sections(rollups, period, comments, zone=zone)}</body></html>"
     )

@@ -4,7 +4,7 @@ duration of anyone's work: the only time measured is how long the customer waite
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from socialcare.measures.figures import Counters, quantile
@@ -32,6 +32,36 @@ class Period:
         return [
             (self.since + timedelta(days=n)).isoformat() for n in range((self.until - self.since).days + 1)
         ]
+
+    def utc_days(self, zone: tzinfo) -> list[str]:
+        """The UTC days whose roll-ups hold this period of `zone`'s days (one more, unless UTC)."""
+        start = datetime.combine(self.since, time(), zone).astimezone(UTC)
+        end = datetime.combine(self.until + timedelta(days=1), time(), zone).astimezone(UTC)
+        return Period(start.date(), (end - timedelta(microseconds=1)).date()).days()
+
+
+def in_zone(rollups: Rollups, zone: tzinfo) -> dict[str, dict[str, Counters]]:
+    """UTC days' roll-ups as days of `zone`. Every fact is counted under its UTC hour as well as under all,
+    so each UTC hour moves whole to the local day and hour it starts in: "all", days and hours are exact in
+    a zone whose offset is whole hours (daylight saving days included); in one whose offset is not (India's
+    +05:30) half of each UTC hour belongs to the next local hour, and at midnight to the next day.
+    Platforms, priorities and agents are not kept per hour: each UTC day's groups go whole to the local day
+    its noon falls on."""
+    local: dict[str, dict[str, Counters]] = {}
+    for day, groups in rollups.items():
+        midnight = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        for name, counters in groups.items():
+            kind, _, value = name.partition("=")
+            if kind == "hour":
+                moment = (midnight + timedelta(hours=int(value))).astimezone(zone)
+                into = local.setdefault(moment.date().isoformat(), {})
+                for group in ("all", f"hour={moment.hour:02d}"):
+                    into.setdefault(group, Counters()).add(counters)
+            elif kind != "all":
+                noon = (midnight + timedelta(hours=12)).astimezone(zone)
+                into = local.setdefault(noon.date().isoformat(), {})
+                into.setdefault(name, Counters()).add(counters)
+    return local
 
 
 def figures(counters: Counters, *, mentions: int | None = None) -> dict[str, Any]:
@@ -114,7 +144,8 @@ def build_report(rollups: Rollups, period: Period, by: str | None = None) -> dic
 
 
 def hour_of_week(rollups: Rollups, period: Period) -> dict[tuple[int, int], tuple[int, int]]:
-    """(weekday 0=Mon, UTC hour) -> (mentions received, answered): when to staff the shifts."""
+    """(weekday 0=Mon, hour) -> (mentions received, answered): when to staff the shifts. The hours are the
+    roll-ups' (UTC, or a zone's after in_zone)."""
     cells: dict[tuple[int, int], tuple[int, int]] = {}
     for day in period.days():
         weekday = datetime.fromisoformat(day).weekday()

@@ -5,8 +5,8 @@ When a customer's mention is first answered, the measures function (on the table
 answered (not deleted, not ours); the platform can reach the customer privately (socialcare.platforms.
 surveys); and nobody asked this customer (platform and author) in the last 14 days, a conditional claim
 that also keeps two overlapping sweeps from asking twice. The survey records the agent who answered when it
-is sent. Throttling is tried again later; a refusal (X: the author's DMs are closed) is recorded as failed
-with the reason, not retried."""
+is sent. Throttling is tried again after the platform's own wait (as replies are), bounded; a refusal (X: the
+author's DMs are closed) is recorded as failed with the reason, not retried."""
 
 import base64
 import hashlib
@@ -27,7 +27,13 @@ from socialcare.singletons import one_per_process
 
 ONCE_PER_CUSTOMER = timedelta(days=14)
 LINK_VALID = timedelta(days=14)
+# A throttled survey waits what the platform asked for (X's rate-limit reset, Meta's estimated time to
+# regain access, Retry-After), at least a sweep and at most a day: a later question is no longer about our
+# answer. When the platform names no wait, RETRY_AFTER.
 RETRY_AFTER = timedelta(minutes=5)
+RETRY_AT_LEAST = timedelta(minutes=1)
+RETRY_AT_MOST = timedelta(hours=24)
+NO_WAIT = timedelta(0)
 QUESTION = "Thanks for talking with us. How did we do? One tap tells us: {url}"
 
 
@@ -37,6 +43,13 @@ class SurveyReport:
     skipped: int = 0
     failed: int = 0
     retry: int = 0
+
+
+def retry_wait(retry_after_s: float | None) -> timedelta:
+    """How long a throttled survey waits: the platform's own wait when it gave one, bounded."""
+    if retry_after_s is None:
+        return RETRY_AFTER
+    return min(RETRY_AT_MOST, max(RETRY_AT_LEAST, timedelta(seconds=retry_after_s)))
 
 
 def survey_url(base_url: str, token: str) -> str:
@@ -55,24 +68,25 @@ class SurveySender:
     def sweep(self, now: datetime) -> SurveyReport:
         report = SurveyReport()
         for sort_key, mention_id in self.surveys.due(now):
-            outcome = self._ask(mention_id, now)
+            outcome, wait = self._ask(mention_id, now)
             if outcome == "retry":
-                self.surveys.reschedule(sort_key, mention_id, now + RETRY_AFTER)
+                self.surveys.reschedule(sort_key, mention_id, now + wait)
             else:
                 self.surveys.done(sort_key)
             setattr(report, outcome, getattr(report, outcome) + 1)
         return report
 
-    def _ask(self, mention_id: str, now: datetime) -> str:
+    def _ask(self, mention_id: str, now: datetime) -> tuple[str, timedelta]:
+        """The outcome ("sent", "skipped", "failed" or "retry") and, for "retry", how long to wait."""
         mention = self.mentions.get(mention_id)
         if mention is None or mention.is_ours or mention.status is not MentionStatus.ANSWERED:
-            return "skipped"  # deleted, removed, ours or never answered: never asked
+            return "skipped", NO_WAIT  # deleted, removed, ours or never answered: never asked
         requested = mention.kind is not MentionKind.DIRECT_MESSAGE and self.surveys.requested(mention.id)
         if private_channel(mention, now, requested=requested) is None:
             logger.info("no private channel for a survey", mention_id=mention_id, platform=mention.platform)
-            return "skipped"
+            return "skipped", NO_WAIT
         if not self.surveys.claim_customer(mention.platform, mention.author.id, now, ONCE_PER_CUSTOMER):
-            return "skipped"  # asked within 14 days, or another sweep is asking now
+            return "skipped", NO_WAIT  # asked within 14 days, or another sweep is asking now
         token = new_token()
         survey = Survey(
             survey_id="srv-" + hashlib.sha256(f"{mention.id}|{now.isoformat()}".encode()).hexdigest()[:20],
@@ -96,14 +110,14 @@ class SurveySender:
         except RetryLater as retry:
             self.surveys.set_state(survey, "failed", f"retried later: {retry.reason}")
             self.surveys.release_customer(mention.platform, mention.author.id)
-            return "retry"
+            return "retry", retry_wait(retry.retry_after_s)
         except PermanentFailure as refusal:
             self.surveys.set_state(survey, "failed", refusal.reason)
             logger.warning("survey not sent", mention_id=mention_id, code=refusal.code)
-            return "failed"
+            return "failed", NO_WAIT
         self.surveys.set_state(survey, "sent")
         logger.info("survey sent", mention_id=mention_id, survey_id=survey.survey_id)
-        return "sent"
+        return "sent", NO_WAIT
 
 
 def source_survey_links(

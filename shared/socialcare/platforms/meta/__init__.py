@@ -20,11 +20,10 @@ from socialcare.platforms.base import (
 )
 from socialcare.platforms.meta import webhook
 from socialcare.platforms.meta.config import SECTION, MetaConfig
+from socialcare.platforms.meta.hub import LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER
 from socialcare.platforms.meta.webhook import (
     FACEBOOK,
     INSTAGRAM,
-    LEGACY_SIGNATURE_HEADER,
-    SIGNATURE_HEADER,
     GraphApiError,
     parse_delivery,
     verify_signature,
@@ -100,8 +99,15 @@ class MetaPlatform:
         if not meta.page_access_token:
             return None
 
+        links: dict[str, dict[str, Any]] = {}  # media id -> its permalink, for this delivery's comments
+
         def fetch(mention: Mention) -> dict[str, Any]:
             # Looked up on the module at call time, so a test can stand in for the Graph API.
+            if mention.raw.get("needs_link") and mention.text:  # an Instagram comment: its media's link
+                media_id = mention.thread_key
+                if media_id not in links:
+                    links[media_id] = webhook.fetch_instagram_permalink(media_id, meta, timeout=timeout)
+                return links[media_id]
             if mention.platform == FACEBOOK:  # a Page `mention`: the post or comment that tags us
                 return webhook.fetch_facebook_mention(mention.external_id, meta, timeout=timeout)
             if mention.kind is MentionKind.POST:  # a mention in a post's caption

@@ -1,6 +1,7 @@
 """Meta for local runs: the `socialcare simulate facebook-comment` and `instagram-comment` events, and the
-simulated Graph API (comments, replies, mention answers, messages, and the look-ups of a comment's comments
-or replies and of a conversation's messages, answered from what was really posted)."""
+simulated Graph API (comments, replies, mention answers, messages, an Instagram media's permalink, and the
+look-ups of a comment's comments or replies and of a conversation's messages, answered from what was really
+posted)."""
 
 import re
 import time
@@ -28,6 +29,7 @@ from socialcare.platforms.meta.webhook import FACEBOOK, INSTAGRAM
 
 EDGE = re.compile(r"^/v\d+(?:\.\d+)?/(?P<node>[^/]+)/(?P<edge>comments|replies|mentions|messages)/?$")
 CONVERSATIONS = re.compile(r"^/v\d+(?:\.\d+)?/(?P<node>[^/]+)/conversations/?$")
+NODE = re.compile(r"^/v\d+(?:\.\d+)?/(?P<node>[^/]+)/?$")
 NO_TOKEN = {
     "message": "An access token is required to request this resource.",
     "type": "OAuthException",
@@ -102,6 +104,13 @@ class LocalMeta:
         return [(section, "graph_base")] if isinstance(section, dict) and "graph_base" in section else []
 
     def answer(self, call: Call, simulator: Simulator) -> Answer | None:
+        media = NODE.match(call.path)
+        if call.method == "GET" and media is not None and query_value(call, "fields") == "permalink":
+            # An Instagram media's link, which ingest asks for a comment's media (a made-up shortcode).
+            if not query_value(call, "access_token"):
+                return 400, {"error": NO_TOKEN}, {}
+            node = media["node"]
+            return 200, {"id": node, "permalink": f"https://www.instagram.com/p/{node}/"}, {}
         edge, conversations = EDGE.match(call.path), CONVERSATIONS.match(call.path)
         if edge is None and conversations is None:
             return None

@@ -13,17 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     import requests
 
-from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured, WrongVerifyToken
+from socialcare.errors import MalformedPayload, NotConfigured
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone, utc_now
 from socialcare.platforms import validate_payload
 from socialcare.platforms.meta.config import MetaConfig
-from socialcare.signatures import matches, sha256_hex
+from socialcare.platforms.meta.hub import answer_subscription, check_signature
 
 FACEBOOK = "facebook"
 INSTAGRAM = "instagram"
 PLATFORM_OF_OBJECT = {"page": FACEBOOK, "instagram": INSTAGRAM}
-SIGNATURE_HEADER = "x-hub-signature-256"
-LEGACY_SIGNATURE_HEADER = "x-hub-signature"
 FEED_ITEMS = {"comment": MentionKind.COMMENT, "post": MentionKind.POST, "status": MentionKind.POST}
 # Above this an epoch is in milliseconds: messaging entries carry `time` in ms, Page and Instagram changes
 # in seconds.
@@ -50,29 +48,11 @@ class GraphApiError(Exception):
 
 def verify_subscription(query: Mapping[str, str], config: MetaConfig) -> str:
     """Answer the `hub.mode=subscribe` check: returns the challenge to echo back as plain text."""
-    if not config.verify_token:
-        raise NotConfigured("meta.verify_token is not configured")
-    if query.get("hub.mode") != "subscribe":
-        raise MalformedPayload("hub.mode must be subscribe")
-    challenge = query.get("hub.challenge")
-    if not challenge:
-        raise MalformedPayload("the hub.challenge query parameter is required")
-    if not matches(config.verify_token, query.get("hub.verify_token")):
-        raise WrongVerifyToken("wrong hub.verify_token")
-    return challenge
+    return answer_subscription(query, config.verify_token, "meta")
 
 
 def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: MetaConfig) -> None:
-    """Check the SHA-256 signature over the raw bytes (Meta signs its own escaping of non-ASCII)."""
-    if not config.app_secret:
-        raise NotConfigured("meta.app_secret is not configured")
-    received = headers.get(SIGNATURE_HEADER)
-    if received is None and LEGACY_SIGNATURE_HEADER in headers:
-        raise InvalidSignature(
-            f"missing {SIGNATURE_HEADER} (the SHA-1 {LEGACY_SIGNATURE_HEADER} is not enough)"
-        )
-    if not matches(sha256_hex(config.app_secret, raw_body), received):
-        raise InvalidSignature(f"missing or wrong {SIGNATURE_HEADER}")
+    check_signature(raw_body, headers, config.app_secret, "meta")
 
 
 # ---------------------------------------------------------------- payload shapes
@@ -299,7 +279,9 @@ def _mention_from_instagram_comment(
         in_reply_to=comment.parent_id or comment.media.id,
         is_ours=ours,
         status=MentionStatus.OURS if ours else MentionStatus.NEW,
-        raw=raw,
+        # The comments webhook names the media but not its link: ingest asks for its permalink
+        # (fetch_instagram_permalink), so the pages and alerts can say "Open on Instagram".
+        raw=raw if ours else {**raw, "needs_link": True},
     )
 
 
@@ -406,14 +388,30 @@ def _epoch(value: int | float | str, where: str) -> datetime:
 def fetch_instagram_mention(
     comment_id: str, config: MetaConfig, session: "requests.Session | None" = None, timeout: float = 5
 ) -> dict[str, Any]:
-    """The text, username and timestamp of a comment that mentions our Instagram account."""
-    fields = f"mentioned_comment.comment_id({comment_id}){{text,username,timestamp}}"
+    """The text, username and timestamp of a comment that mentions our Instagram account, and the link of the
+    media it is on (a comment has no link of its own)."""
+    fields = f"mentioned_comment.comment_id({comment_id}){{text,username,timestamp,media{{permalink}}}}"
     comment = _graph_object(config.ig_user_id, fields, "mentioned_comment", config, session, timeout)
-    return {
+    media = comment.get("media")
+    permalink = media.get("permalink") if isinstance(media, dict) else None
+    fetched = {
         "text": comment.get("text", ""),
         "username": comment.get("username"),
         "timestamp": comment.get("timestamp"),
     }
+    return {**fetched, "url": permalink} if isinstance(permalink, str) and permalink else fetched
+
+
+def fetch_instagram_permalink(
+    media_id: str, config: MetaConfig, session: "requests.Session | None" = None, timeout: float = 5
+) -> dict[str, Any]:
+    """{"url": the permalink} of the brand's own Instagram media a comment was made on (`GET /{media-id}?
+    fields=permalink`): the comments webhook sends the media's id only."""
+    body = _graph_get(media_id, "permalink", config, session, timeout)
+    permalink = body.get("permalink")
+    if not isinstance(permalink, str) or not permalink.startswith("https://"):
+        raise GraphApiError("the media has no permalink", status=200)
+    return {"url": permalink}
 
 
 def fetch_instagram_caption(

@@ -9,36 +9,23 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured, WrongVerifyToken
+from socialcare.errors import MalformedPayload
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, utc_now
 from socialcare.platforms import validate_payload
+from socialcare.platforms.meta.hub import answer_subscription, check_signature
 from socialcare.platforms.threads.config import ThreadsConfig
-from socialcare.signatures import matches, sha256_hex
 
 THREADS = "threads"
-SIGNATURE_HEADER = "x-hub-signature-256"
 FIELDS = frozenset({"replies", "mentions"})  # the fields that carry a customer's words
 
 
 def verify_subscription(query: Mapping[str, str], config: ThreadsConfig) -> str:
     """Answer the `hub.mode=subscribe` check: returns the challenge to echo back as plain text."""
-    if not config.verify_token:
-        raise NotConfigured("threads.verify_token is not configured")
-    if query.get("hub.mode") != "subscribe":
-        raise MalformedPayload("hub.mode must be subscribe")
-    challenge = query.get("hub.challenge")
-    if not challenge:
-        raise MalformedPayload("the hub.challenge query parameter is required")
-    if not matches(config.verify_token, query.get("hub.verify_token")):
-        raise WrongVerifyToken("wrong hub.verify_token")
-    return challenge
+    return answer_subscription(query, config.verify_token, THREADS)
 
 
 def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: ThreadsConfig) -> None:
-    if not config.app_secret:
-        raise NotConfigured("threads.app_secret is not configured")
-    if not matches(sha256_hex(config.app_secret, raw_body), headers.get(SIGNATURE_HEADER)):
-        raise InvalidSignature(f"missing or wrong {SIGNATURE_HEADER}")
+    check_signature(raw_body, headers, config.app_secret, THREADS)
 
 
 class _Shape(BaseModel):
