@@ -169,12 +169,10 @@ def add_agent_on_shift() -> None:
     from socialcare.data import table
     from socialcare.data.agents import AgentStore
     from socialcare.people.agents import AgentService, build_agent
-    from socialcare.settings import get_settings
+    from socialcare.settings import Notifications, Table, load
 
-    settings = get_settings()
-    service = AgentService(
-        AgentStore(table(settings.table_name)), boto3.client("sns"), settings.notification_topic_arn
-    )
+    table_name, topic = load(Table).table_name, load(Notifications).notification_topic_arn
+    service = AgentService(AgentStore(table(table_name)), boto3.client("sns"), topic)
     now = datetime.now(UTC)
     service.add(build_agent(name="Bench", email="bench@example.com", phone="+14155550100"), now)
     service.set_schedule("bench@example.com", "Mon-Sun 00:00-24:00", "UTC", now)

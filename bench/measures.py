@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lambda_like import BUILD_DIR, REPO_ROOT, run_isolated
+from infra.local.stack import stand_in_environments
 from infra.local.template import load_template
 
 COLD_IMPORT_CODE = """
@@ -43,6 +44,8 @@ def cold_imports(rounds: int = 7) -> dict[str, Any]:
     `import boto3; boto3.client("dynamodb")` in the same round. Rounds interleave baseline and functions, so a
     busy machine slows both; the figure is the median of the rounds' ratios, with their spread."""
     functions = function_build_dirs()
+    # Each handler validates its own environment at import: it gets the template's, with stand-in names.
+    environments = stand_in_environments(load_template())
     ratios: dict[str, list[float]] = {name: [] for name in functions}
     times: dict[str, list[float]] = {name: [] for name in functions}
     baseline: list[float] = []
@@ -51,7 +54,7 @@ def cold_imports(rounds: int = 7) -> dict[str, Any]:
             # The baseline right before each function: both see the same moment of the machine's load.
             base = float(run_isolated(BASELINE_IMPORT_CODE, None))
             code = COLD_IMPORT_CODE.format(path=str(directory / "app.py"))
-            took = float(run_isolated(code, directory.name))
+            took = float(run_isolated(code, directory.name, environments[name]))
             baseline.append(base)
             times[name].append(took)
             ratios[name].append(took / base)

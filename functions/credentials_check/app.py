@@ -16,15 +16,20 @@ from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
 from socialcare.platform_config import get_platform_config
 from socialcare.replies.sender import SnsNotifier
-from socialcare.settings import get_settings
+from socialcare.settings import Notifications, PlatformSections, Table, load
 
+
+class CredentialsCheckSettings(Table, Notifications, PlatformSections):
+    """Every platform's section, the leads' topic, and the table remembering alerts."""
+
+
+settings = load(CredentialsCheckSettings)  # at import: a missing variable stops the cold start
 session = requests.Session()
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = get_settings()
     shared_table = table(settings.table_name)
     notifier = SnsNotifier(boto3.client("sns"), settings.notification_topic_arn, AgentStore(shared_table))
     report = run_daily_check(get_platform_config, session, AlertStore(shared_table), notifier, utc_now())

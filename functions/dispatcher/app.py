@@ -12,10 +12,18 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare.dispatch.dispatcher import get_dispatcher, mention_id_of_stream_image, mention_of_stream_image
+from socialcare.dispatch.dispatcher import (
+    DispatchSettings,
+    get_dispatcher,
+    mention_id_of_stream_image,
+    mention_of_stream_image,
+)
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
 from socialcare.platforms.metrics import count_for_platform
+from socialcare.settings import load
+
+load(DispatchSettings)  # at import: a missing variable stops the cold start, naming it
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 

@@ -6,7 +6,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.observability import logger, metrics
-from socialcare.replies.by_email import get_email_reply
+from socialcare.replies.by_email import EmailReplySettings, get_email_reply
+from socialcare.settings import load
+
+load(EmailReplySettings)  # at import: a missing variable stops the cold start, naming it
 
 
 @logger.inject_lambda_context

@@ -11,13 +11,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.data.mentions import get_mention_store
-from socialcare.dispatch.dispatcher import get_dispatcher
+from socialcare.dispatch.dispatcher import DispatchSettings, get_dispatcher
 from socialcare.dispatch.escalation import Escalator
 from socialcare.ingest.enrichment import retry_pending_texts
-from socialcare.measures.survey_sending import get_survey_sender
+from socialcare.measures.survey_sending import SurveySettings, get_survey_sender
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
 from socialcare.platform_config import get_platform_config
+from socialcare.settings import PlatformSections, load
+
+
+class EscalationSettings(DispatchSettings, SurveySettings, PlatformSections):
+    """Dispatching again, asking for surveys, and every platform (texts fetched late, surveys sent)."""
+
+
+load(EscalationSettings)  # at import: a missing variable stops the cold start, naming it
 
 
 @logger.inject_lambda_context

@@ -16,7 +16,14 @@ from socialcare.data.rollups import get_rollup_store
 from socialcare.data.surveys import SurveyStore
 from socialcare.measures.figures import facts_of_record, first_answer
 from socialcare.observability import logger, metrics
-from socialcare.settings import get_settings
+from socialcare.settings import Table, Targets, load
+
+
+class MeasuresSettings(Table, Targets):
+    """The table of the roll-ups, the response targets and the survey delay."""
+
+
+settings = load(MeasuresSettings)  # at import: a missing variable stops the cold start, naming it
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -26,7 +33,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     old = (stream.old_image if stream else None) or {}
     new = (stream.new_image if stream else None) or {}
     event_name = record.event_name.name if record.event_name else ""
-    store, settings = get_rollup_store(), get_settings()
+    store = get_rollup_store()
     answered = first_answer(old, new)
     if answered is not None:
         mention_id, answered_at = answered

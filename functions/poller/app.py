@@ -17,7 +17,14 @@ from socialcare.observability import logger, metrics
 from socialcare.platform_config import get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import PollContext
-from socialcare.settings import get_settings
+from socialcare.settings import PlatformSections, Table, load
+
+
+class PollerSettings(Table, PlatformSections):
+    """The table of what is new and the sections of the platforms it reads."""
+
+
+settings = load(PollerSettings)  # at import: a missing variable stops the cold start, naming it
 
 
 @lru_cache(maxsize=1)
@@ -31,7 +38,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     adapter = registry.poller(str(event.get("poller", "")))
     poll = PollContext(
         config=get_platform_config(),
-        states=PollStateStore(table(get_settings().table_name)),
+        states=PollStateStore(table(settings.table_name)),
         ingest=partial(ingest, store=get_mention_store()),
         session=_session(),
         now=utc_now,

@@ -9,8 +9,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.errors import StorageUnavailable
 from socialcare.observability import logger
-from socialcare.replies.page_flow import get_reply_flow
+from socialcare.replies.page_flow import ReplyPageSettings, get_reply_flow
 from socialcare.replies.page_view import Page, error_page
+from socialcare.settings import load
+
+load(ReplyPageSettings)  # at import: a missing variable stops the cold start, naming it
 
 app = APIGatewayHttpResolver()
 

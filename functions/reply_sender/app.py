@@ -10,7 +10,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.observability import logger, metrics
-from socialcare.replies.sender import get_reply_sender
+from socialcare.replies.sender import SenderSettings, get_reply_sender
+from socialcare.settings import load
+
+load(SenderSettings)  # at import: a missing variable stops the cold start, naming it
 
 # A batch whose records all come back later (throttled together) is a normal answer, not an error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -12,6 +12,14 @@ from socialcare.errors import StorageUnavailable
 from socialcare.measures.survey_page import get_survey_flow
 from socialcare.observability import logger
 from socialcare.replies.page_view import Page
+from socialcare.settings import FormKey, Table, load
+
+
+class SurveyPageSettings(Table, FormKey):
+    """The surveys' table and the forms' key."""
+
+
+load(SurveyPageSettings)  # at import: a missing variable stops the cold start, naming it
 
 app = APIGatewayHttpResolver()
 

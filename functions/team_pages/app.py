@@ -12,8 +12,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.errors import StorageUnavailable
 from socialcare.observability import logger
-from socialcare.people.team_flow import Answer, Request, get_team_flow
+from socialcare.people.team_flow import Answer, Request, TeamSettings, get_team_flow
 from socialcare.people.team_view import message_page
+from socialcare.settings import load
+
+load(TeamSettings)  # at import: a missing variable stops the cold start, naming it
 
 app = APIGatewayHttpResolver()
 

@@ -10,7 +10,10 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.observability import logger, metrics
-from socialcare.replies.by_text import get_text_back
+from socialcare.replies.by_text import TextBackSettings, get_text_back
+from socialcare.settings import load
+
+load(TextBackSettings)  # at import: a missing variable stops the cold start, naming it
 
 
 @logger.inject_lambda_context

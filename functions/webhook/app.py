@@ -8,7 +8,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.observability import logger, metrics
+from socialcare.settings import PlatformSections, Table, load
 from socialcare.webhook.receive import webhook_app
+
+
+class WebhookSettings(Table, PlatformSections):
+    """The table mentions are stored in and the platform's section."""
+
+
+load(WebhookSettings)  # at import: a missing variable stops the cold start, naming it
 
 app = webhook_app()
 

@@ -11,8 +11,14 @@ from socialcare.data.rollups import claim_weekly_report, get_rollup_store
 from socialcare.measures.weekly_report import send_to_leads, week_ending_yesterday, weekly_email
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
-from socialcare.settings import get_settings
+from socialcare.settings import Notifications, Table, load
 
+
+class WeeklyReportSettings(Table, Notifications):
+    """The roll-ups' table and the leads' topic."""
+
+
+settings = load(WeeklyReportSettings)  # at import: a missing variable stops the cold start, naming it
 sns = boto3.client("sns")
 
 
@@ -28,7 +34,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"sent": 0, "reason": "already sent this week"}
     rollups = store.read([*week.previous().days(), *week.days()])
     subject, body = weekly_email(rollups, week)
-    settings = get_settings()
     sent = send_to_leads(sns, settings.notification_topic_arn, get_agent_store().agents(), subject, body)
     logger.info("weekly report sent", leads=sent, week=week.since.isoformat())
     return {"sent": sent}

@@ -48,6 +48,26 @@ def passes_filters(filter_criteria: dict[str, Any] | None, record: dict[str, Any
     return any(bool(_pattern(f["Pattern"]).matches_event(subject)) for f in filters)
 
 
+def gather(
+    read: Callable[[int], list[dict[str, Any]]],
+    batch_size: int,
+    window: float,
+    wait: Callable[[float], bool],
+    clock: Callable[[], float] = time.monotonic,
+) -> list[dict[str, Any]]:
+    """Lambda's batching window (MaximumBatchingWindowInSeconds): once records are waiting but fewer than a
+    batch, keep reading for up to `window` seconds, then invoke with what came; a full batch goes at once.
+    `read(n)` returns up to n more records; `wait(seconds)` returns True when the poller is stopping."""
+    records = read(batch_size)
+    deadline = clock() + window
+    while records and len(records) < batch_size:
+        left = deadline - clock()
+        if left <= 0 or wait(min(left, 0.2)):
+            break
+        records += read(batch_size - len(records))
+    return records
+
+
 def rate_seconds(expression: str) -> float:
     found = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
     if not found:
@@ -126,12 +146,9 @@ class EventSourcePollers:
             got_any = False
             for shard_id in shard_ids:
                 last = self._positions.get(position_key)
-                records = self._read_shard(streams, stream_arn, shard_id, last, properties, batch_size)
-                if records and len(records) < batch_size and window > 0 and not self._stop.wait(window):
-                    # Lambda's batching window: gather for a while before invoking with a part batch.
-                    after = records[-1]["dynamodb"]["SequenceNumber"]
-                    wanted = batch_size - len(records)
-                    records += self._read_shard(streams, stream_arn, shard_id, after, properties, wanted)
+                start = str(properties.get("StartingPosition", "TRIM_HORIZON"))
+                read = self._shard_reader(streams, stream_arn, shard_id, last, start)
+                records = gather(read, batch_size, window, self._stop.wait)
                 if not records:
                     continue
                 got_any = True
@@ -143,25 +160,27 @@ class EventSourcePollers:
             if not got_any:
                 self._stop.wait(0.2)
 
-    def _read_shard(
-        self,
-        streams: Any,
-        stream_arn: str,
-        shard_id: str,
-        after: str | None,
-        properties: dict[str, Any],
-        limit: int,
-    ) -> list[dict[str, Any]]:
-        where: dict[str, Any] = (
-            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
-            if after
-            else {"ShardIteratorType": properties.get("StartingPosition", "TRIM_HORIZON")}
-        )
-        iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **where)[
-            "ShardIterator"
-        ]
-        answer = streams.get_records(ShardIterator=iterator, Limit=limit)
-        return [dict(record, eventSourceARN=stream_arn) for record in answer["Records"]]
+    def _shard_reader(
+        self, streams: Any, stream_arn: str, shard_id: str, after: str | None, start: str
+    ) -> Callable[[int], list[dict[str, Any]]]:
+        """Reads the shard after `after` (from `start` for None), each call after the last record read."""
+        last = after
+
+        def read(limit: int) -> list[dict[str, Any]]:
+            nonlocal last
+            where: dict[str, Any] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+                if last
+                else {"ShardIteratorType": start}
+            )
+            iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **where)
+            answer = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=limit)
+            records = [dict(record, eventSourceARN=stream_arn) for record in answer["Records"]]
+            if records:
+                last = records[-1]["dynamodb"]["SequenceNumber"]
+            return records
+
+        return read
 
     def _deliver_stream_batch(
         self, source: EventSource, records: list[dict[str, Any]], properties: dict[str, Any]
@@ -219,18 +238,25 @@ class EventSourcePollers:
     def _poll_queue(self, source: EventSource) -> None:
         properties = self._resolver.resolve(source.properties)
         queue_arn = properties["Queue"]
-        batch_size = min(int(properties.get("BatchSize", 10)), 10)
+        # Above 10 (with a batching window) a batch is gathered from several receives, as Lambda does.
+        batch_size = int(properties.get("BatchSize", 10))
+        window = float(properties.get("MaximumBatchingWindowInSeconds", 0))
         report_failures = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
         sqs = boto3.client("sqs", endpoint_url=self._endpoint_url, region_name=REGION)
         queue_url = sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
-        while not self._stop.is_set():
-            messages = sqs.receive_message(
+
+        def receive(limit: int) -> list[dict[str, Any]]:
+            answer = sqs.receive_message(
                 QueueUrl=queue_url,
-                MaxNumberOfMessages=batch_size,
+                MaxNumberOfMessages=min(limit, 10),
                 WaitTimeSeconds=0,  # moto answers one request at a time: never hold it while waiting
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            )
+            return [dict(message) for message in answer.get("Messages", [])]
+
+        while not self._stop.is_set():
+            messages = gather(receive, batch_size, window, self._stop.wait)
             if not messages:
                 self._stop.wait(0.2)
                 continue

@@ -5,12 +5,16 @@ import json
 from typing import Any
 
 from infra.local.runtime import FunctionRuntime
+from infra.local.stack import stand_in_environments
 from infra.local.template import Template, load_template
 
 
 def openapi_document(template: Template | None = None) -> dict[str, Any]:
     template = template or load_template()
-    runtime = FunctionRuntime(template.functions, log=lambda _line: None)
+    # Importing a handler needs its environment; its resources' names do not matter here.
+    runtime = FunctionRuntime(
+        template.functions, log=lambda _line: None, environments=stand_in_environments(template)
+    )
     document: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {"title": "Social Care HTTP API", "version": "1.0.0"},

@@ -1,8 +1,10 @@
 """Runs the template's Lambda handlers in this process, the way Lambda would: each handler module is
 imported once (its cold start), then invoked with an event and a context.
 
-Every function gets the same environment (the template sets it in Globals), so one process environment
-serves them all; a template that gave two functions different values for one variable is refused.
+Each function sees the environment the template gives it (Globals merged with its own), as on Lambda,
+although all share one process: its import and its invocations run with a FunctionEnvironment installed
+(socialcare.settings.use_environment), so a handler reading a variable only another function is given fails
+here as it would there.
 
 An invocation ends at the function's Timeout, as Lambda ends it: the caller gets FunctionTimeout (the SQS
 poller leaves the batch to come back after its visibility timeout, the stream poller retries it) and what
@@ -18,12 +20,13 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from infra.local.template import FunctionSpec
+from socialcare.settings import use_environment
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -73,6 +76,47 @@ class FunctionTimeout(Exception):
     """The invocation ran past the function's Timeout: Lambda's "Task timed out after N seconds"."""
 
 
+class FunctionEnvironment(Mapping[str, str]):
+    """The process environment as one function sees it: the variables the template gives it (a value the
+    process sets wins: tests change one that way), none of those the template gives only to other functions,
+    and the rest of the process environment (what Lambda itself provides: region, credentials)."""
+
+    def __init__(self, own: Mapping[str, str], hidden: frozenset[str]) -> None:
+        self._own = dict(own)
+        self._hidden = hidden - self._own.keys()
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._hidden:
+            raise KeyError(key)
+        if key in self._own:
+            return os.environ.get(key, self._own[key])
+        return os.environ[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._own
+        yield from (key for key in list(os.environ) if key not in self._own and key not in self._hidden)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def function_environments(environments: Mapping[str, Mapping[str, str]]) -> dict[str, FunctionEnvironment]:
+    """Each function's view, hiding from it every variable the template gives only to others."""
+    every = frozenset(key for environment in environments.values() for key in environment)
+    return {logical_id: FunctionEnvironment(own, every) for logical_id, own in environments.items()}
+
+
+def shared_environment(environments: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """What every function is given alike (the template's Globals). The process environment carries it, for
+    the libraries that read os.environ themselves, once per process (Powertools' service, namespace and log
+    level); no function sees more through it than it is given anyway."""
+    present = [environment for environment in environments.values() if environment]
+    if not present:
+        return {}
+    first, *others = present
+    return {k: v for k, v in first.items() if all(other.get(k) == v for other in others)}
+
+
 class InvocationEnded(Exception):
     """Raised in a timed-out invocation's thread at its next AWS call or HTTP request: on Lambda its sandbox
     would have been stopped, so nothing it does after the timeout may reach anything."""
@@ -115,38 +159,45 @@ def _install_timeout_guards() -> None:
         _guards_installed = True
 
 
-def merged_environment(environments: dict[str, dict[str, str]]) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for function, environment in environments.items():
-        for key, value in environment.items():
-            if key in merged and merged[key] != value:
-                raise ValueError(
-                    f"{function} sets {key}={value!r} but another function sets {merged[key]!r}: the local "
-                    "stack runs every handler in one process, so put function settings in Globals"
-                )
-            merged[key] = value
-    return merged
-
-
 class FunctionRuntime:
-    def __init__(self, functions: dict[str, FunctionSpec], log: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        functions: dict[str, FunctionSpec],
+        log: Callable[[str], None] | None = None,
+        environments: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self._functions = functions
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        # None: every function sees the process environment as it is.
+        self._environments = function_environments(environments) if environments is not None else None
         _install_timeout_guards()
 
+    def environment(self, logical_id: str) -> Mapping[str, str]:
+        if self._environments is None:
+            return os.environ
+        return self._environments.get(logical_id) or FunctionEnvironment({}, frozenset())
+
     def module(self, logical_id: str) -> ModuleType:
-        """The function's handler module, imported on first use (its cold start)."""
+        """The function's handler module, imported on first use (its cold start), in its environment."""
         with self._lock:
             if logical_id not in self._modules:
-                self._modules[logical_id] = self._load(self._functions[logical_id])
+                with use_environment(self.environment(logical_id)):
+                    self._modules[logical_id] = self._load(self._functions[logical_id])
             return self._modules[logical_id]
 
     def handler(self, logical_id: str) -> Handler:
+        """The function's handler, run in the function's environment."""
         attribute = self._functions[logical_id].handler.rpartition(".")[2]
         handler: Handler = getattr(self.module(logical_id), attribute)
-        return handler
+        environment = self.environment(logical_id)
+
+        def in_its_environment(event: dict[str, Any], context: Any) -> Any:
+            with use_environment(environment):
+                return handler(event, context)
+
+        return in_its_environment
 
     @staticmethod
     def _load(spec: FunctionSpec) -> ModuleType:
@@ -198,7 +249,3 @@ class FunctionRuntime:
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             self._log(f"[invoke] {logical_id} {summary} -> {outcome} {elapsed_ms:.0f}ms".replace("  ", " "))
-
-
-def apply_environment(environment: dict[str, str]) -> None:
-    os.environ.update(environment)

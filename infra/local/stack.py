@@ -237,3 +237,29 @@ class LocalStack:
             except KeyError:
                 continue  # refers to something with no local meaning
         return outputs
+
+
+class StandInResolver(Resolver):
+    """Resolves every resource to a stand-in name, for a handler to import where no stack exists."""
+
+    def _Ref(self, name: str) -> Any:
+        try:
+            return super()._Ref(name)
+        except KeyError:
+            return f"stand-in-{name}"
+
+    def _fn_GetAtt(self, argument: Any) -> Any:
+        logical, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
+        return f"stand-in-{logical}-{attribute}"
+
+
+def stand_in_environments(template: Template) -> dict[str, dict[str, str]]:
+    """Each function's environment as the template gives it (every function, whatever its Condition), with
+    stand-in resource names: the API document and the benchmarks import handlers without a stack."""
+    stack = LocalStack(template, endpoint_url="", api_url="https://stand-in.example")
+    resolver = StandInResolver(stack.parameters(), {}, {}, template.document.get("Conditions", {}))
+    environments = {}
+    for logical_id, spec in template.functions.items():
+        resolved = resolver.resolve(spec.environment)
+        environments[logical_id] = {k: str(v) for k, v in resolved.items() if v is not None}
+    return environments

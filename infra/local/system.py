@@ -19,7 +19,7 @@ from infra.local.event_sources import EventSourcePollers
 from infra.local.gateway import Gateway
 from infra.local.moto_server import SerializedMotoServer
 from infra.local.outbox import OUTBOX_PATH, Outbox
-from infra.local.runtime import FunctionRuntime, apply_environment, merged_environment
+from infra.local.runtime import FunctionRuntime, shared_environment
 from infra.local.stack import DEFAULT_STACK_NAME, REGION, LocalStack, parse_parameter_overrides
 from infra.local.state import StreamPositions, reset, state_dir
 from infra.local.template import TEMPLATE_PATH, EventSource, Resolver, load_template
@@ -115,8 +115,8 @@ class LocalSystem:
             logical_id: self.stack.function_environment(self.resolver, logical_id)
             for logical_id in self.template.functions
         }
-        apply_environment(merged_environment(environments))
-        runtime = FunctionRuntime(self.template.functions, log=self._log)
+        os.environ.update(shared_environment(environments))
+        runtime = FunctionRuntime(self.template.functions, log=self._log, environments=environments)
         self.gateway = Gateway(self.template.routes, runtime, HOST, self.port)
         # Topics that carry messages to our functions (the agents' texts back) are not the outbox's.
         self.outbox.inbound_topics = frozenset(

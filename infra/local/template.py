@@ -68,27 +68,25 @@ class Template:
 def load_template(path: Path = TEMPLATE_PATH) -> Template:
     # Imported here: the gateway's event building (used by the benchmarks in a Lambda-like interpreter)
     # needs Route but not the YAML reader.
+    from samtranslator.plugins.globals.globals import Globals
     from samtranslator.yaml_helper import yaml_parse
 
     document = yaml_parse(path.read_text())
-    function_globals = document.get("Globals", {}).get("Function", {})
+    # SAM's own merge of Globals into each function (maps merged, the function's value winning), as deployed.
+    function_globals = Globals(document)
     functions: dict[str, FunctionSpec] = {}
     routes: list[Route] = []
     event_sources: list[EventSource] = []
     for logical_id, resource in document.get("Resources", {}).items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
-        properties = resource.get("Properties", {})
-        environment = {
-            **function_globals.get("Environment", {}).get("Variables", {}),
-            **properties.get("Environment", {}).get("Variables", {}),
-        }
+        properties = function_globals.merge(resource["Type"], resource.get("Properties", {}), logical_id)
         functions[logical_id] = FunctionSpec(
             logical_id=logical_id,
             code_dir=path.parent / properties["CodeUri"],
-            handler=properties.get("Handler", function_globals.get("Handler", "app.lambda_handler")),
-            timeout=int(properties.get("Timeout", function_globals.get("Timeout", 3))),
-            environment=environment,
+            handler=properties["Handler"],
+            timeout=int(properties.get("Timeout", 3)),  # Lambda's default
+            environment=dict(properties.get("Environment", {}).get("Variables", {})),
         )
         for event_name, event in properties.get("Events", {}).items():
             event_properties = event.get("Properties", {})

@@ -6,12 +6,13 @@ does not call Secrets Manager. Each adapter owns its section's model (`section(k
 platform adds a section (and its secret) without a change here."""
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from socialcare.settings import get_settings
+from socialcare.settings import PlatformSections, load
 
 
 class PlatformConfig(BaseModel):
@@ -45,17 +46,15 @@ def section_secret_ids(value: str) -> dict[str, str]:
     return {name: secret_id for name, secret_id in pairs}
 
 
-def secret_id_of(section: str) -> str:
-    return section_secret_ids(get_settings().section_secret_ids).get(section, "")
-
-
-def _read_section(section: str) -> Any:
-    secret_id = secret_id_of(section)
+def _read_section(secret_ids: dict[str, str], section: str) -> Any:
+    secret_id = secret_ids.get(section, "")
     return parameters.get_secret(secret_id, transform="json") if secret_id else None
 
 
 def get_platform_config() -> PlatformConfig:
     """The document, each section read from its own secret when first asked for."""
+    # The secret ids are read now, in the invocation: sections may be read later in worker threads.
+    secret_ids = section_secret_ids(load(PlatformSections).section_secret_ids)
     config = PlatformConfig()
-    config._loader = _read_section
+    config._loader = partial(_read_section, secret_ids)
     return config

@@ -27,7 +27,8 @@ class Aws:
     template: Template
     stack: LocalStack
     resolver: Resolver
-    environment: dict[str, str]
+    environment: dict[str, str]  # every function's variables together (what a test reads or overrides)
+    environments: dict[str, dict[str, str]]  # each function's own, as the template gives it
 
     @property
     def table_name(self) -> str:
@@ -59,12 +60,13 @@ def aws(monkeypatch: pytest.MonkeyPatch, dev_config: dict[str, Any]) -> Iterator
             parameter_overrides=overrides,
         )
         resolver = stack.provision(dev_config)
-        environment: dict[str, str] = {}
-        for logical_id in template.functions:
-            environment.update(stack.function_environment(resolver, logical_id))
+        environments = {
+            logical_id: stack.function_environment(resolver, logical_id) for logical_id in template.functions
+        }
+        environment = {key: value for own in environments.values() for key, value in own.items()}
         for key, value in environment.items():
             monkeypatch.setenv(key, value)
-        yield Aws(template, stack, resolver, environment)
+        yield Aws(template, stack, resolver, environment, environments)
 
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
@@ -72,7 +74,8 @@ Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
 @pytest.fixture
 def handlers(aws: Aws) -> Callable[[str], Invoke]:
-    runtime = FunctionRuntime(aws.template.functions, log=lambda _line: None)
+    # Each handler sees only its own function's variables, as on Lambda (a value a test sets still wins).
+    runtime = FunctionRuntime(aws.template.functions, log=lambda _line: None, environments=aws.environments)
 
     def get(logical_id: str) -> Invoke:
         handler = runtime.handler(logical_id)

@@ -14,12 +14,12 @@ from infra.local.event_sources import passes_filters
 from infra.local.stack import REGION
 from socialcare.data import table
 from socialcare.data.agents import AgentStore
-from socialcare.dispatch.dispatcher import Dispatcher, build_dispatcher
+from socialcare.dispatch.dispatcher import Dispatcher, DispatchSettings, build_dispatcher
 from socialcare.dispatch.escalation import Escalator
 from socialcare.dispatch.routing import answer_due
 from socialcare.models import Author, Mention, MentionKind
 from socialcare.people.agents import AgentService, build_agent
-from socialcare.settings import get_settings
+from socialcare.settings import Deadlines, load
 from tests.integration.conftest import Aws
 
 ALWAYS = "Mon-Sun 00:00-24:00"
@@ -84,7 +84,7 @@ class World:
     def open_reply_link(self, mention_id: str, by: str, at: datetime) -> None:
         """What the reply page does when an agent says "I'm on it": opened, and pending again only when its
         answer deadline passes."""
-        due = answer_due(self.stored(mention_id).priority, at, get_settings().escalation_deadlines)
+        due = answer_due(self.stored(mention_id).priority, at, load(Deadlines).escalation_deadlines)
         stored = self.stored(mention_id)
         assert self.aws.mention_store().mark_opened(mention_id, by, at, due, was=stored.status)
 
@@ -134,7 +134,7 @@ def new_mention_records(aws: Aws) -> list[dict[str, Any]]:
 
 def make_world(aws: Aws) -> World:
     """Built after the `aws` fixture set the environment, as a Lambda execution environment would be."""
-    settings = get_settings()
+    settings = load(DispatchSettings)
     agents = AgentService(
         AgentStore(table(settings.table_name)), boto3.client("sns"), settings.notification_topic_arn
     )

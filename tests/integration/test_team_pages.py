@@ -14,7 +14,7 @@ from socialcare.data.tokens import TokenStore
 from socialcare.models import MentionStatus, utc_now
 from socialcare.people import team_flow
 from socialcare.replies.tokens import new_token
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from tests.integration.conftest import Aws
 from tests.integration.dispatch_support import World, emails, make_world
 from tests.integration.team_support import Browser, nonce_in, sign_in, sign_in_tokens
@@ -36,11 +36,11 @@ def invoke(handlers: Any, world: World) -> Any:
 
 
 def team_store() -> TeamStore:
-    return TeamStore(table(get_settings().table_name))
+    return TeamStore(table(load(Table).table_name))
 
 
 def agent(email: str) -> Any:
-    record = AgentStore(table(get_settings().table_name)).get(email)
+    record = AgentStore(table(load(Table).table_name)).get(email)
     assert record is not None
     return record.agent
 
@@ -78,7 +78,7 @@ def test_the_link_only_shows_a_button_and_the_buttons_post_signs_in_once(invoke:
     assert "Secure" not in cookie  # the local stack is plain HTTP; on HTTPS: __Host- and Secure (unit tests)
     # Only the token's hash is stored.
     session_token = browser.cookies["socialcare_team"]
-    assert session_token not in str(table(get_settings().table_name).scan()["Items"])
+    assert session_token not in str(table(load(Table).table_name).scan()["Items"])
     assert browser.get("/team")["statusCode"] == 200
 
     again = Browser(invoke).post(f"/team/sign-in/{token}", {"nonce": nonce})
@@ -178,7 +178,7 @@ def test_take_joins_the_assignees_and_opens_the_reply_page_with_a_link_of_ones_o
     taken = ann.post("/team/take/x-5001", {"nonce": nonce_in(page)})
     assert taken["statusCode"] == 303 and taken["headers"]["Location"].startswith("/r/")
     token = taken["headers"]["Location"].removeprefix("/r/")
-    link = TokenStore(table(get_settings().table_name)).find(token)
+    link = TokenStore(table(load(Table).table_name)).find(token)
     assert link is not None and link.agent_email == "ann@example.com" and link.mention_id == "x-5001"
     stored = world.stored("x-5001")
     assert stored.assigned_to == ["ann@example.com"] and stored.taken_by == "ann@example.com"

@@ -10,7 +10,13 @@ from typing import Any, ClassVar
 
 import pytest
 
-from infra.local.event_sources import EventSourcePollers, matches_pattern, passes_filters, rate_seconds
+from infra.local.event_sources import (
+    EventSourcePollers,
+    gather,
+    matches_pattern,
+    passes_filters,
+    rate_seconds,
+)
 from infra.local.gateway import build_event, response_parts
 from infra.local.runtime import FunctionRuntime, FunctionTimeout
 from infra.local.stack import parse_parameter_overrides
@@ -229,6 +235,57 @@ def test_log_lines_name_their_own_function_when_invocations_overlap(
     first.join()
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert {line["tag"]: line["function_name"] for line in lines} == {"first": "First", "second": "Second"}
+
+
+class Arrivals:
+    """Records arriving at set moments, read as a poller reads them, on a clock the test moves."""
+
+    def __init__(self, arrivals: list[tuple[float, str]]) -> None:
+        self.arrivals = arrivals
+        self.now = 0.0
+        self.taken = 0
+        self.waits: list[float] = []
+
+    def read(self, limit: int) -> list[dict[str, Any]]:
+        ready = [name for at, name in self.arrivals[self.taken :] if at <= self.now][:limit]
+        self.taken += len(ready)
+        return [{"id": name} for name in ready]
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.now += seconds
+        return False
+
+
+def ids(records: list[dict[str, Any]]) -> list[str]:
+    return [record["id"] for record in records]
+
+
+def test_a_batching_window_gathers_late_records_until_the_batch_is_full() -> None:
+    stream = Arrivals([(0, "a"), (0.3, "b"), (0.5, "c"), (0.6, "d")])
+    assert ids(gather(stream.read, 3, 5.0, stream.wait, clock=lambda: stream.now)) == ["a", "b", "c"]
+    assert sum(stream.waits) < 1  # it went as soon as the batch was full, well before the window's end
+
+
+def test_a_batching_window_ends_with_what_came() -> None:
+    stream = Arrivals([(0, "a"), (0.3, "b"), (9, "late")])
+    assert ids(gather(stream.read, 10, 1.0, stream.wait, clock=lambda: stream.now)) == ["a", "b"]
+    assert sum(stream.waits) == pytest.approx(1.0)
+
+
+def test_without_a_window_or_with_a_full_batch_nothing_waits() -> None:
+    stream = Arrivals([(0, "a"), (0.1, "b")])
+    assert ids(gather(stream.read, 10, 0, stream.wait, clock=lambda: stream.now)) == ["a"]
+    full = Arrivals([(0, "a"), (0, "b")])
+    assert ids(gather(full.read, 2, 5.0, full.wait, clock=lambda: full.now)) == ["a", "b"]
+    empty = Arrivals([(1, "later")])
+    assert gather(empty.read, 2, 5.0, empty.wait, clock=lambda: empty.now) == []
+    assert stream.waits == full.waits == empty.waits == []
+
+
+def test_a_stopping_poller_invokes_with_what_it_gathered() -> None:
+    stream = Arrivals([(0, "a"), (0.3, "b")])
+    assert ids(gather(stream.read, 10, 5.0, lambda _s: True, clock=lambda: stream.now)) == ["a"]
 
 
 class _Recorder(BaseHTTPRequestHandler):

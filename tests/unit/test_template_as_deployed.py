@@ -134,7 +134,8 @@ SECRETS = {
         "ThreadsConfigSecret",
         "GoogleReviewsConfigSecret",
     },
-    "ReplyPageFunction": {"ReplyFormKeySecret"},
+    # The sections that name platforms: feeds are answered there, sources have display names.
+    "ReplyPageFunction": {"ReplyFormKeySecret", "FeedsConfigSecret", "SourcesConfigSecret"},
     "SurveyPageFunction": {"ReplyFormKeySecret"},
     "TeamPagesFunction": {"ReplyFormKeySecret"},
     # UNDO deletes through every platform's API.

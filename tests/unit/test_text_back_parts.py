@@ -13,7 +13,7 @@ from socialcare.dispatch.notices import sms_segments, sms_text
 from socialcare.dispatch.sms import SnsSmsSender, TwoWaySmsSender, sms_sender
 from socialcare.models import Author, Mention, MentionKind
 from socialcare.replies.by_text import parse_inbound, split_code
-from socialcare.settings import Settings
+from socialcare.settings import Texting
 
 
 @pytest.mark.parametrize(
@@ -101,15 +101,15 @@ def test_the_two_way_sender_sends_from_the_number_with_end_user_messaging() -> N
 
 def test_settings_choose_the_sender(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    base = {"TABLE_NAME": "table", "SECTION_SECRET_IDS": "x=secret"}
+    base = {"SMS_ORIGINATION_NUMBER": ""}
     sns = boto3.client("sns", region_name="us-east-1")
-    assert isinstance(sms_sender(Settings.model_validate(base), sns), SnsSmsSender)
-    two_way = Settings.model_validate({**base, "SMS_ORIGINATION_NUMBER": "+18005550199"})
+    assert isinstance(sms_sender(Texting.model_validate(base), sns), SnsSmsSender)
+    two_way = Texting.model_validate({**base, "SMS_ORIGINATION_NUMBER": "+18005550199"})
     assert isinstance(sms_sender(two_way, sns), TwoWaySmsSender)
-    local = Settings.model_validate({**base, "SMS_ORIGINATION_NUMBER": "+18005550199", "SMS_VIA_SNS": "true"})
+    local = Texting.model_validate({**base, "SMS_ORIGINATION_NUMBER": "+18005550199", "SMS_VIA_SNS": "true"})
     assert isinstance(sms_sender(local, sns), SnsSmsSender)
     with pytest.raises(ValueError):
-        Settings.model_validate({**base, "SMS_ORIGINATION_NUMBER": "0800 555"})
+        Texting.model_validate({**base, "SMS_ORIGINATION_NUMBER": "0800 555"})
 
 
 def test_each_adapter_names_its_delete_and_refuses_what_cannot_be_deleted() -> None:

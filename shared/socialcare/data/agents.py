@@ -16,7 +16,7 @@ from typing import Any
 from socialcare.data.dynamo import plain, query_items, storage_errors, succeeded, table
 from socialcare.data.table_map import AGENTS_LIST, LISTS, agent_key, agent_list_entry
 from socialcare.models import Agent
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 AGENTS_INDEX_KEY = AGENTS_LIST
@@ -119,4 +119,4 @@ class AgentStore:
 
 @one_per_process
 def get_agent_store() -> AgentStore:
-    return AgentStore(table(get_settings().table_name))
+    return AgentStore(table(load(Table).table_name))

@@ -68,7 +68,7 @@ from socialcare.data.table_map import (
 )
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Mention
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 UNDELIVERED_INDEX_KEY = UNDELIVERED_LIST
@@ -562,4 +562,4 @@ class DispatchStore:
 
 @one_per_process
 def get_dispatch_store() -> DispatchStore:
-    return DispatchStore(table(get_settings().table_name))
+    return DispatchStore(table(load(Table).table_name))

@@ -51,7 +51,7 @@ from socialcare.models import (
     mention_id,
     utc_now,
 )
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 MENTION_SK = "MENTION"
@@ -584,4 +584,4 @@ class MentionStore:
 @one_per_process
 def get_mention_store() -> MentionStore:
     """The store of this function's table, created once per execution environment."""
-    return MentionStore(table(get_settings().table_name))
+    return MentionStore(table(load(Table).table_name))

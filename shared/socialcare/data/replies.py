@@ -65,7 +65,7 @@ from socialcare.data.table_map import (
 )
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Mention, MentionStatus
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 
@@ -492,7 +492,7 @@ def _mention_change(
 
 @one_per_process
 def get_reply_store() -> ReplyStore:
-    return ReplyStore(table(get_settings().table_name))
+    return ReplyStore(table(load(Table).table_name))
 
 
 def mention_for_reply(mention: Mention) -> Mention:

@@ -30,7 +30,7 @@ from typing import Any
 from socialcare.data import table_map
 from socialcare.data.dynamo import Update, put_if_absent, storage_errors, table, transact
 from socialcare.measures.figures import DISTRIBUTION, Counters, Fact
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 # The stream keeps records 24 hours; Lambda retries within that. A week leaves room for a replayed shard.
@@ -147,7 +147,7 @@ class RollupStore:
 @one_per_process
 def get_rollup_store() -> RollupStore:
     """The roll-ups of this function's table, created once per execution environment."""
-    return RollupStore(table(get_settings().table_name))
+    return RollupStore(table(load(Table).table_name))
 
 
 def claim_weekly_report(table: Any, week: str, now: datetime) -> bool:

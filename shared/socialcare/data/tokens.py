@@ -11,7 +11,7 @@ from typing import Any
 from socialcare.data.dynamo import storage_errors, succeeded, table
 from socialcare.data.table_map import reply_link_key
 from socialcare.replies.tokens import DEFAULT_TOKEN_TTL, hash_token, is_expired, new_token, token_expiry
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 # How long a token item outlives its link before DynamoDB's TTL deletes it.
@@ -128,4 +128,4 @@ class TokenStore:
 
 @one_per_process
 def get_token_store() -> TokenStore:
-    return TokenStore(table(get_settings().table_name))
+    return TokenStore(table(load(Table).table_name))

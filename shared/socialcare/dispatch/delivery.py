@@ -22,7 +22,7 @@ from socialcare.dispatch.notifier import (
 )
 from socialcare.models import Mention
 from socialcare.observability import logger
-from socialcare.settings import Settings
+from socialcare.settings import LinkLifetime
 
 CHANNELS = ("sms", "email")
 CONVERSATION_IN_EMAIL = 20  # earlier mentions of the conversation shown in the email
@@ -42,7 +42,7 @@ class Prepared:
 class NoticeDelivery:
     """Sends a notice's texts and emails through the notifier and records each on the notice."""
 
-    settings: Settings
+    settings: LinkLifetime
     mentions: MentionStore
     agents: AgentStore
     store: DispatchStore

@@ -43,7 +43,7 @@ from socialcare.data.reply_addresses import ReplyAddressStore
 from socialcare.data.sms_codes import AlertCodeStore
 from socialcare.data.tokens import TokenStore, new_reply_link
 from socialcare.dispatch.delivery import NoticeDelivery, Prepared, earlier_in_conversation
-from socialcare.dispatch.notifier import Notifier, RemainingMs, claim_window
+from socialcare.dispatch.notifier import Notifier, NotifierSettings, RemainingMs, claim_window
 from socialcare.dispatch.recent_writes import RecentWrites
 from socialcare.dispatch.routing import (
     DEFAULT_DEADLINES,
@@ -57,7 +57,7 @@ from socialcare.errors import StorageUnavailable
 from socialcare.models import Agent, Mention, MentionStatus
 from socialcare.observability import logger
 from socialcare.people.shifts import can_be_texted, is_on_shift
-from socialcare.settings import Settings, get_settings
+from socialcare.settings import Deadlines, Routing, Table, load
 from socialcare.singletons import one_per_process
 
 # Statuses in which an assignment still counts against an agent's capacity.
@@ -80,7 +80,11 @@ ASSIGN_ATTEMPTS = 4
 ROSTER_REUSE = 5.0  # seconds
 
 
-def deadlines_of(settings: Settings) -> dict[Priority, timedelta]:
+class DispatchSettings(Table, NotifierSettings, Routing):
+    """What dispatching reads: the notifier's settings and the routing limits."""
+
+
+def deadlines_of(settings: Deadlines) -> dict[Priority, timedelta]:
     configured = settings.escalation_deadlines
     return {priority: configured.get(priority.value, DEFAULT_DEADLINES[priority]) for priority in Priority}
 
@@ -110,7 +114,7 @@ class _Recorded:
 class Dispatcher:
     def __init__(
         self,
-        settings: Settings,
+        settings: DispatchSettings,
         mentions: MentionStore,
         agents: AgentStore,
         store: DispatchStore,
@@ -387,7 +391,7 @@ def mention_of_stream_image(image: Mapping[str, Any]) -> Mention | None:
     return mention
 
 
-def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
+def build_dispatcher(settings: DispatchSettings, sns: Any | None = None) -> Dispatcher:
     resource = table(settings.table_name)
     notifier = Notifier(
         settings,
@@ -404,4 +408,4 @@ def build_dispatcher(settings: Settings, sns: Any | None = None) -> Dispatcher:
 @one_per_process
 def get_dispatcher() -> Dispatcher:
     """The dispatcher of this execution environment (clients and stores created once)."""
-    return build_dispatcher(get_settings())
+    return build_dispatcher(load(DispatchSettings))

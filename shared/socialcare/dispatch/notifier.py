@@ -17,7 +17,7 @@ from socialcare.dispatch.sms import SmsSender, sms_sender
 from socialcare.models import Agent, Mention, MentionStatus
 from socialcare.observability import logger
 from socialcare.replies.tokens import hash_token
-from socialcare.settings import Settings
+from socialcare.settings import Emailing, Notifications, ReplyLinks, Texting
 
 if TYPE_CHECKING:  # socialcare.dispatch.mail is imported only when emails go through SES (ReplyEmailDomain)
     from socialcare.dispatch.mail import SesMailer
@@ -67,12 +67,16 @@ def mask_phone(phone: str) -> str:
     return phone[:4] + "*" * max(0, len(phone) - 6) + phone[-2:] if len(phone) > 6 else "***"
 
 
+class NotifierSettings(Notifications, ReplyLinks, Texting, Emailing):
+    """What notifying reads: the topic, the reply links, and whether texts and emails can be answered."""
+
+
 class Notifier:
     """Sends notifications (one SNS publish each) and says how long a delivery attempt may hold a notice."""
 
     def __init__(
         self,
-        settings: Settings,
+        settings: "NotifierSettings",
         tokens: TokenStore,
         sns: Any,
         codes: AlertCodeStore | None = None,
@@ -80,10 +84,6 @@ class Notifier:
         addresses: ReplyAddressStore | None = None,
         mailer: "SesMailer | None" = None,
     ) -> None:
-        if not settings.public_base_url:
-            raise ValueError("PUBLIC_BASE_URL is not set: reply links would have no address")
-        if not settings.notification_topic_arn:
-            raise ValueError("NOTIFICATION_TOPIC_ARN is not set: emails to agents would have nowhere to go")
         self._settings = settings
         self.tokens = tokens
         self._sns = sns

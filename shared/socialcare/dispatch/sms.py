@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import boto3
 
-from socialcare.settings import Settings
+from socialcare.settings import Texting
 
 
 class SmsSender(Protocol):
@@ -51,7 +51,7 @@ class TwoWaySmsSender:
         return str(answer.get("MessageId", ""))
 
 
-def sms_sender(settings: Settings, sns: Any | None = None) -> SmsSender:
+def sms_sender(settings: Texting, sns: Any | None = None) -> SmsSender:
     """The sender the settings ask for. The End User Messaging client is created only when it is used."""
     if settings.sms_origination_number and not settings.sms_via_sns:
         return TwoWaySmsSender(boto3.client("pinpoint-sms-voice-v2"), settings.sms_origination_number)

@@ -29,7 +29,7 @@ from socialcare.replies.page_flow import (
 )
 from socialcare.replies.page_view import Page
 from socialcare.replies.tokens import hash_token
-from socialcare.settings import get_settings
+from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 CHANGE_WINDOW = timedelta(days=7)
@@ -185,4 +185,4 @@ class SurveyFlow:
 
 @one_per_process
 def get_survey_flow() -> SurveyFlow:
-    return SurveyFlow(SurveyStore(table(get_settings().table_name)), get_nonce_key)
+    return SurveyFlow(SurveyStore(table(load(Table).table_name)), get_nonce_key)

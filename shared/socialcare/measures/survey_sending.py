@@ -23,6 +23,7 @@ from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.surveys import private_channel
 from socialcare.replies.tokens import hash_token, new_token
+from socialcare.settings import PublicUrl, Table, load
 from socialcare.singletons import one_per_process
 
 ONCE_PER_CUSTOMER = timedelta(days=14)
@@ -160,14 +161,17 @@ def source_survey_links(
     return link
 
 
+class SurveySettings(Table, PublicUrl):
+    """What asking for surveys reads: the table and where survey links point."""
+
+
 @one_per_process
 def get_survey_sender() -> SurveySender:
     """The sweep's survey sender (stores and settings created once per execution environment)."""
     from socialcare.data import table
     from socialcare.platform_config import get_platform_config
-    from socialcare.settings import get_settings
 
-    settings = get_settings()
+    settings = load(SurveySettings)
     shared_table = table(settings.table_name)
     return SurveySender(
         SurveyStore(shared_table), MentionStore(shared_table), get_platform_config, settings.public_base_url

@@ -71,6 +71,7 @@ from socialcare.people.team_view import (
 from socialcare.replies.page_flow import is_cross_site, parse_form
 from socialcare.replies.page_view import Page
 from socialcare.replies.tokens import hash_token, new_token
+from socialcare.settings import Deadlines, FormKey, LinkLifetime, Notifications, OwnAddress, Table, load
 from socialcare.singletons import one_per_process
 
 MAX_FORM_BYTES = 16 * 1024
@@ -571,15 +572,18 @@ def sns_email(sns: Any, topic_arn: str) -> Callable[[AgentRecord, str, str], Non
     return send
 
 
+class TeamSettings(Table, Notifications, FormKey, OwnAddress, LinkLifetime, Deadlines):
+    """What the team pages read: sign-in emails, the forms' key, links and the escalation deadlines."""
+
+
 @one_per_process
 def get_team_flow() -> TeamFlow:
     import boto3
 
     from socialcare.data import table
     from socialcare.replies.page_flow import get_nonce_key
-    from socialcare.settings import get_settings
 
-    settings = get_settings()
+    settings = load(TeamSettings)
     shared_table = table(settings.table_name)
     return TeamFlow(
         team=TeamStore(shared_table),

@@ -39,7 +39,7 @@ from socialcare.dispatch.notices import REPLY_ABOVE
 from socialcare.models import MentionStatus, utc_now
 from socialcare.observability import logger
 from socialcare.replies.page_view import validate_reply
-from socialcare.settings import Settings, get_settings
+from socialcare.settings import Emailing, InboundMail, Notifications, ReplyLinks, ReplyQueue, Table, load
 from socialcare.singletons import one_per_process
 
 REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "da", "sv", "pl", "cs"]
@@ -177,7 +177,7 @@ class Outcome:
 
 @dataclass
 class EmailReply:
-    settings: Settings
+    settings: "EmailReplySettings"
     addresses: ReplyAddressStore
     mentions: MentionStore
     replies: ReplyStore
@@ -285,11 +285,15 @@ def s3_reader(s3: Any, bucket: str, prefix: str) -> Callable[[str], bytes]:
     return read
 
 
+class EmailReplySettings(Table, ReplyLinks, ReplyQueue, Emailing, InboundMail, Notifications):
+    """What answering by email reads: the domain and bucket of the answers, links, the queue, the topic."""
+
+
 @one_per_process
 def get_email_reply() -> EmailReply:
     from socialcare.replies.page_flow import sqs_queue  # the page's module: only its queueing is needed
 
-    settings = get_settings()
+    settings = load(EmailReplySettings)
     shared_table = table(settings.table_name)
     return EmailReply(
         settings=settings,

@@ -45,7 +45,7 @@ from socialcare.models import Mention, MentionStatus, utc_now
 from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.replies.page_view import platform_label, validate_reply
-from socialcare.settings import Settings, get_settings
+from socialcare.settings import PlatformSections, ReplyLinks, ReplyQueue, Table, Texting, load
 from socialcare.singletons import one_per_process
 
 UNDO_WINDOW = timedelta(minutes=5)
@@ -107,7 +107,7 @@ class Outcome:
 
 @dataclass
 class TextBack:
-    settings: Settings
+    settings: "TextBackSettings"
     codes: AlertCodeStore
     agents: AgentStore
     mentions: MentionStore
@@ -299,7 +299,13 @@ def confirmation_text(reply: Reply, who: str) -> str:
     return f"Posted to {who[:30]} on {label}. Reply UNDO {reply.sms_code} within 5 minutes to delete it."
 
 
-def build_text_back(settings: Settings, sms: SmsSender | None = None, sqs: Any | None = None) -> TextBack:
+class TextBackSettings(Table, ReplyLinks, ReplyQueue, Texting, PlatformSections):
+    """What answering by text reads: the two-way number, links, the reply queue, every platform (UNDO)."""
+
+
+def build_text_back(
+    settings: TextBackSettings, sms: SmsSender | None = None, sqs: Any | None = None
+) -> TextBack:
     from socialcare.replies.page_flow import sqs_queue  # the page's module: only its queueing is needed
 
     shared_table = table(settings.table_name)
@@ -318,4 +324,4 @@ def build_text_back(settings: Settings, sms: SmsSender | None = None, sqs: Any |
 
 @one_per_process
 def get_text_back() -> TextBack:
-    return build_text_back(get_settings())
+    return build_text_back(load(TextBackSettings))

@@ -75,7 +75,7 @@ from socialcare.replies.page_view import (
     validate_reply,
 )
 from socialcare.replies.tokens import hash_token
-from socialcare.settings import get_settings
+from socialcare.settings import Deadlines, FormKey, PlatformSections, ReplyQueue, Table, load
 from socialcare.singletons import one_per_process
 
 MAX_FORM_BYTES = 64 * 1024  # the longest reply anywhere is 10,000 characters, at most 4 bytes each
@@ -96,7 +96,7 @@ def nonce_key_from_config(secret_text: str) -> bytes:
 
 def get_nonce_key() -> bytes:
     # Powertools caches the secret (POWERTOOLS_PARAMETERS_MAX_AGE), like the platform configuration.
-    secret = parameters.get_secret(get_settings().reply_form_key_secret_id)
+    secret = parameters.get_secret(load(FormKey).reply_form_key_secret_id)
     return nonce_key_from_config(secret if isinstance(secret, str) else bytes(secret).decode("utf-8"))
 
 
@@ -211,7 +211,7 @@ class ReplyFlow:
         if mention.status not in (MentionStatus.ASSIGNED, MentionStatus.WAITING):
             return mention
         opened = {"status": MentionStatus.OPENED, "opened_at": now, "opened_by": link.agent_email}
-        due = answer_due(mention.priority, now, get_settings().escalation_deadlines)
+        due = answer_due(mention.priority, now, load(Deadlines).escalation_deadlines)
         if not self.mentions.mark_opened(mention.id, link.agent_email, now, due, was=mention.status):
             return self.mentions.get(mention.id) or mention  # someone was first, or it changed meanwhile
         logger.info("mention opened", mention_id=mention.id)
@@ -572,9 +572,14 @@ def sqs_queue(sqs: Any, queue_url: str) -> Callable[[Reply], None]:
     return send
 
 
+class ReplyPageSettings(Table, FormKey, ReplyQueue, Deadlines, PlatformSections):
+    """What the reply page reads: its form key, the queue of replies, the escalation deadlines, and the
+    sections that name platforms (feeds answered there, sources' display names)."""
+
+
 @one_per_process
 def get_reply_flow() -> ReplyFlow:
-    settings = get_settings()
+    settings = load(ReplyPageSettings)
     shared_table = table(settings.table_name)
     return ReplyFlow(
         tokens=TokenStore(shared_table),

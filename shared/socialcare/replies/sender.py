@@ -62,7 +62,16 @@ from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
 from socialcare.platforms.metrics import count_for_platform
-from socialcare.settings import get_settings
+from socialcare.settings import (
+    FormKey,
+    Notifications,
+    PlatformSections,
+    PublicUrl,
+    ReplyQueue,
+    Table,
+    Texting,
+    load,
+)
 from socialcare.singletons import one_per_process
 from socialcare.untrusted_text import without_format_characters
 
@@ -600,9 +609,14 @@ class SnsNotifier:
             )
 
 
+class SenderSettings(Table, Notifications, ReplyQueue, PublicUrl, Texting, PlatformSections, FormKey):
+    """What posting replies reads: every platform, the queue, whom to tell of a failure, the links in it,
+    and the form key that survey links are derived with."""
+
+
 @one_per_process
 def get_reply_sender() -> ReplySender:
-    settings = get_settings()
+    settings = load(SenderSettings)
     shared_table = table(settings.table_name)
     sns = boto3.client("sns")
     return ReplySender(
