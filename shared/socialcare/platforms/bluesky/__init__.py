@@ -23,6 +23,9 @@ from socialcare.platforms.base import (
 from socialcare.platforms.bluesky.config import SECTION, BlueskyConfig
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 PLATFORM = "bluesky"
@@ -106,6 +109,26 @@ class BlueskyPlatform:
         from socialcare.platforms.bluesky import replies
 
         return replies.find(target, text, since, context)
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return True  # our answers are records in the brand's repo
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.bluesky import replies
+
+        replies.delete(platform_reply_id, context)
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        bluesky = config.section(SECTION, BlueskyConfig)
+        if not (bluesky.handle or bluesky.app_password):
+            return {}  # not in use
+        from socialcare.platforms.bluesky.client import check
+
+        return {self.webhook: check(config, bluesky, session)}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.bluesky.local import LocalBluesky

@@ -26,6 +26,9 @@ from socialcare.platforms.google_reviews.config import SECTION, GoogleReviewsCon
 from socialcare.platforms.google_reviews.push import GOOGLE
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = ["GOOGLE", "GoogleReviewsConfig", "GoogleReviewsPlatform", "config_of"]
@@ -52,7 +55,8 @@ class GoogleReviewsPlatform:
         return "Google reviews"
 
     def secrets(self, config: PlatformConfig) -> list[str]:
-        return [config_of(config).access_token]
+        google = config_of(config)
+        return [google.access_token, google.client_secret, google.refresh_token]
 
     # ---- receiving
     def routes(self) -> list[WebhookRoute]:
@@ -74,13 +78,19 @@ class GoogleReviewsPlatform:
 
     def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
         google = config_of(config)
-        if not google.access_token:
+        if not google.can_read:
             return None
 
         def fetch(mention: Mention) -> dict[str, Any]:
+            import time
+
+            import requests
+
             from socialcare.platforms.google_reviews import replies
 
-            return replies.fetch_review(_review_name(mention), google, timeout)
+            with requests.Session() as session:
+                context = PostContext(config, session, time.time, (min(3.05, timeout), timeout))
+                return replies.fetch_review(_review_name(mention), google, context)
 
         return fetch
 
@@ -121,6 +131,27 @@ class GoogleReviewsPlatform:
         from socialcare.platforms.google_reviews import replies
 
         return replies.find(target, text, since, context, config_of(context.config))
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return True  # DELETE .../reviews/{id}/reply
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.google_reviews import replies
+
+        name = _review_name(mention) if mention is not None else ""
+        replies.delete(name, context, config_of(context.config))
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        google = config_of(config)
+        if not (google.audience or google.can_read):
+            return {}  # not in use
+        from socialcare.platforms.google_reviews import oauth
+
+        return {self.webhook: oauth.check(config, google, session)}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.google_reviews.local import LocalGoogleReviews

@@ -31,6 +31,9 @@ from socialcare.platforms.meta.webhook import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
@@ -183,6 +186,29 @@ class MetaPlatform:
         if target.private:
             return None  # Meta refuses a second private reply to a comment: posting again is safe
         return replies.find(target, text, since, context, config_of(context.config))
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return kind != MentionKind.DIRECT_MESSAGE  # the Send API deletes no message
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.meta import replies
+
+        kind = mention.kind if mention is not None else MentionKind.COMMENT
+        replies.delete(platform_reply_id, platform, kind, context, config_of(context.config))
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        from socialcare.platforms.meta import credentials
+
+        meta = config_of(config)
+        return (
+            {self.webhook: credentials.check_meta(meta, session, now)}
+            if credentials.is_configured(meta)
+            else {}
+        )
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.meta.local import LocalMeta

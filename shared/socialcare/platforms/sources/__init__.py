@@ -29,6 +29,9 @@ from socialcare.platforms.sources.webhook import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
@@ -117,6 +120,16 @@ class SourcesPlatform:
     def reply_kind(self, mention: Mention) -> MentionKind:
         return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.COMMENT
 
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return kind != MentionKind.DIRECT_MESSAGE
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.sources import replies
+
+        replies.delete(platform_reply_id, platform, context, sources_of(context.config).get(platform))
+
     def post_reply(self, target: ReplyTarget, text: str, context: PostContext) -> PostResult:
         from socialcare.platforms.sources import replies
 
@@ -125,6 +138,16 @@ class SourcesPlatform:
     def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
         # Nothing to ask: every attempt carries the same webhook-id, and the source drops repeats.
         return None
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        from socialcare.platforms.sources import credentials
+
+        return {
+            name: credentials.check_source(name, source, session)
+            for name, source in sorted(sources_of(config).root.items())
+        }
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.sources.local import LocalSources

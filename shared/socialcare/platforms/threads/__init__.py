@@ -27,6 +27,9 @@ from socialcare.platforms.threads.webhook import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = ["THREADS", "ThreadsConfig", "ThreadsPlatform", "config_of"]
@@ -108,6 +111,26 @@ class ThreadsPlatform:
         from socialcare.platforms.threads import replies
 
         return replies.find(target, text, since, context, config_of(context.config))
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return True  # our answers are posts of the brand's (DELETE /{threads-media-id}, threads_delete)
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.threads import replies
+
+        replies.delete(platform_reply_id, context, config_of(context.config))
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        threads = config_of(config)
+        if not (threads.app_secret or threads.access_token or threads.user_id):
+            return {}  # not in use
+        from socialcare.platforms.threads import replies
+
+        return {self.webhook: replies.check(config, threads, session)}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.threads.local import LocalThreads

@@ -34,6 +34,9 @@ from socialcare.platforms.x.webhook import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
@@ -144,6 +147,25 @@ class XPlatform:
         from socialcare.platforms.x import replies
 
         return replies.find(self._private(target), text, since, context, config_of(context.config))
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return kind != MentionKind.DIRECT_MESSAGE  # the API deletes posts, not direct messages
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.x import replies
+
+        kind = mention.kind if mention is not None else MentionKind.COMMENT
+        replies.delete(platform_reply_id, kind, context, config_of(context.config))
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        from socialcare.platforms.x import credentials
+
+        x = config_of(config)
+        return {self.webhook: credentials.check_x(x, session)} if credentials.is_configured(x) else {}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.x.local import LocalX
