@@ -53,6 +53,8 @@ __all__ = [
 COMMENT_LIMITS = {FACEBOOK: 8000, INSTAGRAM: 2200}
 DM_LIMIT = 1000
 LABELS = {FACEBOOK: "Facebook", INSTAGRAM: "Instagram"}
+# Messenger and Instagram take a business's message only this long after the customer's last one.
+MESSAGING_WINDOW = timedelta(hours=24)
 PRIVATE_REPLY_WINDOW = timedelta(days=7)  # Meta takes one private reply per comment, within 7 days
 
 
@@ -146,6 +148,12 @@ class MetaPlatform:
         if mention.kind is not MentionKind.COMMENT or now - mention.created_at >= PRIVATE_REPLY_WINDOW:
             return None
         return "private reply"
+
+    def can_follow_up(self, mention: Mention, now: datetime) -> bool:
+        """Whether one more message may go into this direct-message conversation now (a survey): only inside
+        Meta's 24-hour messaging window after the customer's message."""
+        in_window = now - mention.created_at < MESSAGING_WINDOW
+        return mention.kind is MentionKind.DIRECT_MESSAGE and bool(mention.author.id) and in_window
 
     def reply_target(self, mention: Mention) -> ReplyTarget:
         raw = mention.raw

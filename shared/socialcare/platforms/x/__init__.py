@@ -119,6 +119,10 @@ class XPlatform:
         author, which X refuses when their DMs are closed."""
         return "direct message" if mention.kind is MentionKind.POST and mention.author.id else None
 
+    def can_follow_up(self, mention: Mention, now: datetime) -> bool:
+        """Whether one more message may go into this direct-message conversation now (a survey): always."""
+        return mention.kind is MentionKind.DIRECT_MESSAGE and bool(mention.author.id)
+
     def reply_target(self, mention: Mention) -> ReplyTarget:
         return ReplyTarget(
             platform=mention.platform,
