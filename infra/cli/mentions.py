@@ -56,6 +56,9 @@ def mention_summary(mention: "Mention") -> dict[str, Any]:
         "url": mention.url,
         "created_at": mention.created_at.isoformat(),
         "received_at": mention.received_at.isoformat(),
+        # Our first answer: when, and how long the customer waited for it (response time, never handle time).
+        "answered_at": mention.answered_at.isoformat() if mention.answered_at else None,
+        "first_response_seconds": mention.first_response_seconds,
     }
 
 

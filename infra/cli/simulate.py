@@ -32,7 +32,7 @@ from infra.local import OUTPUTS_PATH
 if TYPE_CHECKING:
     import requests
 
-    from socialcare.platforms.local import SimulatedEvent
+    from socialcare.platforms.local import SignedRequest, SimulatedEvent
 
 TIMEOUT_S = 30
 
@@ -67,7 +67,6 @@ def send(arguments: argparse.Namespace, event: "SimulatedEvent") -> None:
         raise CliError(
             "simulate talks to the local stack only: it would make real agents answer fake customers"
         )
-    import requests
     from pydantic import ValidationError
 
     from socialcare.platform_config import PlatformConfig
@@ -78,12 +77,11 @@ def send(arguments: argparse.Namespace, event: "SimulatedEvent") -> None:
         request = event.build(vars(arguments), config)
     except (SimulationError, ValidationError) as error:
         raise CliError(str(error)) from error
+    for given in request.given:  # what the simulator answers our look-ups with, first
+        _post(arguments, given, "the simulator refused what the event's look-up is to answer")
     path, body, headers = request.path, request.body, request.headers
     url = (simulator_url(arguments) if request.to_simulator else api_url()) + path
-    try:
-        response = requests.post(url, data=body, headers=headers, timeout=TIMEOUT_S)
-    except requests.ConnectionError as error:
-        raise CliError(f"the local stack is not running at {api_url()}: start it with `make run`") from error
+    response = _post(arguments, request)
     if arguments.json:
         print(json.dumps(_exchange(url, body, headers, response), ensure_ascii=False, indent=2))
     else:
@@ -94,6 +92,19 @@ def send(arguments: argparse.Namespace, event: "SimulatedEvent") -> None:
         print(f"-> {response.status_code} {response.text}")
     if response.status_code >= 400:
         raise CliError(f"the stack refused the event ({response.status_code})")
+
+
+def _post(arguments: argparse.Namespace, request: "SignedRequest", refused: str = "") -> "requests.Response":
+    import requests
+
+    url = (simulator_url(arguments) if request.to_simulator else api_url()) + request.path
+    try:
+        response = requests.post(url, data=request.body, headers=request.headers, timeout=TIMEOUT_S)
+    except requests.ConnectionError as error:
+        raise CliError(f"the local stack is not running at {api_url()}: start it with `make run`") from error
+    if refused and response.status_code >= 400:
+        raise CliError(f"{refused} ({response.status_code} {response.text[:200]})")
+    return response
 
 
 def _exchange(

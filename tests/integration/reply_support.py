@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import boto3
 
 from infra.local.event_sources import _sqs_record
-from infra.simulator.server import PlatformSimulator
+from infra.simulator.server import PlatformSimulator, point_at_simulator
 from socialcare.data import table
 from socialcare.data.agents import AgentRecord, AgentStore
 from socialcare.data.replies import Reply, ReplyStore
@@ -35,6 +35,7 @@ def point_config_at(aws: Aws, config: dict[str, Any], simulator: PlatformSimulat
     config["meta"]["graph_base"] = f"{simulator.url}/v21.0"
     for source in config["sources"].values():
         source["reply_url"] = source["reply_url"].replace("http://127.0.0.1:4000", simulator.url)
+    config.update(point_at_simulator(config, simulator.url))  # every other platform's URLs too
     for section, secret_id in section_secret_ids(aws.environment["SECTION_SECRET_IDS"]).items():
         boto3.client("secretsmanager").put_secret_value(
             SecretId=secret_id, SecretString=json.dumps(config.get(section, {}))

@@ -5,6 +5,7 @@ HTTP, and the platform simulator's record of what was posted (`socialcare simula
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -219,6 +220,10 @@ def test_a_feed_entry_becomes_one_mention_and_i_answered_there_answers_it(stack:
         return None
 
     mention = eventually(answered, "the feed mention answered")
+    # Recorded as our first response, timed from the entry's post to the press of "I answered there".
+    assert mention["answered_at"] is not None
+    waited = datetime.fromisoformat(mention["answered_at"]) - datetime.fromisoformat(mention["created_at"])
+    assert mention["first_response_seconds"] == pytest.approx(waited.total_seconds(), abs=1)
     shown = stack.cli_json("mentions", "show", mention["id"], "--json")
     ours = [m for m in shown["conversation"] if m["is_ours"]]
     assert [m["text"] for m in ours] == ["Commented under the post: a new pair ships today."]

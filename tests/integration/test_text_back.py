@@ -18,7 +18,7 @@ from infra.simulator.server import PlatformSimulator
 from socialcare.data import table
 from socialcare.data.agents import AgentStore
 from socialcare.data.replies import ReplyState, ReplyStore
-from socialcare.models import Author, MentionStatus
+from socialcare.models import Author, MentionKind, MentionStatus
 from socialcare.singletons import forget_all
 from tests.integration.conftest import Aws, Invoke
 from tests.integration.dispatch_support import World, make_world, texts_to
@@ -217,3 +217,97 @@ def test_a_confirmation_lost_with_its_sender_is_sent_on_redelivery(
     world.replies.drain()
     assert len(world.posts()) == 1
     assert texts_to(ANN)[-1] == f"Posted to @jane on X. Reply UNDO {code} within 5 minutes to delete it."
+
+
+GOOGLE_REVIEW = "accounts/1000/locations/2000/reviews/rUndo1"
+
+
+@pytest.mark.parametrize(
+    ("platform", "fields", "label", "deleted_path"),
+    [
+        ("threads", {"kind": MentionKind.COMMENT}, "Threads", "/threads-api/v1.0/{reply_id}"),
+        (
+            "google",
+            {"kind": MentionKind.REVIEW, "raw": {"reply_refs": {"review": GOOGLE_REVIEW}}},
+            "Google reviews",
+            f"/google-api/v4/{GOOGLE_REVIEW}/reply",
+        ),
+    ],
+)
+def test_undo_deletes_a_threads_post_or_a_review_reply_through_its_adapter(
+    world: TextBackWorld, platform: str, fields: dict[str, Any], label: str, deleted_path: str
+) -> None:
+    now = datetime.now(UTC)
+    external_id = "18051000000000001" if platform == "threads" else "rUndo1"
+    author = Author(id="kim", handle="kim")
+    mention = world.dispatch.mention(external_id, now, platform=platform, author=author, **fields)
+    world.dispatch.dispatcher.dispatch(mention.id, now)
+    code = CODE_LINE.search(texts_to(ANN)[-1]).group(1)  # type: ignore[union-attr]
+    assert world.text(f"{code} Sorry Kim, fixed!") == {"results": ["queued"]}
+    world.replies.drain()
+    assert texts_to(ANN)[-1] == f"Posted to @kim on {label}. Reply UNDO {code} within 5 minutes to delete it."
+    (reply,) = ReplyStore(table(world.aws.table_name)).for_mention(mention.id)
+
+    assert world.text(f"UNDO {code}") == {"results": ["undone"]}
+
+    deletes = [c for c in world.replies.simulator.calls if c.method == "DELETE"]
+    assert [(c.path, c.status) for c in deletes] == [
+        (deleted_path.format(reply_id=reply.platform_reply_id), 200)
+    ]
+    assert texts_to(ANN)[-1].startswith(f"Deleted your reply to @kim on {label}. Answer again: ")
+    undone = world.aws.mention_store().get(mention.id)
+    assert undone is not None and undone.answered_at is None
+
+
+def test_undo_on_a_platform_that_cannot_delete_says_so_and_calls_nothing(world: TextBackWorld) -> None:
+    now = datetime.now(UTC)
+    mention = world.dispatch.mention(
+        "https://blogs.example/9", now, platform="blogs", kind=MentionKind.REVIEW, author=Author(id="bea")
+    )
+    world.dispatch.dispatcher.dispatch(mention.id, now)
+    code = CODE_LINE.search(texts_to(ANN)[-1]).group(1)  # type: ignore[union-attr]
+    assert world.text(f"{code} Answered under the post") == {"results": ["queued"]}
+    world.replies.drain()
+    confirmed = texts_to(ANN)[-1]
+    assert (
+        confirmed.endswith("on Blogs. Blogs does not allow deleting it from here.")
+        and "UNDO" not in confirmed
+    )
+
+    assert world.text(f"UNDO {code}") == {"results": ["refused"]}
+    assert texts_to(ANN)[-1] == f"Blogs does not allow deleting your reply for {code}: it stays on Blogs."
+    assert [c for c in world.replies.simulator.calls if c.method == "DELETE"] == []
+
+
+@pytest.fixture
+def with_bluesky(dev_config: dict[str, Any]) -> None:
+    """Bluesky configured (the dev configuration leaves it off); requested before `world`, which stores it."""
+    dev_config["bluesky"] = {
+        "handle": "brand.bsky.social",
+        "app_password": "dev",
+        "service": "http://127.0.0.1:4000",
+    }
+
+
+def test_undo_deletes_a_bluesky_post_from_the_brands_repo(with_bluesky: None, world: TextBackWorld) -> None:
+    now = datetime.now(UTC)
+    uri = "at://did:plc:carol/app.bsky.feed.post/3lundo1"
+    refs = {"uri": uri, "cid": "bafy1", "root_uri": uri, "root_cid": "bafy1"}
+    mention = world.dispatch.mention(
+        uri, now, platform="bluesky", author=Author(id="did:plc:carol", handle="carol.bsky.social"),
+        raw={"reply_refs": refs},
+    )  # fmt: skip
+    world.dispatch.dispatcher.dispatch(mention.id, now)
+    code = CODE_LINE.search(texts_to(ANN)[-1]).group(1)  # type: ignore[union-attr]
+    assert world.text(f"{code} On its way, Carol") == {"results": ["queued"]}
+    world.replies.drain()
+    assert f"Reply UNDO {code}" in texts_to(ANN)[-1]
+    (reply,) = ReplyStore(table(world.aws.table_name)).for_mention(mention.id)
+
+    assert world.text(f"UNDO {code}") == {"results": ["undone"]}
+
+    (deleted,) = [c for c in world.replies.simulator.calls if c.path.endswith("deleteRecord")]
+    repo, _, rkey = reply.platform_reply_id.removeprefix("at://").partition("/app.bsky.feed.post/")
+    assert deleted.status == 200
+    assert deleted.body == {"repo": repo, "collection": "app.bsky.feed.post", "rkey": rkey}
+    assert texts_to(ANN)[-1].startswith("Deleted your reply to @carol.bsky.social on Bluesky.")

@@ -9,10 +9,12 @@ import requests
 
 from socialcare.credentials import check_credentials, credentials_email
 from socialcare.platform_config import PlatformConfig
-from socialcare.platforms.credentials import check_meta, check_source, check_x
 from socialcare.platforms.meta.config import MetaConfig
+from socialcare.platforms.meta.credentials import check_meta
 from socialcare.platforms.sources.config import SourceConfig
+from socialcare.platforms.sources.credentials import check_source
 from socialcare.platforms.x.config import XConfig
+from socialcare.platforms.x.credentials import check_x
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 X = XConfig(consumer_secret="c", brand_user_id="1000000001", bearer_token="SECRET-X-TOKEN")

@@ -20,11 +20,9 @@ GENERIC_MODULES = {
     "socialcare.platforms.local",
     "socialcare.platforms.registry",
     "socialcare.platforms.metrics",
-    # The platform side of satisfaction surveys arrived after the adapters; it decides per platform inside
-    # platforms/ and is still to become adapter methods.
+    # The platform side of satisfaction surveys, asking the adapters (private_reply, can_follow_up).
     "socialcare.platforms.surveys",
-    # The credentials check's per-platform look-ups, likewise kept inside platforms/ until they become
-    # adapter methods.
+    # The credentials check over every adapter's check_credentials.
     "socialcare.platforms.credentials",
 }
 # Names people may type for a platform we have, which code outside the adapters must not test for either.

@@ -159,7 +159,15 @@ SECRETS = {
         "GoogleReviewsConfigSecret",
         "ReplyFormKeySecret",
     },
-    "CredentialsCheckFunction": {"XConfigSecret", "MetaConfigSecret", "SourcesConfigSecret"},
+    # Every platform whose credential it checks (not feeds: they have none).
+    "CredentialsCheckFunction": {
+        "XConfigSecret",
+        "MetaConfigSecret",
+        "SourcesConfigSecret",
+        "BlueskyConfigSecret",
+        "ThreadsConfigSecret",
+        "GoogleReviewsConfigSecret",
+    },
 }
 # Logs and traces for every function; the event source mapping's own reads for stream and queue consumers.
 BASE_MANAGED = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}

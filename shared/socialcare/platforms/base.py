@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from socialcare.errors import MalformedPayload
 from socialcare.models import Author, Delivery, Mention, MentionKind
 
 if TYPE_CHECKING:
@@ -174,6 +175,75 @@ class PollingAdapter(Protocol):
         ...
 
 
+# ---------------------------------------------------------------- optional: checking credentials
+@dataclass(frozen=True)
+class CredentialProblem:
+    platform: str  # "x", "meta", a source's name, or an adapter's webhook name ("threads")
+    key: str  # where it lives in the configuration document, e.g. "meta.page_access_token"
+    problem: str
+    action: str  # what a person does about it
+    blocking: bool = True  # False: it still works, but will not for long (expiring soon)
+    expires_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        expires = self.expires_at.isoformat() if self.expires_at else None
+        return {
+            "platform": self.platform,
+            "key": self.key,
+            "problem": self.problem,
+            "action": self.action,
+            "blocking": self.blocking,
+            "expires_at": expires,
+        }
+
+
+def check_with(
+    platform: str, key: str, action: str, attempt: Callable[[], object], unreachable_key: str = ""
+) -> list[CredentialProblem]:
+    """An adapter's check, by making one call with the credential: a refusal needs a person (blocking), a
+    platform that did not answer is a warning (on `unreachable_key`, else `key`)."""
+    try:
+        attempt()
+    except NeedsConfiguration as refused:
+        return [CredentialProblem(platform, key, f"{key}: {refused.reason}", action)]
+    except RetryLater as failed:
+        where = unreachable_key or key
+        return [CredentialProblem(platform, where, f"{where}: {failed.reason}", action, blocking=False)]
+    except ReplyFailed as failed:
+        return [CredentialProblem(platform, key, f"{key}: {failed.reason}", action)]
+    return []
+
+
+class CredentialChecking(Protocol):
+    """An adapter that checks its own credential through its platform's API (the daily credentials check,
+    `socialcare credentials check`, `socialcare doctor`)."""
+
+    webhook: str
+
+    def check_credentials(
+        self, config: "PlatformConfig", session: "requests.Session", now: datetime
+    ) -> dict[str, list[CredentialProblem]]:
+        """The problems found per platform checked (an empty list: its credential answered); empty when the
+        platform is not in use."""
+        ...
+
+
+# ---------------------------------------------------------------- optional: deleting our reply (UNDO)
+class DeletingAdapter(Protocol):
+    """An adapter that says whether its platform lets us delete what we posted, and deletes it (an agent's
+    `UNDO <code>` text)."""
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        """Whether our answer to this kind of mention can be deleted through the platform's API."""
+        ...
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        """Delete our answer (`mention` is what it answered). Raises RetryLater or PermanentFailure."""
+        ...
+
+
 # ---------------------------------------------------------------- the interface
 class PlatformAdapter(Protocol):
     """Everything one platform (or one family, such as Meta's or the Standard Webhooks sources) decides.
@@ -258,3 +328,48 @@ class PlatformAdapter(Protocol):
     def local(self) -> "LocalPlatform":
         """Its `socialcare simulate` events and its simulated API (socialcare.platforms.local)."""
         ...
+
+
+# ---------------------------------------------------------------- what most adapters answer alike
+class AdapterDefaults:
+    """The answers most platforms share; an adapter inherits them and writes only what its platform decides
+    otherwise. Nothing here guesses at posting or looking up a post: those an adapter always writes."""
+
+    def delivery_id(self, request: WebhookRequest) -> str | None:
+        return None  # a resend carries the same post ids: ingest stores each once
+
+    def text_fetcher(self, config: "PlatformConfig", timeout: float) -> TextFetcher | None:
+        return None  # deliveries carry the text
+
+    def answers_privately(self, kind: MentionKind | str) -> bool:
+        return False
+
+    def passes_survey_links(self) -> bool:
+        return False
+
+    def reply_target(self, mention: Mention) -> ReplyTarget:
+        return ReplyTarget(
+            platform=mention.platform,
+            kind=mention.kind,
+            external_id=mention.external_id,
+            author_id=mention.author.id,
+        )
+
+
+class PolledAdapterDefaults(AdapterDefaults):
+    """A platform we read on a schedule (PollingAdapter): it has no webhook, so a request naming it is
+    refused."""
+
+    webhook: str
+
+    def routes(self) -> list[WebhookRoute]:
+        return []
+
+    def handshake(self, request: WebhookRequest, config: "PlatformConfig") -> Handshake:
+        raise MalformedPayload(f"{self.webhook} does not call webhooks")
+
+    def verify(self, request: WebhookRequest, config: "PlatformConfig") -> None:
+        raise MalformedPayload(f"{self.webhook} does not call webhooks")
+
+    def parse(self, payload: Any, request: WebhookRequest, config: "PlatformConfig") -> Delivery:
+        raise MalformedPayload(f"{self.webhook} does not call webhooks")

@@ -144,3 +144,30 @@ def number(value: object) -> float | None:
 def retry_after_header(response: requests.Response) -> float | None:
     seconds = number(response.headers.get("retry-after"))
     return max(0.0, seconds) if seconds is not None else None
+
+
+# ---------------------------------------------------------------- credentials checks
+CHECK_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
+CHECK_USER_AGENT = "socialcare-credentials-check/0.1"
+
+
+def probe(
+    session: requests.Session, url: str, *, token: str = "", params: dict[str, str] | None = None
+) -> requests.Response | str:
+    """A credentials check's GET: the response, or why there is none (the reason names the host, never the
+    token or the query)."""
+    headers = {"user-agent": CHECK_USER_AGENT}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    try:
+        return session.get(url, timeout=CHECK_TIMEOUT, headers=headers, params=params)
+    except requests.RequestException as error:
+        return f"could not reach {url.split('?')[0]}: {type(error).__name__}"
+
+
+def json_mapping(response: requests.Response) -> Mapping[str, Any]:
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, Mapping) else {}

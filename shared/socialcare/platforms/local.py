@@ -54,6 +54,9 @@ class SignedRequest:
     body: bytes
     headers: dict[str, str]
     to_simulator: bool = False  # sent to the platform simulator (a feed's new entry), not to our API
+    # Sent before it: what the simulator must hold when our look-up comes (a review's or a caption's
+    # text, which the delivery names by id only).
+    given: tuple["SignedRequest", ...] = ()
 
 
 @dataclass(frozen=True)

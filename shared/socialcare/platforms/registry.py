@@ -13,7 +13,7 @@ import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, cast
 
@@ -21,6 +21,7 @@ from socialcare.models import Author, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
     DEFAULT_TIMEOUT,
+    DeletingAdapter,
     PermanentFailure,
     PlatformAdapter,
     PollingAdapter,
@@ -279,6 +280,20 @@ def check(config: PlatformConfig) -> None:
         adapter.secrets(config)
 
 
+def _deleting(platform: str, config: PlatformConfig | None) -> DeletingAdapter | None:
+    adapter = adapter_for(platform, config)
+    if callable(getattr(adapter, "can_delete", None)) and callable(getattr(adapter, "delete_reply", None)):
+        return cast(DeletingAdapter, adapter)
+    return None
+
+
+def can_delete(platform: str, kind: MentionKind | str, config: PlatformConfig | None = None) -> bool:
+    """Whether our answer to a mention of this kind can be deleted through the platform's API (UNDO): the
+    adapter's optional `can_delete`; an adapter without it cannot delete (feeds)."""
+    deleting = _deleting(platform, config)
+    return deleting is not None and deleting.can_delete(kind)
+
+
 def delete_reply(
     platform: str,
     mention: Mention | None,
@@ -288,39 +303,17 @@ def delete_reply(
     *,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
 ) -> None:
-    """Take down what a reply posted (an agent's UNDO), with the delete call of the platform's own adapter
-    module. `mention` is what it answered (direct messages cannot be deleted). Raises RetryLater or
-    PermanentFailure."""
-    import json
-    import uuid
-
-    from socialcare.platforms import meta, sources, x
-    from socialcare.platforms.http import PlatformClient
-    from socialcare.platforms.meta import webhook as meta_webhook
-    from socialcare.platforms.sources import webhook as sources_webhook
-    from socialcare.platforms.x import webhook as x_webhook
-
+    """Take down what a reply posted (an agent's UNDO) through the platform's adapter. `mention` is what it
+    answered. Raises RetryLater or PermanentFailure (code `not_deletable` when the platform does not allow
+    it)."""
     kind = mention.kind if mention is not None else MentionKind.COMMENT
+    deleting = _deleting(platform, config)
+    if deleting is None or not deleting.can_delete(kind):
+        what = label(platform, config)
+        raise PermanentFailure(f"{what} does not allow deleting a reply through its API", "not_deletable")
     context = _context(config, session, time.time, timeout, None)
-    client = PlatformClient(platform, context, adapter_for(platform).secrets(config))
     try:
-        if platform == "x":
-            method, url, headers = x_webhook.delete_request(platform_reply_id, kind, x.config_of(config))
-            client.request(method, url, headers=headers)
-        elif platform in ("facebook", "instagram"):
-            method, url, query = meta_webhook.delete_request(platform_reply_id, kind, meta.config_of(config))
-            client.request(method, url, params=query)
-        else:
-            source = sources.sources_of(config).get(platform)
-            if source is None or not source.reply_url:
-                raise PermanentFailure(f"source {platform!r} has no reply_url", "not_configured")
-            stamp = int(time.time())
-            event = sources_webhook.delete_event(platform_reply_id, datetime.fromtimestamp(stamp, UTC))
-            body = json.dumps(event, separators=(",", ":")).encode()
-            signed = sources_webhook.sign_headers(source.secret, body, f"msg_{uuid.uuid4().hex}", stamp)
-            client.post(source.reply_url, headers={"Content-Type": "application/json", **signed}, data=body)
-    except ValueError as refused:
-        raise PermanentFailure(str(refused), "not_deletable") from None
+        deleting.delete_reply(platform, platform_reply_id, mention, context)
     finally:
         if session is None:
             context.session.close()

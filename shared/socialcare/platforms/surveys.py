@@ -5,15 +5,11 @@ message. A public post or comment is asked only when the answering agent ticked 
 and only where the platform allows it: a Facebook or Instagram private reply to the comment (one per
 comment, within 7 days), or an X DM (refused when the author's DMs are closed)."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from socialcare.models import Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
-from socialcare.platforms.meta.webhook import FACEBOOK, INSTAGRAM
-from socialcare.platforms.x.webhook import PLATFORM as X
-
-META_MESSAGING_WINDOW = timedelta(hours=24)
 
 
 def can_ask_privately(mention: Mention, now: datetime) -> bool:
@@ -35,13 +31,11 @@ def private_channel(mention: Mention, now: datetime, *, requested: bool = False)
         from socialcare.platforms.registry import private_reply
 
         return private_reply(mention, now)
-    if not mention.author.id:
-        return None
-    if mention.platform == X:
-        return "direct message"
-    if mention.platform in (FACEBOOK, INSTAGRAM) and now - mention.created_at < META_MESSAGING_WINDOW:
-        return "direct message"
-    return None
+    from socialcare.platforms.registry import adapter_for
+
+    # An adapter whose direct messages can carry a follow-up says when, with its optional can_follow_up.
+    can_follow_up = getattr(adapter_for(mention.platform), "can_follow_up", None)
+    return "direct message" if callable(can_follow_up) and can_follow_up(mention, now) else None
 
 
 def send_private_message(mention: Mention, text: str, config: PlatformConfig) -> Any:

@@ -41,9 +41,10 @@ from socialcare.data.sms_codes import AlertCode, AlertCodeStore
 from socialcare.data.tokens import TokenStore
 from socialcare.dispatch.notices import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.dispatch.sms import SmsSender, sms_sender
-from socialcare.models import Mention, MentionStatus, utc_now
+from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
 from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig, get_platform_config
+from socialcare.platforms import registry
 from socialcare.replies.page_view import platform_label, validate_reply
 from socialcare.settings import PlatformSections, ReplyLinks, ReplyQueue, Table, Texting, load
 from socialcare.singletons import one_per_process
@@ -249,19 +250,22 @@ class TextBack:
         if reply is None or reply.state is not ReplyState.SENT or not reply.platform_reply_id:
             self._text(phone, f"Nothing to undo for {code}: no reply of yours was posted for it.")
             return Outcome("refused")
-        label = platform_label(reply.platform)
+        label = registry.label(reply.platform, self.config())  # a feed's label is in the configuration
         if reply.undone_at is not None:
             self._text(phone, f"Your reply for {code} was deleted already.")
             return Outcome("undone", reply.mention_id, reply.reply_id)
         if reply.sent_at is None or now - reply.sent_at > UNDO_WINDOW:
             self._text(phone, f"Too late to undo {code} (5 minutes). Delete it on {label} directly.")
             return Outcome("refused", reply.mention_id, reply.reply_id)
-        from socialcare.platforms.base import ReplyFailed  # only UNDO needs the platforms' HTTP client
-        from socialcare.platforms.registry import delete_reply
+        from socialcare.platforms.base import ReplyFailed
 
         mention = reply.target_mention or self.mentions.get(reply.mention_id)
+        kind = mention.kind if mention is not None else MentionKind.COMMENT
+        if not registry.can_delete(reply.platform, kind, self.config()):
+            self._text(phone, f"{label} does not allow deleting your reply for {code}: it stays on {label}.")
+            return Outcome("refused", reply.mention_id, reply.reply_id)
         try:
-            delete_reply(reply.platform, mention, reply.platform_reply_id, self.config())
+            registry.delete_reply(reply.platform, mention, reply.platform_reply_id, self.config())
         except ReplyFailed as failure:
             self._text(
                 phone,
@@ -293,9 +297,11 @@ def _who(mention: Mention | None) -> str:
     return f"@{author.handle}" if author.handle else (author.name or "the customer")
 
 
-def confirmation_text(reply: Reply, who: str) -> str:
-    """What the agent gets once a texted answer is posted."""
-    label = platform_label(reply.platform)
+def confirmation_text(reply: Reply, who: str, deletable: bool = True, label: str | None = None) -> str:
+    """What the agent gets once a texted answer is posted: with UNDO where the platform allows deleting."""
+    label = label or platform_label(reply.platform)
+    if not deletable:
+        return f"Posted to {who[:30]} on {label}. {label} does not allow deleting it from here."
     return f"Posted to {who[:30]} on {label}. Reply UNDO {reply.sms_code} within 5 minutes to delete it."
 
 

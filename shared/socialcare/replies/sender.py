@@ -370,7 +370,11 @@ class ReplySender:
         if not reply.agent_phone:
             return
         try:
-            self.notifier.text_agent(reply.agent_phone, confirmation_text(reply, _customer(mention)))
+            config = self.config()
+            deletable = registry.can_delete(reply.platform, mention.kind, config)
+            label = registry.label(reply.platform, config)
+            message = confirmation_text(reply, _customer(mention), deletable, label)
+            self.notifier.text_agent(reply.agent_phone, message)
             self.replies.note(reply, "confirmed_at", self.now())
         except Exception as error:
             logger.warning("the posted confirmation text failed", reply_id=reply.reply_id, error=str(error))

@@ -6,29 +6,28 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from socialcare.errors import MalformedPayload
-from socialcare.models import Author, Delivery, Mention, MentionKind
+from socialcare.models import Author, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
-    Handshake,
     PollContext,
+    PolledAdapterDefaults,
     PostContext,
     PostResult,
     ReplyRules,
     ReplyTarget,
-    TextFetcher,
-    WebhookRequest,
-    WebhookRoute,
 )
 from socialcare.platforms.bluesky.config import SECTION, BlueskyConfig
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 PLATFORM = "bluesky"
 
 
-class BlueskyPlatform:
+class BlueskyPlatform(PolledAdapterDefaults):
     webhook = "bluesky"
     aliases: ClassVar[dict[str, str]] = {"bsky": PLATFORM}  # names people type for it
 
@@ -42,24 +41,6 @@ class BlueskyPlatform:
         return [config.section(SECTION, BlueskyConfig).app_password]
 
     # ---- receiving: polled, never called
-    def routes(self) -> list[WebhookRoute]:
-        return []
-
-    def handshake(self, request: WebhookRequest, config: PlatformConfig) -> Handshake:
-        raise MalformedPayload("Bluesky does not call webhooks")
-
-    def verify(self, request: WebhookRequest, config: PlatformConfig) -> None:
-        raise MalformedPayload("Bluesky does not call webhooks")
-
-    def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
-        raise MalformedPayload("Bluesky does not call webhooks")
-
-    def delivery_id(self, request: WebhookRequest) -> str | None:
-        return None
-
-    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
-        return None
-
     def poll(self, context: PollContext) -> dict[str, Any]:
         from socialcare.platforms.bluesky.notifications import poll
 
@@ -78,9 +59,6 @@ class BlueskyPlatform:
     def can_answer(self, kind: MentionKind | str) -> bool:
         return kind == MentionKind.POST
 
-    def answers_privately(self, kind: MentionKind | str) -> bool:
-        return False
-
     def reply_target(self, mention: Mention) -> ReplyTarget:
         refs = mention.raw.get("reply_refs") or {}
         return ReplyTarget(
@@ -90,9 +68,6 @@ class BlueskyPlatform:
             author_id=mention.author.id,
             refs={str(k): str(v) for k, v in refs.items()},
         )
-
-    def passes_survey_links(self) -> bool:
-        return False
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.POST
@@ -106,6 +81,26 @@ class BlueskyPlatform:
         from socialcare.platforms.bluesky import replies
 
         return replies.find(target, text, since, context)
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return True  # our answers are records in the brand's repo
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.bluesky import replies
+
+        replies.delete(platform_reply_id, context)
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        bluesky = config.section(SECTION, BlueskyConfig)
+        if not (bluesky.handle or bluesky.app_password):
+            return {}  # not in use
+        from socialcare.platforms.bluesky.client import check
+
+        return {self.webhook: check(config, bluesky, session)}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.bluesky.local import LocalBluesky

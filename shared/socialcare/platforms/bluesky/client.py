@@ -5,11 +5,17 @@ poll every minute refreshes the session it has instead of logging in again."""
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialcare.platforms.base import NeedsConfiguration, PostContext
 from socialcare.platforms.bluesky.config import BlueskyConfig
 from socialcare.platforms.http import PlatformClient
+
+if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platform_config import PlatformConfig
+    from socialcare.platforms.base import CredentialProblem
 
 ACCESS_LIFETIME_S = 60 * 60  # access JWTs live about two hours; refresh well before
 
@@ -55,6 +61,10 @@ class Xrpc:
             _sessions[key] = fresh
         return fresh
 
+    def check_login(self) -> None:
+        """Log in afresh (the credentials check): raises NeedsConfiguration when the password is refused."""
+        self._login(self.context.now())
+
     def _login(self, now: float) -> Session:
         body = {"identifier": self.config.handle, "password": self.config.app_password}
         answer = self.client.post(self.url("com.atproto.server.createSession"), json_body=body)
@@ -85,3 +95,24 @@ def _session_of(answer: Mapping[str, Any], now: float) -> Session:
         return Session(str(answer["did"]), str(answer["accessJwt"]), str(answer["refreshJwt"]), now)
     except KeyError as error:
         raise NeedsConfiguration(f"Bluesky answered the login without {error.args[0]}") from None
+
+
+ACTION = (
+    "Create a new app password for the brand's account (Settings, Privacy and security, App passwords) and "
+    "put it in bluesky.app_password."
+)
+
+
+def check(
+    config: "PlatformConfig", bluesky: BlueskyConfig, session: "requests.Session"
+) -> "list[CredentialProblem]":
+    """One login with the app password (logins are rate limited: this is one a day)."""
+    import time
+
+    from socialcare.platforms.base import CredentialProblem, check_with
+
+    if not bluesky.configured:
+        key = "bluesky.app_password" if bluesky.handle else "bluesky.handle"
+        return [CredentialProblem("bluesky", key, f"{key} is empty: Bluesky is not read", ACTION)]
+    xrpc = Xrpc(bluesky, PostContext(config, session, time.time))
+    return check_with("bluesky", "bluesky.app_password", ACTION, xrpc.check_login, "bluesky.service")

@@ -1,6 +1,7 @@
-"""Bluesky for local runs: the simulator plays the brand's PDS (login, refresh, notifications, posting and
-listing its records), and `socialcare simulate bluesky-mention` adds a notification to it. Notifications
-are built from the posts given to POST /bluesky/notifications; a login with the password "wrong" fails."""
+"""Bluesky for local runs: the simulator plays the brand's PDS (login, refresh, notifications, posting,
+listing and deleting its records), and `socialcare simulate bluesky-mention` adds a notification to it.
+Notifications are built from the posts given to POST /bluesky/notifications; a login with the password
+"wrong" fails."""
 
 import json
 import re
@@ -114,6 +115,11 @@ class LocalBluesky:
         if method == "com.atproto.repo.createRecord" and isinstance(call.body, dict):
             rkey = f"3r{simulator.next_id()}"
             return 200, {"uri": f"at://{BRAND_DID}/app.bsky.feed.post/{rkey}", "cid": f"bafy{rkey}"}, {}
+        if method == "com.atproto.repo.deleteRecord" and isinstance(call.body, dict):
+            uri = f"at://{call.body.get('repo')}/{call.body.get('collection')}/{call.body.get('rkey')}"
+            if not any(record["uri"] == uri for record in _records(simulator)):
+                return 400, {"error": "InvalidRequest", "message": "Could not locate record"}, {}
+            return 200, {}, {}
         if method == "com.atproto.repo.listRecords":
             return 200, {"records": _records(simulator)}, {}
         return 404, {"error": "MethodNotImplemented"}, {}

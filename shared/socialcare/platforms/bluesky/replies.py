@@ -76,3 +76,14 @@ def find(target: ReplyTarget, text: str, since: datetime, context: PostContext) 
         ]:
             return str(item.get("uri"))
     return None
+
+
+def delete(post_uri: str, context: PostContext) -> None:
+    """Take our post down (an agent's UNDO): `com.atproto.repo.deleteRecord` of its record in our repo."""
+    xrpc = Xrpc(context.config.section(SECTION, BlueskyConfig), context)
+    repo, _, rest = post_uri.removeprefix("at://").partition("/")
+    collection, _, rkey = rest.partition("/")
+    if repo != xrpc.session().did or collection != "app.bsky.feed.post" or not rkey:
+        raise PermanentFailure(f"{post_uri[:80]} is not a post of the brand's", "bad_target")
+    body = {"repo": repo, "collection": collection, "rkey": rkey}
+    xrpc.call("POST", "com.atproto.repo.deleteRecord", json_body=body)

@@ -12,6 +12,7 @@ from socialcare.errors import MalformedPayload
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
+    AdapterDefaults,
     Handshake,
     PostContext,
     PostResult,
@@ -26,6 +27,9 @@ from socialcare.platforms.google_reviews.config import SECTION, GoogleReviewsCon
 from socialcare.platforms.google_reviews.push import GOOGLE
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = ["GOOGLE", "GoogleReviewsConfig", "GoogleReviewsPlatform", "config_of"]
@@ -42,7 +46,7 @@ def _review_name(mention: Mention) -> str:
     return str(refs.get("review", "")) if isinstance(refs, dict) else ""
 
 
-class GoogleReviewsPlatform:
+class GoogleReviewsPlatform(AdapterDefaults):
     webhook = "google_reviews"
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
@@ -52,7 +56,8 @@ class GoogleReviewsPlatform:
         return "Google reviews"
 
     def secrets(self, config: PlatformConfig) -> list[str]:
-        return [config_of(config).access_token]
+        google = config_of(config)
+        return [google.access_token, google.client_secret, google.refresh_token]
 
     # ---- receiving
     def routes(self) -> list[WebhookRoute]:
@@ -74,13 +79,19 @@ class GoogleReviewsPlatform:
 
     def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
         google = config_of(config)
-        if not google.access_token:
+        if not google.can_read:
             return None
 
         def fetch(mention: Mention) -> dict[str, Any]:
+            import time
+
+            import requests
+
             from socialcare.platforms.google_reviews import replies
 
-            return replies.fetch_review(_review_name(mention), google, timeout)
+            with requests.Session() as session:
+                context = PostContext(config, session, time.time, (min(3.05, timeout), timeout))
+                return replies.fetch_review(_review_name(mention), google, context)
 
         return fetch
 
@@ -95,9 +106,6 @@ class GoogleReviewsPlatform:
     def can_answer(self, kind: MentionKind | str) -> bool:
         return kind == MentionKind.REVIEW
 
-    def answers_privately(self, kind: MentionKind | str) -> bool:
-        return False
-
     def reply_target(self, mention: Mention) -> ReplyTarget:
         return ReplyTarget(
             platform=mention.platform,
@@ -105,9 +113,6 @@ class GoogleReviewsPlatform:
             external_id=mention.external_id,
             refs={"review": _review_name(mention)},
         )
-
-    def passes_survey_links(self) -> bool:
-        return False
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.REVIEW
@@ -121,6 +126,27 @@ class GoogleReviewsPlatform:
         from socialcare.platforms.google_reviews import replies
 
         return replies.find(target, text, since, context, config_of(context.config))
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return True  # DELETE .../reviews/{id}/reply
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.google_reviews import replies
+
+        name = _review_name(mention) if mention is not None else ""
+        replies.delete(name, context, config_of(context.config))
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        google = config_of(config)
+        if not (google.audience or google.can_read):
+            return {}  # not in use
+        from socialcare.platforms.google_reviews import oauth
+
+        return {self.webhook: oauth.check(config, google, session)}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.google_reviews.local import LocalGoogleReviews

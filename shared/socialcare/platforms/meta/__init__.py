@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
+    AdapterDefaults,
     Handshake,
     PostContext,
     PostResult,
@@ -31,6 +32,9 @@ from socialcare.platforms.meta.webhook import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
@@ -50,6 +54,8 @@ __all__ = [
 COMMENT_LIMITS = {FACEBOOK: 8000, INSTAGRAM: 2200}
 DM_LIMIT = 1000
 LABELS = {FACEBOOK: "Facebook", INSTAGRAM: "Instagram"}
+# Messenger and Instagram take a business's message only this long after the customer's last one.
+MESSAGING_WINDOW = timedelta(hours=24)
 PRIVATE_REPLY_WINDOW = timedelta(days=7)  # Meta takes one private reply per comment, within 7 days
 
 
@@ -57,7 +63,7 @@ def config_of(config: PlatformConfig) -> MetaConfig:
     return config.section(SECTION, MetaConfig)
 
 
-class MetaPlatform:
+class MetaPlatform(AdapterDefaults):
     webhook = "meta"
     # Names people type for its platforms.
     aliases: ClassVar[dict[str, str]] = {
@@ -90,9 +96,6 @@ class MetaPlatform:
 
     def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
         return parse_delivery(payload, config_of(config))
-
-    def delivery_id(self, request: WebhookRequest) -> str | None:
-        return None
 
     def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
         meta = config_of(config)
@@ -144,6 +147,12 @@ class MetaPlatform:
             return None
         return "private reply"
 
+    def can_follow_up(self, mention: Mention, now: datetime) -> bool:
+        """Whether one more message may go into this direct-message conversation now (a survey): only inside
+        Meta's 24-hour messaging window after the customer's message."""
+        in_window = now - mention.created_at < MESSAGING_WINDOW
+        return mention.kind is MentionKind.DIRECT_MESSAGE and bool(mention.author.id) and in_window
+
     def reply_target(self, mention: Mention) -> ReplyTarget:
         raw = mention.raw
         media = raw.get("media")
@@ -163,9 +172,6 @@ class MetaPlatform:
             via_mention=via_mention,
         )
 
-    def passes_survey_links(self) -> bool:
-        return False
-
     def reply_kind(self, mention: Mention) -> MentionKind:
         return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.COMMENT
 
@@ -183,6 +189,29 @@ class MetaPlatform:
         if target.private:
             return None  # Meta refuses a second private reply to a comment: posting again is safe
         return replies.find(target, text, since, context, config_of(context.config))
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return kind != MentionKind.DIRECT_MESSAGE  # the Send API deletes no message
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.meta import replies
+
+        kind = mention.kind if mention is not None else MentionKind.COMMENT
+        replies.delete(platform_reply_id, platform, kind, context, config_of(context.config))
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        from socialcare.platforms.meta import credentials
+
+        meta = config_of(config)
+        return (
+            {self.webhook: credentials.check_meta(meta, session, now)}
+            if credentials.is_configured(meta)
+            else {}
+        )
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.meta.local import LocalMeta

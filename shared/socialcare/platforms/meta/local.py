@@ -1,11 +1,14 @@
-"""Meta for local runs: the `socialcare simulate facebook-comment` and `instagram-comment` events, and the
-simulated Graph API (comments, replies, mention answers, messages, an Instagram media's permalink, and the
-look-ups of a comment's comments or replies and of a conversation's messages, answered from what was really
-posted)."""
+"""Meta for local runs: the `socialcare simulate facebook-comment`, `instagram-comment`, `instagram-mention`
+and `facebook-mention` events, and the simulated Graph API (comments, replies, mention answers, messages,
+an Instagram media's permalink, the look-ups of a comment's comments or replies and of a conversation's
+messages, answered from what was really posted, and the reads of what a mention delivery names by id only,
+answered from what the simulate command gave the simulator at POST /meta/objects)."""
 
+import json
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from socialcare.platform_config import PlatformConfig
@@ -30,6 +33,10 @@ from socialcare.platforms.meta.webhook import FACEBOOK, INSTAGRAM
 EDGE = re.compile(r"^/v\d+(?:\.\d+)?/(?P<node>[^/]+)/(?P<edge>comments|replies|mentions|messages)/?$")
 CONVERSATIONS = re.compile(r"^/v\d+(?:\.\d+)?/(?P<node>[^/]+)/conversations/?$")
 NODE = re.compile(r"^/v\d+(?:\.\d+)?/(?P<node>[^/]+)/?$")
+MENTIONED = re.compile(
+    r"^(?P<field>mentioned_media|mentioned_comment)\.(?:media_id|comment_id)\((?P<id>[^)]+)\)"
+)
+OBJECTS = "/meta/objects"  # where `simulate` gives the simulator what Meta sends by id only
 NO_TOKEN = {
     "message": "An access token is required to request this resource.",
     "type": "OAuthException",
@@ -81,6 +88,66 @@ def build_instagram_comment(options: Mapping[str, Any], config: PlatformConfig) 
     )
 
 
+def _given(item: dict[str, Any]) -> SignedRequest:
+    """What the simulator is to answer the Graph API's look-up of an object sent as an id only."""
+    body = json.dumps(item, ensure_ascii=False).encode()
+    return SignedRequest(OBJECTS, body, {"content-type": "application/json"}, to_simulator=True)
+
+
+def _iso(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(seconds))
+
+
+def build_instagram_mention(options: Mapping[str, Any], config: PlatformConfig) -> SignedRequest:
+    """Someone's post (its caption) or comment (--comment) mentions the brand's Instagram account: the
+    delivery has ids only, and the simulator is given the words our look-up reads."""
+    username = str(options["sender"]).lstrip("@")
+    media_id = str(options.get("media") or numeric_id(17))
+    now = int(time.time())
+    if options.get("comment"):
+        comment_id = str(options.get("id") or numeric_id(17))
+        item = {"id": comment_id, "text": options["text"], "username": username, "timestamp": _iso(now)}
+        value = {"media_id": media_id, "comment_id": comment_id}
+    else:
+        media_id = str(options.get("id") or media_id)
+        permalink = f"https://www.instagram.com/p/{stable_id(media_id, 11)}/"
+        item = {
+            "id": media_id,
+            "caption": options["text"],
+            "username": username,
+            "timestamp": _iso(now),
+            "permalink": permalink,
+        }
+        value = {"media_id": media_id}
+    entry_id = config.section(SECTION, MetaConfig).ig_user_id or "3000000001"
+    delivery = _signed(config, payloads.instagram_delivery("mentions", value, entry_id=entry_id, time=now))
+    return replace(delivery, given=(_given(item),))
+
+
+def build_facebook_mention(options: Mapping[str, Any], config: PlatformConfig) -> SignedRequest:
+    """Someone tags the Page in a post of theirs (or, with --post, in a comment under that post): Meta's
+    `mention` change has ids only, and the simulator is given the post or comment our look-up reads."""
+    page_id = config.section(SECTION, MetaConfig).page_id or "2000000001"
+    author_id = stable_id(f"{FACEBOOK}:{options['sender']}", 16)
+    now = int(time.time())
+    post_id = str(options.get("post") or "")
+    if post_id:
+        object_id = str(options.get("id") or f"{post_id.split('_')[-1]}_{numeric_id(15)}")
+        value = payloads.page_mention("comment", post_id=post_id, comment_id=object_id)
+    else:
+        object_id = str(options.get("id") or f"{author_id}_{numeric_id(15)}")
+        value = payloads.page_mention("post", post_id=object_id, comment_id=None)
+    item = {
+        "id": object_id,
+        "message": options["text"],
+        "from": {"id": author_id, "name": options["sender"]},
+        "created_time": _iso(now),
+        "permalink_url": f"https://www.facebook.com/{object_id}",
+    }
+    delivery = _signed(config, payloads.page_mention_delivery(value, entry_id=page_id, time=now))
+    return replace(delivery, given=(_given(item),))
+
+
 class LocalMeta:
     events = (
         SimulatedEvent(
@@ -97,6 +164,23 @@ class LocalMeta:
             build=build_instagram_comment,
             options=(Option(("--media",), {"help": "the media id (default: a fresh one)"}),),
         ),
+        SimulatedEvent(
+            name="instagram-mention",
+            help="someone's post mentions the brand in its caption (--comment: in a comment); ids only",
+            sender_help="the username",
+            build=build_instagram_mention,
+            options=(
+                Option(("--comment",), {"action": "store_true", "help": "in a comment, not a caption"}),
+                Option(("--media",), {"help": "the media commented on (default: a fresh one)"}),
+            ),
+        ),
+        SimulatedEvent(
+            name="facebook-mention",
+            help="someone tags the Page in their post (--post: in a comment under that post); ids only",
+            sender_help="the author's name",
+            build=build_facebook_mention,
+            options=(Option(("--post",), {"help": "tag the Page in a comment under this post"}),),
+        ),
     )
 
     def simulated_urls(self, document: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
@@ -104,6 +188,9 @@ class LocalMeta:
         return [(section, "graph_base")] if isinstance(section, dict) and "graph_base" in section else []
 
     def answer(self, call: Call, simulator: Simulator) -> Answer | None:
+        if call.path == OBJECTS:
+            ok = call.method == "POST" and isinstance(field_of(call.body, "id"), str)
+            return (201, call.body, {}) if ok else (400, {"error": "POST an object with its id"}, {})
         media = NODE.match(call.path)
         if call.method == "GET" and media is not None and query_value(call, "fields") == "permalink":
             # An Instagram media's link, which ingest asks for a comment's media (a made-up shortcode).
@@ -111,6 +198,8 @@ class LocalMeta:
                 return 400, {"error": NO_TOKEN}, {}
             node = media["node"]
             return 200, {"id": node, "permalink": f"https://www.instagram.com/p/{node}/"}, {}
+        if call.method == "GET" and media is not None:
+            return _look_up(simulator, media["node"], query_value(call, "fields"), call)
         edge, conversations = EDGE.match(call.path), CONVERSATIONS.match(call.path)
         if edge is None and conversations is None:
             return None
@@ -130,6 +219,27 @@ class LocalMeta:
         if name == "comments":
             return 200, {"id": f"{node}_{simulator.next_id()}"}, {}
         return 200, {"id": simulator.next_id()}, {}
+
+
+def _look_up(simulator: Simulator, node: str, fields: str, call: Call) -> Answer:
+    """`GET /{node}?fields=...` for what a mention delivery names by id only, answered from the objects the
+    simulate command gave: a Page mention's post or comment (`/{object-id}`), and on the Instagram account
+    (`/{ig-user-id}`) the `mentioned_media.media_id(<id>)` or `mentioned_comment.comment_id(<id>)` field."""
+    if not (query_value(call, "access_token") or call.headers.get("authorization")):
+        return 400, {"error": NO_TOKEN}, {}
+    given = {
+        field_of(c.body, "id"): c.body for c in ok_calls(simulator, "POST", lambda path: path == OBJECTS)
+    }
+    nested = MENTIONED.match(fields)
+    if nested is not None:
+        found = given.get(nested["id"])
+        if found is None:
+            return 400, {"error": {"message": "Invalid media or comment id", "code": 100}}, {}
+        return 200, {nested["field"]: found, "id": node}, {}
+    found = given.get(node)
+    if found is None:
+        return 400, {"error": {"message": f"Unsupported get request: {node}", "code": 100}}, {}
+    return 200, found, {}
 
 
 def _comments(simulator: Simulator, path: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from socialcare.platforms.base import (
 )
 from socialcare.platforms.http import PlatformClient, number, required_id, retry_after_header
 from socialcare.platforms.meta.config import MetaConfig
-from socialcare.platforms.meta.webhook import INSTAGRAM, THROTTLING_CODES
+from socialcare.platforms.meta.webhook import INSTAGRAM, THROTTLING_CODES, delete_request
 from socialcare.signatures import hmac_sha256
 
 TRANSIENT_CODES = frozenset({1, 2})  # "API Unknown" / "API Service": temporary on Meta's side
@@ -196,3 +196,12 @@ def post_private(
     return PostResult(
         required_id(_client(platform, context, meta).post(url, json_body=body), "message_id", platform)
     )
+
+
+def delete(object_id: str, platform: str, kind: MentionKind, context: PostContext, meta: MetaConfig) -> None:
+    """Take our comment down (an agent's UNDO): `DELETE /{comment-id}` with the Page token."""
+    try:
+        method, url, query = delete_request(object_id, kind, meta)
+    except ValueError as refused:
+        raise PermanentFailure(str(refused), "not_deletable") from None
+    _client(platform, context, meta).request(method, url, params=query)

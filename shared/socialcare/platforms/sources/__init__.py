@@ -9,12 +9,12 @@ from socialcare.errors import MalformedPayload, UnknownSource
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
+    AdapterDefaults,
     Handshake,
     PostContext,
     PostResult,
     ReplyRules,
     ReplyTarget,
-    TextFetcher,
     WebhookRequest,
     WebhookRoute,
 )
@@ -29,6 +29,9 @@ from socialcare.platforms.sources.webhook import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
@@ -48,7 +51,7 @@ def sources_of(config: PlatformConfig) -> SourcesConfig:
     return config.section(SECTION, SourcesConfig)
 
 
-class SourcesPlatform:
+class SourcesPlatform(AdapterDefaults):
     webhook = "sources"
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
@@ -86,9 +89,6 @@ class SourcesPlatform:
         # same id stores nothing new even when its body differs (see socialcare.ingest.mentions.ingest).
         return f"{request.path.get('source', '')}:{request.headers.get(ID_HEADER, '')}"
 
-    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
-        return None
-
     def brand(self, platform: str, config: PlatformConfig) -> Author:
         # A source knows us by the name it gave us; its echoes carry no id of ours.
         return Author(id=platform)
@@ -100,22 +100,21 @@ class SourcesPlatform:
     def can_answer(self, kind: MentionKind | str) -> bool:
         return True
 
-    def answers_privately(self, kind: MentionKind | str) -> bool:
-        return False
-
-    def reply_target(self, mention: Mention) -> ReplyTarget:
-        return ReplyTarget(
-            platform=mention.platform,
-            kind=mention.kind,
-            external_id=mention.external_id,
-            author_id=mention.author.id,
-        )
-
     def passes_survey_links(self) -> bool:
         return True
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.COMMENT
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return kind != MentionKind.DIRECT_MESSAGE
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.sources import replies
+
+        replies.delete(platform_reply_id, platform, context, sources_of(context.config).get(platform))
 
     def post_reply(self, target: ReplyTarget, text: str, context: PostContext) -> PostResult:
         from socialcare.platforms.sources import replies
@@ -125,6 +124,16 @@ class SourcesPlatform:
     def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
         # Nothing to ask: every attempt carries the same webhook-id, and the source drops repeats.
         return None
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        from socialcare.platforms.sources import credentials
+
+        return {
+            name: credentials.check_source(name, source, session)
+            for name, source in sorted(sources_of(config).root.items())
+        }
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.sources.local import LocalSources

@@ -8,10 +8,16 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from socialcare.platforms.base import NeedsConfiguration, PostContext, PostResult, ReplyTarget
+from socialcare.platforms.base import (
+    NeedsConfiguration,
+    PermanentFailure,
+    PostContext,
+    PostResult,
+    ReplyTarget,
+)
 from socialcare.platforms.http import PlatformClient
 from socialcare.platforms.sources.config import SourceConfig
-from socialcare.platforms.sources.webhook import sign_headers
+from socialcare.platforms.sources.webhook import delete_event, sign_headers
 
 
 def message_id_for(idempotency_key: str | None) -> str:
@@ -38,3 +44,15 @@ def post(target: ReplyTarget, text: str, context: PostContext, source: SourceCon
     answer = PlatformClient(target.platform, context, [source.secret]).post(url, headers=headers, data=body)
     reply_id = answer.get("id")
     return PostResult(str(reply_id) if isinstance(reply_id, str | int) and reply_id != "" else message_id)
+
+
+def delete(reply_id: str, platform: str, context: PostContext, source: SourceConfig | None) -> None:
+    """Tell the source to take our reply down (an agent's UNDO): a signed `reply.deleted` to its reply URL."""
+    if source is None or not source.reply_url:
+        raise PermanentFailure(f"source {platform!r} has no reply_url", "not_configured")
+    timestamp = int(context.now())
+    event = delete_event(reply_id, datetime.fromtimestamp(timestamp, UTC))
+    body = json.dumps(event, separators=(",", ":")).encode()
+    signed = sign_headers(source.secret, body, f"msg_{uuid.uuid4().hex}", timestamp)
+    headers = {"Content-Type": "application/json", **signed}
+    PlatformClient(platform, context, [source.secret]).post(source.reply_url, headers=headers, data=body)

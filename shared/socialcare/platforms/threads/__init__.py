@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
+    AdapterDefaults,
     Handshake,
     PostContext,
     PostResult,
     ReplyRules,
     ReplyTarget,
-    TextFetcher,
     WebhookRequest,
     WebhookRoute,
 )
@@ -27,6 +27,9 @@ from socialcare.platforms.threads.webhook import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = ["THREADS", "ThreadsConfig", "ThreadsPlatform", "config_of"]
@@ -38,7 +41,7 @@ def config_of(config: PlatformConfig) -> ThreadsConfig:
     return config.section(SECTION, ThreadsConfig)
 
 
-class ThreadsPlatform:
+class ThreadsPlatform(AdapterDefaults):
     webhook = THREADS
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
@@ -64,12 +67,6 @@ class ThreadsPlatform:
     def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
         return parse_delivery(payload, config_of(config))
 
-    def delivery_id(self, request: WebhookRequest) -> str | None:
-        return None  # a resend is the same post id: ingest stores it once
-
-    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
-        return None  # deliveries carry the text
-
     def brand(self, platform: str, config: PlatformConfig) -> Author:
         threads = config_of(config)
         # Deliveries name authors by username only, so the username is the id our own posts carry.
@@ -81,20 +78,6 @@ class ThreadsPlatform:
 
     def can_answer(self, kind: MentionKind | str) -> bool:
         return kind in (MentionKind.POST, MentionKind.COMMENT)
-
-    def answers_privately(self, kind: MentionKind | str) -> bool:
-        return False
-
-    def reply_target(self, mention: Mention) -> ReplyTarget:
-        return ReplyTarget(
-            platform=mention.platform,
-            kind=mention.kind,
-            external_id=mention.external_id,
-            author_id=mention.author.id,
-        )
-
-    def passes_survey_links(self) -> bool:
-        return False
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.COMMENT
@@ -108,6 +91,26 @@ class ThreadsPlatform:
         from socialcare.platforms.threads import replies
 
         return replies.find(target, text, since, context, config_of(context.config))
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return True  # our answers are posts of the brand's (DELETE /{threads-media-id}, threads_delete)
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.threads import replies
+
+        replies.delete(platform_reply_id, context, config_of(context.config))
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        threads = config_of(config)
+        if not (threads.app_secret or threads.access_token or threads.user_id):
+            return {}  # not in use
+        from socialcare.platforms.threads import replies
+
+        return {self.webhook: replies.check(config, threads, session)}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.threads.local import LocalThreads

@@ -24,7 +24,10 @@ from socialcare.platforms.threads.config import SECTION, ThreadsConfig
 
 PREFIX = "/threads-api/v1.0"
 EDGE = re.compile(rf"^{re.escape(PREFIX)}/(?P<node>[^/]+)/(?P<edge>threads|threads_publish|replies)/?$")
+ME = re.compile(rf"^{re.escape(PREFIX)}/me/?$")
+POST = re.compile(rf"^{re.escape(PREFIX)}/(?P<id>\d+)/?$")
 NO_TOKEN = {"message": "Invalid OAuth access token", "type": "OAuthException", "code": 190}
+DEV_USER_ID = "9000000001"  # threads.user_id in infra/dev-config.json
 
 
 def build_reply(options: Mapping[str, Any], config: PlatformConfig) -> SignedRequest:
@@ -60,6 +63,11 @@ class LocalThreads:
         return [(section, "api_base")] if isinstance(section, dict) and "api_base" in section else []
 
     def answer(self, call: Call, simulator: Simulator) -> Answer | None:
+        if ME.match(call.path) and call.method == "GET":
+            return _me(call)
+        post = POST.match(call.path)
+        if post is not None and call.method == "DELETE":
+            return _delete(call, simulator, post["id"])
         found = EDGE.match(call.path)
         if not found:
             return None
@@ -79,6 +87,24 @@ class LocalThreads:
         if creation_id not in _containers(simulator):
             return 400, {"error": {"message": "Invalid creation_id", "code": 100}}, {}
         return 200, {"id": numeric_id(17)}, {}
+
+
+def _me(call: Call) -> Answer:
+    """Who the token belongs to (the credentials check); the token "expired" is refused as Threads does."""
+    authorization = call.headers.get("authorization", "")
+    if not authorization.startswith("Bearer ") or authorization == "Bearer expired":
+        return 400, {"error": {**NO_TOKEN, "message": "Error validating access token"}}, {}
+    return 200, {"id": DEV_USER_ID, "username": "brand"}, {}
+
+
+def _delete(call: Call, simulator: Simulator, post_id: str) -> Answer:
+    """`DELETE /{threads-media-id}` of a post the brand published."""
+    if not call.headers.get("authorization", "").startswith("Bearer "):
+        return 400, {"error": NO_TOKEN}, {}
+    published = ok_calls(simulator, "POST", lambda path: path.endswith("/threads_publish"))
+    if not any(field_of(c.answer, "id") == post_id for c in published):
+        return 400, {"error": {"message": "Object does not exist or cannot be deleted", "code": 100}}, {}
+    return 200, {"success": True, "deleted_id": post_id}, {}
 
 
 def _containers(simulator: Simulator) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 `media_type=TEXT`, `text`, `reply_to_id`) and publish (`POST /{user-id}/threads_publish` with
 `creation_id`), and the look-up of an answer whose outcome is unknown (the post's replies)."""
 
+import time
 import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -20,6 +21,11 @@ from socialcare.platforms.base import (
 from socialcare.platforms.http import PlatformClient, number, required_id, retry_after_header
 from socialcare.platforms.threads.config import ThreadsConfig
 
+if TYPE_CHECKING:
+    from socialcare.platform_config import PlatformConfig
+    from socialcare.platforms.base import CredentialProblem
+
+THREADS_NAME = "threads"
 THROTTLING_CODES = frozenset({4, 17, 32, 613})
 TRANSIENT_CODES = frozenset({1, 2})
 INVALID_TOKEN = 190
@@ -51,6 +57,15 @@ def post(target: ReplyTarget, text: str, context: PostContext, threads: ThreadsC
         f"{base}/threads_publish", headers=_auth(threads), json_body={"creation_id": creation_id}
     )
     return PostResult(required_id(published, "id", target.platform))
+
+
+def delete(post_id: str, context: PostContext, threads: ThreadsConfig) -> None:
+    """`DELETE /{threads-media-id}`: take our post down (an agent's UNDO). Threads allows 100 deletes a day
+    and needs the token's `threads_delete` permission (without it: error 10, the leads are told)."""
+    if not threads.access_token:
+        raise NeedsConfiguration("threads.access_token is not configured")
+    client = PlatformClient(THREADS_NAME, context, [threads.access_token, threads.app_secret], _refusal)
+    client.request("DELETE", f"{threads.api_base.rstrip('/')}/{post_id}", headers=_auth(threads))
 
 
 def find(
@@ -93,3 +108,33 @@ def _refusal(calls: PlatformClient, response: requests.Response, answer: Mapping
         raise PermanentFailure(reason, "threads_deleted_object")
     if response.status_code < 500:
         raise PermanentFailure(reason, f"threads_{'unknown' if code is None else int(code)}")
+
+
+# ---------------------------------------------------------------- the credentials check
+RENEW = (
+    "Renew the brand's long-lived Threads token (threads_basic, threads_read_replies, "
+    "threads_manage_replies, threads_delete) and put it in threads.access_token."
+)
+
+
+def check(
+    config: "PlatformConfig", threads: ThreadsConfig, session: requests.Session
+) -> "list[CredentialProblem]":
+    """Who am I (`GET /me?fields=id,username`) with the token: it answers, and for threads.user_id."""
+    from socialcare.platforms.base import CredentialProblem, check_with
+
+    key = "threads.access_token"
+    if not threads.access_token or not threads.user_id:
+        problem = f"{key} or threads.user_id is empty: replies to Threads cannot be posted"
+        return [CredentialProblem("threads", key, problem, RENEW)]
+    context = PostContext(config, session, time.time)
+
+    def who_am_i() -> None:
+        client = PlatformClient("Threads", context, [threads.access_token, threads.app_secret], _refusal)
+        me = client.get(
+            f"{threads.api_base.rstrip('/')}/me", headers=_auth(threads), params={"fields": "id,username"}
+        )
+        if str(me.get("id", "")) != threads.user_id:
+            raise NeedsConfiguration(f"belongs to user {me.get('id')}, not threads.user_id")
+
+    return check_with("threads", key, RENEW, who_am_i, "threads.api_base")

@@ -10,12 +10,12 @@ from socialcare.errors import MalformedPayload
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
+    AdapterDefaults,
     Handshake,
     PostContext,
     PostResult,
     ReplyRules,
     ReplyTarget,
-    TextFetcher,
     WebhookRequest,
     WebhookRoute,
 )
@@ -34,6 +34,9 @@ from socialcare.platforms.x.webhook import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from socialcare.platforms.base import CredentialProblem
     from socialcare.platforms.local import LocalPlatform
 
 __all__ = [
@@ -55,7 +58,7 @@ def config_of(config: PlatformConfig) -> XConfig:
     return config.section(SECTION, XConfig)
 
 
-class XPlatform:
+class XPlatform(AdapterDefaults):
     webhook = "x"
     aliases: ClassVar[dict[str, str]] = {"twitter": PLATFORM}  # names people type for it
 
@@ -85,12 +88,6 @@ class XPlatform:
     def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
         return parse_delivery(payload, config_of(config))
 
-    def delivery_id(self, request: WebhookRequest) -> str | None:
-        return None
-
-    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
-        return None
-
     def brand(self, platform: str, config: PlatformConfig) -> Author:
         x = config_of(config)
         return Author(id=x.brand_user_id, handle=x.brand_handle or None)
@@ -116,20 +113,13 @@ class XPlatform:
         author, which X refuses when their DMs are closed."""
         return "direct message" if mention.kind is MentionKind.POST and mention.author.id else None
 
-    def reply_target(self, mention: Mention) -> ReplyTarget:
-        return ReplyTarget(
-            platform=mention.platform,
-            kind=mention.kind,
-            external_id=mention.external_id,
-            author_id=mention.author.id,
-        )
+    def can_follow_up(self, mention: Mention, now: datetime) -> bool:
+        """Whether one more message may go into this direct-message conversation now (a survey): always."""
+        return mention.kind is MentionKind.DIRECT_MESSAGE and bool(mention.author.id)
 
     def _private(self, target: ReplyTarget) -> ReplyTarget:
         # An X private answer is a direct message to the author: posted and looked up as one.
         return target.model_copy(update={"kind": MentionKind.DIRECT_MESSAGE}) if target.private else target
-
-    def passes_survey_links(self) -> bool:
-        return False
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         # An answer to a post is a post of its own on X.
@@ -144,6 +134,25 @@ class XPlatform:
         from socialcare.platforms.x import replies
 
         return replies.find(self._private(target), text, since, context, config_of(context.config))
+
+    def can_delete(self, kind: MentionKind | str) -> bool:
+        return kind != MentionKind.DIRECT_MESSAGE  # the API deletes posts, not direct messages
+
+    def delete_reply(
+        self, platform: str, platform_reply_id: str, mention: Mention | None, context: PostContext
+    ) -> None:
+        from socialcare.platforms.x import replies
+
+        kind = mention.kind if mention is not None else MentionKind.COMMENT
+        replies.delete(platform_reply_id, kind, context, config_of(context.config))
+
+    def check_credentials(
+        self, config: PlatformConfig, session: "requests.Session", now: datetime
+    ) -> "dict[str, list[CredentialProblem]]":
+        from socialcare.platforms.x import credentials
+
+        x = config_of(config)
+        return {self.webhook: credentials.check_x(x, session)} if credentials.is_configured(x) else {}
 
     def local(self) -> "LocalPlatform":
         from socialcare.platforms.x.local import LocalX

@@ -19,6 +19,7 @@ from socialcare.platforms.base import (
 )
 from socialcare.platforms.http import PlatformClient, error_detail, number, required_id, retry_after_header
 from socialcare.platforms.x.config import XConfig
+from socialcare.platforms.x.webhook import delete_request
 
 NAME = "x"
 CLOCK_SKEW = timedelta(minutes=2)  # between our clock and X's created_at
@@ -127,3 +128,12 @@ def _retry_after(context: PostContext, response: requests.Response) -> float | N
     if reset is None:
         return retry_after_header(response)
     return max(0.0, reset - context.now())
+
+
+def delete(post_id: str, kind: MentionKind, context: PostContext, x: XConfig) -> None:
+    """Take our post down (an agent's UNDO): `DELETE /2/tweets/:id` with the token that posted it."""
+    try:
+        method, url, headers = delete_request(post_id, kind, x)
+    except ValueError as refused:
+        raise PermanentFailure(str(refused), "not_deletable") from None
+    client(context, x).request(method, url, headers=headers)
