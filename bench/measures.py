@@ -137,14 +137,77 @@ def timed(action: Callable[[], object], repeat: int) -> list[float]:
 
 
 # ---------------------------------------------------------------- warm overhead, against moto in-process
+def _minimal_handler(client: Any, table_name: str, secret: str) -> Callable[..., None]:
+    """The baseline of the warm measure: only the work a webhook cannot skip (HMAC check, JSON parse, one
+    conditional put)."""
+    import base64
+    import hashlib
+    import hmac
+
+    def baseline(event: dict[str, Any], shape: dict[str, Any] | None = None) -> None:
+        """`shape`: put an item with every attribute a stored mention has, instead of three."""
+        body = event["body"].encode()
+        expected = (
+            "sha256=" + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+        )
+        if not hmac.compare_digest(expected, event["headers"]["x-twitter-webhooks-signature"]):
+            raise AssertionError("bad signature")
+        tweet = json.loads(body)["tweet_create_events"][0]
+        key = f"MENTION#x-{tweet['id_str']}" + ("-same-item" if shape else "")
+        item = {**(shape or {}), "pk": {"S": key}, "sk": {"S": "MENTION"}, "text": {"S": tweet["text"]}}
+        client.put_item(TableName=table_name, Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    return baseline
+
+
+def _interleaved_rounds(
+    handler: Callable[..., Any],
+    baseline: Callable[..., None],
+    subject_events: list[dict[str, Any]],
+    baseline_events: list[dict[str, Any]],
+    rounds: int,
+    mention_item: dict[str, Any],
+) -> tuple[list[float], list[float], list[float], list[float], list[float]]:
+    """Subject and baselines one after the other, so both see the same machine load: the per-round ratios
+    (against the minimal put and against a put of a mention-shaped item) and every CPU and wall time."""
+    from bench.stub_aws import FakeContext
+
+    same_item_ratios: list[float] = []
+    ratios: list[float] = []
+    subject_times: list[float] = []
+    subject_wall: list[float] = []
+    baseline_times: list[float] = []
+    per_round = (len(subject_events) - 1) // rounds
+    pairs = list(zip(subject_events[1:], baseline_events[1:], strict=True))
+    for start in range(0, per_round * rounds, per_round):
+        round_subject: list[float] = []
+        round_baseline: list[float] = []
+        round_same_item: list[float] = []
+        # Interleaved, one subject then one baseline, so both see the same machine load.
+        for subject_event, baseline_event in pairs[start : start + per_round]:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            answer = handler(subject_event, FakeContext())
+            round_subject.append(time.thread_time() - cpu)
+            subject_wall.append(time.perf_counter() - wall)
+            assert answer["statusCode"] == 200, answer
+            cpu = time.thread_time()
+            baseline(baseline_event)
+            round_baseline.append(time.thread_time() - cpu)
+            cpu = time.thread_time()
+            baseline(baseline_event, mention_item)
+            round_same_item.append(time.thread_time() - cpu)
+        ratios.append(statistics.median(round_subject) / statistics.median(round_baseline))
+        same_item_ratios.append(statistics.median(round_subject) / statistics.median(round_same_item))
+        subject_times += round_subject
+        baseline_times += round_baseline
+    return ratios, same_item_ratios, subject_times, subject_wall, baseline_times
+
+
 def warm_overhead(deliveries: int = 301, rounds: int = 5) -> dict[str, Any]:
     """Warm CPU time per X delivery through the handler over a minimal baseline doing only the necessary work
     (HMAC check, JSON parse, one conditional put) against the same in-process moto backend: the median of
     `rounds` rounds' ratios (each the ratio of the round's medians), with their spread. moto answers in the
     calling thread, so its work counts on both sides, as the backend's would in their wall times."""
-    import base64
-    import hashlib
-    import hmac
     import os
 
     import boto3
@@ -181,20 +244,7 @@ def warm_overhead(deliveries: int = 301, rounds: int = 5) -> dict[str, Any]:
         client = boto3.client("dynamodb")
         table_name = os.environ["TABLE_NAME"]
 
-        def baseline(event: dict[str, Any], shape: dict[str, Any] | None = None) -> None:
-            """`shape`: put an item with every attribute a stored mention has, instead of three."""
-            body = event["body"].encode()
-            expected = (
-                "sha256="
-                + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-            )
-            if not hmac.compare_digest(expected, event["headers"]["x-twitter-webhooks-signature"]):
-                raise AssertionError("bad signature")
-            tweet = json.loads(body)["tweet_create_events"][0]
-            key = f"MENTION#x-{tweet['id_str']}" + ("-same-item" if shape else "")
-            item = {**(shape or {}), "pk": {"S": key}, "sk": {"S": "MENTION"}, "text": {"S": tweet["text"]}}
-            client.put_item(TableName=table_name, Item=item, ConditionExpression="attribute_not_exists(pk)")
-
+        baseline = _minimal_handler(client, table_name, secret)
         baseline(baseline_events[0])
         # moto's cost of a put grows faster than linearly with an item's attributes (its size accounting), a
         # cost DynamoDB does not have: a second baseline puts an item shaped like a stored mention, to tell
@@ -203,34 +253,10 @@ def warm_overhead(deliveries: int = 301, rounds: int = 5) -> dict[str, Any]:
         mention_item = client.get_item(
             TableName=table_name, Key={"pk": {"S": f"MENTION#x-{first_id}"}, "sk": {"S": "MENTION"}}
         )["Item"]
-        same_item_ratios: list[float] = []
-        ratios: list[float] = []
-        subject_times: list[float] = []
-        subject_wall: list[float] = []
-        baseline_times: list[float] = []
-        per_round = (deliveries - 1) // rounds
-        pairs = list(zip(subject_events[1:], baseline_events[1:], strict=True))
-        for start in range(0, per_round * rounds, per_round):
-            round_subject: list[float] = []
-            round_baseline: list[float] = []
-            round_same_item: list[float] = []
-            # Interleaved, one subject then one baseline, so both see the same machine load.
-            for subject_event, baseline_event in pairs[start : start + per_round]:
-                wall, cpu = time.perf_counter(), time.thread_time()
-                answer = handler(subject_event, FakeContext())
-                round_subject.append(time.thread_time() - cpu)
-                subject_wall.append(time.perf_counter() - wall)
-                assert answer["statusCode"] == 200, answer
-                cpu = time.thread_time()
-                baseline(baseline_event)
-                round_baseline.append(time.thread_time() - cpu)
-                cpu = time.thread_time()
-                baseline(baseline_event, mention_item)
-                round_same_item.append(time.thread_time() - cpu)
-            ratios.append(statistics.median(round_subject) / statistics.median(round_baseline))
-            same_item_ratios.append(statistics.median(round_subject) / statistics.median(round_same_item))
-            subject_times += round_subject
-            baseline_times += round_baseline
+        timings = _interleaved_rounds(
+            handler, baseline, subject_events, baseline_events, rounds, mention_item
+        )
+    ratios, same_item_ratios, subject_times, subject_wall, baseline_times = timings
     return {
         "warm_ms": round(statistics.median(subject_times) * 1000, 2),
         "warm_wall_ms": round(statistics.median(subject_wall) * 1000, 2),
