@@ -1,7 +1,7 @@
 """Google Business Profile reviews: pushed by Pub/Sub (authenticated by Google's OIDC token), read from the
 Business Profile API, answered with `PUT .../reviews/{id}/reply`.
 
-The token check (`google_reviews.token`, which imports cryptography) and posting (`google_reviews.replies`,
+The token check (`google_reviews.token`, which imports rsa) and posting (`google_reviews.replies`,
 requests) are imported on use."""
 
 from collections.abc import Collection
