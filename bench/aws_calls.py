@@ -63,6 +63,81 @@ class CallCounter:
             self.counting = False
 
 
+class _Walk:
+    """One mention from webhook to SMS and one reply from the form post to the platform, through the
+    template's functions in-process, each handler timed and every AWS call our code makes counted."""
+
+    def __init__(self, runtime: FunctionRuntime, stream: "StreamReader", counter: "CallCounter") -> None:
+        self.counter, self.stream = counter, stream
+        self.webhook, self.dispatcher = (
+            runtime.handler("XWebhookFunction"),
+            runtime.handler("DispatcherFunction"),
+        )
+        self.page, self.sender = runtime.handler("ReplyPageFunction"), runtime.handler("ReplySenderFunction")
+        self.webhook_calls: Counter[str] = Counter()
+        self.durations: dict[str, float] = {}
+
+    def timed(self, name: str, handler: Any, event: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        answer = handler(event, FakeContext())
+        self.durations[name] = time.perf_counter() - started
+        return answer
+
+    def one_mention(self, event: dict[str, Any]) -> None:
+        assert self.timed("XWebhookFunction", self.webhook, event)["statusCode"] == 200
+        self.webhook_calls.update(self.counter.calls)
+        counting, self.counter.counting = (
+            self.counter.counting,
+            False,
+        )  # reading the stream is Lambda's poller
+        records = self.stream.new_records()
+        self.counter.counting = counting
+        answer = self.timed("DispatcherFunction", self.dispatcher, {"Records": records})
+        assert not answer.get("batchItemFailures"), answer
+
+    def open_page(self, token: str) -> bytes:
+        """The agent opens the page (not part of the reply's budget); the form they will post."""
+        shown = self.timed("ReplyPageFunction.GET", self.page, page_event("GET", token, b""))
+        assert shown["statusCode"] == 200, shown["body"][:500]
+        nonce = re.search(r'name="nonce" value="([^"]+)"', shown["body"])
+        assert nonce is not None, "the reply page has a form nonce"
+        return urlencode({"nonce": nonce.group(1), "text": "Thanks, on it!"}).encode()
+
+    def one_reply(self, token: str, form: bytes) -> None:
+        posted = self.timed("ReplyPageFunction", self.page, page_event("POST", token, form))
+        assert posted["statusCode"] == 200, posted["body"][:500]
+        queue_url = os.environ["REPLY_QUEUE_URL"]
+        self.counter.counting = False  # receiving from the queue is Lambda's poller, not our code
+        sqs = boto3.client("sqs")
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])[
+            "Messages"
+        ]
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.counter.counting = True
+        records = [_sqs_record(dict(m), arn) for m in messages]
+        answer = self.timed("ReplySenderFunction", self.sender, {"Records": records})
+        assert not answer.get("batchItemFailures"), answer
+
+
+def _provisioned(config: dict[str, Any], counter: "CallCounter") -> tuple[FunctionRuntime, "StreamReader"]:
+    """The template's resources in moto, every function's environment, and an agent on shift."""
+    boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    session.events.register("before-call", counter)
+    session.events.register("before-parameter-build", counter.billed)
+    template = load_template()
+    stack = LocalStack(template, endpoint_url=None, api_url="http://127.0.0.1:3000")  # type: ignore[arg-type]
+    resolver = stack.provision(config)
+    for logical_id in template.functions:
+        os.environ.update(stack.function_environment(resolver, logical_id))
+    runtime = FunctionRuntime(template.functions, log=lambda _line: None)
+    add_agent_on_shift()
+    return runtime, StreamReader(template, resolver.attributes["Table.StreamArn"])
+
+
 def aws_calls() -> dict[str, Any]:
     config = json.loads((REPO_ROOT / "infra" / "dev-config.json").read_text())
     os.environ.update(
@@ -75,88 +150,28 @@ def aws_calls() -> dict[str, Any]:
     )
     counter = CallCounter()
     with mock_aws(), PlatformSimulator() as simulator:
-        boto3.setup_default_session()
-        session = boto3.DEFAULT_SESSION
-        assert session is not None
-        session.events.register("before-call", counter)
-        session.events.register("before-parameter-build", counter.billed)
         config["x"]["api_base"] = simulator.url
-        template = load_template()
-        stack = LocalStack(template, endpoint_url=None, api_url="http://127.0.0.1:3000")  # type: ignore[arg-type]
-        resolver = stack.provision(config)
-        for logical_id in template.functions:
-            os.environ.update(stack.function_environment(resolver, logical_id))
-        runtime = FunctionRuntime(template.functions, log=lambda _line: None)
-        add_agent_on_shift()
-        stream = StreamReader(template, resolver.attributes["Table.StreamArn"])
-        webhook, dispatcher = runtime.handler("XWebhookFunction"), runtime.handler("DispatcherFunction")
-        page, sender = runtime.handler("ReplyPageFunction"), runtime.handler("ReplySenderFunction")
-
-        webhook_calls: Counter[str] = Counter()
-
-        durations: dict[str, float] = {}
-
-        def timed(name: str, handler: Any, event: dict[str, Any]) -> Any:
-            started = time.perf_counter()
-            answer = handler(event, FakeContext())
-            durations[name] = time.perf_counter() - started
-            return answer
-
-        def one_mention(event: dict[str, Any]) -> None:
-            assert timed("XWebhookFunction", webhook, event)["statusCode"] == 200
-            webhook_calls.update(counter.calls)
-            counting, counter.counting = counter.counting, False  # reading the stream is Lambda's poller
-            records = stream.new_records()
-            counter.counting = counting
-            answer = timed("DispatcherFunction", dispatcher, {"Records": records})
-            assert not answer.get("batchItemFailures"), answer
-
+        walk = _Walk(*_provisioned(config, counter), counter)
         warm_up, measured = list(x_delivery_events(2, config["x"]["consumer_secret"]))
-        one_mention(warm_up)
-        webhook_calls.clear()
-        _, mention_calls = counter.measure(lambda: one_mention(measured))
+        walk.one_mention(warm_up)
+        walk.webhook_calls.clear()
+        _, mention_calls = counter.measure(lambda: walk.one_mention(measured))
         mention_units = counter.units
-
         token = texted_tokens()[-1]
-        # The agent opens the page first: not part of the reply's budget, but of what a reply costs.
-        shown, view_calls = counter.measure(
-            lambda: timed("ReplyPageFunction.GET", page, page_event("GET", token, b""))
-        )
+        form, view_calls = counter.measure(lambda: walk.open_page(token))
         view_units = counter.units
-        assert shown["statusCode"] == 200, shown["body"][:500]
-        nonce = re.search(r'name="nonce" value="([^"]+)"', shown["body"])
-        assert nonce is not None, "the reply page has a form nonce"
-        form = urlencode({"nonce": nonce.group(1), "text": "Thanks, on it!"}).encode()
-        queue_url = os.environ["REPLY_QUEUE_URL"]
-
-        def one_reply() -> None:
-            posted = timed("ReplyPageFunction", page, page_event("POST", token, form))
-            assert posted["statusCode"] == 200, posted["body"][:500]
-            counter.counting = False  # receiving from the queue is Lambda's poller, not our code
-            sqs = boto3.client("sqs")
-            messages = sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
-            )["Messages"]
-            arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-                "QueueArn"
-            ]
-            counter.counting = True
-            records = [_sqs_record(dict(m), arn) for m in messages]
-            answer = timed("ReplySenderFunction", sender, {"Records": records})
-            assert not answer.get("batchItemFailures"), answer
-
-        _, reply_calls = counter.measure(one_reply)
+        _, reply_calls = counter.measure(lambda: walk.one_reply(token, form))
         posted = [c for c in simulator.calls if c.path.endswith("/2/tweets")]
         assert len(posted) == 1, "the reply reached the platform once"
         reply_units = counter.units
     return {
         "aws_units": {"mention": dict(mention_units), "reply": dict(reply_units), "view": dict(view_units)},
-        "handler_ms": {name: round(seconds * 1000, 1) for name, seconds in durations.items()},
+        "handler_ms": {name: round(seconds * 1000, 1) for name, seconds in walk.durations.items()},
         "aws_calls_per_mention": sum(mention_calls.values()),
         "aws_calls_per_reply": sum(reply_calls.values()),
         "aws_calls_detail": {
-            "webhook": dict(webhook_calls),
-            "dispatch": dict(mention_calls - webhook_calls),
+            "webhook": dict(walk.webhook_calls),
+            "dispatch": dict(mention_calls - walk.webhook_calls),
             "reply": dict(reply_calls),
             "page_view": dict(view_calls),
         },

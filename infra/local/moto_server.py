@@ -23,7 +23,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from infra.local import moto_indexes, moto_transactions
+from infra.local import moto_indexes, moto_item_size, moto_transactions
 from infra.local.local_hosts import is_local_host, is_local_origin
 from infra.local.stack import ACCOUNT_ID, REGION
 from infra.local.state import Journal, action_of, changes_state, journal_entry, receipts_entry, replay
@@ -96,6 +96,7 @@ class SerializedMotoServer(ThreadedMotoServer):
     def _server_entry(self) -> None:
         moto_indexes.install()
         moto_transactions.install()
+        moto_item_size.install()
         backend_app = DomainDispatcherApplication(create_backend_app)
         if self.state_dir is not None:
             self.replayed = replay(self.state_dir, backend_app)

@@ -42,6 +42,25 @@ class MentionStatus(StrEnum):
     OURS = "ours"  # the brand's own post: never a mention to answer
 
 
+# The status changes a stored mention may make: new status -> the statuses it may come from. The stores'
+# conditional writes use it (socialcare.data.mentions): a write whose target is not listed for the status
+# the mention has when it lands is refused. A mention is stored new (or ours) and never goes back to new.
+MENTION_TRANSITIONS: dict[MentionStatus, frozenset[MentionStatus]] = {
+    MentionStatus.WAITING: frozenset({MentionStatus.NEW, MentionStatus.WAITING}),  # nobody can take it yet
+    MentionStatus.ASSIGNED: frozenset({MentionStatus.NEW, MentionStatus.WAITING}),  # dispatched
+    # "I'm on it" on the reply page, or an answer undone on the platform (UNDO by text).
+    MentionStatus.OPENED: frozenset({MentionStatus.ASSIGNED, MentionStatus.WAITING, MentionStatus.ANSWERED}),
+    MentionStatus.REPLY_FAILED: frozenset(
+        {MentionStatus.NEW, MentionStatus.WAITING, MentionStatus.ASSIGNED, MentionStatus.OPENED}
+    ),
+    # A reply went out: whatever became of the mention meanwhile, it was answered (once: answered_at).
+    MentionStatus.ANSWERED: frozenset(set(MentionStatus) - {MentionStatus.ANSWERED, MentionStatus.OURS}),
+    # The platform says it is gone: from anything.
+    MentionStatus.DELETED: frozenset(MentionStatus),
+    MentionStatus.REMOVED: frozenset(MentionStatus),
+}
+
+
 class Author(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from infra.local import moto_transactions
+from infra.local import moto_item_size, moto_transactions
 from infra.local.gateway import build_event
 from infra.local.runtime import FunctionRuntime, LambdaContext
 from infra.local.stack import REGION, LocalStack, parse_parameter_overrides
@@ -48,6 +48,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, dev_config: dict[str, Any]) -> Iterator
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     moto_transactions.install()  # as the local stack does: a transaction costs the items it touches
+    moto_item_size.install()  # and a put costs the item's attributes once
     with mock_aws():
         template = parsed_template()
         # SOCIALCARE_PARAMETERS, as `make run` reads it: a test sets it to provision the optional parts.

@@ -14,11 +14,10 @@ from infra.local.event_sources import passes_filters
 from infra.local.stack import REGION
 from socialcare.data import table
 from socialcare.data.agents import AgentStore
-from socialcare.data.mentions import PENDING_INDEX_KEY
 from socialcare.dispatch.dispatcher import Dispatcher, DispatchSettings, build_dispatcher
 from socialcare.dispatch.escalation import Escalator
 from socialcare.dispatch.routing import answer_due
-from socialcare.models import Author, Mention, MentionKind, MentionStatus
+from socialcare.models import Author, Mention, MentionKind
 from socialcare.people.agents import AgentService, build_agent
 from socialcare.settings import Deadlines, load
 from tests.integration.conftest import Aws
@@ -86,16 +85,8 @@ class World:
         """What the reply page does when an agent says "I'm on it": opened, and pending again only when its
         answer deadline passes."""
         due = answer_due(self.stored(mention_id).priority, at, load(Deadlines).escalation_deadlines)
-        assert self.aws.mention_store().transition(
-            mention_id,
-            set_fields={
-                "status": MentionStatus.OPENED,
-                "opened_at": at,
-                "opened_by": by,
-                "gsi2pk": PENDING_INDEX_KEY,
-                "gsi2sk": due,
-            },
-        )
+        stored = self.stored(mention_id)
+        assert self.aws.mention_store().mark_opened(mention_id, by, at, due, was=stored.status)
 
 
 def texts() -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from socialcare.data.dispatch import UNDELIVERED_INDEX_KEY
+from socialcare.data.dispatch import UNDELIVERED_INDEX_KEY, ConversationHistory
 from socialcare.data.tokens import TokenStore
 from socialcare.dispatch import dispatcher as dispatch_module
 from socialcare.dispatch.dispatcher import ROSTER_REUSE, get_dispatcher
@@ -138,7 +138,7 @@ def test_agents_at_capacity_are_skipped_until_a_mention_is_answered(
 
     # Ben answers one of his: he has room again, and the waiting mention goes to him.
     world.aws.mention_store().transition(
-        "x-1", set_fields={"status": MentionStatus.ANSWERED}, remove_fields=("gsi2pk", "gsi2sk")
+        "x-1", set_fields={"status": MentionStatus.ANSWERED}, stop_escalating=True
     )
     later = WEDNESDAY_NOON + timedelta(minutes=1)
     assert world.dispatcher.dispatch("x-5", later).recipients == (ben,)
@@ -257,7 +257,7 @@ def test_a_stale_index_never_breaks_round_robin_or_stickiness(aws: Aws) -> None:
     # Another execution environment whose index reads lag: no cursor yet, and an empty conversation.
     lagging = make_world(aws).dispatcher
     lagging.store.roster = lambda: before  # type: ignore[method-assign]
-    lagging.store.conversation_items = lambda _conversation_id: []  # type: ignore[method-assign]
+    lagging.store.conversation_history = lambda _id: ConversationHistory()  # type: ignore[method-assign,assignment]
     other = world.mention("2", WEDNESDAY_NOON, conversation="2")
     assert lagging.dispatch(other.id, WEDNESDAY_NOON).recipients == (ben,)  # not Ann again
     follow_up = world.mention("3", WEDNESDAY_NOON, text="@brand any news?", conversation="1")

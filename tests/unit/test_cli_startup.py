@@ -48,3 +48,23 @@ def test_the_install_progress_counts_packages_and_says_when_it_installs() -> Non
         "  done: 3 packages installed",
     ]
     assert completed.stderr == ""
+
+
+def test_a_command_that_reads_loads_the_sdk_without_crt_or_pyopenssl() -> None:
+    """A reading command brings boto3 in, but not the AWS CRT nor pyOpenSSL (botocore uses neither: it
+    would only pay their import)."""
+    code = (
+        "import sys\n"
+        "import infra.cli\n"
+        "def read(arguments):\n"
+        "    import boto3\n"
+        "    boto3.client('dynamodb', region_name='us-east-1')\n"
+        "infra.cli.build_parser = lambda: type('P', (), {'parse_args': lambda self, argv: "
+        "type('A', (), {'run': staticmethod(read)})()})()\n"
+        "infra.cli.main([])\n"
+        "print(sorted(m for m in ('boto3', 'OpenSSL', 'cryptography', 'awscrt') if sys.modules.get(m)))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "['boto3']"

@@ -1,11 +1,13 @@
-"""The shape the code keeps: no import cycle among the domain modules. Read from the syntax tree, so an import
-inside a function counts as much as one at the top."""
+"""The shape the code keeps: no import cycle among the domain modules, and no function longer than a screen
+(80 lines). Read from the syntax tree, so an import inside a function counts as much as one at the top."""
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT / "shared"
+LONGEST_FUNCTION = 80
 
 
 def module_name(path: Path) -> str:
@@ -66,3 +68,22 @@ def test_the_domain_modules_import_each_other_without_a_cycle() -> None:
 
 def test_the_cycle_finder_sees_a_cycle_through_a_lazy_import() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def python_files() -> Iterator[Path]:
+    for folder in ("shared", "functions", "infra", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if ".venv" not in path.parts:
+                yield path
+
+
+def test_no_function_is_longer_than_a_screen() -> None:
+    long = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for path in python_files()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > LONGEST_FUNCTION
+    ]
+    assert long == []

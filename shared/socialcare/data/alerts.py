@@ -1,5 +1,5 @@
-"""Alerts already sent, so a problem is emailed once a day until it is fixed:
-  daily alert   pk=ALERT#<what the alert is about>  sk=<UTC date>
+"""Alerts already sent, so a problem is emailed once a day until it is fixed: one item per subject and UTC
+date (key: socialcare.data.table_map).
 
 The item is put only if it is not there (a conditional put): two checks on the same day, the daily one and
 one on demand, email the leads once. DynamoDB's TTL (`expires_at`) removes it after a few days."""
@@ -10,7 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from socialcare.data import is_condition_failure
+from socialcare.data.dynamo import is_condition_failure
+from socialcare.data.table_map import daily_alert_key
 
 KEEP_FOR = timedelta(days=3)
 
@@ -25,8 +26,7 @@ class AlertStore:
         try:
             self.table.put_item(
                 Item={
-                    "pk": f"ALERT#{subject}",
-                    "sk": day.isoformat(),
+                    **daily_alert_key(subject, day.isoformat()),
                     "entity": "alert",
                     "alerted_at": now.isoformat(),
                     "expires_at": int((now + KEEP_FOR).timestamp()),
@@ -41,4 +41,4 @@ class AlertStore:
 
     def release(self, subject: str, now: datetime) -> None:
         """Forget today's claim: the email could not be sent, the next check must try again."""
-        self.table.delete_item(Key={"pk": f"ALERT#{subject}", "sk": now.date().isoformat()})
+        self.table.delete_item(Key=daily_alert_key(subject, now.date().isoformat()))

@@ -1,16 +1,10 @@
-"""What dispatch and escalation remember besides the mentions themselves:
-  round robin cursor  pk=DISPATCH            sk=ROUND_ROBIN      last agent a round robin pick went to;
-                      gsi1: AGENTS / ~ROUND_ROBIN
-  conversation        pk=CONV#<conv id>      sk=CONV             its agent (sticky) and mentions dispatched
-  open count          pk=OPEN#<email>        sk=COUNT            how many open assignments the agent has;
-                      gsi1: AGENTS / <email>#OPEN
-  open assignment     pk=OPEN#<email>        sk=MENTION#<id>     a mention assigned to the agent (TTL)
-  notice              pk=NOTICE#<mention id> sk=LEVEL#<level>    who is told about a mention at one level;
-                      gsi1: UNDELIVERED / <created_at>#<id>#<level> until every notification went out
+"""What dispatch and escalation remember besides the mentions themselves (keys and index entries:
+socialcare.data.table_map): the round robin cursor, each conversation's agent, each agent's open count and
+open assignments, and the notices (who is told about a mention at one level).
 
-The cursor and the open counts share the agents' gsi1 partition (socialcare.data.agents), so routing reads
+The cursor and the open counts share the agents' list partition (socialcare.data.agents), so routing reads
 agents, cursor and capacity in one Query (`roster`) whose size does not grow with the backlog: the open
-assignments themselves are not in it. A count changes in the same transaction as its open assignment items
+assignments themselves are not in it. A count changes in the same transaction as its open assignment item
 (`assign` adds one per recipient, `close_open` takes one off with the item it deletes), so it is never below
 the number of items; it is above it by the items DynamoDB's TTL removed (30 days after their assignment, as
 before), which only means routing reads that agent's items (`open_ids`) to decide, as it does for an agent
@@ -21,43 +15,74 @@ assignment's transaction (`assign`): the mention must still have the status it w
 conversation the agent it was read with, the cursor the email it was read with. A stale read costs a retry
 with consistent reads, never a wrong assignment.
 
+An assignment to more recipients than one transaction holds (DynamoDB takes 100 actions; each recipient
+costs three: the open assignment, the open count and the reply link) is written in steps: the reply links
+first (a link nobody was sent opens nothing), then one transaction that claims the mention (its transition,
+the notice, the conversation, the cursor), then the recipients' open assignments in chunks. The notice lists
+the recipients still to mark (`unmarked`); each chunk takes its recipients off that list in the same
+transaction, and every later delivery attempt's `claim` finishes what a failed run left, so no recipient is
+counted twice or never.
+
 Notices make "tell these agents" durable. A dispatch writes its notice in the same transaction as the
 assignment, already claimed by the run that wrote it; every later delivery attempt (a redelivered stream
 record, the escalation sweep) claims it first (`claim`), so two runs never send at once. What went out to a
 recipient (their text and email) is recorded (`record_sent`, one write) right after SNS accepted it, so a
 retry sends only what is missing; the last one marks the notice delivered and takes it off the UNDELIVERED
-index."""
+list."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from socialcare.data import is_condition_failure, plain, table
-from socialcare.data.agents import AGENTS_INDEX_KEY, AgentRecord, item_to_record
-from socialcare.data.mentions import CONVERSATION_INDEX_PREFIX, MENTION_SK
+from socialcare.data import table_map
+from socialcare.data.agents import AgentRecord, item_to_record
+from socialcare.data.dynamo import (
+    MAX_TRANSACTION_ACTIONS,
+    Update,
+    is_condition_failure,
+    plain,
+    query_items,
+    storage_errors,
+    succeeded,
+    table,
+    transact,
+)
+from socialcare.data.mentions import item_to_mention, transition_update
+from socialcare.data.table_map import (
+    AGENTS_LIST,
+    CONVERSATION_PREFIX,
+    CONVERSATIONS,
+    LISTS,
+    OPEN_ASSIGNMENT_PREFIX,
+    UNDELIVERED_LIST,
+    conversation_key,
+    cursor_key,
+    iso,
+    mention_key,
+    notice_key,
+    open_assignment_key,
+    open_count_key,
+)
 from socialcare.errors import StorageUnavailable
+from socialcare.models import Mention
 from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
-UNDELIVERED_INDEX_KEY = "UNDELIVERED"
-CURSOR_KEY = {"pk": "DISPATCH", "sk": "ROUND_ROBIN"}
-CURSOR_INDEX_SK = "~ROUND_ROBIN"
-OPEN_COUNT_SK = "COUNT"
-OPEN_ASSIGNMENT_SK_PREFIX = "MENTION#"
+UNDELIVERED_INDEX_KEY = UNDELIVERED_LIST
 OPEN_ASSIGNMENT_TTL = timedelta(days=30)  # an assignment nobody closed stops counting after this
 NOTICE_TTL = timedelta(days=90)
 CONVERSATION_TTL = timedelta(days=180)
 CONVERSATION_READ_LIMIT = 1000  # as MentionStore.conversation
 # The attribute of a mention item naming the agent its assignment made the conversation's agent (sticky).
 CONVERSATION_AGENT_FIELD = "conversation_agent"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+# Recipients whose open assignments one transaction marks after the claim: two actions each, and one for the
+# notice's list of recipients still to mark.
+MARKS_PER_TRANSACTION = (MAX_TRANSACTION_ACTIONS - 1) // 2
+# What a delivered notice loses: its place on the undelivered list and its claim.
+_DELIVERED = (*LISTS.attributes, "claim_id", "claimed_until")
 
 
 def _epoch(moment: datetime) -> int:
@@ -66,17 +91,6 @@ def _epoch(moment: datetime) -> int:
 
 def _millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def _stored(value: Any) -> Any:
-    """As MentionStore.transition stores values: datetimes as ISO strings in UTC, enums as their values."""
-    if isinstance(value, datetime):
-        return _iso(value)
-    if isinstance(value, StrEnum):
-        return value.value
-    if isinstance(value, (list, tuple)):
-        return [_stored(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -108,7 +122,7 @@ class Roster:
 
 @dataclass
 class AssignmentWrite:
-    """One assignment, written by `DispatchStore.assign` in a single transaction."""
+    """One assignment, written by `DispatchStore.assign` (in one transaction when it fits in one)."""
 
     mention_id: str
     expected: dict[str, Any]  # the mention's fields as the decision read them (status, and text when unsure)
@@ -124,6 +138,7 @@ class AssignmentWrite:
     cursor_seen: str | None = None
     cursor: str | None = None  # the round robin cursor from now on, when it moves
     reply_links: list[dict[str, Any]] = field(default_factory=list)  # socialcare.data.tokens items
+    escalate_at: datetime | None = None  # when its first escalation is due (the sweep's index)
 
 
 class AssignmentConflict(Exception):
@@ -135,24 +150,32 @@ class AssignmentConflict(Exception):
         self.parts = parts
 
 
-def _conversation_key(conversation_id: str) -> dict[str, str]:
-    return {"pk": f"CONV#{conversation_id}", "sk": "CONV"}
+@dataclass(frozen=True)
+class ConversationHistory:
+    """A conversation's mentions as dispatch reads them (one Query of the conversation index), with the
+    agent each assignment in it made the conversation's agent."""
+
+    mentions: list[Mention] = field(default_factory=list)
+    agents: list[tuple[str, str, str]] = field(default_factory=list)  # (notified_at, mention id, agent)
+
+    def agent(self, leave_out: str) -> str | None:
+        """The conversation's agent as its mentions say: the one the latest dispatch that set it named (an
+        index read, so possibly stale; the assignment's transaction checks it against the conversation)."""
+        latest: tuple[str, str] | None = None
+        for notified_at, mention_id, agent in self.agents:
+            if mention_id != leave_out and (latest is None or notified_at >= latest[0]):
+                latest = (notified_at, agent)
+        return latest[1] if latest else None
 
 
-def _notice_key(mention_id: str, level: int) -> dict[str, str]:
-    return {"pk": f"NOTICE#{mention_id}", "sk": f"LEVEL#{level}"}
-
-
-def _open_key(email: str, mention_id: str) -> dict[str, str]:
-    return {"pk": f"OPEN#{email}", "sk": f"{OPEN_ASSIGNMENT_SK_PREFIX}{mention_id}"}
-
-
-def _open_count_key(email: str) -> dict[str, str]:
-    return {"pk": f"OPEN#{email}", "sk": OPEN_COUNT_SK}
-
-
-def _mention_key(mention_id: str) -> dict[str, str]:
-    return {"pk": f"MENTION#{mention_id}", "sk": MENTION_SK}  # socialcare.data.mentions' layout
+def history_of(items: Sequence[dict[str, Any]]) -> ConversationHistory:
+    mentions = [item_to_mention(item) for item in items]
+    agents = [
+        (str(item.get("notified_at") or ""), mention.id, str(item[CONVERSATION_AGENT_FIELD]))
+        for item, mention in zip(items, mentions, strict=True)
+        if item.get(CONVERSATION_AGENT_FIELD)
+    ]
+    return ConversationHistory(mentions, agents)
 
 
 def _item_to_notice(item: dict[str, Any]) -> Notice:
@@ -172,43 +195,130 @@ def _item_to_notice(item: dict[str, Any]) -> Notice:
 def _notice_item(notice: Notice) -> dict[str, Any]:
     now = notice.created_at
     return {
-        **_notice_key(notice.mention_id, notice.level),
+        **notice_key(notice.mention_id, notice.level),
         "entity": "notice",
         "mention_id": notice.mention_id,
         "level": notice.level,
         "recipients": notice.recipients,
         "reason": notice.reason,
-        "created_at": _iso(now),
-        "gsi1pk": UNDELIVERED_INDEX_KEY,
-        "gsi1sk": f"{_iso(now)}#{notice.mention_id}#{notice.level}",
+        "created_at": iso(now),
+        **table_map.undelivered_entry(now, notice.mention_id, notice.level),
         "expires_at": _epoch(now + NOTICE_TTL),
     }
 
 
 def open_assignment_item(email: str, mention_id: str, now: datetime) -> dict[str, Any]:
     return {
-        **_open_key(email, mention_id),
+        **open_assignment_key(email, mention_id),
         "entity": "open_assignment",
         "email": email,
         "mention_id": mention_id,
-        "assigned_at": _iso(now),
+        "assigned_at": iso(now),
         "expires_at": _epoch(now + OPEN_ASSIGNMENT_TTL),
     }
 
 
-def conversation_agent_of(items: Sequence[dict[str, Any]], leave_out: str) -> str | None:
-    """The conversation's agent as its mention items say: the one the latest dispatch that set it named (an
-    index read, so possibly stale; the assignment's transaction checks it against the conversation item)."""
-    latest: tuple[str, str] | None = None
-    for item in items:
-        agent, notified_at = item.get(CONVERSATION_AGENT_FIELD), str(item.get("notified_at") or "")
-        if (
-            agent
-            and item.get("pk") != f"MENTION#{leave_out}"
-            and (latest is None or notified_at >= latest[0])
-        ):
-            latest = (notified_at, str(agent))
-    return latest[1] if latest else None
+# ---------------------------------------------------------------- the assignment's writes
+def _mention_write(write: AssignmentWrite) -> dict[str, Any]:
+    fields = dict(write.set_fields)
+    if write.escalate_at is not None:
+        fields.update(table_map.pending_entry(write.escalate_at))
+    if write.conversation_id and write.conversation_agent:
+        fields[CONVERSATION_AGENT_FIELD] = write.conversation_agent  # the next dispatch finds it in one Query
+    change = transition_update(fields, write.remove_fields, write.expected)
+    return {"Update": change.request(mention_key(write.mention_id))}
+
+
+def _notice_write(write: AssignmentWrite, unmarked: Sequence[str]) -> dict[str, Any]:
+    # No condition on the notice: the mention's condition already guarantees that no run recorded this
+    # assignment, so no notice of it was ever delivered.
+    notice = {
+        **_notice_item(write.notice),
+        "claim_id": write.claim_id,
+        "claimed_until": _millis(write.claimed_until),
+    }
+    if unmarked:
+        notice["unmarked"] = set(unmarked)
+    return {"Put": {"Item": notice}}
+
+
+def _conversation_write(write: AssignmentWrite, conversation_id: str, now: datetime) -> dict[str, Any]:
+    sets = ["entity = :entity", "updated_at = :now", "expires_at = :ttl"]
+    sets.append("mention_ids = list_append(if_not_exists(mention_ids, :none), :id)")
+    values: dict[str, Any] = {
+        ":entity": "conversation",
+        ":now": iso(now),
+        ":ttl": _epoch(now + CONVERSATION_TTL),
+        ":none": [],
+        ":id": [write.mention_id],
+    }
+    if write.conversation_agent:
+        sets.append("agent_email = :agent")
+        values[":agent"] = write.conversation_agent
+    if write.conversation_agent_seen:
+        condition = "agent_email = :seen"
+        values[":seen"] = write.conversation_agent_seen
+    else:
+        condition = "attribute_not_exists(agent_email)"
+    return {
+        "Update": {
+            "Key": conversation_key(conversation_id),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def _cursor_write(write: AssignmentWrite, cursor: str, now: datetime) -> dict[str, Any]:
+    entry = table_map.cursor_list_entry()
+    fields = {"entity": "cursor", "last_email": cursor, "updated_at": now, **entry}
+    seen = write.cursor_seen
+    return {
+        "Update": Update(
+            fields,
+            must_exist=False,
+            conditions=["last_email = :seen" if seen else "attribute_not_exists(last_email)"],
+            values={":seen": seen} if seen else {},
+        ).request(cursor_key())
+    }
+
+
+def _link_write(link: dict[str, Any]) -> dict[str, Any]:
+    # 256 random bits never collide; the condition makes a collision an error.
+    return {"Put": {"Item": link, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def _mark_writes(email: str, mention_id: str, now: datetime, *, once: bool) -> list[dict[str, Any]]:
+    """The recipient's open assignment and one more on their open count. `once`: only if the open
+    assignment is not there yet (a chunk written again after a failure counts nobody twice)."""
+    put: dict[str, Any] = {"Item": open_assignment_item(email, mention_id, now)}
+    if once:
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+    fields = {"entity": "open_count", "email": email, **table_map.open_count_list_entry(email)}
+    count = Update(fields, add_fields={"open_count": 1}, must_exist=False)
+    return [{"Put": put}, {"Update": count.request(open_count_key(email))}]
+
+
+def _claim_writes(
+    write: AssignmentWrite, now: datetime, unmarked: Sequence[str]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """What claims the mention: its transition, its notice, the conversation and the cursor (by part)."""
+    parts = ["mention", "notice"]
+    actions = [_mention_write(write), _notice_write(write, unmarked)]
+    if write.conversation_id:
+        parts.append("conversation")
+        actions.append(_conversation_write(write, write.conversation_id, now))
+    if write.cursor:
+        parts.append("cursor")
+        actions.append(_cursor_write(write, write.cursor, now))
+    return parts, actions
+
+
+def _actions_of(write: AssignmentWrite) -> int:
+    """How many actions the assignment takes in one transaction."""
+    claim = 2 + bool(write.conversation_id) + bool(write.cursor)
+    return claim + 2 * len(write.recipients) + len(write.reply_links)
 
 
 class DispatchStore:
@@ -216,35 +326,16 @@ class DispatchStore:
         self._table = table
 
     def _call(self, operation: str, **arguments: Any) -> Any:
-        try:
+        with storage_errors():
             return getattr(self._table, operation)(**arguments)
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
-
-    def _query_all(self, query: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        while limit is None or len(items) < limit:
-            page = self._call("query", **query)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return items if limit is None else items[:limit]
 
     # ---------------------------------------------------------------- what routing reads
     def roster(self) -> Roster:
         """Agents, the round robin cursor and the open counts: one Query (more only past 1 MB)."""
-        items = self._query_all(
-            {
-                "IndexName": "gsi1",
-                "KeyConditionExpression": "gsi1pk = :agents",
-                "ExpressionAttributeValues": {":agents": AGENTS_INDEX_KEY},
-            }
-        )
         agents: list[AgentRecord] = []
         last_assigned: str | None = None
         open_counts: dict[str, int] = {}
-        for item in items:
+        for item in query_items(self._table, LISTS.query(AGENTS_LIST)):
             entity = item.get("entity")
             if entity == "agent":
                 agents.append(item_to_record(item))
@@ -256,37 +347,31 @@ class DispatchStore:
 
     def open_ids(self, email: str) -> list[str]:
         """The ids of the mentions whose assignment to the agent is not closed (a consistent read)."""
-        items = self._query_all(
-            {
-                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-                "ExpressionAttributeValues": {":pk": f"OPEN#{email}", ":prefix": OPEN_ASSIGNMENT_SK_PREFIX},
-                "ProjectionExpression": "mention_id",
-                "ConsistentRead": True,
-            }
-        )
-        return [str(item["mention_id"]) for item in items if item.get("mention_id")]
-
-    def conversation_items(self, conversation_id: str) -> list[dict[str, Any]]:
-        """The conversation's mention items (gsi3, as MentionStore.conversation reads them), raw: the
-        dispatcher needs the email's history and the conversation_agent attribute from one Query."""
-        return self._query_all(
-            {
-                "IndexName": "gsi3",
-                "KeyConditionExpression": "gsi3pk = :conversation",
-                "ExpressionAttributeValues": {":conversation": CONVERSATION_INDEX_PREFIX + conversation_id},
-                "ScanIndexForward": True,
+        query = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": open_count_key(email)["pk"],
+                ":prefix": OPEN_ASSIGNMENT_PREFIX,
             },
-            limit=CONVERSATION_READ_LIMIT,
-        )
+            "ProjectionExpression": "mention_id",
+            "ConsistentRead": True,
+        }
+        return [str(item["mention_id"]) for item in query_items(self._table, query) if item.get("mention_id")]
+
+    def conversation_history(self, conversation_id: str) -> ConversationHistory:
+        """The conversation's mentions (as MentionStore.conversation reads them) and the agents assignments
+        made its agent, from one Query: the email's history and the sticky agent."""
+        query = CONVERSATIONS.query(CONVERSATION_PREFIX + conversation_id)
+        return history_of(list(query_items(self._table, query, limit=CONVERSATION_READ_LIMIT)))
 
     # ---------------------------------------------------------------- consistent re-reads after a conflict
     def last_assigned(self) -> str | None:
-        item = self._call("get_item", Key=CURSOR_KEY, ConsistentRead=True).get("Item")
+        item = self._call("get_item", Key=cursor_key(), ConsistentRead=True).get("Item")
         return str(item["last_email"]) if item and item.get("last_email") else None
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         """The conversation's agent (sticky) and the mentions dispatched in it, in dispatch order."""
-        item = self._call("get_item", Key=_conversation_key(conversation_id), ConsistentRead=True).get("Item")
+        item = self._call("get_item", Key=conversation_key(conversation_id), ConsistentRead=True).get("Item")
         if not item:
             return None
         return Conversation(
@@ -302,204 +387,69 @@ class DispatchStore:
 
     # ---------------------------------------------------------------- the assignment
     def assign(self, write: AssignmentWrite, now: datetime) -> None:
-        """Record an assignment in one transaction: the mention's transition (only if it still has the
-        expected fields), its notice (claimed by this run), the conversation's agent and mention list (only if
-        its agent is still the one read), the round robin cursor (only if it is still the one read), an open
-        assignment per recipient with one more on their open count, and their reply links. Raises
-        AssignmentConflict naming what changed."""
-        parts: list[str] = []
-        actions: list[dict[str, Any]] = []
-        name = self._table.name
+        """Record an assignment: the mention's transition (only if it still has the expected fields), its
+        notice (claimed by this run), the conversation's agent and mention list (only if its agent is still
+        the one read), the round robin cursor (only if it is still the one read), an open assignment per
+        recipient with one more on their open count, and their reply links. One transaction when they fit
+        in one, else in steps (the module's docstring). Raises AssignmentConflict naming what changed."""
+        if _actions_of(write) <= MAX_TRANSACTION_ACTIONS:
+            parts, actions = _claim_writes(write, now, unmarked=())
+            for email in write.recipients:
+                parts += ["open_assignment", "open_count"]
+                actions += _mark_writes(email, write.mention_id, now, once=False)
+            parts += ["reply_link"] * len(write.reply_links)
+            actions += [_link_write(link) for link in write.reply_links]
+            self._claim(parts, actions)
+            return
+        for start in range(0, len(write.reply_links), MAX_TRANSACTION_ACTIONS):
+            links = write.reply_links[start : start + MAX_TRANSACTION_ACTIONS]
+            if transact(self._table, [_link_write(link) for link in links]):
+                raise AssignmentConflict({"reply_link"})
+        self._claim(*_claim_writes(write, now, unmarked=write.recipients))
+        self._mark(write.mention_id, write.notice.level, write.recipients, now)
 
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets, removes, conditions = [], [], ["attribute_exists(pk)"]
-        for index, (key, value) in enumerate(write.set_fields.items()):
-            names[f"#s{index}"] = key
-            values[f":s{index}"] = _stored(value)
-            sets.append(f"#s{index} = :s{index}")
-        for index, key in enumerate(write.remove_fields):
-            names[f"#r{index}"] = key
-            removes.append(f"#r{index}")
-        for index, (key, value) in enumerate(write.expected.items()):
-            names[f"#e{index}"] = key
-            values[f":e{index}"] = _stored(value)
-            conditions.append(f"#e{index} = :e{index}")
-        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        parts.append("mention")
-        actions.append(
-            {
+    def _claim(self, parts: list[str], actions: list[dict[str, Any]]) -> None:
+        failed = transact(self._table, actions)
+        if failed:
+            raise AssignmentConflict({parts[index] for index in failed})
+
+    def _mark(self, mention_id: str, level: int, emails: Sequence[str], now: datetime) -> None:
+        """The open assignments of `emails`, in chunks, each taking its recipients off the notice's list of
+        recipients still to mark. A recipient marked already (by a run that failed after marking) is left
+        out, and the chunk written again without it."""
+        for start in range(0, len(emails), MARKS_PER_TRANSACTION):
+            chunk = list(emails[start : start + MARKS_PER_TRANSACTION])
+            unmark = {
                 "Update": {
-                    "TableName": name,
-                    "Key": _mention_key(write.mention_id),
-                    "UpdateExpression": update,
-                    "ConditionExpression": " AND ".join(conditions),
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": values,
+                    "Key": notice_key(mention_id, level),
+                    "UpdateExpression": "DELETE unmarked :emails",
+                    "ExpressionAttributeValues": {":emails": set(chunk)},
                 }
             }
-        )
-
-        # No condition on the notice: the mention's condition already guarantees that no run recorded this
-        # assignment, so no notice of it was ever delivered.
-        notice = {
-            **_notice_item(write.notice),
-            "claim_id": write.claim_id,
-            "claimed_until": _millis(write.claimed_until),
-        }
-        parts.append("notice")
-        actions.append({"Put": {"TableName": name, "Item": notice}})
-
-        if write.conversation_id:
-            sets = ["entity = :entity", "updated_at = :now", "expires_at = :ttl"]
-            sets.append("mention_ids = list_append(if_not_exists(mention_ids, :none), :id)")
-            conversation_values: dict[str, Any] = {
-                ":entity": "conversation",
-                ":now": _iso(now),
-                ":ttl": _epoch(now + CONVERSATION_TTL),
-                ":none": [],
-                ":id": [write.mention_id],
-            }
-            if write.conversation_agent:
-                sets.append("agent_email = :agent")
-                conversation_values[":agent"] = write.conversation_agent
-            if write.conversation_agent_seen:
-                condition = "agent_email = :seen"
-                conversation_values[":seen"] = write.conversation_agent_seen
-            else:
-                condition = "attribute_not_exists(agent_email)"
-            parts.append("conversation")
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": name,
-                        "Key": _conversation_key(write.conversation_id),
-                        "UpdateExpression": "SET " + ", ".join(sets),
-                        "ConditionExpression": condition,
-                        "ExpressionAttributeValues": conversation_values,
-                    }
-                }
-            )
-
-        if write.cursor:
-            cursor_values: dict[str, Any] = {
-                ":entity": "cursor",
-                ":email": write.cursor,
-                ":now": _iso(now),
-                ":index": AGENTS_INDEX_KEY,
-                ":sk": CURSOR_INDEX_SK,
-            }
-            if write.cursor_seen:
-                condition = "last_email = :seen"
-                cursor_values[":seen"] = write.cursor_seen
-            else:
-                condition = "attribute_not_exists(last_email)"
-            parts.append("cursor")
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": name,
-                        "Key": CURSOR_KEY,
-                        "UpdateExpression": (
-                            "SET entity = :entity, last_email = :email, updated_at = :now, "
-                            "gsi1pk = :index, gsi1sk = :sk"
-                        ),
-                        "ConditionExpression": condition,
-                        "ExpressionAttributeValues": cursor_values,
-                    }
-                }
-            )
-
-        for email in write.recipients:
-            parts.append("open_assignment")
-            actions.append(
-                {"Put": {"TableName": name, "Item": open_assignment_item(email, write.mention_id, now)}}
-            )
-            parts.append("open_count")
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": name,
-                        "Key": _open_count_key(email),
-                        "UpdateExpression": (
-                            "SET entity = :entity, email = :email, gsi1pk = :index, gsi1sk = :sk "
-                            "ADD open_count :one"
-                        ),
-                        "ExpressionAttributeValues": {
-                            ":entity": "open_count",
-                            ":email": email,
-                            ":index": AGENTS_INDEX_KEY,
-                            ":sk": f"{email}#OPEN",
-                            ":one": 1,
-                        },
-                    }
-                }
-            )
-        for link in write.reply_links:
-            parts.append("reply_link")
-            actions.append(
-                {
-                    "Put": {
-                        "TableName": name,
-                        "Item": link,
-                        # 256 random bits never collide; the condition makes a collision an error.
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-            )
-
-        try:
-            self._table.meta.client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise StorageUnavailable(str(error)) from error
-            reasons = error.response.get("CancellationReasons") or []
-            failed = {
-                part
-                for part, reason in zip(parts, reasons, strict=False)
-                if reason.get("Code") == "ConditionalCheckFailed"
-            }
-            if not failed:  # a conflicting transaction, throttling: nothing we read was wrong
-                raise StorageUnavailable(str(error)) from error
-            raise AssignmentConflict(failed) from error
+            todo = chunk
+            while True:
+                marks = [
+                    action for email in todo for action in _mark_writes(email, mention_id, now, once=True)
+                ]
+                failed = transact(self._table, [*marks, unmark])
+                if not failed:
+                    break
+                marked = {todo[index // 2] for index in failed if index < len(marks)}
+                todo = [email for email in todo if email not in marked]
 
     # ---------------------------------------------------------------- open assignments
     def close_open(self, email: str, mention_id: str) -> None:
         """Delete the open assignment and take it off the agent's count, together; only if it was still
         there (two runs closing it take one off), and never below 0."""
-        name = self._table.name
-        try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": name,
-                            "Key": _open_key(email, mention_id),
-                            "ConditionExpression": "attribute_exists(pk)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": name,
-                            "Key": _open_count_key(email),
-                            "UpdateExpression": "ADD open_count :minus",
-                            "ConditionExpression": "open_count > :zero",
-                            "ExpressionAttributeValues": {":minus": -1, ":zero": 0},
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise StorageUnavailable(str(error)) from error
-            reasons = error.response.get("CancellationReasons") or []
-            codes = [reason.get("Code") for reason in reasons]
-            if codes[:1] == ["ConditionalCheckFailed"]:
-                return  # closed by another run already
-            if codes[1:2] == ["ConditionalCheckFailed"]:  # the count is 0 already: just the item
-                self._call("delete_item", Key=_open_key(email, mention_id))
-                return
-            raise StorageUnavailable(str(error)) from error
+        key = open_assignment_key(email, mention_id)
+        delete = {"Key": key, "ConditionExpression": "attribute_exists(pk)"}
+        count = Update(add_fields={"open_count": -1}, must_exist=False, conditions=["open_count > :zero"])
+        count.values[":zero"] = 0
+        failed = transact(self._table, [{"Delete": delete}, {"Update": count.request(open_count_key(email))}])
+        if 0 in failed:
+            return  # closed by another run already
+        if 1 in failed:  # the count is 0 already: just the item
+            self._call("delete_item", Key=key)
 
     # ---------------------------------------------------------------- notices
     def create_notice(
@@ -520,7 +470,7 @@ class DispatchStore:
         return notice
 
     def notice(self, mention_id: str, level: int) -> Notice | None:
-        item = self._call("get_item", Key=_notice_key(mention_id, level), ConsistentRead=True).get("Item")
+        item = self._call("get_item", Key=notice_key(mention_id, level), ConsistentRead=True).get("Item")
         return _item_to_notice(item) if item else None
 
     def claim(self, mention_id: str, level: int, claim_id: str, now: datetime, until: datetime) -> bool:
@@ -528,8 +478,8 @@ class DispatchStore:
         lapses at `until`, so a run that died never blocks the notice for longer). False when it is held or
         already delivered."""
         try:
-            self._table.update_item(
-                Key=_notice_key(mention_id, level),
+            answer = self._table.update_item(
+                Key=notice_key(mention_id, level),
                 UpdateExpression="SET claim_id = :claim, claimed_until = :until",
                 ConditionExpression=(
                     "attribute_exists(pk) AND attribute_not_exists(delivered_at) "
@@ -540,18 +490,22 @@ class DispatchStore:
                     ":until": _millis(until),
                     ":now": _millis(now),
                 },
+                ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if is_condition_failure(error):
                 return False
             raise StorageUnavailable(str(error)) from error
+        unmarked = sorted(str(email) for email in answer.get("Attributes", {}).get("unmarked") or ())
+        if unmarked:  # the run that assigned it failed before marking every recipient: finish that first
+            self._mark(mention_id, level, unmarked, now)
         return True
 
     def release(self, mention_id: str, level: int, claim_id: str) -> None:
         """Give the claim back after a failed attempt, so the next one need not wait for it to lapse."""
         try:
             self._table.update_item(
-                Key=_notice_key(mention_id, level),
+                Key=notice_key(mention_id, level),
                 UpdateExpression="REMOVE claim_id, claimed_until",
                 ConditionExpression="claim_id = :claim",
                 ExpressionAttributeValues={":claim": claim_id},
@@ -565,76 +519,45 @@ class DispatchStore:
     ) -> None:
         """Note that notifications of the notice went out (one recipient's text and email: one write);
         `complete` when they were the last ones owed."""
-        update = "ADD sent :sent"
-        values: dict[str, Any] = {":sent": set(sent)}
-        if complete:
-            update = "SET delivered_at = :now ADD sent :sent REMOVE gsi1pk, gsi1sk, claim_id, claimed_until"
-            values[":now"] = _iso(now)
-        self._call(
-            "update_item",
-            Key=_notice_key(mention_id, level),
-            UpdateExpression=update,
-            ExpressionAttributeValues=values,
+        change = Update(
+            {"delivered_at": now} if complete else {},
+            _DELIVERED if complete else (),
+            add_fields={"sent": set(sent)},
+            must_exist=False,
         )
+        self._call("update_item", **change.request(notice_key(mention_id, level)))
 
     def record_failed(
         self, mention_id: str, level: int, sent: str, reason: str, now: datetime, *, complete: bool
     ) -> bool:
         """Note that one notification of the notice can never go out (SNS refused it for good): done, so no
         retry sends it, with the reason in `failures`. False when another run noted it first."""
-        failure = [{"notification": sent, "reason": reason, "at": _iso(now)}]
-        update = "SET failures = list_append(if_not_exists(failures, :empty), :failure) ADD sent :sent"
-        values: dict[str, Any] = {":sent": {sent}, ":key": sent, ":empty": [], ":failure": failure}
-        if complete:
-            update = (
-                "SET delivered_at = :now, failures = list_append(if_not_exists(failures, :empty), :failure) "
-                "ADD sent :sent REMOVE gsi1pk, gsi1sk, claim_id, claimed_until"
-            )
-            values[":now"] = _iso(now)
-        try:
-            self._table.update_item(
-                Key=_notice_key(mention_id, level),
-                UpdateExpression=update,
-                ConditionExpression="attribute_exists(pk) AND NOT contains(sent, :key)",
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        failure = [{"notification": sent, "reason": reason, "at": iso(now)}]
+        change = Update(
+            {"delivered_at": now} if complete else {},
+            _DELIVERED if complete else (),
+            add_fields={"sent": {sent}},
+            conditions=["NOT contains(sent, :key)"],
+            set_expressions=["failures = list_append(if_not_exists(failures, :empty), :failure)"],
+            values={":key": sent, ":empty": [], ":failure": failure},
+        )
+        request = change.request(notice_key(mention_id, level))
+        return succeeded(lambda: self._table.update_item(**request))
 
     def mark_delivered(self, mention_id: str, level: int, now: datetime) -> None:
-        self._call(
-            "update_item",
-            Key=_notice_key(mention_id, level),
-            UpdateExpression="SET delivered_at = :now REMOVE gsi1pk, gsi1sk, claim_id, claimed_until",
-            ExpressionAttributeValues={":now": _iso(now)},
-        )
+        change = Update({"delivered_at": now}, _DELIVERED, must_exist=False)
+        self._call("update_item", **change.request(notice_key(mention_id, level)))
 
     def abandon(self, mention_id: str, level: int, why: str, now: datetime) -> None:
         """Stop retrying a notice (its mention no longer needs it, or it is too old to matter)."""
-        self._call(
-            "update_item",
-            Key=_notice_key(mention_id, level),
-            UpdateExpression="SET abandoned_at = :now, abandoned_because = :why REMOVE gsi1pk, gsi1sk",
-            ExpressionAttributeValues={":now": _iso(now), ":why": why},
-        )
+        # Off the undelivered list; the claim stays, as it was.
+        change = Update({"abandoned_at": now, "abandoned_because": why}, LISTS.attributes, must_exist=False)
+        self._call("update_item", **change.request(notice_key(mention_id, level)))
 
     def undelivered(self, created_before: datetime, limit: int = 100) -> list[Notice]:
         """Notices still waiting to be delivered, created before the given time, oldest first."""
-        items = self._query_all(
-            {
-                "IndexName": "gsi1",
-                "KeyConditionExpression": "gsi1pk = :undelivered AND gsi1sk < :before",
-                "ExpressionAttributeValues": {
-                    ":undelivered": UNDELIVERED_INDEX_KEY,
-                    ":before": _iso(created_before),
-                },
-            },
-            limit=limit,
-        )
-        return [_item_to_notice(item) for item in items]
+        query = LISTS.query(UNDELIVERED_LIST, sort_before=iso(created_before))
+        return [_item_to_notice(item) for item in query_items(self._table, query, limit=limit)]
 
 
 @one_per_process

@@ -1,41 +1,66 @@
-"""Mentions in the table:
-  mention       pk=MENTION#<platform>-<external id>  sk=MENTION   gsi1: MENTIONS|OURS / <received_at>#<id>
-                                                                 gsi3: CONVERSATION#<conversation id> /
-                                                                       <created_at>#<id>
-  text pending  pk=TEXTPENDING  sk=<next attempt at>#<mention id>   (a mention whose text is still to fetch)
-  delivery      pk=DELIVERY#<sha256 of the platform's delivery id>  sk=DELIVERY   (idempotency claim, TTL)
-Conditional puts on the mention's key make a platform's resends and concurrent duplicates store once."""
+"""Mentions in the table (keys and indexes: socialcare.data.table_map): the mention itself, the marker of a
+mention whose text is still to fetch, and the idempotency claim of a platform's delivery.
+Conditional puts on the mention's key make a platform's resends and concurrent duplicates store once; every
+change of a mention's status is conditional on the status it comes from (models.MENTION_TRANSITIONS)."""
 
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from itertools import islice
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from socialcare.data import is_condition_failure, plain, table
-from socialcare.data.agents import AgentRecord, agent_key, item_to_record
+from socialcare.data import table_map
+from socialcare.data.agents import AgentRecord, item_to_record
+from socialcare.data.dynamo import (
+    Update,
+    is_condition_failure,
+    plain,
+    put_if_absent,
+    query_items,
+    storage_errors,
+    stored,
+    succeeded,
+    table,
+    update,
+)
+from socialcare.data.table_map import (
+    CONVERSATIONS,
+    LISTS,
+    PENDING,
+    PENDING_PARTITION,
+    TEXT_PENDING_PK,
+    agent_key,
+    conversation_entry,
+    mention_key,
+    mention_list_entry,
+    pending_entry,
+    sortable_time,
+)
 from socialcare.errors import StorageUnavailable
-from socialcare.models import Author, Mention, MentionStatus, Tombstone, mention_id, utc_now
+from socialcare.models import (
+    MENTION_TRANSITIONS,
+    Author,
+    Mention,
+    MentionStatus,
+    Tombstone,
+    mention_id,
+    utc_now,
+)
 from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
 MENTION_SK = "MENTION"
-CUSTOMER_INDEX_KEY = "MENTIONS"
-OURS_INDEX_KEY = "OURS"
-PENDING_INDEX_KEY = "PENDING"
+CUSTOMER_INDEX_KEY = table_map.MENTIONS_LIST
+OURS_INDEX_KEY = table_map.OURS_LIST
 # Parallel conditional puts for large batches: BatchWriteItem cannot carry a condition, and a condition is
 # what keeps a resent event from overwriting a mention that is already being handled.
 PUT_CONCURRENCY = 16
-CONVERSATION_INDEX_PREFIX = "CONVERSATION#"
-TEXT_PENDING_PK = "TEXTPENDING"
-DELIVERY_SK = "DELIVERY"
 # Standard Webhooks senders retry for a few days at most; the claim outlives that, then TTL removes it.
 DELIVERY_CLAIM_TTL = timedelta(days=7)
 # DynamoDB refuses items over 400 KB and key values over 2048 (partition) / 1024 (sort) bytes. Ids go into
@@ -43,17 +68,10 @@ DELIVERY_CLAIM_TTL = timedelta(days=7)
 # ValidationException at write time would be a 5xx, and the platform would resend it for days.
 MAX_ID_BYTES = 512
 MAX_ITEM_BYTES = 350_000
+# The largest page `list` asks for: a query page is at most 1 MB anyway.
+QUERY_PAGE_MAX = 1000
 # What still needs a human, for the team's open work (/team).
 OPEN_STATUSES = (MentionStatus.NEW, MentionStatus.WAITING, MentionStatus.ASSIGNED, MentionStatus.OPENED)
-
-
-def _mention_key(mention_identifier: str) -> dict[str, str]:
-    return {"pk": f"MENTION#{mention_identifier}", "sk": MENTION_SK}
-
-
-def sortable_time(moment: datetime) -> str:
-    """Fixed-width UTC ISO time (microseconds always present), so string order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parallel_map[ItemT, ResultT](
@@ -82,37 +100,23 @@ class PendingText:
 
     @property
     def key(self) -> dict[str, str]:
-        return {"pk": TEXT_PENDING_PK, "sk": f"{self.due_at}#{self.mention_id}"}
+        return table_map.text_pending_key(self.due_at, self.mention_id)
 
 
 def mention_to_item(mention: Mention) -> dict[str, Any]:
     data = mention.model_dump(mode="json", exclude={"raw", "author"})
     item: dict[str, Any] = {k: v for k, v in data.items() if v is not None}
-    item.update(_mention_key(mention.id))
+    item.update(mention_key(mention.id))
     item["entity"] = "mention"
     item["author"] = mention.author.model_dump(mode="json", exclude_none=True)
     item["raw"] = json.dumps(mention.raw, ensure_ascii=False, separators=(",", ":"))
-    item["gsi1pk"] = OURS_INDEX_KEY if mention.is_ours else CUSTOMER_INDEX_KEY
-    item["gsi1sk"] = f"{item['received_at']}#{mention.id}"
+    item.update(mention_list_entry(mention.is_ours, item["received_at"], mention.id))
     if not mention.is_ours and mention.status is MentionStatus.NEW:
         # Pending from the start: if dispatch never happens, the escalation sweep finds it.
-        item["gsi2pk"] = PENDING_INDEX_KEY
-        item["gsi2sk"] = item["received_at"]
+        item.update(pending_entry(item["received_at"]))
     if mention.conversation_id:
-        item["gsi3pk"] = CONVERSATION_INDEX_PREFIX + mention.conversation_id
-        item["gsi3sk"] = f"{sortable_time(mention.created_at)}#{mention.id}"
+        item.update(conversation_entry(mention.conversation_id, mention.created_at, mention.id))
     return item
-
-
-def _stored_value(value: Any) -> Any:
-    """Datetimes are stored as ISO strings in UTC (sortable), enums as their values."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, StrEnum):
-        return value.value
-    if isinstance(value, (list, tuple)):
-        return [_stored_value(v) for v in value]
-    return value
 
 
 def item_to_mention(item: dict[str, Any]) -> Mention:
@@ -122,21 +126,68 @@ def item_to_mention(item: dict[str, Any]) -> Mention:
     return Mention.model_validate(plain(fields))
 
 
+def mention_id_of_image(image: Mapping[str, Any]) -> str | None:
+    """The mention id in a table stream record's image, or None if the item is not a mention."""
+    if image.get("entity") != "mention" or not image.get("platform") or not image.get("external_id"):
+        return None
+    return mention_id(str(image["platform"]), str(image["external_id"]))
+
+
+def mention_of_image(image: Mapping[str, Any]) -> Mention | None:
+    """The mention a table stream record's image holds, or None when it does not parse."""
+    try:
+        return item_to_mention(dict(image))
+    except Exception:
+        return None
+
+
+def status_condition(target: MentionStatus, names: dict[str, str], values: dict[str, Any]) -> str:
+    """The condition that the mention's status may change to `target` (models.MENTION_TRANSITIONS), with its
+    placeholders added to `names` and `values`."""
+    sources = sorted(MENTION_TRANSITIONS.get(target, frozenset()))
+    if not sources:
+        raise ValueError(f"no mention becomes {target.value} by an update")
+    names["#status"] = "status"
+    placeholders = []
+    for index, source in enumerate(sources):
+        values[f":from{index}"] = source.value
+        placeholders.append(f":from{index}")
+    return f"#status IN ({', '.join(placeholders)})"
+
+
+def transition_update(
+    set_fields: dict[str, Any], remove_fields: tuple[str, ...], expected: dict[str, Any]
+) -> Update:
+    """A mention's conditional update: its fields, the `expected` values, and a status change only from a
+    status it may come from."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    target = check_transition(set_fields, expected)
+    conditions = [status_condition(target, names, values)] if target is not None else []
+    return Update(
+        set_fields, remove_fields, expected=expected, conditions=conditions, names=names, values=values
+    )
+
+
+def check_transition(set_fields: dict[str, Any], expected: dict[str, Any]) -> MentionStatus | None:
+    """The status a transition moves to, if it moves it; a ValueError for one the map does not allow from
+    the status it expects (a bug, not a race)."""
+    if "status" not in set_fields:
+        return None
+    target = MentionStatus(set_fields["status"])
+    before = expected.get("status")
+    if before is not None and MentionStatus(before) not in MENTION_TRANSITIONS.get(target, frozenset()):
+        raise ValueError(f"a mention does not go from {before} to {target.value}")
+    return target
+
+
 class MentionStore:
     def __init__(self, table: Any) -> None:
         self._table = table
 
     def put_if_new(self, mention: Mention) -> bool:
         """Store the mention unless the platform's id is already stored. True when it was new."""
-        try:
-            self._table.put_item(
-                Item=mention_to_item(mention), ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        return put_if_absent(self._table, mention_to_item(mention))
 
     def put_all_if_new(self, mentions: list[Mention]) -> list[Mention]:
         """Store each mention once; returns those that were new."""
@@ -144,10 +195,8 @@ class MentionStore:
         return [m for m, new in zip(mentions, stored, strict=True) if new]
 
     def get(self, mention_identifier: str) -> Mention | None:
-        try:
-            item = self._table.get_item(Key=_mention_key(mention_identifier)).get("Item")
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        with storage_errors():
+            item = self._table.get_item(Key=mention_key(mention_identifier)).get("Item")
         return item_to_mention(item) if item else None
 
     def get_many(self, mention_identifiers: Iterable[str]) -> dict[str, Mention]:
@@ -156,17 +205,15 @@ class MentionStore:
         found: dict[str, Mention] = {}
         client = self._table.meta.client
         for start in range(0, len(wanted), 100):
-            keys: list[dict[str, str]] = [_mention_key(i) for i in wanted[start : start + 100]]
+            keys: list[dict[str, str]] = [mention_key(i) for i in wanted[start : start + 100]]
             request: dict[str, Any] = {self._table.name: {"Keys": keys}}
-            try:
+            with storage_errors():
                 while request:
                     answer = client.batch_get_item(RequestItems=request)
                     for item in answer["Responses"].get(self._table.name, []):
                         mention = item_to_mention(item)
                         found[mention.id] = mention
                     request = answer.get("UnprocessedKeys") or {}
-            except ClientError as error:
-                raise StorageUnavailable(str(error)) from error
         return found
 
     def get_with_agent(
@@ -174,20 +221,18 @@ class MentionStore:
     ) -> tuple[Mention | None, AgentRecord | None]:
         """The mention and the agent answering it in one BatchGetItem (a reply's post needs both), both read
         consistently, as AgentStore.get reads an agent."""
-        mention_key, agent_key_ = _mention_key(mention_identifier), agent_key(agent_email)
+        mention_key_, agent_key_ = mention_key(mention_identifier), agent_key(agent_email)
         request: dict[str, Any] = {
-            self._table.name: {"Keys": [mention_key, agent_key_], "ConsistentRead": True}
+            self._table.name: {"Keys": [mention_key_, agent_key_], "ConsistentRead": True}
         }
         items: list[dict[str, Any]] = []
-        try:
+        with storage_errors():
             while request:
                 answer = self._table.meta.client.batch_get_item(RequestItems=request)
                 items.extend(answer["Responses"].get(self._table.name, []))
                 request = answer.get("UnprocessedKeys") or {}
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
         found = {(item["pk"], item["sk"]): item for item in items}
-        mention_item = found.get((mention_key["pk"], mention_key["sk"]))
+        mention_item = found.get((mention_key_["pk"], mention_key_["sk"]))
         agent_item = found.get((agent_key_["pk"], agent_key_["sk"]))
         return (
             item_to_mention(mention_item) if mention_item else None,
@@ -201,67 +246,51 @@ class MentionStore:
         set_fields: dict[str, Any] | None = None,
         remove_fields: tuple[str, ...] = (),
         expected: dict[str, Any] | None = None,
+        escalate_at: datetime | None = None,
+        stop_escalating: bool = False,
     ) -> bool:
         """One conditional update of a stored mention: set and remove fields only if every `expected` field
-        still has its value (None: the field is absent). False when the condition failed, so callers can
-        tell "somebody else did it first" (an overlapping escalation run, a second agent) from success.
+        still has its value (None: the field is absent), and a new status only from a status it may come
+        from (models.MENTION_TRANSITIONS). False when the condition failed, so callers can tell "somebody
+        else did it first" (an overlapping escalation run, a second agent) from success.
 
         Lifecycle fields: status, priority, assigned_to, notified_at, escalation_level, waiting_reason,
-        opened_at/by, answered_at/by, first_response_seconds; gsi2pk/gsi2sk ("PENDING", <due time>) mark a
-        mention that still needs a human, for the escalation sweep."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        assignments = []
-        for index, (field, value) in enumerate((set_fields or {}).items()):
-            names[f"#s{index}"] = field
-            values[f":s{index}"] = _stored_value(value)
-            assignments.append(f"#s{index} = :s{index}")
-        removals = []
-        for index, field in enumerate(remove_fields):
-            names[f"#r{index}"] = field
-            removals.append(f"#r{index}")
-        conditions = ["attribute_exists(pk)"]
-        for index, (field, value) in enumerate((expected or {}).items()):
-            names[f"#e{index}"] = field
-            if value is None:
-                conditions.append(f"attribute_not_exists(#e{index})")
-            else:
-                values[f":e{index}"] = _stored_value(value)
-                conditions.append(f"#e{index} = :e{index}")
-        expression = " ".join(
-            part
-            for part in (
-                "SET " + ", ".join(assignments) if assignments else "",
-                "REMOVE " + ", ".join(removals) if removals else "",
-            )
-            if part
+        opened_at/by, answered_at/by, first_response_seconds. `escalate_at` puts the mention on the escalation
+        sweep's index (or moves it there) due at that time; `stop_escalating` takes it off."""
+        fields = dict(set_fields or {})
+        removals = tuple(remove_fields)
+        if escalate_at is not None:
+            fields.update(pending_entry(escalate_at))
+        if stop_escalating:
+            removals += PENDING.attributes
+        change = transition_update(fields, removals, expected or {})
+        return update(self._table, mention_key(mention_identifier), change)
+
+    def schedule_escalation(self, mention_identifier: str, due: datetime, expected: dict[str, Any]) -> bool:
+        """Put the mention on the escalation sweep's index, due at `due` (or move it there)."""
+        return self.transition(mention_identifier, expected=expected, escalate_at=due)
+
+    def stop_escalation(self, mention_identifier: str, expected: dict[str, Any]) -> bool:
+        """Take the mention off the escalation sweep's index: nothing is left to escalate."""
+        return self.transition(mention_identifier, expected=expected, stop_escalating=True)
+
+    def mark_opened(
+        self, mention_identifier: str, by: str, now: datetime, answer_due: datetime, was: MentionStatus
+    ) -> bool:
+        """An agent said "I'm on it": opened by them now, and due on the sweep's index when its answer is
+        (its unopened escalation stops). Only from the status `was` it was read with."""
+        return self.transition(
+            mention_identifier,
+            set_fields={"status": MentionStatus.OPENED, "opened_at": now, "opened_by": by},
+            expected={"status": was},
+            escalate_at=answer_due,
         )
-        if not expression:
-            raise ValueError("transition needs fields to set or remove")
-        arguments: dict[str, Any] = {
-            "Key": _mention_key(mention_identifier),
-            "UpdateExpression": expression,
-            "ConditionExpression": " AND ".join(conditions),
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            arguments["ExpressionAttributeValues"] = values
-        try:
-            self._table.update_item(**arguments)
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
 
     def pending(self, due_before: datetime, limit: int = 500) -> list[Mention]:
-        """Mentions that still need a human and are due (gsi2sk <= due_before), oldest first."""
-        query: dict[str, Any] = {
-            "IndexName": "gsi2",
-            "KeyConditionExpression": "gsi2pk = :pending AND gsi2sk <= :due",
-            "ExpressionAttributeValues": {":pending": PENDING_INDEX_KEY, ":due": _stored_value(due_before)},
-        }
-        return [item_to_mention(item) for item in islice(self._items(query), limit)]
+        """Mentions that still need a human and are due (on the sweep's index up to due_before), oldest
+        first."""
+        query = PENDING.query(PENDING_PARTITION, sort_until=stored(due_before))
+        return [item_to_mention(item) for item in query_items(self._table, query, limit=limit)]
 
     def open_work(self, since: datetime, limit: int = 500) -> list[Mention]:
         """Customer mentions received since `since` that still need a human (not answered, not gone),
@@ -280,26 +309,22 @@ class MentionStore:
         yet (so a double tap never lists them twice). False when the condition failed."""
         assignments = "taken_by = :email, taken_at = :now"
         membership = "NOT contains(assigned_to, :email)" if join else "contains(assigned_to, :email)"
-        values: dict[str, Any] = {":email": email, ":now": _stored_value(now)}
+        values: dict[str, Any] = {":email": email, ":now": stored(now)}
         if join:
             assignments += ", assigned_to = list_append(if_not_exists(assigned_to, :none), :me)"
             values.update({":none": [], ":me": [email]})
             membership = f"(attribute_not_exists(assigned_to) OR {membership})"
         statuses = ", ".join(f":open{index}" for index in range(len(OPEN_STATUSES)))
         values.update({f":open{index}": status.value for index, status in enumerate(OPEN_STATUSES)})
-        try:
-            self._table.update_item(
-                Key=_mention_key(mention_identifier),
+        return succeeded(
+            lambda: self._table.update_item(
+                Key=mention_key(mention_identifier),
                 UpdateExpression=f"SET {assignments}",
                 ConditionExpression=f"attribute_exists(pk) AND #status IN ({statuses}) AND {membership}",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )
 
     def replace_text(
         self,
@@ -316,7 +341,7 @@ class MentionStore:
         entry = {"text": old_text, "replaced_at": sortable_time(edited_at)}
         text_time = ", text_at = :text_at" if text_at is not None else ""
         arguments: dict[str, Any] = {
-            "Key": _mention_key(mention_identifier),
+            "Key": mention_key(mention_identifier),
             "UpdateExpression": (
                 f"SET #text = :new, edited_at = :at{text_time}, "
                 "edit_history = list_append(if_not_exists(edit_history, :empty), :entry)"
@@ -332,7 +357,7 @@ class MentionStore:
             },
         }
         if text_at is not None:
-            arguments["ExpressionAttributeValues"][":text_at"] = _stored_value(text_at)
+            arguments["ExpressionAttributeValues"][":text_at"] = stored(text_at)
         try:
             self._table.update_item(**arguments)
         except ClientError as error:
@@ -364,7 +389,7 @@ class MentionStore:
         for _ in range(3):
             try:
                 item = self._table.get_item(
-                    Key=_mention_key(mention_identifier),
+                    Key=mention_key(mention_identifier),
                     ConsistentRead=True,
                     ProjectionExpression="#text, edit_history",
                     ExpressionAttributeNames={"#text": "text"},
@@ -390,7 +415,7 @@ class MentionStore:
                 update, as_read = ":entry", "attribute_not_exists(edit_history)"
             try:
                 self._table.update_item(
-                    Key=_mention_key(mention_identifier),
+                    Key=mention_key(mention_identifier),
                     UpdateExpression=f"SET edit_history = {update}",
                     ConditionExpression=f"attribute_exists(pk) AND {as_read}",
                     ExpressionAttributeValues=values,
@@ -410,27 +435,25 @@ class MentionStore:
         values: dict[str, Any] = {
             ":text": mention.text,
             ":author": mention.author.model_dump(mode="json", exclude_none=True),
-            ":created": _stored_value(mention.created_at),
+            ":created": stored(mention.created_at),
             ":done": False,
             ":pending": True,
         }
         assignments = "#text = :text, author = :author, created_at = :created, text_pending = :done"
         if mention.conversation_id:
-            values[":sk"] = f"{sortable_time(mention.created_at)}#{mention.id}"
-            assignments += ", gsi3sk = :sk"
-        try:
-            self._table.update_item(
-                Key=_mention_key(mention.id),
+            # Its place in the conversation moves to the time the platform gave it.
+            entry = conversation_entry(mention.conversation_id, mention.created_at, mention.id)
+            values[":sk"] = entry[CONVERSATIONS.sort]
+            assignments += f", {CONVERSATIONS.sort} = :sk"
+        return succeeded(
+            lambda: self._table.update_item(
+                Key=mention_key(mention.id),
                 UpdateExpression="SET " + assignments,
                 ConditionExpression="attribute_exists(pk) AND text_pending = :pending",
                 ExpressionAttributeNames={"#text": "text"},
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )
 
     # ---------------------------------------------------------------- texts still to fetch
     def add_pending_texts(self, mentions: list[Mention], due_at: datetime) -> None:
@@ -450,10 +473,8 @@ class MentionStore:
             # A safety net only: retry_pending_texts gives up (and deletes the marker) long before.
             "expires_at": int(marker.pending_since.timestamp()) + 7 * 86400,
         }
-        try:
+        with storage_errors():
             self._table.put_item(Item=item)
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
 
     def due_pending_texts(self, now: datetime, limit: int) -> list[PendingText]:
         """Markers whose next attempt is due, earliest first."""
@@ -466,10 +487,8 @@ class MentionStore:
             },
             "Limit": limit,
         }
-        try:
+        with storage_errors():
             items = self._table.query(**query).get("Items", [])
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
         return [
             PendingText(
                 mention_id=item["mention_id"],
@@ -489,10 +508,8 @@ class MentionStore:
         self.drop_pending_text(marker)
 
     def drop_pending_text(self, marker: PendingText) -> None:
-        try:
+        with storage_errors():
             self._table.delete_item(Key=marker.key)
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
 
     # ---------------------------------------------------------------- deliveries
     def claim_delivery(self, delivery_id: str, fingerprint: str) -> bool:
@@ -501,24 +518,19 @@ class MentionStore:
         it); False when the same delivery id comes back with other content: that is not stored."""
         digest = hashlib.sha256(delivery_id.encode("utf-8")).hexdigest()
         item = {
-            "pk": f"DELIVERY#{digest}",
-            "sk": DELIVERY_SK,
+            **table_map.delivery_key(digest),
             "entity": "delivery",
             "delivery_id": delivery_id[:256],
             "fingerprint": fingerprint,
             "expires_at": int(time.time() + DELIVERY_CLAIM_TTL.total_seconds()),
         }
-        try:
-            self._table.put_item(
+        return succeeded(
+            lambda: self._table.put_item(
                 Item=item,
                 ConditionExpression="attribute_not_exists(pk) OR fingerprint = :fingerprint",
                 ExpressionAttributeValues={":fingerprint": fingerprint},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )
 
     def mark_all_gone(self, tombstones: list[Tombstone]) -> int:
         """mark_gone for each, overlapped; how many were stored."""
@@ -532,15 +544,15 @@ class MentionStore:
 
     def conversation(self, conversation_id: str, limit: int = 1000) -> list[Mention]:
         """Every mention of a conversation, ours included, oldest first."""
-        query: dict[str, Any] = {
-            "IndexName": "gsi3",
-            "KeyConditionExpression": "gsi3pk = :conversation",
-            "ExpressionAttributeValues": {":conversation": CONVERSATION_INDEX_PREFIX + conversation_id},
-            "ScanIndexForward": True,
-        }
-        mentions = [item_to_mention(item) for item in islice(self._items(query), limit)]
+        mentions = [item_to_mention(item) for item in self.conversation_items(conversation_id, limit)]
         mentions.sort(key=lambda m: (m.created_at, m.id))
         return mentions[:limit]
+
+    def conversation_items(self, conversation_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """A conversation's mention items as stored, oldest first (for the data modules that read more of
+        them than the Mention model holds)."""
+        query = CONVERSATIONS.query(table_map.CONVERSATION_PREFIX + conversation_id)
+        return list(query_items(self._table, query, limit=limit))
 
     def list(
         self,
@@ -551,46 +563,29 @@ class MentionStore:
         since: datetime | None = None,
         limit: int = 100,
     ) -> list[Mention]:
-        """Newest first."""
+        """Newest first, at most `limit`: each index is read newest first, page by page, only until it gave
+        `limit` matches, so a short list costs a page however many mentions the table holds."""
         index_keys = [CUSTOMER_INDEX_KEY, OURS_INDEX_KEY] if include_ours else [CUSTOMER_INDEX_KEY]
         mentions: list[Mention] = []
         for index_key in index_keys:
-            for item in self._query_index(index_key, since):
-                mention = item_to_mention(item)
-                if platform and mention.platform != platform:
-                    continue
-                if status and mention.status != status:
-                    continue
-                mentions.append(mention)
+            matches = (
+                mention
+                for mention in map(item_to_mention, self._query_index(index_key, since, page_size=limit))
+                if (not platform or mention.platform == platform) and (not status or mention.status == status)
+            )
+            mentions += islice(matches, limit)
         mentions.sort(key=lambda m: (m.received_at, m.id), reverse=True)
         return mentions[:limit]
 
-    def _query_index(self, index_key: str, since: datetime | None) -> Iterator[dict[str, Any]]:
-        condition = "gsi1pk = :pk"
-        values: dict[str, Any] = {":pk": index_key}
-        if since is not None:
-            condition += " AND gsi1sk >= :since"
-            # gsi1sk starts with the ISO time pydantic writes: compare on a UTC, second-precision prefix.
-            values[":since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        query: dict[str, Any] = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-        }
-        yield from self._items(query)
-
-    def _items(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every item a query finds, page after page, read lazily: a caller that stops early reads no more."""
-        try:
-            while True:
-                page = self._table.query(**query)
-                yield from page.get("Items", [])
-                if "LastEvaluatedKey" not in page:
-                    return
-                query = {**query, "ExclusiveStartKey": page["LastEvaluatedKey"]}
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+    def _query_index(
+        self, index_key: str, since: datetime | None, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        # The list's sort key starts with the ISO time pydantic writes: compare on a UTC, second-precision
+        # prefix.
+        start = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if since is not None else None
+        size = min(page_size, QUERY_PAGE_MAX) if page_size is not None else None
+        query = LISTS.query(index_key, sort_from=start, newest_first=True, page_size=size)
+        yield from query_items(self._table, query)
 
 
 @one_per_process

@@ -1,5 +1,5 @@
-"""What the pollers remember between runs (feeds, and any platform read on a schedule):
-  poll state    pk=POLL#<poller>#<name>  sk=POLL
+"""What the pollers remember between runs (feeds, and any platform read on a schedule), one poll state item
+per poller and name (key: socialcare.data.table_map).
 
 A feed keeps its ETag and Last-Modified (conditional requests) and its last error; a notification poller its
 cursor. A run writes its state only if no later run wrote first (`polled_at` only moves forward), so two
@@ -11,10 +11,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from socialcare.data import is_condition_failure, plain
+from socialcare.data.dynamo import is_condition_failure, plain, storage_errors
+from socialcare.data.table_map import poll_state_key
 from socialcare.errors import StorageUnavailable
-
-POLL_SK = "POLL"
 
 
 @dataclass(frozen=True)
@@ -29,8 +28,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _key(poller: str, name: str) -> dict[str, str]:
-    return {"pk": f"POLL#{poller}#{name}", "sk": POLL_SK}
+_key = poll_state_key
 
 
 class PollStateStore:
@@ -38,10 +36,8 @@ class PollStateStore:
         self._table = table
 
     def get(self, poller: str, name: str) -> PollState:
-        try:
+        with storage_errors("reading the poll state failed"):
             item = self._table.get_item(Key=_key(poller, name), ConsistentRead=True).get("Item")
-        except ClientError as error:
-            raise StorageUnavailable("reading the poll state failed") from error
         if not item:
             return PollState()
         item = plain(item)

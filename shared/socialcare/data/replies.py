@@ -1,6 +1,6 @@
-"""The reply outbox: every answer an agent sends from the reply page, and where it is on its way out.
-  reply         pk=REPLY#<mention id>  sk=REPLY#<reply id>
-  live replies  pk=REPLY#<mention id>  sk=LIVE   reply_ids: the mention's replies that are not failed
+"""The reply outbox: every answer an agent sends from the reply page, and where it is on its way out: the
+replies, and per mention the live replies (reply_ids: its replies that are not failed) and its one private
+answer (keys: socialcare.data.table_map).
 
 One partition per mention, so "what has been answered already?" is one Query. A reply is written `pending`
 by the reply page; the reply sender moves it, with conditional writes only:
@@ -26,14 +26,12 @@ Each step is one request (the reply path is counted in AWS calls, bench/aws_call
   nothing before it; its outcome (sent: our post stored as ours, the reply sent, the mention answered) is
   one TransactWriteItems whose conditions are the three separate writes' conditions of before.
 
-The token and mention items in those transactions are built here: the token's key from
-socialcare.data.tokens' layout (TOKEN#<sha256>, TOKEN_SK), mentions through data.mentions.mention_to_item."""
+Transactions follow socialcare.data.dynamo's one policy for conflicts (a bounded retry with jitter)."""
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -41,19 +39,34 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
-from socialcare.data import is_condition_failure, plain, table
-from socialcare.data.mentions import mention_to_item
-from socialcare.data.tokens import TOKEN_SK
+from socialcare.data.dynamo import (
+    Update,
+    is_condition_failure,
+    plain,
+    query_items,
+    storage_errors,
+    stored,
+    succeeded,
+    table,
+    transact,
+    transact_each,
+    update,
+)
+from socialcare.data.mentions import mention_to_item, status_condition
+from socialcare.data.table_map import (
+    PENDING,
+    REPLY_SK_PREFIX,
+    live_replies_key,
+    mention_key,
+    private_reply_key,
+    replies_partition,
+    reply_key,
+    reply_link_key,
+)
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Mention, MentionStatus
 from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
-
-LIVE_SK = "LIVE"
-PRIVATE_SK = "PRIVATE"  # the mention's one private answer (REPLY#<mention id>, PRIVATE): which reply it was
-# A transaction cancelled by another one on the same items (two agents sending at once) is tried again.
-TRANSACTION_TRIES = 3
-TRANSACTION_PAUSE_S = 0.05
 
 
 class ReplyState(StrEnum):
@@ -141,41 +154,15 @@ def reply_id_for_link(token_hash: str) -> str:
     return hashlib.sha256(f"socialcare-reply:{token_hash}".encode()).hexdigest()[:32]
 
 
-def _key(mention_id: str, reply_id: str) -> dict[str, str]:
-    return {"pk": f"REPLY#{mention_id}", "sk": f"REPLY#{reply_id}"}
-
-
-def _stored(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, StrEnum):
-        return value.value
-    return value
-
-
-def _live_key(mention_id: str) -> dict[str, str]:
-    return {"pk": f"REPLY#{mention_id}", "sk": LIVE_SK}
-
-
-def _private_key(mention_id: str) -> dict[str, str]:
-    return {"pk": f"REPLY#{mention_id}", "sk": PRIVATE_SK}
-
-
-def _token_key(token_hash: str) -> dict[str, str]:
-    # socialcare.data.tokens' layout (pk=TOKEN#<sha256 of the token>, sk=TOKEN), whose key helper is private.
-    return {"pk": f"TOKEN#{token_hash}", "sk": TOKEN_SK}
-
-
 def _mention_key(mention: Mention) -> dict[str, str]:
-    item = mention_to_item(mention)
-    return {"pk": item["pk"], "sk": item["sk"]}
+    return mention_key(mention.id)
 
 
 def reply_to_item(reply: Reply) -> dict[str, Any]:
-    item = {k: _stored(v) for k, v in reply.model_dump(exclude={"target_mention"}).items() if v is not None}
+    item = {k: stored(v) for k, v in reply.model_dump(exclude={"target_mention"}).items() if v is not None}
     if reply.target_mention is not None:
         item["target_mention"] = reply.target_mention.model_dump_json(exclude_none=True)
-    item.update(_key(reply.mention_id, reply.reply_id))
+    item.update(reply_key(reply.mention_id, reply.reply_id))
     item["entity"] = "reply"
     return item
 
@@ -208,23 +195,27 @@ class ReplyStore:
         unless all hold."""
         used = {
             "Update": {
-                "Key": _token_key(token_hash),
+                "Key": reply_link_key(token_hash),
                 "UpdateExpression": "SET used_at = :now, reply_id = :reply",
                 "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(used_at)",
-                "ExpressionAttributeValues": {":now": _stored(reply.created_at), ":reply": reply.reply_id},
+                "ExpressionAttributeValues": {":now": stored(reply.created_at), ":reply": reply.reply_id},
             }
         }
-        stored = {"Put": {"Item": reply_to_item(reply), "ConditionExpression": "attribute_not_exists(pk)"}}
+        put = {"Put": {"Item": reply_to_item(reply), "ConditionExpression": "attribute_not_exists(pk)"}}
         live: dict[str, Any] = {
-            "Key": _live_key(reply.mention_id),
+            "Key": live_replies_key(reply.mention_id),
             "UpdateExpression": "SET entity = :entity ADD reply_ids :ids",
             "ExpressionAttributeValues": {":entity": "live_replies", ":ids": {reply.reply_id}},
         }
         if only_live_reply:
             live["ConditionExpression"] = "attribute_not_exists(reply_ids)"
-        writes = [used, stored, {"Update": live}]
+        writes = [used, put, {"Update": live}]
         if reply.private:
-            claim = {**_private_key(reply.mention_id), "entity": "private_reply", "reply_id": reply.reply_id}
+            claim = {
+                **private_reply_key(reply.mention_id),
+                "entity": "private_reply",
+                "reply_id": reply.reply_id,
+            }
             writes.append({"Put": {"Item": claim, "ConditionExpression": "attribute_not_exists(pk)"}})
         failed = self._transact(writes)
         if not failed:
@@ -235,49 +226,28 @@ class ReplyStore:
 
     def private_reply_id(self, mention_id: str) -> str | None:
         """The reply that answered the mention privately, if one did."""
-        try:
-            item = self._table.get_item(Key=_private_key(mention_id), ConsistentRead=True).get("Item")
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        with storage_errors():
+            item = self._table.get_item(Key=private_reply_key(mention_id), ConsistentRead=True).get("Item")
         return str(item["reply_id"]) if item else None
 
     def record_public_line(self, reply: Reply, public_line_id: str) -> None:
         """The public line that went with a private reply is out: its id joins the reply."""
-        try:
-            self._table.update_item(
-                Key=_key(reply.mention_id, reply.reply_id),
-                UpdateExpression="SET public_line_id = :id",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(public_line_id)",
-                ExpressionAttributeValues={":id": public_line_id},
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise StorageUnavailable(str(error)) from error
+        change = Update({"public_line_id": public_line_id}, expected={"public_line_id": None})
+        update(self._table, reply_key(reply.mention_id, reply.reply_id), change)
 
     def get(self, mention_id: str, reply_id: str) -> Reply | None:
-        try:
-            item = self._table.get_item(Key=_key(mention_id, reply_id), ConsistentRead=True).get("Item")
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        with storage_errors():
+            item = self._table.get_item(Key=reply_key(mention_id, reply_id), ConsistentRead=True).get("Item")
         return item_to_reply(item) if item else None
 
     def for_mention(self, mention_id: str) -> list[Reply]:
         """Every reply to the mention, oldest first."""
         query: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": f"REPLY#{mention_id}", ":prefix": "REPLY#"},
+            "ExpressionAttributeValues": {":pk": replies_partition(mention_id), ":prefix": REPLY_SK_PREFIX},
             "ConsistentRead": True,
         }
-        replies: list[Reply] = []
-        try:
-            while True:
-                page = self._table.query(**query)
-                replies.extend(item_to_reply(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        replies = [item_to_reply(item) for item in query_items(self._table, query)]
         return sorted(replies, key=lambda reply: (reply.created_at, reply.reply_id))
 
     def on_its_way(self, mention_id: str) -> bool:
@@ -295,7 +265,7 @@ class ReplyStore:
         until = int((now + lease).timestamp())
         try:
             answer = self._table.update_item(
-                Key=_key(mention_id, reply_id),
+                Key=reply_key(mention_id, reply_id),
                 UpdateExpression=(
                     "SET #state = :sending, lease_owner = :owner, lease_until = :until, "
                     "attempt_started_at = :now, attempts = if_not_exists(attempts, :zero) + :one"
@@ -310,7 +280,7 @@ class ReplyStore:
                     ":pending": ReplyState.PENDING.value,
                     ":owner": owner,
                     ":until": until,
-                    ":now": _stored(now),
+                    ":now": stored(now),
                     ":epoch": epoch,
                     ":zero": 0,
                     ":one": 1,
@@ -374,23 +344,15 @@ class ReplyStore:
             "sent_via": via,
         }
         writes["reply"] = {"Update": self._finish_update(reply, owner, fields)}
-        writes["answered"] = {
-            "Update": {
-                "Key": _mention_key(mention),
-                "UpdateExpression": (
-                    "SET #status = :answered, answered_at = :at, answered_by = :by, "
-                    "first_response_seconds = :seconds REMOVE gsi2pk, gsi2sk"
-                ),
-                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(answered_at)",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":answered": MentionStatus.ANSWERED.value,
-                    ":at": _stored(now),
-                    ":by": reply.agent_email,
-                    ":seconds": first_response_seconds,
-                },
-            }
+        answered = {
+            "status": MentionStatus.ANSWERED,
+            "answered_at": now,
+            "answered_by": reply.agent_email,
+            "first_response_seconds": first_response_seconds,
         }
+        # Answered: off the escalation index, and only the first answer counts.
+        change = _mention_change(answered, PENDING.attributes, {"answered_at": None}, MentionStatus.ANSWERED)
+        writes["answered"] = {"Update": change.request(_mention_key(mention))}
         refused = self._transact_each(writes)
         return SentRecord(marked="reply" not in refused, first_answer="answered" not in refused)
 
@@ -402,36 +364,28 @@ class ReplyStore:
         writes: dict[str, dict[str, Any]] = {
             "reply": {
                 "Update": {
-                    "Key": _key(reply.mention_id, reply.reply_id),
+                    "Key": reply_key(reply.mention_id, reply.reply_id),
                     "UpdateExpression": "SET undone_at = :now",
                     "ConditionExpression": "#state = :sent AND attribute_not_exists(undone_at)",
                     "ExpressionAttributeNames": {"#state": "state"},
-                    "ExpressionAttributeValues": {":now": _stored(now), ":sent": ReplyState.SENT.value},
+                    "ExpressionAttributeValues": {":now": stored(now), ":sent": ReplyState.SENT.value},
                 }
             },
             "live": {
                 "Update": {
-                    "Key": _live_key(reply.mention_id),
+                    "Key": live_replies_key(reply.mention_id),
                     "UpdateExpression": "DELETE reply_ids :ids",
                     "ConditionExpression": "attribute_exists(pk)",
                     "ExpressionAttributeValues": {":ids": {reply.reply_id}},
                 }
             },
             "reopened": {
-                "Update": {
-                    "Key": _mention_key(mention),
-                    "UpdateExpression": (
-                        "SET #status = :opened, opened_by = :by "
-                        "REMOVE answered_at, answered_by, first_response_seconds"
-                    ),
-                    "ConditionExpression": "answered_at = :at AND answered_by = :by",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {
-                        ":opened": MentionStatus.OPENED.value,
-                        ":by": reply.agent_email,
-                        ":at": _stored(reply.sent_at),
-                    },
-                }
+                "Update": _mention_change(
+                    {"status": MentionStatus.OPENED, "opened_by": reply.agent_email},
+                    ("answered_at", "answered_by", "first_response_seconds"),
+                    {"answered_at": reply.sent_at, "answered_by": reply.agent_email},
+                    MentionStatus.OPENED,
+                ).request(_mention_key(mention))
             },
         }
         return "reply" not in self._transact_each(writes)
@@ -452,7 +406,7 @@ class ReplyStore:
             "reply": {"Update": self._finish_update(reply, owner, fields)},
             "live": {
                 "Update": {
-                    "Key": _live_key(reply.mention_id),
+                    "Key": live_replies_key(reply.mention_id),
                     "UpdateExpression": "DELETE reply_ids :ids",
                     "ConditionExpression": "attribute_exists(pk)",
                     "ExpressionAttributeValues": {":ids": {reply.reply_id}},
@@ -468,37 +422,19 @@ class ReplyStore:
 
     def _finish(self, reply: Reply, owner: str, fields: dict[str, Any]) -> bool:
         """Leave `sending`, only while this sender still holds the lease. False when it lost it."""
-        try:
-            self._table.update_item(**self._finish_update(reply, owner, fields))
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        with storage_errors():
+            return update(self._table, reply_key(reply.mention_id, reply.reply_id), _finished(owner, fields))
 
     def _finish_update(self, reply: Reply, owner: str, fields: dict[str, Any]) -> dict[str, Any]:
-        names = {"#state": "state"}
-        values: dict[str, Any] = {":sending": ReplyState.SENDING.value, ":owner": owner}
-        assignments = []
-        for index, (field, value) in enumerate(fields.items()):
-            names[f"#f{index}"] = field
-            values[f":f{index}"] = _stored(value)
-            assignments.append(f"#f{index} = :f{index}")
-        return {
-            "Key": _key(reply.mention_id, reply.reply_id),
-            "UpdateExpression": "SET " + ", ".join(assignments) + " REMOVE lease_owner, lease_until",
-            "ConditionExpression": "#state = :sending AND lease_owner = :owner",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
+        return _finished(owner, fields).request(reply_key(reply.mention_id, reply.reply_id))
 
     def retry_failed(self, reply: Reply, text: str) -> bool:
         """failed -> pending, once, for the agent's Try again (same text) or Edit and send (new text): the
         failure and its follow-ups are cleared so a second failure is told again. False when the reply is
         no longer failed (a second tap, or another page did it first)."""
-        try:
-            self._table.update_item(
-                Key=_key(reply.mention_id, reply.reply_id),
+        return succeeded(
+            lambda: self._table.update_item(
+                Key=reply_key(reply.mention_id, reply.reply_id),
                 UpdateExpression=(
                     "SET #state = :pending, #text = :text, attempts = :zero "
                     "REMOVE failure_code, failure_reason, failed_at, agent_notified_at, leads_alerted_at"
@@ -512,68 +448,46 @@ class ReplyStore:
                     ":zero": 0,
                 },
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )
 
     def note(self, reply: Reply, field: str, now: datetime) -> None:
         """Record when a follow-up happened (a failure's agent_notified_at and leads_alerted_at, a texted or
         emailed answer's confirmed_at)."""
         if field not in ("agent_notified_at", "leads_alerted_at", "confirmed_at"):
             raise ValueError(f"not a follow-up field: {field}")
-        try:
+        with storage_errors():
             self._table.update_item(
-                Key=_key(reply.mention_id, reply.reply_id),
-                UpdateExpression="SET #field = :now",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#field": field},
-                ExpressionAttributeValues={":now": _stored(now)},
+                **Update({field: now}).request(reply_key(reply.mention_id, reply.reply_id))
             )
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
 
-    # ---- transactions
+    # ---- transactions (socialcare.data.dynamo's policy)
     def _transact(self, writes: list[dict[str, Any]]) -> set[int]:
-        """One TransactWriteItems of `writes` ({"Put"|"Update": {...}} without the table name). Returns the
-        indexes of the writes whose condition failed (nothing was written then), empty when all were.
-        A transaction that collided with another one is tried again, TRANSACTION_TRIES times in all."""
-        items = [
-            {operation: {"TableName": self._table.name, **request} for operation, request in write.items()}
-            for write in writes
-        ]
-        for attempt in range(1, TRANSACTION_TRIES + 1):
-            try:
-                self._table.meta.client.transact_write_items(TransactItems=items)
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise StorageUnavailable(str(error)) from error
-                reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-                failed = {index for index, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
-                if failed:
-                    return failed
-                if "TransactionConflict" in reasons and attempt < TRANSACTION_TRIES:
-                    time.sleep(TRANSACTION_PAUSE_S * attempt)
-                    continue
-                raise StorageUnavailable(str(error)) from error
-            return set()
-        raise AssertionError("unreachable")  # pragma: no cover
+        return transact(self._table, writes)
 
     def _transact_each(self, writes: dict[str, dict[str, Any]]) -> set[str]:
-        """Every write of `writes` whose condition holds, in as few transactions as that takes (one when all
-        hold). Returns the names of those whose condition failed."""
-        refused: set[str] = set()
-        pending = dict(writes)
-        while pending:
-            names = list(pending)
-            failed = self._transact(list(pending.values()))
-            if not failed:
-                break
-            for index in failed:
-                refused.add(names[index])
-                del pending[names[index]]
-        return refused
+        return transact_each(self._table, writes)
+
+
+def _finished(owner: str, fields: dict[str, Any]) -> Update:
+    """`sending` left with `fields`, only while `owner` still holds the lease."""
+    return Update(
+        fields,
+        ("lease_owner", "lease_until"),
+        must_exist=False,
+        conditions=["#state = :sending AND lease_owner = :owner"],
+        names={"#state": "state"},
+        values={":sending": ReplyState.SENDING.value, ":owner": owner},
+    )
+
+
+def _mention_change(
+    fields: dict[str, Any], removals: tuple[str, ...], expected: dict[str, Any], target: MentionStatus
+) -> Update:
+    """A mention's change in a reply's transaction, only from a status it may come from."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    condition = status_condition(target, names, values)
+    return Update(fields, removals, expected=expected, conditions=[condition], names=names, values=values)
 
 
 @one_per_process

@@ -1,5 +1,5 @@
-"""Reply-to addresses of notification emails in the table:
-  reply address   pk=MAILTO#<sha256 of the token>  sk=MAILTO  (mention_id, agent_email, link_hash)
+"""Reply-to addresses of notification emails in the table (mention_id, agent_email, link_hash; key:
+socialcare.data.table_map).
 
 Each notification email carries its own address, r-<token>@<ReplyEmailDomain>: the token is random, lower
 case (some mail servers fold the case of local parts) and stored only as a hash. It carries the hash of the
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from socialcare.errors import StorageUnavailable
+from socialcare.data.dynamo import storage_errors
+from socialcare.data.table_map import reply_address_key
 
 TOKEN_BYTES = 20  # 160 bits: 32 base32 characters, well under the 64 of a local part
 
@@ -33,8 +32,7 @@ def new_address_token() -> str:
 
 
 def _key(token: str) -> dict[str, str]:
-    digest = hashlib.sha256(token.strip().lower().encode()).hexdigest()
-    return {"pk": f"MAILTO#{digest}", "sk": "MAILTO"}
+    return reply_address_key(hashlib.sha256(token.strip().lower().encode()).hexdigest())
 
 
 def _iso(moment: datetime) -> str:
@@ -58,18 +56,14 @@ class ReplyAddressStore:
             "valid_until": _iso(valid_until),
             "expires_at": int((valid_until + timedelta(days=7)).timestamp()),
         }
-        try:
+        with storage_errors():
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
         return token
 
     def find(self, token: str) -> ReplyAddress | None:
         """What the token was issued for (expired ones too: callers decide), or None if unknown."""
-        try:
+        with storage_errors():
             item = self._table.get_item(Key=_key(token), ConsistentRead=True).get("Item")
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
         if not item:
             return None
         return ReplyAddress(

@@ -1,63 +1,49 @@
 """Daily roll-ups of the measures, kept from the table stream exactly once, in two items per day (UTC) whose
 attributes "<group>|<counter>" hold numbers, groups "all", "platform=x", "priority=urgent", "agent=<email>",
 "hour=13":
-  received  pk=RECEIVED#<YYYY-MM-DD>  sk=RECEIVED  the mentions received: counter `mentions` of the groups
+(keys: socialcare.data.table_map)
+  received  the mentions received: counter `mentions` of the groups
                                                   all, platform, priority and hour, under 1 KB. Every
                                                   customer's mention adds to it, so a viral burst writes a
                                                   small item (1 write unit, 2 in a transaction), not the
                                                   answers' one.
-  answers   pk=ROLLUP#<YYYY-MM-DD>  sk=ROLLUP      everything else: answered, met, missed, sent, responses,
+  answers   everything else: answered, met, missed, sent, responses,
                                                   r1..r5, f<bucket> (first response histogram), d0..d4 (the
                                                   report's distribution ranges), per group and agent. Only
                                                   a person answering or a customer rating adds to it: it is
                                                   written at the team's pace, whatever the customers' pace.
-  marker    pk=MEASURED#<fact key>  sk=MEASURED   the fact was counted (TTL: outlives the stream's 24 h)
+  marker    the fact was counted (TTL: outlives the stream's 24 h)
 An agent's group is stored as "a=<10 hex of the email's SHA-256>", beside a string attribute of that name
 holding the email: an agent's ~150 counters would otherwise spell the email out each time, most of the
 answers item's bytes (and write units).
 A fact's marker and its counters are written in one transaction that expects no marker: a stream record
-delivered twice, or two invocations racing on it, count once. A year's report reads 730 items."""
+delivered twice, or two invocations racing on it, count once. Every fact of a day updates one of the day's
+items, so concurrent shards collide on it: socialcare.data.dynamo's conflict policy retries them. A year's
+report reads 730 items."""
 
 import hashlib
-import random
 import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from socialcare.data import is_condition_failure, table
-from socialcare.errors import StorageUnavailable
+from socialcare.data import table_map
+from socialcare.data.dynamo import Update, put_if_absent, storage_errors, table, transact
 from socialcare.measures.figures import DISTRIBUTION, Counters, Fact
 from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
-ROLLUP_SK = "ROLLUP"
-RECEIVED_SK = "RECEIVED"
-MARKER_SK = "MEASURED"
 # The stream keeps records 24 hours; Lambda retries within that. A week leaves room for a replayed shard.
 MARKER_TTL = timedelta(days=7)
-TRANSACTION_TRIES = 8
-
-
-def rollup_key(day: str) -> dict[str, str]:
-    """The day's answers item (before the split, it held the received counters too: read, they still add)."""
-    return {"pk": f"ROLLUP#{day}", "sk": ROLLUP_SK}
-
-
-def received_key(day: str) -> dict[str, str]:
-    return {"pk": f"RECEIVED#{day}", "sk": RECEIVED_SK}
+# The day's answers item (before the split, it held the received counters too: read, they still add).
+rollup_key = table_map.rollup_key
+received_key = table_map.received_key
 
 
 def item_key(fact: Fact) -> dict[str, str]:
     """Which of its day's two items a fact adds to: a mention received to the small one, the rest to the
     answers item."""
     return received_key(fact.day) if set(fact.counts) == {"mentions"} else rollup_key(fact.day)
-
-
-def day_of_key(pk: str) -> str:
-    return pk.partition("#")[2]
 
 
 def days_between(since: date, until: date) -> list[str]:
@@ -125,57 +111,17 @@ class RollupStore:
 
     def record(self, fact: Fact) -> bool:
         """Count `fact` once: False when it was counted before (a repeated stream record)."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        additions = []
-        for index, (attribute, amount) in enumerate(attributes_of(fact).items()):
-            names[f"#a{index}"] = attribute
-            values[f":a{index}"] = amount
-            additions.append(f"#a{index} :a{index}")
-        labels = []
-        for index, (attribute, email) in enumerate(labels_of(fact).items()):
-            names[f"#l{index}"] = attribute
-            values[f":l{index}"] = email
-            labels.append(f"#l{index} = :l{index}")
         marker = {
-            "pk": f"MEASURED#{fact.key}",
-            "sk": MARKER_SK,
+            **table_map.measured_key(fact.key),
             "entity": "measured",
             "expires_at": int(time.time() + MARKER_TTL.total_seconds()),
         }
-        items = [
-            {
-                "Put": {
-                    "TableName": self.table.name,
-                    "Item": marker,
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {
-                "Update": {
-                    "TableName": self.table.name,
-                    "Key": item_key(fact),
-                    "UpdateExpression": "ADD "
-                    + ", ".join(additions)
-                    + (" SET " + ", ".join(labels) if labels else ""),
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": values,
-                }
-            },
+        counters = Update(labels_of(fact), add_fields=attributes_of(fact), must_exist=False)
+        writes = [
+            {"Put": {"Item": marker, "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Update": counters.request(item_key(fact))},
         ]
-        for attempt in range(1, TRANSACTION_TRIES + 1):
-            try:
-                self.table.meta.client.transact_write_items(TransactItems=items)
-            except ClientError as error:
-                if is_condition_failure(error) and _marker_refused(error):
-                    return False
-                if _conflicted(error) and attempt < TRANSACTION_TRIES:
-                    # Every fact of a day updates the day's item: concurrent shards collide on it.
-                    time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 - jitter, not a secret
-                    continue
-                raise StorageUnavailable(str(error)) from error
-            return True
-        raise AssertionError("unreachable")  # pragma: no cover
+        return not transact(self.table, writes)  # only the marker has a condition
 
     def read(self, days: Iterable[str]) -> dict[str, dict[str, Counters]]:
         """The roll-ups of these days, both items of each added together (batched reads, 100 keys a call);
@@ -186,31 +132,16 @@ class RollupStore:
         for start in range(0, len(wanted), 100):
             keys = wanted[start : start + 100]
             request: dict[str, Any] = {self.table.name: {"Keys": keys}}
-            try:
+            with storage_errors():
                 while request:
                     answer = client.batch_get_item(RequestItems=request)
                     for item in answer["Responses"].get(self.table.name, []):
                         self.items_read += 1
-                        groups = found.setdefault(day_of_key(str(item["pk"])), {})
+                        groups = found.setdefault(table_map.rollup_day(item), {})
                         for group, counters in counters_of_item(item).items():
                             groups.setdefault(group, Counters()).add(counters)
                     request = answer.get("UnprocessedKeys") or {}
-            except ClientError as error:
-                raise StorageUnavailable(str(error)) from error
         return found
-
-
-def _marker_refused(error: ClientError) -> bool:
-    """Whether a cancelled transaction failed on the marker's condition (the fact was counted already)."""
-    reasons = error.response.get("CancellationReasons") or []
-    if not reasons:
-        return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-    return reasons[0].get("Code") == "ConditionalCheckFailed"
-
-
-def _conflicted(error: ClientError) -> bool:
-    reasons = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
-    return "TransactionConflict" in reasons
 
 
 @one_per_process
@@ -221,19 +152,10 @@ def get_rollup_store() -> RollupStore:
 
 def claim_weekly_report(table: Any, week: str, now: datetime) -> bool:
     """True once per `week` (its first day): the weekly email is sent by whoever claims it."""
-    try:
-        table.put_item(
-            Item={
-                "pk": f"WEEKLYREPORT#{week}",
-                "sk": "WEEKLYREPORT",
-                "entity": "weekly_report",
-                "claimed_at": now.isoformat(),
-                "expires_at": int((now + timedelta(days=60)).timestamp()),
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-    except ClientError as error:
-        if is_condition_failure(error):
-            return False
-        raise StorageUnavailable(str(error)) from error
-    return True
+    item = {
+        **table_map.weekly_report_key(week),
+        "entity": "weekly_report",
+        "claimed_at": now.isoformat(),
+        "expires_at": int((now + timedelta(days=60)).timestamp()),
+    }
+    return put_if_absent(table, item)

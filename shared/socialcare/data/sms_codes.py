@@ -1,6 +1,5 @@
-"""Text back in the table: the short codes alerts name, and the inbound texts already taken.
-  alert code     pk=SMSCODE#<phone>  sk=CODE#<code>  (mention_id, agent_email, token_hash, valid_until)
-  inbound text   pk=SMSIN#<inboundMessageId>  sk=SMSIN
+"""Text back in the table: the short codes alerts name (mention_id, agent_email, token_hash, valid_until;
+one partition per phone), and the inbound texts already taken (keys: socialcare.data.table_map).
 
 A code is unique among one phone's codes that are still valid: it is put with the condition that no valid
 item holds it, so two alerts to one phone never share one. It carries the hash of the reply link the same
@@ -15,6 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from socialcare.data import is_condition_failure
+from socialcare.data.dynamo import query_items, storage_errors, succeeded
+from socialcare.data.table_map import alert_code_key, alert_codes_partition, inbound_text_key
 from socialcare.errors import StorageUnavailable
 
 # No look-alikes: no B/8, G/6, I/1/L, O/0/Q, S/5, U/V, Z/2.
@@ -67,8 +68,7 @@ class AlertCodeStore:
         for attempt in range(CODE_ATTEMPTS * 2):
             code = new_code(2 if attempt < CODE_ATTEMPTS else 3)
             item = {
-                "pk": f"SMSCODE#{phone}",
-                "sk": f"CODE#{code}",
+                **alert_code_key(phone, code),
                 "entity": "alert_code",
                 "mention_id": mention_id,
                 "agent_email": agent_email.lower(),
@@ -91,12 +91,10 @@ class AlertCodeStore:
         raise StorageUnavailable(f"no free alert code for a phone after {CODE_ATTEMPTS * 2} tries")
 
     def get(self, phone: str, code: str, now: datetime) -> AlertCode | None:
-        try:
-            item = self._table.get_item(
-                Key={"pk": f"SMSCODE#{phone}", "sk": f"CODE#{code.upper()}"}, ConsistentRead=True
-            ).get("Item")
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        with storage_errors():
+            item = self._table.get_item(Key=alert_code_key(phone, code.upper()), ConsistentRead=True).get(
+                "Item"
+            )
         if not item:
             return None
         found = _item_to_code(item)
@@ -106,44 +104,28 @@ class AlertCodeStore:
         """The phone's valid codes, newest alert first."""
         query: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": f"SMSCODE#{phone}"},
+            "ExpressionAttributeValues": {":pk": alert_codes_partition(phone)},
             "ConsistentRead": True,
         }
-        codes: list[AlertCode] = []
-        try:
-            while True:
-                page = self._table.query(**query)
-                codes.extend(_item_to_code(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        codes = [_item_to_code(item) for item in query_items(self._table, query)]
         return sorted((c for c in codes if c.valid_until >= now), key=lambda c: c.sent_at, reverse=True)
 
     # ---- inbound texts, each taken once
     def take_inbound(self, message_id: str, now: datetime) -> bool:
         """True for the first delivery of this inbound text, False for every repeat."""
-        try:
-            self._table.put_item(
+        return succeeded(
+            lambda: self._table.put_item(
                 Item={
-                    "pk": f"SMSIN#{message_id}",
-                    "sk": "SMSIN",
+                    **inbound_text_key(message_id),
                     "entity": "inbound_sms",
                     "received_at": _iso(now),
                     "expires_at": int((now + INBOUND_KEEP).timestamp()),
                 },
                 ConditionExpression="attribute_not_exists(pk)",
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )
 
     def release_inbound(self, message_id: str) -> None:
         """Forget a text whose handling failed, so SNS's retry handles it again."""
-        try:
-            self._table.delete_item(Key={"pk": f"SMSIN#{message_id}", "sk": "SMSIN"})
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        with storage_errors():
+            self._table.delete_item(Key=inbound_text_key(message_id))

@@ -1,11 +1,9 @@
-"""Satisfaction surveys in the table:
-  survey    pk=SURVEY#<sha256 of the link's token>  sk=SURVEY   one per answered mention asked; the token
-                                                               itself is never stored. gsi1: SURVEYCOMMENTS /
-                                                               <commented_at>#<survey id> once commented
-  due       pk=SURVEYDUE  sk=<due at>#<mention id>         an answered mention to ask about (the sweep)
-  request   pk=SURVEYREQUEST#<mention id>  sk=SURVEYREQUEST  the agent asked to survey a public mention
-  customer  pk=SURVEYED#<platform>#<author id>  sk=SURVEYED     when this customer was last asked (one survey
-                                                               per customer per 14 days)
+"""Satisfaction surveys in the table (keys and the comments list: socialcare.data.table_map):
+  survey    one per answered mention asked, by the hash of its link's token (the token is never stored);
+            on the comments list once commented
+  due       an answered mention to ask about (the sweep)
+  request   the agent asked to survey a public mention
+  customer  when this customer was last asked (one survey per customer per 14 days)
 The survey carries what the reports count it under (platform, priority, the agent who answered, when the
 mention was received), copied when it is sent, so the measures never read the mention again."""
 
@@ -16,21 +14,30 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from socialcare.data import is_condition_failure, plain
+from socialcare.data.dynamo import storage_errors, succeeded
+from socialcare.data.table_map import (
+    COMMENTS_LIST,
+    LISTS,
+    SURVEY_DUE_PK,
+    comment_list_entry,
+    survey_due_key,
+    survey_key,
+    survey_request_key,
+    survey_token_hash,
+    surveyed_customer_key,
+)
 from socialcare.errors import StorageUnavailable
 from socialcare.replies.tokens import hash_token
 
-SURVEY_SK = "SURVEY"
-COMMENTS_INDEX_KEY = "SURVEYCOMMENTS"
-CUSTOMER_SK = "SURVEYED"
-DUE_PK = "SURVEYDUE"
-REQUEST_SK = "SURVEYREQUEST"
+COMMENTS_INDEX_KEY = COMMENTS_LIST
+DUE_PK = SURVEY_DUE_PK
 # The link works 14 days; the item stays a while longer so a late visitor learns it expired (410, not 404).
 KEEP_AFTER_EXPIRY = timedelta(days=30)
 MAX_COMMENT_CHARS = 2000
+_LIST_NAMES = {"#lpk": LISTS.partition, "#lsk": LISTS.sort}  # the comments list's attributes
 
 
-def _survey_key(hashed: str) -> dict[str, str]:
-    return {"pk": f"SURVEY#{hashed}", "sk": SURVEY_SK}
+_survey_key = survey_key
 
 
 def _iso(moment: datetime) -> str:
@@ -85,7 +92,7 @@ class Survey:
         item = plain(item)
         return cls(
             survey_id=str(item["survey_id"]),
-            token_hash=str(item["pk"]).removeprefix("SURVEY#"),
+            token_hash=survey_token_hash(item),
             mention_id=str(item["mention_id"]),
             platform=str(item["platform"]),
             priority=str(item.get("priority") or "normal"),
@@ -109,19 +116,15 @@ class SurveyStore:
 
     def put(self, survey: Survey) -> bool:
         """Store a new survey; False when one with this token hash exists already."""
-        try:
-            self._table.put_item(Item=survey.to_item(), ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        return succeeded(
+            lambda: self._table.put_item(
+                Item=survey.to_item(), ConditionExpression="attribute_not_exists(pk)"
+            )
+        )
 
     def get(self, token: str) -> Survey | None:
-        try:
+        with storage_errors():
             item = self._table.get_item(Key=_survey_key(hash_token(token))).get("Item")
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
         return Survey.from_item(item) if item else None
 
     def rate(self, survey: Survey, rating: int, now: datetime) -> bool:
@@ -137,17 +140,21 @@ class SurveyStore:
     def set_comment(self, survey: Survey, comment: str, now: datetime) -> bool:
         text = comment.strip()[:MAX_COMMENT_CHARS]
         if not text:
-            return self._update(survey, "REMOVE #comment, gsi1pk, gsi1sk", {}, names={"#comment": "comment"})
+            # Off the comments list.
+            return self._update(
+                survey, "REMOVE #comment, #lpk, #lsk", {}, names={"#comment": "comment", **_LIST_NAMES}
+            )
+        entry = comment_list_entry(_iso(now), survey.survey_id)
         return self._update(
             survey,
-            "SET #comment = :comment, commented_at = :at, gsi1pk = :index, gsi1sk = :sort",
+            "SET #comment = :comment, commented_at = :at, #lpk = :index, #lsk = :sort",
             {
                 ":comment": text,
                 ":at": _iso(now),
-                ":index": COMMENTS_INDEX_KEY,
-                ":sort": f"{_iso(now)}#{survey.survey_id}",
+                ":index": entry[LISTS.partition],
+                ":sort": entry[LISTS.sort],
             },
-            names={"#comment": "comment"},
+            names={"#comment": "comment", **_LIST_NAMES},
         )
 
     def _update(
@@ -161,13 +168,7 @@ class SurveyStore:
         }
         if names:
             arguments["ExpressionAttributeNames"] = names
-        try:
-            self._table.update_item(**arguments)
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        return succeeded(lambda: self._table.update_item(**arguments))
 
     def set_state(self, survey: Survey, state: str, reason: str | None = None) -> None:
         """sending -> sent (the customer has the link) or failed (with the platform's reason)."""
@@ -191,52 +192,41 @@ class SurveyStore:
     # ---------------------------------------------------------------- the agent asked for a survey
     def request(self, mention: Any, agent_email: str) -> None:
         """The agent ticked "Ask privately how we did" on the reply page for this public mention."""
-        try:
+        with storage_errors():
             self._table.put_item(
                 Item={
-                    "pk": f"SURVEYREQUEST#{mention.id}",
-                    "sk": REQUEST_SK,
+                    **survey_request_key(mention.id),
                     "entity": "survey_request",
                     "requested_by": agent_email,
                     "expires_at": int((datetime.now(UTC) + timedelta(days=30)).timestamp()),
                 }
             )
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
 
     def requested(self, mention_id: str) -> bool:
-        try:
-            key = {"pk": f"SURVEYREQUEST#{mention_id}", "sk": REQUEST_SK}
-            return "Item" in self._table.get_item(Key=key)
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        with storage_errors():
+            return "Item" in self._table.get_item(Key=survey_request_key(mention_id))
 
     # ---------------------------------------------------------------- answered mentions to ask about
     def schedule(self, mention_id: str, due_at: datetime) -> None:
         """Remember to ask about an answered mention at `due_at` (the same key each time: repeats are one)."""
-        try:
+        with storage_errors():
             self._table.put_item(
                 Item={
-                    "pk": DUE_PK,
-                    "sk": f"{_iso(due_at)}#{mention_id}",
+                    **survey_due_key(_iso(due_at), mention_id),
                     "entity": "survey_due",
                     "mention_id": mention_id,
                     "expires_at": int((due_at + timedelta(days=7)).timestamp()),
                 }
             )
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
 
     def due(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
         """(sort key, mention id) of the mentions due to be asked about, oldest first."""
-        try:
+        with storage_errors():
             page = self._table.query(
                 KeyConditionExpression="pk = :due AND sk <= :now",
                 ExpressionAttributeValues={":due": DUE_PK, ":now": _iso(now) + "~"},
                 Limit=limit,
             )
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
         return [(str(item["sk"]), str(item["mention_id"])) for item in page.get("Items", [])]
 
     def reschedule(self, sort_key: str, mention_id: str, due_at: datetime) -> None:
@@ -244,39 +234,26 @@ class SurveyStore:
         self.done(sort_key)
 
     def done(self, sort_key: str) -> None:
-        try:
-            self._table.delete_item(Key={"pk": DUE_PK, "sk": sort_key})
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        with storage_errors():
+            self._table.delete_item(Key={"pk": DUE_PK, "sk": sort_key})  # the due item's key
 
     def release_customer(self, platform: str, author_id: str) -> None:
         """Undo claim_customer (the survey could not go out yet and will be tried again)."""
-        try:
-            self._table.delete_item(Key={"pk": f"SURVEYED#{platform}#{author_id}", "sk": CUSTOMER_SK})
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        with storage_errors():
+            self._table.delete_item(Key=surveyed_customer_key(platform, author_id))
 
     def latest_comments(self, limit: int = 10) -> list[Survey]:
         """The newest surveys with a comment, newest first (one Query page)."""
-        try:
-            page = self._table.query(
-                IndexName="gsi1",
-                KeyConditionExpression="gsi1pk = :comments",
-                ExpressionAttributeValues={":comments": COMMENTS_INDEX_KEY},
-                ScanIndexForward=False,
-                Limit=limit,
-            )
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
+        with storage_errors():
+            page = self._table.query(**LISTS.query(COMMENTS_LIST, newest_first=True, page_size=limit))
         return [Survey.from_item(item) for item in page.get("Items", [])]
 
     def claim_customer(self, platform: str, author_id: str, now: datetime, every: timedelta) -> bool:
         """Whether this customer may be asked now (nobody asked them within `every`); claims it if so."""
-        try:
-            self._table.put_item(
+        return succeeded(
+            lambda: self._table.put_item(
                 Item={
-                    "pk": f"SURVEYED#{platform}#{author_id}",
-                    "sk": CUSTOMER_SK,
+                    **surveyed_customer_key(platform, author_id),
                     "entity": "surveyed",
                     "asked_at": _iso(now),
                     "expires_at": int((now + every).timestamp()),
@@ -284,8 +261,4 @@ class SurveyStore:
                 ConditionExpression="attribute_not_exists(pk) OR asked_at < :cutoff",
                 ExpressionAttributeValues={":cutoff": _iso(now - every)},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )

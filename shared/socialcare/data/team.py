@@ -1,9 +1,8 @@
-"""The team pages' records in the table:
-  sign-in link  pk=SIGNIN#<sha256 of the token>   sk=SIGNIN   email, link_expires_at, used_at   (TTL)
-  session       pk=SESSION#<sha256 of the token>  sk=SESSION  email, session_expires_at        (TTL)
-                gsi1: SESSIONS#<email> / <created_at>   (every session of one agent: "sign out everywhere")
-  rate counter  pk=RATE#<scope>#<sha256 of the key>  sk=<window start>  count                 (TTL)
-  audit entry   pk=AUDIT#<id>  sk=AUDIT  gsi1: AUDIT / <at>#<id>   action, actor, subject, detail
+"""The team pages' records in the table (keys and lists: socialcare.data.table_map):
+  sign-in link  email, link_expires_at, used_at   (TTL)
+  session       email, session_expires_at (TTL); on its agent's sessions list ("sign out everywhere")
+  rate counter  count per scope, key and window   (TTL)
+  audit entry   action, actor, subject, detail; on the audit list by time
 
 Tokens are stored only as hashes (socialcare.replies.tokens.hash_token), like reply links: whoever reads the
 table cannot sign in. Every state change is conditional: a link signs in once, and only before it expires."""
@@ -16,13 +15,23 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from socialcare.data import is_condition_failure, plain
+from socialcare.data.dynamo import query_items, storage_errors, succeeded
+from socialcare.data.table_map import (
+    AUDIT_LIST,
+    LISTS,
+    audit_key,
+    audit_list_entry,
+    key_of,
+    rate_key,
+    session_key,
+    sessions_list,
+    sessions_list_entry,
+    sign_in_link_key,
+)
 from socialcare.errors import StorageUnavailable
 from socialcare.replies.tokens import hash_token
 
-SIGN_IN_SK = "SIGNIN"
-SESSION_SK = "SESSION"
-AUDIT_SK = "AUDIT"
-AUDIT_INDEX_KEY = "AUDIT"
+AUDIT_INDEX_KEY = AUDIT_LIST
 KEEP_AFTER_EXPIRY = timedelta(days=1)  # an expired link can still say "expired" for a day
 
 
@@ -74,8 +83,7 @@ class TeamStore:
     def create_sign_in_link(self, token: str, email: str, now: datetime, ttl: timedelta) -> None:
         expires = now + ttl
         item = {
-            "pk": f"SIGNIN#{hash_token(token)}",
-            "sk": SIGN_IN_SK,
+            **sign_in_link_key(hash_token(token)),
             "entity": "sign_in_link",
             "email": email,
             "created_at": _iso(now),
@@ -85,7 +93,7 @@ class TeamStore:
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def sign_in_link(self, token: str) -> SignInLink | None:
-        item = self._get({"pk": f"SIGNIN#{hash_token(token)}", "sk": SIGN_IN_SK})
+        item = self._get(sign_in_link_key(hash_token(token)))
         if item is None:
             return None
         return SignInLink(
@@ -110,7 +118,7 @@ class TeamStore:
         session = Session(hash_token(session_token), link.email, now, now + session_ttl)
         try:
             self._table.update_item(
-                Key={"pk": f"SIGNIN#{hash_token(token)}", "sk": SIGN_IN_SK},
+                Key=sign_in_link_key(hash_token(token)),
                 UpdateExpression="SET used_at = :now",
                 ConditionExpression=(
                     "attribute_exists(pk) AND attribute_not_exists(used_at) AND link_expires_at > :now"
@@ -130,7 +138,7 @@ class TeamStore:
     def session(self, token: str, now: datetime) -> Session | None:
         """The live session this cookie value opens, or None (unknown, forged, expired, signed out)."""
         token_hash = hash_token(token)
-        item = self._get({"pk": f"SESSION#{token_hash}", "sk": SESSION_SK})
+        item = self._get(session_key(token_hash))
         if item is None:
             return None
         expires = datetime.fromtimestamp(int(item["session_expires_at"]), UTC)
@@ -142,14 +150,9 @@ class TeamStore:
 
     def end_sessions(self, email: str) -> int:
         """Delete every session of the agent (sign out everywhere); returns how many there were."""
-        query: dict[str, Any] = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :sessions",
-            "ExpressionAttributeValues": {":sessions": f"SESSIONS#{email}"},
-        }
         ended = 0
-        for item in self._query(query):
-            self._call("delete_item", Key={"pk": item["pk"], "sk": item["sk"]})
+        for item in query_items(self._table, LISTS.query(sessions_list(email))):
+            self._call("delete_item", Key=key_of(item))
             ended += 1
         return ended
 
@@ -158,28 +161,22 @@ class TeamStore:
         """Count one attempt in the current fixed window; False when `limit` attempts were counted already."""
         seconds = int(window.total_seconds())
         start = _epoch(now) // seconds * seconds
-        try:
-            self._table.update_item(
-                Key={"pk": f"RATE#{scope}#{hash_token(key.strip().lower())}", "sk": str(start)},
+        return succeeded(
+            lambda: self._table.update_item(
+                Key=rate_key(scope, hash_token(key.strip().lower()), start),
                 UpdateExpression="ADD attempts :one SET expires_at = :expires",
                 ConditionExpression="attribute_not_exists(attempts) OR attempts < :limit",
                 ExpressionAttributeValues={":one": 1, ":limit": limit, ":expires": start + 2 * seconds},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )
 
     # ---------------------------------------------------------------- audit
     def record(self, entry: AuditEntry) -> None:
         entry_id = uuid.uuid4().hex
         item = {
-            "pk": f"AUDIT#{entry_id}",
-            "sk": AUDIT_SK,
+            **audit_key(entry_id),
             "entity": "audit",
-            "gsi1pk": AUDIT_INDEX_KEY,
-            "gsi1sk": f"{_iso(entry.at)}#{entry_id}",
+            **audit_list_entry(entry.at, entry_id),
             "at": _iso(entry.at),
             "action": entry.action,
             "actor": entry.actor,
@@ -190,18 +187,9 @@ class TeamStore:
 
     def audit(self, since: datetime | None = None, limit: int = 1000) -> list[AuditEntry]:
         """Audit entries, oldest first, from `since` on."""
-        condition = "gsi1pk = :audit"
-        values: dict[str, Any] = {":audit": AUDIT_INDEX_KEY}
-        if since is not None:
-            condition += " AND gsi1sk >= :since"
-            values[":since"] = _iso(since)
-        query = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-        }
+        query = LISTS.query(AUDIT_LIST, sort_from=_iso(since) if since is not None else None)
         entries = []
-        for item in self._query(query):
+        for item in query_items(self._table, query):
             entries.append(
                 AuditEntry(
                     at=datetime.fromisoformat(str(item["at"])),
@@ -217,38 +205,21 @@ class TeamStore:
 
     # ---------------------------------------------------------------- internals
     def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
-        try:
+        with storage_errors():
             item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
         return plain(item) if item else None
 
     def _call(self, operation: str, **arguments: Any) -> None:
-        try:
+        with storage_errors():
             getattr(self._table, operation)(**arguments)
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
-
-    def _query(self, query: dict[str, Any]) -> Any:
-        try:
-            while True:
-                page = self._table.query(**query)
-                yield from page.get("Items", [])
-                if "LastEvaluatedKey" not in page:
-                    return
-                query = {**query, "ExclusiveStartKey": page["LastEvaluatedKey"]}
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
 
 
 def _session_item(session: Session) -> dict[str, Any]:
     return {
-        "pk": f"SESSION#{session.token_hash}",
-        "sk": SESSION_SK,
+        **session_key(session.token_hash),
         "entity": "session",
         "email": session.email,
-        "gsi1pk": f"SESSIONS#{session.email}",
-        "gsi1sk": _iso(session.created_at),
+        **sessions_list_entry(session.email, session.created_at),
         "created_at": _iso(session.created_at),
         "session_expires_at": _epoch(session.expires_at),
         "expires_at": _epoch(session.expires_at),

@@ -1,5 +1,4 @@
-"""Reply-link tokens in the table:
-  reply link    pk=TOKEN#<sha256 of the token>  sk=TOKEN
+"""Reply-link tokens in the table (key: socialcare.data.table_map).
 
 Only the hash is stored (socialcare.replies.tokens): whoever reads the table cannot open reply pages. The link
 stops working at `link_expires_at`; the item itself stays a while longer (the table's TTL attribute
@@ -9,15 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from socialcare.data import is_condition_failure, table
-from socialcare.errors import StorageUnavailable
+from socialcare.data.dynamo import storage_errors, succeeded, table
+from socialcare.data.table_map import reply_link_key
 from socialcare.replies.tokens import DEFAULT_TOKEN_TTL, hash_token, is_expired, new_token, token_expiry
 from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
 
-TOKEN_SK = "TOKEN"  # noqa: S105 - a key name, not a secret
 # How long a token item outlives its link before DynamoDB's TTL deletes it.
 KEEP_AFTER_EXPIRY = timedelta(days=7)
 
@@ -42,7 +38,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _key(token: str) -> dict[str, str]:
-    return {"pk": f"TOKEN#{hash_token(token)}", "sk": TOKEN_SK}
+    return reply_link_key(hash_token(token))
 
 
 def _item_to_link(item: dict[str, Any]) -> ReplyLink:
@@ -86,11 +82,9 @@ class TokenStore:
         """A new reply link for `agent_email` to answer `mention_id`; returns the raw token (put it in the
         link, never in logs). Only its hash is stored."""
         token, item = new_reply_link(mention_id, agent_email, now, ttl)
-        try:
+        with storage_errors():
             # 256 random bits never collide; the condition makes a collision an error, not an overwrite.
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
         return token
 
     def create_for_failed_reply(
@@ -104,40 +98,32 @@ class TokenStore:
         """A link that opens reply `reply_id` (one that failed), already used: its page is the reply's "Not
         posted" page with Try again, never a form for a second reply. Only the token's hash is stored."""
         token, item = new_reply_link(mention_id, agent_email, now, ttl)
-        try:
+        with storage_errors():
             self._table.put_item(
                 Item={**item, "used_at": _iso(now), "reply_id": reply_id},
                 ConditionExpression="attribute_not_exists(pk)",
             )
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
         return token
 
     def find(self, token: str) -> ReplyLink | None:
         """The link this token opens (expired or used ones too: callers decide), or None if unknown."""
         if not token:
             return None
-        try:
+        with storage_errors():
             item = self._table.get_item(Key=_key(token), ConsistentRead=True).get("Item")
-        except ClientError as error:
-            raise StorageUnavailable(str(error)) from error
         return _item_to_link(item) if item else None
 
     def mark_used(self, token: str, reply_id: str, now: datetime) -> bool:
         """Record that the link sent reply `reply_id`. Conditional: True only for the first caller, False when
         the link was already used (or never existed)."""
-        try:
-            self._table.update_item(
+        return succeeded(
+            lambda: self._table.update_item(
                 Key=_key(token),
                 UpdateExpression="SET used_at = :now, reply_id = :reply",
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(used_at)",
                 ExpressionAttributeValues={":now": _iso(now), ":reply": reply_id},
             )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise StorageUnavailable(str(error)) from error
-        return True
+        )
 
 
 @one_per_process

@@ -31,15 +31,14 @@ import boto3
 from socialcare.data import table
 from socialcare.data.agents import AgentStore, agent_id_for
 from socialcare.data.dispatch import (
-    CONVERSATION_AGENT_FIELD,
     AssignmentConflict,
     AssignmentWrite,
+    ConversationHistory,
     DispatchStore,
     Notice,
     Roster,
-    conversation_agent_of,
 )
-from socialcare.data.mentions import PENDING_INDEX_KEY, MentionStore, item_to_mention
+from socialcare.data.mentions import MentionStore, mention_id_of_image, mention_of_image
 from socialcare.data.reply_addresses import ReplyAddressStore
 from socialcare.data.sms_codes import AlertCodeStore
 from socialcare.data.tokens import TokenStore, new_reply_link
@@ -56,7 +55,6 @@ from socialcare.dispatch.routing import (
 )
 from socialcare.errors import StorageUnavailable
 from socialcare.models import Agent, Mention, MentionStatus
-from socialcare.models import mention_id as make_mention_id
 from socialcare.observability import logger
 from socialcare.people.shifts import can_be_texted, is_on_shift
 from socialcare.settings import Deadlines, Routing, Table, load
@@ -110,7 +108,7 @@ class _Recorded:
     links: dict[str, str]  # email -> reply link token
     assignment: Assignment
     roster: Roster
-    history: list[dict[str, Any]]
+    history: ConversationHistory
 
 
 class Dispatcher:
@@ -195,14 +193,12 @@ class Dispatcher:
         language = guess_language(mention.text)
         roster = self.roster()
         history = (
-            self.store.conversation_items(mention.conversation_id)
+            self.store.conversation_history(mention.conversation_id)
             if mention.conversation_id and not starts_its_thread(mention)
-            else []
+            else ConversationHistory()
         )
         sticky = (
-            self._recent.conversation_agent_or(
-                mention.conversation_id, conversation_agent_of(history, leave_out=mention.id)
-            )
+            self._recent.conversation_agent_or(mention.conversation_id, history.agent(leave_out=mention.id))
             if mention.conversation_id
             else None
         )
@@ -241,7 +237,7 @@ class Dispatcher:
                 logger.info("assignment read stale routing data; deciding again", mention_id=mention.id)
                 if "conversation" in conflict.parts and mention.conversation_id:
                     sticky = self.store.conversation_agent(mention.conversation_id)
-                    history = self.store.conversation_items(mention.conversation_id)
+                    history = self.store.conversation_history(mention.conversation_id)
                 if "cursor" in conflict.parts:
                     cursor = self.store.last_assigned()
         raise StorageUnavailable(f"mention {mention.id}: routing data kept changing; will retry")
@@ -280,9 +276,7 @@ class Dispatcher:
             claim_id=write.claim_id,
             recipients={email: by_email[email] for email in recipients if email in by_email},
             links=recorded.links,
-            conversation=earlier_in_conversation(
-                [item_to_mention(item) for item in recorded.history], mention.id
-            ),
+            conversation=earlier_in_conversation(recorded.history.mentions, mention.id),
         )
         self.delivery.deliver(write.notice, assigned, now, remaining_ms, prepared=prepared)
         return Outcome(mention.id, "assigned", tuple(recipients), assignment.via, assignment.reason)
@@ -313,11 +307,7 @@ class Dispatcher:
             "priority": priority,
             "notified_at": now,
             "escalation_level": 0,
-            "gsi2pk": PENDING_INDEX_KEY,
-            "gsi2sk": now + self.deadlines[priority],  # when level 1 is due
         }
-        if mention.conversation_id and single:
-            set_fields[CONVERSATION_AGENT_FIELD] = single  # lets the next dispatch find it in one Query
         claimed_until = now + claim_window(remaining_ms)
         write = AssignmentWrite(
             mention_id=mention.id,
@@ -332,6 +322,7 @@ class Dispatcher:
             conversation_agent=single if mention.conversation_id else None,
             cursor=single if via == "round_robin" else None,
             reply_links=link_items,
+            escalate_at=now + self.deadlines[priority],  # when level 1 is due
         )
         return write, links
 
@@ -343,10 +334,9 @@ class Dispatcher:
                 "status": MentionStatus.WAITING,
                 "waiting_reason": reason,
                 "priority": priority,
-                "gsi2pk": PENDING_INDEX_KEY,
-                "gsi2sk": now,
             },
             expected={"status": mention.status},
+            escalate_at=now,
         )
         logger.warning("mention waits", mention_id=mention.id, reason=reason)
         return Outcome(mention.id, "waiting", reason=reason)
@@ -389,19 +379,16 @@ def starts_its_thread(mention: Mention) -> bool:
 
 def mention_id_of_stream_image(image: Mapping[str, Any]) -> str | None:
     """The mention id in a table stream record's NewImage, or None if the item is not a mention."""
-    if image.get("entity") != "mention" or not image.get("platform") or not image.get("external_id"):
-        return None
-    return make_mention_id(str(image["platform"]), str(image["external_id"]))
+    return mention_id_of_image(image)
 
 
 def mention_of_stream_image(image: Mapping[str, Any]) -> Mention | None:
     """The mention a table stream record's NewImage holds, or None when it does not parse (then dispatch
     reads it from the table)."""
-    try:
-        return item_to_mention(dict(image))
-    except Exception:
+    mention = mention_of_image(image)
+    if mention is None:
         logger.warning("stream image is not a readable mention; reading it from the table")
-        return None
+    return mention
 
 
 def build_dispatcher(settings: DispatchSettings, sns: Any | None = None) -> Dispatcher:

@@ -1,5 +1,5 @@
-"""Escalation: every minute, the mentions that still need a human and are due (the sparse gsi2 "PENDING"
-index) get what they need.
+"""Escalation: every minute, the mentions that still need a human and are due (the sparse escalation index,
+MentionStore.pending) get what they need.
 
 - answered or gone: dropped from pending;
 - waiting (nobody could take it), or still new a minute after it arrived (dispatch never ran): dispatched
@@ -90,9 +90,7 @@ class Escalator:
                 report.escalated[level] = report.escalated.get(level, 0) + 1
             return
         if mention.is_ours or mention.status in CLOSED_STATUSES:
-            if self.mentions.transition(
-                mention.id, remove_fields=("gsi2pk", "gsi2sk"), expected={"status": mention.status}
-            ):
+            if self.mentions.stop_escalation(mention.id, expected={"status": mention.status}):
                 report.dropped += 1
             return
         if mention.status is MentionStatus.NEW and now - mention.received_at < NEW_MENTION_GRACE:
@@ -130,10 +128,8 @@ class Escalator:
             return None
 
         reason = f"not opened within {_minutes(deadline * level)} minutes"
-        schedule: dict[str, object] = (
-            {"gsi2sk": notified_at + deadline * (level + 1)} if level < MAX_ESCALATION_LEVEL else {}
-        )
-        return self._escalate_to(mention, level, reason, schedule, now)
+        next_due = notified_at + deadline * (level + 1) if level < MAX_ESCALATION_LEVEL else None
+        return self._escalate_to(mention, level, reason, next_due, now)
 
     def escalate_unanswered(
         self, mention: Mention, now: datetime, report: SweepReport | None = None
@@ -144,19 +140,15 @@ class Escalator:
         opened_at = mention.opened_at or mention.notified_at or mention.received_at
         due = answer_due(mention.priority, opened_at, self.dispatcher.settings.escalation_deadlines)
         if now < due:
-            self.mentions.transition(
-                mention.id, set_fields={"gsi2sk": due}, expected={"status": mention.status}
-            )
+            self.mentions.schedule_escalation(mention.id, due, expected={"status": mention.status})
             return None
         if mention.escalation_level >= MAX_ESCALATION_LEVEL:  # everyone was told already
-            self.mentions.transition(
-                mention.id, remove_fields=("gsi2pk", "gsi2sk"), expected={"status": mention.status}
-            )
+            self.mentions.stop_escalation(mention.id, expected={"status": mention.status})
             return None
         if self._reply_on_its_way(mention, now, report):
             return None
         reason = f"opened {_minutes(now - opened_at)} minutes ago and not answered"
-        return self._escalate_to(mention, MAX_ESCALATION_LEVEL, reason, {}, now)
+        return self._escalate_to(mention, MAX_ESCALATION_LEVEL, reason, None, now)
 
     def _reply_on_its_way(self, mention: Mention, now: datetime, report: SweepReport | None) -> bool:
         """A reply to the mention is pending or sending: escalating would call more people to a customer
@@ -164,9 +156,9 @@ class Escalator:
         it out of pending; a failed one makes it reply_failed, which escalates)."""
         if not self.replies.on_its_way(mention.id):
             return False
-        self.mentions.transition(
+        self.mentions.schedule_escalation(
             mention.id,
-            set_fields={"gsi2sk": now + IN_FLIGHT_RECHECK},
+            now + IN_FLIGHT_RECHECK,
             expected={"status": mention.status, "escalation_level": mention.escalation_level},
         )
         if report is not None:
@@ -175,10 +167,10 @@ class Escalator:
         return True
 
     def _escalate_to(
-        self, mention: Mention, level: int, reason: str, schedule: dict[str, object], now: datetime
+        self, mention: Mention, level: int, reason: str, next_due: datetime | None, now: datetime
     ) -> int | None:
         """Record escalation `level` once (expecting the mention's status and level as read) and notify its
-        recipients; returns the level when this call recorded it."""
+        recipients; returns the level when this call recorded it. `next_due`: when the next level is."""
         recipients = escalation_recipients(
             level,
             mention.platform,
@@ -193,10 +185,11 @@ class Escalator:
         told = list(dict.fromkeys([*mention.assigned_to, *(notice.recipients if notice else [])]))
         recorded = self.mentions.transition(
             mention.id,
-            set_fields={"escalation_level": level, "assigned_to": told, **schedule},
-            # The last level leaves the pending index: there is nobody further to tell.
-            remove_fields=("gsi2pk", "gsi2sk") if level >= MAX_ESCALATION_LEVEL else (),
+            set_fields={"escalation_level": level, "assigned_to": told},
             expected={"status": mention.status, "escalation_level": mention.escalation_level},
+            escalate_at=next_due,
+            # The last level leaves the pending index: there is nobody further to tell.
+            stop_escalating=level >= MAX_ESCALATION_LEVEL,
         )
         if not recorded:
             logger.info(
@@ -224,13 +217,11 @@ class Escalator:
         the time its next level is due, or out of pending when nothing is left to do."""
         level = mention.escalation_level
         if level >= MAX_ESCALATION_LEVEL or mention.opened_at or mention.answered_at:
-            self.mentions.transition(
-                mention.id, remove_fields=("gsi2pk", "gsi2sk"), expected={"escalation_level": level}
-            )
+            self.mentions.stop_escalation(mention.id, expected={"escalation_level": level})
         else:
-            self.mentions.transition(
+            self.mentions.schedule_escalation(
                 mention.id,
-                set_fields={"gsi2sk": notified_at + deadline * (level + 1)},
+                notified_at + deadline * (level + 1),
                 expected={"escalation_level": level, "status": mention.status},
             )
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from socialcare.errors import MalformedPayload
 from socialcare.models import Author, Delivery, Mention, MentionKind
 
 if TYPE_CHECKING:
@@ -327,3 +328,48 @@ class PlatformAdapter(Protocol):
     def local(self) -> "LocalPlatform":
         """Its `socialcare simulate` events and its simulated API (socialcare.platforms.local)."""
         ...
+
+
+# ---------------------------------------------------------------- what most adapters answer alike
+class AdapterDefaults:
+    """The answers most platforms share; an adapter inherits them and writes only what its platform decides
+    otherwise. Nothing here guesses at posting or looking up a post: those an adapter always writes."""
+
+    def delivery_id(self, request: WebhookRequest) -> str | None:
+        return None  # a resend carries the same post ids: ingest stores each once
+
+    def text_fetcher(self, config: "PlatformConfig", timeout: float) -> TextFetcher | None:
+        return None  # deliveries carry the text
+
+    def answers_privately(self, kind: MentionKind | str) -> bool:
+        return False
+
+    def passes_survey_links(self) -> bool:
+        return False
+
+    def reply_target(self, mention: Mention) -> ReplyTarget:
+        return ReplyTarget(
+            platform=mention.platform,
+            kind=mention.kind,
+            external_id=mention.external_id,
+            author_id=mention.author.id,
+        )
+
+
+class PolledAdapterDefaults(AdapterDefaults):
+    """A platform we read on a schedule (PollingAdapter): it has no webhook, so a request naming it is
+    refused."""
+
+    webhook: str
+
+    def routes(self) -> list[WebhookRoute]:
+        return []
+
+    def handshake(self, request: WebhookRequest, config: "PlatformConfig") -> Handshake:
+        raise MalformedPayload(f"{self.webhook} does not call webhooks")
+
+    def verify(self, request: WebhookRequest, config: "PlatformConfig") -> None:
+        raise MalformedPayload(f"{self.webhook} does not call webhooks")
+
+    def parse(self, payload: Any, request: WebhookRequest, config: "PlatformConfig") -> Delivery:
+        raise MalformedPayload(f"{self.webhook} does not call webhooks")

@@ -2,10 +2,17 @@
 
 Adding a platform is its package under `socialcare/platforms/` and one line in ADAPTERS. A platform the
 named adapters do not claim belongs to the catch-all (the Standard Webhooks sources, named in the
-configuration). Tests may `register` an adapter at run time."""
+configuration). Tests may `register` an adapter at run time.
 
+Each line names what the registry must answer without the adapter (its webhook, platform names and routes)
+and where the adapter is; its package is imported on first use. A function loads the platforms it serves,
+not every platform's models: importing them all was a sixth of each cold start. tests/unit/test_registry_
+lines.py keeps each line equal to its adapter."""
+
+import importlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, cast
@@ -22,42 +29,101 @@ from socialcare.platforms.base import (
     PostResult,
     ReplyRules,
     ReplyTarget,
+    WebhookRoute,
 )
-from socialcare.platforms.bluesky import BlueskyPlatform
 from socialcare.platforms.claimed import claim
-from socialcare.platforms.feeds import FeedsPlatform
-from socialcare.platforms.google_reviews import GoogleReviewsPlatform
-from socialcare.platforms.meta import MetaPlatform
-from socialcare.platforms.sources import SourcesPlatform
-from socialcare.platforms.threads import ThreadsPlatform
-from socialcare.platforms.x import XPlatform
 
 if TYPE_CHECKING:
     import requests
 
-ADAPTERS: list[PlatformAdapter] = [
-    XPlatform(),
-    MetaPlatform(),
-    BlueskyPlatform(),
-    ThreadsPlatform(),
-    GoogleReviewsPlatform(),
-]
-# Adapters whose platform names come from the configuration (feeds): asked when the caller has it.
-CONFIGURED: list[PlatformAdapter] = [FeedsPlatform()]
-# Any other platform name is a configured Standard Webhooks source.
-CATCH_ALL: PlatformAdapter = SourcesPlatform()
+    from socialcare.platforms.bluesky import BlueskyPlatform
+    from socialcare.platforms.feeds import FeedsPlatform
+    from socialcare.platforms.google_reviews import GoogleReviewsPlatform
+    from socialcare.platforms.meta import MetaPlatform
+    from socialcare.platforms.sources import SourcesPlatform
+    from socialcare.platforms.threads import ThreadsPlatform
+    from socialcare.platforms.x import XPlatform
+
+    # mypy checks each listed adapter against the protocol, which the lines' "module:Class" cannot show it.
+    _CHECKED: list[PlatformAdapter] = [
+        XPlatform(),
+        MetaPlatform(),
+        BlueskyPlatform(),
+        ThreadsPlatform(),
+        GoogleReviewsPlatform(),
+        FeedsPlatform(),
+        SourcesPlatform(),
+    ]
+
+
+@dataclass
+class Line:
+    """An adapter as the registry knows it before importing it: `platforms` are the names it claims (empty
+    for the adapters whose names come from the configuration), `location` is "module:Class"."""
+
+    webhook: str
+    platforms: tuple[str, ...]
+    routes: tuple[WebhookRoute, ...]
+    location: str
+    loaded: PlatformAdapter | None = field(default=None, repr=False)
+
+    @property
+    def adapter(self) -> PlatformAdapter:
+        if self.loaded is None:
+            module, name = self.location.split(":")
+            self.loaded = cast(PlatformAdapter, getattr(importlib.import_module(module), name)())
+        return self.loaded
+
+
+def _line(adapter: PlatformAdapter) -> Line:
+    """The line of an adapter already made (one registered at run time)."""
+    names = tuple(adapter.platforms(_EMPTY))
+    return Line(adapter.webhook, names, tuple(adapter.routes()), "", loaded=adapter)
+
 
 _EMPTY = PlatformConfig()
+ADAPTERS: list[Line] = [
+    Line("x", ("x",), (WebhookRoute("/webhooks/x", handshake=True),), "socialcare.platforms.x:XPlatform"),
+    Line(
+        "meta",
+        ("facebook", "instagram"),
+        (WebhookRoute("/webhooks/meta", handshake=True),),
+        "socialcare.platforms.meta:MetaPlatform",
+    ),
+    Line("bluesky", ("bluesky",), (), "socialcare.platforms.bluesky:BlueskyPlatform"),
+    Line(
+        "threads",
+        ("threads",),
+        (WebhookRoute("/webhooks/threads", handshake=True),),
+        "socialcare.platforms.threads:ThreadsPlatform",
+    ),
+    Line(
+        "google_reviews",
+        ("google",),
+        (WebhookRoute("/webhooks/google-reviews"),),
+        "socialcare.platforms.google_reviews:GoogleReviewsPlatform",
+    ),
+]
+# Adapters whose platform names come from the configuration (feeds): asked when the caller has it.
+CONFIGURED: list[Line] = [Line("feeds", (), (), "socialcare.platforms.feeds:FeedsPlatform")]
+# Any other platform name is a configured Standard Webhooks source.
+CATCH_ALL = Line(
+    "sources",
+    (),
+    (WebhookRoute("/webhooks/sources/<source>"),),
+    "socialcare.platforms.sources:SourcesPlatform",
+)
 
 
 def register(adapter: PlatformAdapter) -> Callable[[], None]:
     """Add an adapter at run time; returns the function that takes it out again."""
-    ADAPTERS.append(adapter)
+    line = _line(adapter)
+    ADAPTERS.append(line)
     _by_platform.cache_clear()
     _by_platform()
 
     def unregister() -> None:
-        ADAPTERS.remove(adapter)
+        ADAPTERS.remove(line)
         _by_platform.cache_clear()
         _by_platform()
 
@@ -65,8 +131,8 @@ def register(adapter: PlatformAdapter) -> Callable[[], None]:
 
 
 @lru_cache(maxsize=1)
-def _by_platform() -> dict[str, PlatformAdapter]:
-    index = {name: adapter for adapter in ADAPTERS for name in adapter.platforms(_EMPTY)}
+def _by_platform() -> dict[str, Line]:
+    index = {name: line for line in ADAPTERS for name in line.platforms}
     claim(frozenset(index))
     return index
 
@@ -76,28 +142,34 @@ def named_platforms() -> frozenset[str]:
     return frozenset(_by_platform())
 
 
+def lines() -> list[Line]:
+    """Every adapter's line, in the order webhooks() gives the adapters, none imported."""
+    return [*ADAPTERS, *CONFIGURED, CATCH_ALL]
+
+
 def adapter_for(platform: str, config: PlatformConfig | None = None) -> PlatformAdapter:
     """The adapter of `platform`. Names from the configuration's other sections (feeds) are known only
     with `config`; without it they fall to the catch-all, which is right for everything but answering."""
     named = _by_platform().get(platform)
     if named is not None:
-        return named
+        return named.adapter
     if config is not None:
-        for adapter in CONFIGURED:
-            if platform in adapter.platforms(config):
-                return adapter
-    return CATCH_ALL
+        for line in CONFIGURED:
+            if platform in line.adapter.platforms(config):
+                return line.adapter
+    return CATCH_ALL.adapter
 
 
 def adapter_for_webhook(webhook: str) -> PlatformAdapter:
-    for adapter in webhooks():
-        if adapter.webhook == webhook:
-            return adapter
+    for line in lines():
+        if line.webhook == webhook:
+            return line.adapter
     raise LookupError(f"no platform adapter receives the {webhook!r} webhook")
 
 
 def webhooks() -> list[PlatformAdapter]:
-    return [*ADAPTERS, *CONFIGURED, CATCH_ALL]
+    """Every adapter (each imported now)."""
+    return [line.adapter for line in lines()]
 
 
 def known_platforms(config: PlatformConfig) -> list[str]:
@@ -196,9 +268,9 @@ def answered_elsewhere(platform: str, kind: MentionKind | str, config: PlatformC
 
 def poller(name: str) -> PollingAdapter:
     """The adapter a scheduled poller run names (its schedule's Input: {"poller": name})."""
-    for adapter in webhooks():
-        if adapter.webhook == name and callable(getattr(adapter, "poll", None)):
-            return cast(PollingAdapter, adapter)
+    for line in lines():
+        if line.webhook == name and callable(getattr(line.adapter, "poll", None)):
+            return cast(PollingAdapter, line.adapter)
     raise LookupError(f"no platform adapter polls {name!r}")
 
 

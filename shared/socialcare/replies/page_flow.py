@@ -40,7 +40,7 @@ from aws_lambda_powertools.utilities import parameters
 
 from socialcare.data import table
 from socialcare.data.agents import AgentRecord, AgentStore
-from socialcare.data.mentions import PENDING_INDEX_KEY, MentionStore
+from socialcare.data.mentions import MentionStore
 from socialcare.data.replies import (
     LIVE_STATES,
     CreateOutcome,
@@ -212,11 +212,7 @@ class ReplyFlow:
             return mention
         opened = {"status": MentionStatus.OPENED, "opened_at": now, "opened_by": link.agent_email}
         due = answer_due(mention.priority, now, load(Deadlines).escalation_deadlines)
-        if not self.mentions.transition(
-            mention.id,
-            set_fields={**opened, "gsi2pk": PENDING_INDEX_KEY, "gsi2sk": due},
-            expected={"status": mention.status},
-        ):
+        if not self.mentions.mark_opened(mention.id, link.agent_email, now, due, was=mention.status):
             return self.mentions.get(mention.id) or mention  # someone was first, or it changed meanwhile
         logger.info("mention opened", mention_id=mention.id)
         return mention.model_copy(update=opened)

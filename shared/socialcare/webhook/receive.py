@@ -8,6 +8,7 @@ sends each only its own routes."""
 
 import base64
 import binascii
+import functools
 import inspect
 import json
 from collections import Counter
@@ -135,16 +136,32 @@ def error_response(status_code: int, message: str) -> Response:
 
 
 def webhook_app(adapters: list[PlatformAdapter] | None = None) -> APIGatewayHttpResolver:
-    """The webhook handler: the routes of `adapters` (every registered one by default)."""
+    """The webhook handler: the routes of `adapters` (every registered one by default). A registered
+    adapter's package is imported at its route's first request: a function loads the platform it serves."""
     app = APIGatewayHttpResolver()
     register_error_handlers(app)
-    for adapter in adapters if adapters is not None else registry.webhooks():
-        for route in adapter.routes():
-            _add_route(app, adapter, route)
+    if adapters is not None:
+        for adapter in adapters:
+            for route in adapter.routes():
+                _add_route(app, adapter.webhook, functools.partial(_same, adapter), route)
+        return app
+    for line in registry.lines():
+        for route in line.routes:
+            _add_route(app, line.webhook, functools.partial(_loaded, line), route)
     return app
 
 
-def _add_route(app: APIGatewayHttpResolver, adapter: PlatformAdapter, route: WebhookRoute) -> None:
+def _same(adapter: PlatformAdapter) -> PlatformAdapter:
+    return adapter
+
+
+def _loaded(line: registry.Line) -> PlatformAdapter:
+    return line.adapter
+
+
+def _add_route(
+    app: APIGatewayHttpResolver, webhook: str, adapter_of: Callable[[], PlatformAdapter], route: WebhookRoute
+) -> None:
     def request(body: bytes = b"") -> WebhookRequest:
         event = app.current_event
         return WebhookRequest(
@@ -155,6 +172,7 @@ def _add_route(app: APIGatewayHttpResolver, adapter: PlatformAdapter, route: Web
         )
 
     def delivery(**_path: str) -> dict[str, Any]:
+        adapter = adapter_of()
         config = get_platform_config()
         incoming = request(raw_body(app.current_event))
         return receive(
@@ -165,11 +183,11 @@ def _add_route(app: APIGatewayHttpResolver, adapter: PlatformAdapter, route: Web
             delivery_id=adapter.delivery_id(incoming),
         )
 
-    app.post(route.path)(_described(delivery, f"{adapter.webhook}_delivery", route))
+    app.post(route.path)(_described(delivery, f"{webhook}_delivery", route))
     if route.handshake:
 
         def handshake(**_path: str) -> Response[Any]:
-            answer = adapter.handshake(request(), get_platform_config())
+            answer = adapter_of().handshake(request(), get_platform_config())
             if isinstance(answer.body, str):
                 # The check wants its value back as the whole body; nosniff: browsers must not read it as
                 # anything else.
@@ -183,7 +201,7 @@ def _add_route(app: APIGatewayHttpResolver, adapter: PlatformAdapter, route: Web
                 status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(answer.body)
             )
 
-        app.get(route.path)(_described(handshake, f"{adapter.webhook}_check", route))
+        app.get(route.path)(_described(handshake, f"{webhook}_check", route))
 
 
 def _described[HandlerT: Callable[..., Any]](handler: HandlerT, name: str, route: WebhookRoute) -> HandlerT:

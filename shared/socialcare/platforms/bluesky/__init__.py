@@ -6,19 +6,15 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from socialcare.errors import MalformedPayload
-from socialcare.models import Author, Delivery, Mention, MentionKind
+from socialcare.models import Author, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
-    Handshake,
     PollContext,
+    PolledAdapterDefaults,
     PostContext,
     PostResult,
     ReplyRules,
     ReplyTarget,
-    TextFetcher,
-    WebhookRequest,
-    WebhookRoute,
 )
 from socialcare.platforms.bluesky.config import SECTION, BlueskyConfig
 
@@ -31,7 +27,7 @@ if TYPE_CHECKING:
 PLATFORM = "bluesky"
 
 
-class BlueskyPlatform:
+class BlueskyPlatform(PolledAdapterDefaults):
     webhook = "bluesky"
     aliases: ClassVar[dict[str, str]] = {"bsky": PLATFORM}  # names people type for it
 
@@ -45,24 +41,6 @@ class BlueskyPlatform:
         return [config.section(SECTION, BlueskyConfig).app_password]
 
     # ---- receiving: polled, never called
-    def routes(self) -> list[WebhookRoute]:
-        return []
-
-    def handshake(self, request: WebhookRequest, config: PlatformConfig) -> Handshake:
-        raise MalformedPayload("Bluesky does not call webhooks")
-
-    def verify(self, request: WebhookRequest, config: PlatformConfig) -> None:
-        raise MalformedPayload("Bluesky does not call webhooks")
-
-    def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
-        raise MalformedPayload("Bluesky does not call webhooks")
-
-    def delivery_id(self, request: WebhookRequest) -> str | None:
-        return None
-
-    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
-        return None
-
     def poll(self, context: PollContext) -> dict[str, Any]:
         from socialcare.platforms.bluesky.notifications import poll
 
@@ -81,9 +59,6 @@ class BlueskyPlatform:
     def can_answer(self, kind: MentionKind | str) -> bool:
         return kind == MentionKind.POST
 
-    def answers_privately(self, kind: MentionKind | str) -> bool:
-        return False
-
     def reply_target(self, mention: Mention) -> ReplyTarget:
         refs = mention.raw.get("reply_refs") or {}
         return ReplyTarget(
@@ -93,9 +68,6 @@ class BlueskyPlatform:
             author_id=mention.author.id,
             refs={str(k): str(v) for k, v in refs.items()},
         )
-
-    def passes_survey_links(self) -> bool:
-        return False
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.POST

@@ -11,19 +11,15 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from socialcare.errors import MalformedPayload
-from socialcare.models import Author, Delivery, Mention, MentionKind
+from socialcare.models import Author, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
-    Handshake,
     PollContext,
+    PolledAdapterDefaults,
     PostContext,
     PostResult,
     ReplyRules,
     ReplyTarget,
-    TextFetcher,
-    WebhookRequest,
-    WebhookRoute,
 )
 from socialcare.platforms.feeds.config import SECTION, FeedConfig, FeedsConfig
 
@@ -37,7 +33,7 @@ def feeds_of(config: PlatformConfig) -> FeedsConfig:
     return config.section(SECTION, FeedsConfig)
 
 
-class FeedsPlatform:
+class FeedsPlatform(PolledAdapterDefaults):
     webhook = "feeds"
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
@@ -52,24 +48,6 @@ class FeedsPlatform:
         return []
 
     # ---- receiving: feeds are read on a schedule, they never call us
-    def routes(self) -> list[WebhookRoute]:
-        return []
-
-    def handshake(self, request: WebhookRequest, config: PlatformConfig) -> Handshake:
-        raise MalformedPayload("feeds do not call webhooks")
-
-    def verify(self, request: WebhookRequest, config: PlatformConfig) -> None:
-        raise MalformedPayload("feeds do not call webhooks")
-
-    def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
-        raise MalformedPayload("feeds do not call webhooks")
-
-    def delivery_id(self, request: WebhookRequest) -> str | None:
-        return None
-
-    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
-        return None
-
     def brand(self, platform: str, config: PlatformConfig) -> Author:
         return Author(id=platform)
 
@@ -88,14 +66,8 @@ class FeedsPlatform:
     def can_answer(self, kind: MentionKind | str) -> bool:
         return False  # no API to post to: the page says where to answer and offers "I answered there"
 
-    def answers_privately(self, kind: MentionKind | str) -> bool:
-        return False
-
     def reply_target(self, mention: Mention) -> ReplyTarget:
         return ReplyTarget(platform=mention.platform, kind=mention.kind, external_id=mention.external_id)
-
-    def passes_survey_links(self) -> bool:
-        return False
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.COMMENT

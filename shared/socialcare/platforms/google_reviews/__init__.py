@@ -1,7 +1,7 @@
 """Google Business Profile reviews: pushed by Pub/Sub (authenticated by Google's OIDC token), read from the
 Business Profile API, answered with `PUT .../reviews/{id}/reply`.
 
-The token check (`google_reviews.token`, which imports cryptography) and posting (`google_reviews.replies`,
+The token check (`google_reviews.token`, which imports rsa) and posting (`google_reviews.replies`,
 requests) are imported on use."""
 
 from collections.abc import Collection
@@ -12,6 +12,7 @@ from socialcare.errors import MalformedPayload
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
+    AdapterDefaults,
     Handshake,
     PostContext,
     PostResult,
@@ -45,7 +46,7 @@ def _review_name(mention: Mention) -> str:
     return str(refs.get("review", "")) if isinstance(refs, dict) else ""
 
 
-class GoogleReviewsPlatform:
+class GoogleReviewsPlatform(AdapterDefaults):
     webhook = "google_reviews"
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
@@ -105,9 +106,6 @@ class GoogleReviewsPlatform:
     def can_answer(self, kind: MentionKind | str) -> bool:
         return kind == MentionKind.REVIEW
 
-    def answers_privately(self, kind: MentionKind | str) -> bool:
-        return False
-
     def reply_target(self, mention: Mention) -> ReplyTarget:
         return ReplyTarget(
             platform=mention.platform,
@@ -115,9 +113,6 @@ class GoogleReviewsPlatform:
             external_id=mention.external_id,
             refs={"review": _review_name(mention)},
         )
-
-    def passes_survey_links(self) -> bool:
-        return False
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.REVIEW

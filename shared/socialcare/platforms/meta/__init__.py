@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
+    AdapterDefaults,
     Handshake,
     PostContext,
     PostResult,
@@ -62,7 +63,7 @@ def config_of(config: PlatformConfig) -> MetaConfig:
     return config.section(SECTION, MetaConfig)
 
 
-class MetaPlatform:
+class MetaPlatform(AdapterDefaults):
     webhook = "meta"
     # Names people type for its platforms.
     aliases: ClassVar[dict[str, str]] = {
@@ -95,9 +96,6 @@ class MetaPlatform:
 
     def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
         return parse_delivery(payload, config_of(config))
-
-    def delivery_id(self, request: WebhookRequest) -> str | None:
-        return None
 
     def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
         meta = config_of(config)
@@ -173,9 +171,6 @@ class MetaPlatform:
             media_id=str(media_id) if media_id else None,
             via_mention=via_mention,
         )
-
-    def passes_survey_links(self) -> bool:
-        return False
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         return mention.kind if mention.kind is MentionKind.DIRECT_MESSAGE else MentionKind.COMMENT

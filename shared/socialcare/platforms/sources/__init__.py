@@ -9,12 +9,12 @@ from socialcare.errors import MalformedPayload, UnknownSource
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
+    AdapterDefaults,
     Handshake,
     PostContext,
     PostResult,
     ReplyRules,
     ReplyTarget,
-    TextFetcher,
     WebhookRequest,
     WebhookRoute,
 )
@@ -51,7 +51,7 @@ def sources_of(config: PlatformConfig) -> SourcesConfig:
     return config.section(SECTION, SourcesConfig)
 
 
-class SourcesPlatform:
+class SourcesPlatform(AdapterDefaults):
     webhook = "sources"
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
@@ -89,9 +89,6 @@ class SourcesPlatform:
         # same id stores nothing new even when its body differs (see socialcare.ingest.mentions.ingest).
         return f"{request.path.get('source', '')}:{request.headers.get(ID_HEADER, '')}"
 
-    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
-        return None
-
     def brand(self, platform: str, config: PlatformConfig) -> Author:
         # A source knows us by the name it gave us; its echoes carry no id of ours.
         return Author(id=platform)
@@ -102,17 +99,6 @@ class SourcesPlatform:
 
     def can_answer(self, kind: MentionKind | str) -> bool:
         return True
-
-    def answers_privately(self, kind: MentionKind | str) -> bool:
-        return False
-
-    def reply_target(self, mention: Mention) -> ReplyTarget:
-        return ReplyTarget(
-            platform=mention.platform,
-            kind=mention.kind,
-            external_id=mention.external_id,
-            author_id=mention.author.id,
-        )
 
     def passes_survey_links(self) -> bool:
         return True

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
+    AdapterDefaults,
     Handshake,
     PostContext,
     PostResult,
     ReplyRules,
     ReplyTarget,
-    TextFetcher,
     WebhookRequest,
     WebhookRoute,
 )
@@ -41,7 +41,7 @@ def config_of(config: PlatformConfig) -> ThreadsConfig:
     return config.section(SECTION, ThreadsConfig)
 
 
-class ThreadsPlatform:
+class ThreadsPlatform(AdapterDefaults):
     webhook = THREADS
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
@@ -67,12 +67,6 @@ class ThreadsPlatform:
     def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
         return parse_delivery(payload, config_of(config))
 
-    def delivery_id(self, request: WebhookRequest) -> str | None:
-        return None  # a resend is the same post id: ingest stores it once
-
-    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
-        return None  # deliveries carry the text
-
     def brand(self, platform: str, config: PlatformConfig) -> Author:
         threads = config_of(config)
         # Deliveries name authors by username only, so the username is the id our own posts carry.
@@ -84,20 +78,6 @@ class ThreadsPlatform:
 
     def can_answer(self, kind: MentionKind | str) -> bool:
         return kind in (MentionKind.POST, MentionKind.COMMENT)
-
-    def answers_privately(self, kind: MentionKind | str) -> bool:
-        return False
-
-    def reply_target(self, mention: Mention) -> ReplyTarget:
-        return ReplyTarget(
-            platform=mention.platform,
-            kind=mention.kind,
-            external_id=mention.external_id,
-            author_id=mention.author.id,
-        )
-
-    def passes_survey_links(self) -> bool:
-        return False
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         return MentionKind.COMMENT

@@ -10,12 +10,12 @@ from socialcare.errors import MalformedPayload
 from socialcare.models import Author, Delivery, Mention, MentionKind
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.base import (
+    AdapterDefaults,
     Handshake,
     PostContext,
     PostResult,
     ReplyRules,
     ReplyTarget,
-    TextFetcher,
     WebhookRequest,
     WebhookRoute,
 )
@@ -58,7 +58,7 @@ def config_of(config: PlatformConfig) -> XConfig:
     return config.section(SECTION, XConfig)
 
 
-class XPlatform:
+class XPlatform(AdapterDefaults):
     webhook = "x"
     aliases: ClassVar[dict[str, str]] = {"twitter": PLATFORM}  # names people type for it
 
@@ -87,12 +87,6 @@ class XPlatform:
 
     def parse(self, payload: Any, request: WebhookRequest, config: PlatformConfig) -> Delivery:
         return parse_delivery(payload, config_of(config))
-
-    def delivery_id(self, request: WebhookRequest) -> str | None:
-        return None
-
-    def text_fetcher(self, config: PlatformConfig, timeout: float) -> TextFetcher | None:
-        return None
 
     def brand(self, platform: str, config: PlatformConfig) -> Author:
         x = config_of(config)
@@ -123,20 +117,9 @@ class XPlatform:
         """Whether one more message may go into this direct-message conversation now (a survey): always."""
         return mention.kind is MentionKind.DIRECT_MESSAGE and bool(mention.author.id)
 
-    def reply_target(self, mention: Mention) -> ReplyTarget:
-        return ReplyTarget(
-            platform=mention.platform,
-            kind=mention.kind,
-            external_id=mention.external_id,
-            author_id=mention.author.id,
-        )
-
     def _private(self, target: ReplyTarget) -> ReplyTarget:
         # An X private answer is a direct message to the author: posted and looked up as one.
         return target.model_copy(update={"kind": MentionKind.DIRECT_MESSAGE}) if target.private else target
-
-    def passes_survey_links(self) -> bool:
-        return False
 
     def reply_kind(self, mention: Mention) -> MentionKind:
         # An answer to a post is a post of its own on X.
