@@ -76,6 +76,19 @@ def rate_seconds(expression: str) -> float:
     return int(found.group(1)) * unit
 
 
+# Lambda reads a queue with five batches in flight at first (more as the queue grows), or at most the event
+# source's ScalingConfig.MaximumConcurrency: a slow batch does not hold up the next. One batch at a time per
+# stream shard, and one per schedule. (A MaximumConcurrency of 1, below what AWS takes, runs one poller.)
+QUEUE_POLLERS = 5
+
+
+def _pollers_of(source: EventSource) -> int:
+    if source.kind != "SQS":
+        return 1
+    limit = source.properties.get("ScalingConfig", {}).get("MaximumConcurrency")
+    return min(QUEUE_POLLERS, int(limit)) if isinstance(limit, int) else QUEUE_POLLERS
+
+
 class EventSourcePollers:
     def __init__(
         self,
@@ -109,9 +122,10 @@ class EventSourcePollers:
             if target is None:
                 self._log(f"[local] {source.function}: event type {source.kind} is not run locally")
                 continue
-            thread = threading.Thread(target=self._guard, args=(target, source), daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            for _ in range(_pollers_of(source)):
+                thread = threading.Thread(target=self._guard, args=(target, source), daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self) -> None:
         """Stops within a few seconds: a poller inside a long invocation is a daemon thread and is left."""

@@ -51,7 +51,13 @@ def test_a_queue_batch_above_ten_is_gathered_within_the_window(moto: None) -> No
     for number in range(25):
         sqs.send_message(QueueUrl=url, MessageBody=str(number))
     runtime = Recording()
-    properties = {"Queue": arn, "BatchSize": 25, "MaximumBatchingWindowInSeconds": 30}
+    # One poller (MaximumConcurrency 1, below what AWS takes): the window alone decides the batch.
+    properties = {
+        "Queue": arn,
+        "BatchSize": 25,
+        "MaximumBatchingWindowInSeconds": 30,
+        "ScalingConfig": {"MaximumConcurrency": 1},
+    }
     pollers = start(EventSource("Sender", "SQS", properties), runtime)
     try:
         assert runtime.invoked.wait(20)
@@ -103,3 +109,33 @@ def test_a_stream_part_batch_waits_in_the_window_for_what_comes_next(
     finally:
         pollers.stop()
     assert [record["dynamodb"]["Keys"]["pk"]["S"] for record in runtime.batches[0]] == ["a", "b", "c"]
+
+
+class Overlapping(Recording):
+    """A runtime whose invocations each wait until another one is in flight too (or give up after a while)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.both_in_flight = threading.Barrier(2, timeout=20)
+
+    def invoke(self, function: str, event: dict[str, Any], summary: str = "") -> dict[str, Any]:
+        self.both_in_flight.wait()  # raises BrokenBarrierError when invocations run one at a time
+        return super().invoke(function, event, summary)
+
+
+def test_a_slow_queue_batch_does_not_hold_up_the_next(moto: None) -> None:
+    """Lambda keeps several batches of a queue in flight (five at first): the second batch is invoked while
+    the first is still running, as the reply sender's slow posts need."""
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="replies")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for number in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody=str(number))
+    runtime = Overlapping()
+    pollers = start(EventSource("Sender", "SQS", {"Queue": arn, "BatchSize": 1}), runtime)
+    try:
+        assert runtime.invoked.wait(25)
+    finally:
+        pollers.stop()
+    assert not runtime.both_in_flight.broken
+    assert sorted(record["body"] for batch in runtime.batches for record in batch) == ["0", "1"]
