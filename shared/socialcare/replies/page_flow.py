@@ -179,14 +179,20 @@ class ReplyFlow:
     request_survey: Callable[[Mention, str], None] | None = None
 
     # ---- GET
-    def show(self, token: str, headers: Mapping[str, str]) -> Page:
-        token_hash = hash_token(token)
+    def _live_link(self, token: str) -> "tuple[ReplyLink, datetime] | Page":
+        """The link of this token and the time now, or the page for an unknown (404) or expired (410) one."""
         link = self.tokens.find(token)
         if link is None:
             return not_found_page()
         now = self.now()
-        if link.is_expired(now):
-            return expired_page()
+        return expired_page() if link.is_expired(now) else (link, now)
+
+    def show(self, token: str, headers: Mapping[str, str]) -> Page:
+        token_hash = hash_token(token)
+        live = self._live_link(token)
+        if isinstance(live, Page):
+            return live
+        link, _ = live
         mention = self.mentions.get(link.mention_id)
         if mention is None:
             logger.warning("a reply link points at a missing mention", link=token_hash[:12])
@@ -248,12 +254,10 @@ class ReplyFlow:
             logger.warning("cross-site reply post refused")
             return forbidden_page("This form can only be sent from its own page.")
         token_hash = hash_token(token)
-        link = self.tokens.find(token)
-        if link is None:
-            return not_found_page()
-        now = self.now()
-        if link.is_expired(now):
-            return expired_page()
+        live = self._live_link(token)
+        if isinstance(live, Page):
+            return live
+        link, now = live
         if len(body) > MAX_FORM_BYTES:
             return error_page(413, "Too long", "The reply is far longer than any platform takes.")
         form = parse_form(body, headers.get("content-type", ""))
