@@ -109,6 +109,13 @@ def ok_calls(simulator: Simulator, method: str, path_matches: Callable[[str], bo
     ]
 
 
+def section_urls(document: dict[str, Any], section: str, *keys: str) -> list[tuple[dict[str, Any], str]]:
+    """The (section, key) pairs of `document` for the URL keys of one platform's section that are set: what
+    a LocalPlatform's `simulated_urls` answers for a platform with one section."""
+    found = document.get(section)
+    return [(found, key) for key in keys if key in found] if isinstance(found, dict) else []
+
+
 def field_of(body: Any, name: str) -> Any:
     return body.get(name) if isinstance(body, dict) else None
 

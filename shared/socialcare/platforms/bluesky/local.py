@@ -20,6 +20,7 @@ from socialcare.platforms.local import (
     SimulationError,
     Simulator,
     ok_calls,
+    section_urls,
     stable_id,
 )
 
@@ -86,8 +87,7 @@ class LocalBluesky:
     )
 
     def simulated_urls(self, document: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
-        section = document.get(SECTION)
-        return [(section, "service")] if isinstance(section, dict) and "service" in section else []
+        return section_urls(document, SECTION, "service")
 
     def answer(self, call: Call, simulator: Simulator) -> Answer | None:
         if call.path == NOTIFY:

@@ -23,6 +23,7 @@ from socialcare.platforms.local import (
     Simulator,
     numeric_id,
     ok_calls,
+    section_urls,
 )
 
 PREFIX = "/google-api/v4"
@@ -70,10 +71,7 @@ class LocalGoogleReviews:
     )
 
     def simulated_urls(self, document: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
-        section = document.get(SECTION)
-        if not isinstance(section, dict):
-            return []
-        return [(section, key) for key in ("api_base", "token_url") if key in section]
+        return section_urls(document, SECTION, "api_base", "token_url")
 
     def answer(self, call: Call, simulator: Simulator) -> Answer | None:
         if call.path == ADD:

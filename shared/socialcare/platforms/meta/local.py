@@ -24,6 +24,7 @@ from socialcare.platforms.local import (
     numeric_id,
     ok_calls,
     query_value,
+    section_urls,
     stable_id,
 )
 from socialcare.platforms.meta import payloads
@@ -184,8 +185,7 @@ class LocalMeta:
     )
 
     def simulated_urls(self, document: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
-        section = document.get(SECTION)
-        return [(section, "graph_base")] if isinstance(section, dict) and "graph_base" in section else []
+        return section_urls(document, SECTION, "graph_base")
 
     def answer(self, call: Call, simulator: Simulator) -> Answer | None:
         if call.path == OBJECTS:

@@ -18,6 +18,7 @@ from socialcare.platforms.local import (
     field_of,
     numeric_id,
     ok_calls,
+    section_urls,
 )
 from socialcare.platforms.threads import payloads
 from socialcare.platforms.threads.config import SECTION, ThreadsConfig
@@ -59,8 +60,7 @@ class LocalThreads:
     )
 
     def simulated_urls(self, document: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
-        section = document.get(SECTION)
-        return [(section, "api_base")] if isinstance(section, dict) and "api_base" in section else []
+        return section_urls(document, SECTION, "api_base")
 
     def answer(self, call: Call, simulator: Simulator) -> Answer | None:
         if ME.match(call.path) and call.method == "GET":

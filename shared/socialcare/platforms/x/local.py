@@ -19,6 +19,7 @@ from socialcare.platforms.local import (
     field_of,
     numeric_id,
     ok_calls,
+    section_urls,
     stable_id,
 )
 from socialcare.platforms.x import payloads
@@ -82,8 +83,7 @@ class LocalX:
     )
 
     def simulated_urls(self, document: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
-        section = document.get(SECTION)
-        return [(section, "api_base")] if isinstance(section, dict) and "api_base" in section else []
+        return section_urls(document, SECTION, "api_base")
 
     def answer(self, call: Call, simulator: Simulator) -> Answer | None:
         routes = (TWEETS, DIRECT_MESSAGE, USER_TWEETS, DM_EVENTS)
