@@ -72,7 +72,7 @@ class NotifierSettings(Notifications, ReplyLinks, Texting, Emailing):
 
 
 class Notifier:
-    """Sends notifications (one SNS publish each) and says how long a delivery attempt may hold a notice."""
+    """Sends one notification per call: a text (SNS or End User Messaging SMS) or an email (SNS or SES)."""
 
     def __init__(
         self,
