@@ -2,6 +2,7 @@
 routes and the pollers for its event sources. `make run` starts it; the integration tests start it too."""
 
 import argparse
+import faulthandler
 import json
 import logging
 import os
@@ -286,7 +287,25 @@ def main(arguments: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     stopped.wait()
     print("Stopping.", file=sys.stderr, flush=True)
+    stop_and_exit(system)
+
+
+STOP_LIMIT_SECONDS = 15
+
+
+def stop_and_exit(system: LocalSystem) -> None:
+    """Stops the servers and pollers, then ends the process without waiting for invocations in flight.
+
+    Every acknowledged write is already on disk (the journal is flushed before moto answers), so an invocation
+    still running is abandoned, as Lambda abandons one when its environment goes. Waiting for it instead could
+    keep the process alive for a boto3 retry or a thread pool's queue. A stop that itself hangs prints every
+    thread's stack to the log and exits with 1, so the hang can be found."""
+    faulthandler.dump_traceback_later(STOP_LIMIT_SECONDS, exit=True)
     system.stop()
+    faulthandler.cancel_dump_traceback_later()
+    print("Stopped.", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

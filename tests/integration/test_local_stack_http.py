@@ -17,7 +17,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     log = Path(tmp_path_factory.mktemp("local-stack")) / "stack.log"
     with running_stack(log_path=str(log)) as running:
         yield running
-    assert running.process.returncode == 0, "the local stack stops cleanly on SIGTERM"
+    last_lines = "".join(log.read_text().splitlines(keepends=True)[-40:])
+    assert running.process.returncode == 0, f"the local stack stops cleanly on SIGTERM; its log ends:\n{last_lines}"
 
 
 def post_signed(stack: RunningStack, body: bytes) -> requests.Response:
