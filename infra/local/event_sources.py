@@ -76,6 +76,37 @@ def rate_seconds(expression: str) -> float:
     return int(found.group(1)) * unit
 
 
+# An idle poller sleeps until moto's next change, or this long at most. A queue message whose delay or
+# visibility timeout runs out appears without a write, so one poller per queue looks every second; stream
+# records and topic messages appear only by a write, and their pollers look again only as a safety net.
+IDLE_SECONDS = 1.0
+IDLE_SECONDS_WITHOUT_WRITES = 10.0
+
+
+class Changes:
+    """A count of moto's state changes. The moto server counts each write; an idle poller waits for the count
+    to move instead of asking moto five times a second, so an idle stack costs little and a new record is
+    read at once."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._condition = threading.Condition()
+
+    def count(self) -> int:
+        with self._condition:
+            return self._count
+
+    def changed(self) -> None:
+        with self._condition:
+            self._count += 1
+            self._condition.notify_all()
+
+    def wait_after(self, seen: int, timeout: float) -> bool:
+        """True once the count is past `seen` (at once if it already is); False after `timeout` seconds."""
+        with self._condition:
+            return self._condition.wait_for(lambda: self._count != seen, timeout)
+
+
 # Lambda reads a queue with five batches in flight at first (more as the queue grows), or at most the event
 # source's ScalingConfig.MaximumConcurrency: a slow batch does not hold up the next. One batch at a time per
 # stream shard, and one per schedule. (A MaximumConcurrency of 1, below what AWS takes, runs one poller.)
@@ -99,8 +130,11 @@ class EventSourcePollers:
         schedule_seconds: float | None = None,
         log: Callable[[str], None] | None = None,
         positions: StreamPositions | None = None,
+        changes: Changes | None = None,
     ) -> None:
         self._sources = sources
+        self._changes = changes or Changes()
+        self._idle_limit = threading.local()  # each poller thread's longest idle wait
         self._positions = positions or StreamPositions(None)
         self._resolver = resolver
         self._runtime = runtime
@@ -122,19 +156,27 @@ class EventSourcePollers:
             if target is None:
                 self._log(f"[local] {source.function}: event type {source.kind} is not run locally")
                 continue
-            for _ in range(_pollers_of(source)):
-                thread = threading.Thread(target=self._guard, args=(target, source), daemon=True)
+            for index in range(_pollers_of(source)):
+                idle = IDLE_SECONDS if source.kind == "SQS" and index == 0 else IDLE_SECONDS_WITHOUT_WRITES
+                thread = threading.Thread(target=self._guard, args=(target, source, idle), daemon=True)
                 thread.start()
                 self._threads.append(thread)
 
     def stop(self) -> None:
         """Stops within a few seconds: a poller inside a long invocation is a daemon thread and is left."""
         self._stop.set()
+        self._changes.changed()  # wakes the idle pollers, which then see the stop
         deadline = time.monotonic() + 3
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
-    def _guard(self, target: Callable[[EventSource], None], source: EventSource) -> None:
+    def _idle(self, seen: int) -> None:
+        """Nothing to read: wait for moto's next change after `seen`, a stop, or this poller's idle limit."""
+        if not self._stop.is_set():
+            self._changes.wait_after(seen, getattr(self._idle_limit, "seconds", IDLE_SECONDS))
+
+    def _guard(self, target: Callable[[EventSource], None], source: EventSource, idle: float) -> None:
+        self._idle_limit.seconds = idle
         while not self._stop.is_set():
             try:
                 target(source)
@@ -157,6 +199,7 @@ class EventSourcePollers:
         description = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
         shard_ids = [shard["ShardId"] for shard in description["Shards"]]
         while not self._stop.is_set():
+            seen = self._changes.count()
             got_any = False
             for shard_id in shard_ids:
                 last = self._positions.get(position_key)
@@ -172,7 +215,7 @@ class EventSourcePollers:
                     self._deliver_stream_batch(source, records, properties)
                 self._positions.set(position_key, last)
             if not got_any:
-                self._stop.wait(0.2)
+                self._idle(seen)
 
     def _shard_reader(
         self, streams: Any, stream_arn: str, shard_id: str, after: str | None, start: str
@@ -270,9 +313,10 @@ class EventSourcePollers:
             return [dict(message) for message in answer.get("Messages", [])]
 
         while not self._stop.is_set():
+            seen = self._changes.count()
             messages = gather(receive, batch_size, window, self._stop.wait)
             if not messages:
-                self._stop.wait(0.2)
+                self._idle(seen)
                 continue
             records = [_sqs_record(dict(message), queue_arn) for message in messages]
             try:
@@ -302,9 +346,10 @@ class EventSourcePollers:
         seen = len(backend.topics[topic_arn].sent_notifications)  # what was published before subscribing
         subscription_arn = f"{topic_arn}:{uuid.uuid4()}"
         while not self._stop.is_set():
+            changes_seen = self._changes.count()
             published = list(backend.topics[topic_arn].sent_notifications[seen:])
             if not published:
-                self._stop.wait(0.2)
+                self._idle(changes_seen)
                 continue
             seen += len(published)
             for message_id, message, subject, attributes, _group in published:

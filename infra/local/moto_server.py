@@ -79,17 +79,28 @@ class FairLock:
                 self._held = False
 
 
+# What sends a text or an email: the outbox notes each as it goes, with the time it went.
+SENDS = frozenset({"Publish", "PublishBatch", "SendEmail", "SendRawEmail"})
+SESV2_SEND_PATH = "/v2/email/outbound-emails"  # SES v2 is a REST API: its send has no action name
+
+# Changes that give no poller anything new to read: counting them would wake every idle poller for nothing
+# (five queue pollers' receives would wake each other without end).
+QUIET_CHANGES = frozenset({"ReceiveMessage", "DeleteMessage", "DeleteMessageBatch"})
+
+
 class SerializedMotoServer(ThreadedMotoServer):
     def __init__(
         self,
         *args: Any,
         state_dir: Path | None = None,
-        after_publish: Callable[[], None] | None = None,
+        after_send: Callable[[], None] | None = None,
+        after_change: Callable[[], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.state_dir = state_dir
-        self.after_publish = after_publish
+        self.after_send = after_send
+        self.after_change = after_change
         self.replayed: dict[str, int] = {}
         self._journal: Journal | None = None
 
@@ -135,10 +146,13 @@ class SerializedMotoServer(ThreadedMotoServer):
         if status >= 300:
             return
         action = action_of(headers, body)
-        if action in ("Publish", "PublishBatch") and self.after_publish is not None:
-            self.after_publish()
+        sends = action in SENDS or environ.get("PATH_INFO", "").startswith(SESV2_SEND_PATH)
+        if sends and self.after_send is not None:
+            self.after_send()
         if action == "GetRecords":
             _forget_shard_iterators(body, answer)
+        if self.after_change is not None and changes_state(action) and action not in QUIET_CHANGES:
+            self.after_change()
         if self._journal is None:
             return
         if action == "ReceiveMessage":

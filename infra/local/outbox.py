@@ -41,7 +41,7 @@ class Outbox:
         self,
         account_id: str = ACCOUNT_ID,
         region: str = REGION,
-        interval: float = 0.1,
+        interval: float = 1.0,
         state_dir: Path | None = None,
         inbound_topics: frozenset[str] = frozenset(),
     ) -> None:

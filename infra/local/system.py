@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local import OUTPUTS_PATH
-from infra.local.event_sources import EventSourcePollers
+from infra.local.event_sources import Changes, EventSourcePollers
 from infra.local.gateway import Gateway
 from infra.local.moto_server import SerializedMotoServer
 from infra.local.outbox import OUTBOX_PATH, Outbox
@@ -83,13 +83,15 @@ class LocalSystem:
         self._log = log
         # None: nothing is kept (tests); a folder: moto's changes are journaled there and replayed at start.
         self.state_dir = state_dir
+        self.changes = Changes()  # moto counts its writes; idle pollers wait for the next one
         self.outbox = Outbox(state_dir=state_dir)  # what SNS "sent": `socialcare local outbox` reads it
         self.moto = SerializedMotoServer(
             ip_address=HOST,
             port=moto_port,
             verbose=False,
             state_dir=state_dir,
-            after_publish=self.outbox.observe,
+            after_send=self.outbox.observe,
+            after_change=self.changes.changed,
         )
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines drown ours
         self.resolver: Resolver | None = None
@@ -139,6 +141,7 @@ class LocalSystem:
             self.schedule_seconds,
             self._log,
             StreamPositions(self.state_dir),
+            self.changes,
         )
         self.pollers.start()
         for name, source in self.pollers.schedules().items():

@@ -18,7 +18,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     with running_stack(log_path=str(log)) as running:
         yield running
     last_lines = "".join(log.read_text().splitlines(keepends=True)[-40:])
-    assert running.process.returncode == 0, f"the local stack stops cleanly on SIGTERM; its log ends:\n{last_lines}"
+    stopped_cleanly = running.process.returncode == 0
+    assert stopped_cleanly, f"the local stack stops cleanly on SIGTERM; its log ends:\n{last_lines}"
 
 
 def post_signed(stack: RunningStack, body: bytes) -> requests.Response:

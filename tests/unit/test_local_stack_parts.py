@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 from infra.local.event_sources import (
+    Changes,
     EventSourcePollers,
     gather,
     matches_pattern,
@@ -260,6 +261,29 @@ class Arrivals:
 
 def ids(records: list[dict[str, Any]]) -> list[str]:
     return [record["id"] for record in records]
+
+
+def test_an_idle_poller_wakes_on_the_next_change_and_not_on_an_old_one() -> None:
+    changes = Changes()
+    seen = changes.count()
+    changes.changed()
+    assert changes.wait_after(seen, timeout=60), "a change made before the wait is not missed"
+    assert not changes.wait_after(changes.count(), timeout=0.01), "no change: the wait runs out"
+
+    start = threading.Barrier(2)
+    woken: list[bool] = []
+    seen = changes.count()
+
+    def idle_poller() -> None:
+        start.wait()
+        woken.append(changes.wait_after(seen, timeout=60))
+
+    poller = threading.Thread(target=idle_poller)
+    poller.start()
+    start.wait()
+    changes.changed()
+    poller.join()
+    assert woken == [True]
 
 
 def test_a_batching_window_gathers_late_records_until_the_batch_is_full() -> None:
