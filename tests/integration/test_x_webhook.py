@@ -142,7 +142,7 @@ def test_events_we_do_not_handle_are_acknowledged(x_webhook: Invoke, aws: Aws) -
 
 def test_storage_failure_is_503_so_x_retries(x_webhook: Invoke, aws: Aws) -> None:
     body = tweet_delivery(tweet(tweet_id="900"))
-    dynamodb = store_module.get_mention_store()._table.meta.client
+    dynamodb = store_module.get_mention_store()._table.client
 
     def throttle(**_: Any) -> None:
         error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}

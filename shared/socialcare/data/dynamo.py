@@ -1,5 +1,9 @@
-"""How every store talks to DynamoDB: one resource per process, one mapping of errors, one way to page a
+"""How every store talks to DynamoDB: one client per process, one mapping of errors, one way to page a
 query, to build an update and to run a transaction.
+
+A store's table is a `Table`: the low-level client with Python values in and out (numbers as Decimal, as
+boto3's resource gives them). The resource layer did the same conversion by walking each operation's model
+on every call, and cost a tenth of a second to set up in every process (the command line reads once).
 
 Transactions (`transact`) follow one policy: a transaction cancelled only because another transaction was
 working on the same items (`TransactionConflict`) is tried again, TRANSACTION_TRIES times in all, after a
@@ -19,13 +23,14 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from socialcare.errors import StorageUnavailable
 from socialcare.singletons import one_per_process
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
+    from mypy_boto3_dynamodb.client import DynamoDBClient
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
@@ -34,15 +39,96 @@ TRANSACTION_BACKOFF_S = 0.025  # the first pause is up to this; each further one
 MAX_TRANSACTION_ACTIONS = 100  # DynamoDB's limit of actions in one TransactWriteItems
 
 
-# ---------------------------------------------------------------- the resource
+# ---------------------------------------------------------------- the table
 @one_per_process
-def resource() -> "DynamoDBServiceResource":
-    """This process's DynamoDB resource: every store's table shares its connections."""
-    return boto3.resource("dynamodb")
+def client() -> "DynamoDBClient":
+    """This process's DynamoDB client: every store's table shares its connections."""
+    return boto3.client("dynamodb")
 
 
 def table(table_name: str) -> "Table":
-    return resource().Table(table_name)
+    return Table(client(), table_name)
+
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+# The request parameters that hold items, keys or values (each a map of attributes) and the answers' ones.
+_ATTRIBUTE_MAPS = ("Item", "Key", "ExpressionAttributeValues", "ExclusiveStartKey")
+
+
+def to_wire(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Python values as DynamoDB's attribute values ({"S": ...}, {"N": ...}, ...)."""
+    return {name: _SERIALIZER.serialize(value) for name, value in attributes.items()}
+
+
+def from_wire(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB's attribute values as Python values (numbers as Decimal)."""
+    return {name: _DESERIALIZER.deserialize(value) for name, value in attributes.items()}
+
+
+def _request(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: to_wire(value) if name in _ATTRIBUTE_MAPS else value for name, value in arguments.items()}
+
+
+def _keys_request(request: Mapping[str, Any], convert: Callable[[Mapping[str, Any]], Any]) -> dict[str, Any]:
+    """A BatchGetItem's RequestItems (or its UnprocessedKeys) with each key converted."""
+    return {
+        name: {**reads, "Keys": [convert(key) for key in reads["Keys"]]} for name, reads in request.items()
+    }
+
+
+class Table:
+    """One table through the low-level client, with Python values in and out: the calls the stores make,
+    with the arguments and answers of boto3's Table resource (an error's response stays as DynamoDB sent
+    it, as the resource left it)."""
+
+    def __init__(self, dynamodb: "DynamoDBClient", name: str) -> None:
+        self.client = dynamodb
+        self.name = name
+
+    def _call(self, operation: Callable[..., Any], arguments: Mapping[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = operation(TableName=self.name, **_request(arguments))
+        for name in ("Item", "Attributes", "LastEvaluatedKey"):
+            if name in answer:
+                answer[name] = from_wire(answer[name])
+        if "Items" in answer:
+            answer["Items"] = [from_wire(item) for item in answer["Items"]]
+        return answer
+
+    def get_item(self, **arguments: Any) -> dict[str, Any]:
+        return self._call(self.client.get_item, arguments)
+
+    def put_item(self, **arguments: Any) -> dict[str, Any]:
+        return self._call(self.client.put_item, arguments)
+
+    def update_item(self, **arguments: Any) -> dict[str, Any]:
+        return self._call(self.client.update_item, arguments)
+
+    def delete_item(self, **arguments: Any) -> dict[str, Any]:
+        return self._call(self.client.delete_item, arguments)
+
+    def query(self, **arguments: Any) -> dict[str, Any]:
+        return self._call(self.client.query, arguments)
+
+    def scan(self, **arguments: Any) -> dict[str, Any]:
+        return self._call(self.client.scan, arguments)
+
+    def batch_get_item(self, RequestItems: Mapping[str, Any]) -> dict[str, Any]:
+        """BatchGetItem of any tables' keys (this table's, in the stores): Responses and UnprocessedKeys in
+        Python values, so the unprocessed keys can be asked for again as they are."""
+        answer = self.client.batch_get_item(RequestItems=_keys_request(RequestItems, to_wire))
+        responses = answer.get("Responses", {})
+        return {
+            **answer,
+            "Responses": {name: [from_wire(item) for item in items] for name, items in responses.items()},
+            "UnprocessedKeys": _keys_request(answer.get("UnprocessedKeys") or {}, from_wire),
+        }
+
+    def transact_write_items(self, TransactItems: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        items = [
+            {operation: _request(request) for operation, request in write.items()} for write in TransactItems
+        ]
+        return dict(self.client.transact_write_items(TransactItems=items))  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- errors
@@ -205,7 +291,7 @@ def transact(table: Any, writes: Sequence[Mapping[str, Mapping[str, Any]]]) -> s
     pause = TRANSACTION_BACKOFF_S
     for attempt in range(1, TRANSACTION_TRIES + 1):
         try:
-            table.meta.client.transact_write_items(TransactItems=items)
+            table.transact_write_items(TransactItems=items)
         except ClientError as error:
             if error_code(error) != "TransactionCanceledException":
                 raise StorageUnavailable(str(error)) from error

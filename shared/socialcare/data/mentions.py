@@ -203,7 +203,7 @@ class MentionStore:
         """Batched read (BatchGetItem, 100 keys a call)."""
         wanted = list(dict.fromkeys(mention_identifiers))
         found: dict[str, Mention] = {}
-        client = self._table.meta.client
+        client = self._table
         for start in range(0, len(wanted), 100):
             keys: list[dict[str, str]] = [mention_key(i) for i in wanted[start : start + 100]]
             request: dict[str, Any] = {self._table.name: {"Keys": keys}}
@@ -228,7 +228,7 @@ class MentionStore:
         items: list[dict[str, Any]] = []
         with storage_errors():
             while request:
-                answer = self._table.meta.client.batch_get_item(RequestItems=request)
+                answer = self._table.batch_get_item(RequestItems=request)
                 items.extend(answer["Responses"].get(self._table.name, []))
                 request = answer.get("UnprocessedKeys") or {}
         found = {(item["pk"], item["sk"]): item for item in items}

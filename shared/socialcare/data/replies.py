@@ -35,12 +35,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from socialcare.data.dynamo import (
     Update,
+    from_wire,
     is_condition_failure,
     plain,
     query_items,
@@ -174,14 +174,6 @@ def item_to_reply(item: dict[str, Any]) -> Reply:
     return Reply.model_validate(data)
 
 
-_DESERIALIZER = TypeDeserializer()
-
-
-def _from_wire(item: dict[str, Any]) -> dict[str, Any]:
-    """An item in DynamoDB's own JSON (what a failed condition returns) as the table resource gives it."""
-    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
-
-
 class ReplyStore:
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -292,7 +284,7 @@ class ReplyStore:
             if not is_condition_failure(error):
                 raise StorageUnavailable(str(error)) from error
             current: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
-            return Claim(item_to_reply(_from_wire(current)) if current else None, None)
+            return Claim(item_to_reply(from_wire(current)) if current else None, None)
         before = item_to_reply(answer["Attributes"])
         after = before.model_copy(
             update={

@@ -128,7 +128,7 @@ class RollupStore:
         days without one are absent."""
         wanted = [key for day in dict.fromkeys(days) for key in (received_key(day), rollup_key(day))]
         found: dict[str, dict[str, Counters]] = {}
-        client = self.table.meta.client
+        client = self.table
         for start in range(0, len(wanted), 100):
             keys = wanted[start : start + 100]
             request: dict[str, Any] = {self.table.name: {"Keys": keys}}
