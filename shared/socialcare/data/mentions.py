@@ -103,12 +103,18 @@ class PendingText:
         return table_map.text_pending_key(self.due_at, self.mention_id)
 
 
+# Fields not stored while they hold the model's default (reading fills it in again): a new mention's item
+# stays small, and a put costs per attribute. No condition reads them as stored.
+UNSTORED_DEFAULTS: dict[str, Any] = {"is_ours": False, "text_pending": False, "assigned_to": []}
+
+
 def mention_to_item(mention: Mention) -> dict[str, Any]:
-    data = mention.model_dump(mode="json", exclude={"raw", "author"})
-    item: dict[str, Any] = {k: v for k, v in data.items() if v is not None}
+    # `id` is platform and external_id together (models.mention_id): the key holds it already.
+    data = mention.model_dump(mode="json", exclude={"raw", "author", "id"})
+    item: dict[str, Any] = {k: v for k, v in data.items() if v is not None and UNSTORED_DEFAULTS.get(k) != v}
     item.update(mention_key(mention.id))
     item["entity"] = "mention"
-    item["author"] = mention.author.model_dump(mode="json", exclude_none=True)
+    item["author"] = author_item(mention.author)
     item["raw"] = json.dumps(mention.raw, ensure_ascii=False, separators=(",", ":"))
     item.update(mention_list_entry(mention.is_ours, item["received_at"], mention.id))
     if not mention.is_ours and mention.status is MentionStatus.NEW:
@@ -117,6 +123,10 @@ def mention_to_item(mention: Mention) -> dict[str, Any]:
     if mention.conversation_id:
         item.update(conversation_entry(mention.conversation_id, mention.created_at, mention.id))
     return item
+
+
+def author_item(author: Author) -> dict[str, Any]:
+    return author.model_dump(mode="json", exclude_defaults=True)  # verified: false and the Nones left out
 
 
 def item_to_mention(item: dict[str, Any]) -> Mention:
@@ -434,7 +444,7 @@ class MentionStore:
         on it still being pending, so a late retry never overwrites a text that is already there."""
         values: dict[str, Any] = {
             ":text": mention.text,
-            ":author": mention.author.model_dump(mode="json", exclude_none=True),
+            ":author": author_item(mention.author),
             ":created": stored(mention.created_at),
             ":done": False,
             ":pending": True,
