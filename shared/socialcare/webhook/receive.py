@@ -11,6 +11,7 @@ import binascii
 import functools
 import inspect
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
@@ -38,6 +39,11 @@ from socialcare.platforms.base import PlatformAdapter, TextFetcher, WebhookReque
 from socialcare.platforms.metrics import count_for_platform
 
 MAX_BODY_BYTES = 1024 * 1024
+# What the encoding check of json_body looks for can only come from a \uD800-\uDFFF escape (UTF-8 bytes
+# cannot hold a surrogate) or from nesting as deep as the recursion limit (each level opens a bracket): a
+# body with neither skips the check, which cost as much as parsing it.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+NESTING_CHECKED_FROM = 200
 
 # A platform adapter's two halves: check the raw bytes (raises WebhookRejected), then parse the decoded JSON
 # into a Delivery (raises MalformedPayload).
@@ -112,6 +118,8 @@ def json_body(raw: bytes, headers: Mapping[str, str]) -> Any:
         raise MalformedPayload("the body is not valid JSON: nested too deeply") from error
     except ValueError as error:  # e.g. an integer of more than 4300 digits
         raise MalformedPayload(f"the body is not valid JSON: {error}"[:200]) from error
+    if _SURROGATE_ESCAPE.search(raw) is None and raw.count(b"[") + raw.count(b"{") < NESTING_CHECKED_FROM:
+        return payload  # neither a lone surrogate nor nesting deep enough for the check below to find
     try:
         # \ud800-style escapes decode to lone surrogates, which no store or log can encode later.
         json.dumps(payload, ensure_ascii=False).encode("utf-8")
