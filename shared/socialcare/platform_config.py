@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from socialcare.settings import PlatformSections, load
 
+# Each section as validated from the value it was read from: Powertools hands back the same object while it
+# caches a secret, so a warm function validates a section once per read of its secret, not per request.
+_validated: dict[tuple[str, type[BaseModel]], tuple[Any, BaseModel]] = {}
+
 
 class PlatformConfig(BaseModel):
     # Every top-level key is a platform's section, validated by its adapter's model on first use.
@@ -29,7 +33,13 @@ class PlatformConfig(BaseModel):
         if isinstance(cached, model):
             return cached
         raw = self.raw_section(key)
-        value = model.model_validate(raw if raw is not None else {})
+        known = _validated.get((key, model))
+        if raw is not None and known is not None and known[0] is raw and isinstance(known[1], model):
+            value = known[1]
+        else:
+            value = model.model_validate(raw if raw is not None else {})
+            if raw is not None:
+                _validated[(key, model)] = (raw, value)
         self._sections[key] = value
         return value
 
