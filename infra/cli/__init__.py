@@ -2,15 +2,33 @@
 deployed stack with --stack NAME, through the same data access code the functions use."""
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from infra.cli import agents, audit, doctor, local, mentions, operations, report, simulate
 from infra.cli.connection import CliError, not_running
 
-COMMAND_GROUPS = [mentions, agents, audit, report, local, simulate, operations, doctor]
+# Each command group's module (infra.cli.<name>) and the commands it registers, with the line `--help` shows
+# for each: only the module of the command being run is imported (a test keeps these lines equal to the
+# modules' own).
+COMMAND_GROUPS: dict[str, dict[str, str]] = {
+    "mentions": {"mentions": "customers' mentions"},
+    "agents": {
+        "agents": "the people who get texts",
+        "shifts": "when agents work",
+        "on-shift": "who is on shift now (or --at)",
+    },
+    "audit": {"audit": "sign-ins, take-overs and paused texts, oldest first"},
+    "report": {"report": "response times, SLA met and satisfaction (default: the last 7 days)"},
+    "local": {"local": "what only the local stack can show"},
+    "simulate": {
+        "simulate": "send signed platform events to the local stack; see what the simulator received"
+    },
+    "operations": {"stack": "the stack itself", "credentials": "the platforms' credentials"},
+    "doctor": {"doctor": "is this stack ready to take customers? (exit 1 when not)"},
+}
 # Set to 1 to see the traceback of an unexpected error instead of its one-line summary.
 DEBUG_VARIABLE = "SOCIALCARE_DEBUG"
 
@@ -23,13 +41,31 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. Given the arguments, only the group of the command they name is imported
+    and registered whole; every other command is its name and help line. Without them, every group."""
     parser = Parser(prog="socialcare", description=__doc__)
     parser.add_argument("--stack", help="a deployed stack's name (default: the local stack of `make run`)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in COMMAND_GROUPS:
-        group.register(commands)
+    chosen = None if argv is None else chosen_command(argv)
+    for module, group in COMMAND_GROUPS.items():
+        if argv is None or chosen in group:
+            importlib.import_module(f"infra.cli.{module}").register(commands)
+        else:
+            for name, help_line in group.items():
+                commands.add_parser(name, help=help_line)
     return parser
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command the arguments name (their first word, after the options before it), if any."""
+    words = iter(argv)
+    for word in words:
+        if word == "--stack":
+            next(words, None)  # its value
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -40,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # reach the standard library's SSLContext through it: it falls back to that very class without it, and
     # saves pyOpenSSL's and cryptography's import, a fifth of `mentions list`'s CPU time.
     sys.modules.setdefault("urllib3.contrib.pyopenssl", None)  # type: ignore[arg-type]
-    arguments = build_parser().parse_args(argv)
+    arguments = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     run: Callable[[argparse.Namespace], None] = arguments.run
     try:
         run(arguments)

@@ -2,6 +2,7 @@
 for `--help` imports neither boto3 nor pydantic, and the first install's progress filter turns pip's log into
 a few lines."""
 
+import argparse
 import subprocess
 import sys
 
@@ -21,6 +22,32 @@ def test_help_imports_no_aws_sdk_and_no_models() -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert completed.stdout.strip() == "[]"
+
+
+def test_a_command_imports_only_its_own_group_and_help_lists_every_command() -> None:
+    code = (
+        "import sys\n"
+        "from infra.cli import build_parser\n"
+        "lazy = build_parser([]).format_help()\n"
+        "build_parser(['mentions', 'list']).parse_args(['mentions', 'list'])\n"
+        "groups = ('agents', 'audit', 'doctor', 'local', 'mentions', 'operations', 'report', 'simulate')\n"
+        "print(sorted(g for g in groups if f'infra.cli.{g}' in sys.modules))\n"
+        "print(lazy == build_parser().format_help())\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.split() == ["['mentions']", "True"]
+
+
+def test_each_group_registers_the_commands_and_help_lines_listed_for_it() -> None:
+    from infra.cli import COMMAND_GROUPS, build_parser
+
+    parser = build_parser()
+    choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    registered = {action.dest: action.help for action in choices._choices_actions}
+    listed = {name: line for group in COMMAND_GROUPS.values() for name, line in group.items()}
+    assert registered == listed
 
 
 PIP_LOG = "".join(
@@ -59,7 +86,7 @@ def test_a_command_that_reads_loads_the_sdk_without_crt_or_pyopenssl() -> None:
         "def read(arguments):\n"
         "    import boto3\n"
         "    boto3.client('dynamodb', region_name='us-east-1')\n"
-        "infra.cli.build_parser = lambda: type('P', (), {'parse_args': lambda self, argv: "
+        "infra.cli.build_parser = lambda *_: type('P', (), {'parse_args': lambda self, argv: "
         "type('A', (), {'run': staticmethod(read)})()})()\n"
         "infra.cli.main([])\n"
         "print(sorted(m for m in ('boto3', 'OpenSSL', 'cryptography', 'awscrt') if sys.modules.get(m)))\n"
