@@ -7,7 +7,6 @@ from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -16,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from socialcare.modeling import Model
 from socialcare.people.schedules import parse_schedule, parse_time_zone
 
 
@@ -61,7 +61,7 @@ MENTION_TRANSITIONS: dict[MentionStatus, frozenset[MentionStatus]] = {
 }
 
 
-class Author(BaseModel):
+class Author(Model):
     model_config = ConfigDict(frozen=True)
 
     id: str
@@ -78,7 +78,7 @@ class Author(BaseModel):
         return f"@{self.handle.lstrip('@')}" if self.handle else (self.name or self.id)
 
 
-class Mention(BaseModel):
+class Mention(Model):
     """One thing a customer (or the brand itself) said on a platform, in one shape for every platform."""
 
     platform: str
@@ -132,7 +132,7 @@ def mention_id(platform: str, external_id: str) -> str:
     return f"{platform.replace('-', '.')}-{external_id}"
 
 
-class Tombstone(BaseModel):
+class Tombstone(Model):
     """The platform says a mention is gone (deleted by its author, or removed)."""
 
     platform: str
@@ -140,7 +140,7 @@ class Tombstone(BaseModel):
     status: MentionStatus
 
 
-class Delivery(BaseModel):
+class Delivery(Model):
     """What one webhook call brought, after verification and parsing."""
 
     mentions: list[Mention] = Field(default_factory=list)  # new mentions, ours included (is_ours)
@@ -185,7 +185,7 @@ MAX_HANDLE_LENGTH = 200
 MAX_ROLE_LENGTH = 80
 
 
-class ShiftOverride(BaseModel):
+class ShiftOverride(Model):
     """A one-off change to an agent's week: "add" is an extra on-shift window, "off" is time off and wins over
     everything. Naive datetimes are read in the shift's time zone when the Shift is built."""
 
@@ -207,7 +207,7 @@ class ShiftOverride(BaseModel):
         return self
 
 
-class Shift(BaseModel):
+class Shift(Model):
     """When an agent works: a weekly schedule in their own time zone plus one-off overrides."""
 
     model_config = ConfigDict(frozen=True)
@@ -254,7 +254,7 @@ def _default_shift() -> Shift:
     return Shift(time_zone="UTC")  # no weekly hours: the time zone does not matter until some are set
 
 
-class Agent(BaseModel):
+class Agent(Model):
     """A person who answers customers. Identified by email (stored lower case)."""
 
     name: str = Field(min_length=1)

@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
+from socialcare.modeling import Model
 from socialcare.settings import PlatformSections, load
 
 # Each section as validated from the value it was read from: Powertools hands back the same object while it
@@ -19,7 +20,7 @@ from socialcare.settings import PlatformSections, load
 _validated: dict[tuple[str, type[BaseModel]], tuple[Any, BaseModel]] = {}
 
 
-class PlatformConfig(BaseModel):
+class PlatformConfig(Model):
     # Every top-level key is a platform's section, validated by its adapter's model on first use.
     model_config = ConfigDict(extra="allow")
 

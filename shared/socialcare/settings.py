@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from socialcare.modeling import Model
 from socialcare.singletons import one_per_process
 
 # "urgent=5,normal=15,low=60": minutes per priority name.
@@ -29,7 +30,7 @@ class MissingSettings(RuntimeError):
     """The environment lacks (or has a malformed) variable a function needs: a deployment mistake."""
 
 
-class Concern(BaseModel):
+class Concern(Model):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
 

@@ -36,7 +36,7 @@ from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from socialcare.data.dynamo import (
     Update,
@@ -64,6 +64,7 @@ from socialcare.data.table_map import (
     reply_link_key,
 )
 from socialcare.errors import StorageUnavailable
+from socialcare.modeling import Model
 from socialcare.models import Mention, MentionStatus
 from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
@@ -80,7 +81,7 @@ class ReplyState(StrEnum):
 LIVE_STATES = (ReplyState.PENDING, ReplyState.SENDING, ReplyState.SENT)
 
 
-class Reply(BaseModel):
+class Reply(Model):
     model_config = ConfigDict(extra="ignore")
 
     mention_id: str

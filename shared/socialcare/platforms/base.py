@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from socialcare.errors import MalformedPayload
+from socialcare.modeling import Model
 from socialcare.models import Author, Delivery, Mention, MentionKind
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class ReplyRules:
 
 
 # ---------------------------------------------------------------- posting
-class ReplyTarget(BaseModel):
+class ReplyTarget(Model):
     """What a reply answers, with every id the platform needs to attach it in the right place. The adapter
     makes it from the stored mention (`PlatformAdapter.reply_target`)."""
 

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from socialcare.data import table
 from socialcare.data.agents import AgentRecord, AgentStore
@@ -41,6 +41,7 @@ from socialcare.data.sms_codes import AlertCode, AlertCodeStore
 from socialcare.data.tokens import TokenStore
 from socialcare.dispatch.notices import MAX_SMS_SEGMENTS, sms_segments
 from socialcare.dispatch.sms import SmsSender, sms_sender
+from socialcare.modeling import Model
 from socialcare.models import Mention, MentionKind, MentionStatus, utc_now
 from socialcare.observability import logger
 from socialcare.platform_config import PlatformConfig, get_platform_config
@@ -63,7 +64,7 @@ _LEADING_CODE = re.compile(rf"^\s*(#)?([A-Za-z0-9]{{2,3}}){_SEPARATOR}(.*)$", re
 _UNDO = re.compile(r"^\s*undo\s+#?(\w{2,3})\s*[.!]?\s*$", re.IGNORECASE)
 
 
-class InboundText(BaseModel):
+class InboundText(Model):
     """The JSON AWS publishes for an inbound text (two-way SMS payload)."""
 
     model_config = ConfigDict(extra="ignore")

@@ -1,12 +1,14 @@
 """The `bluesky` section of the configuration document: the brand's account and an app password (Settings,
 Privacy and security, App passwords), never the account's own password."""
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from socialcare.modeling import Model
 
 SECTION = "bluesky"
 
 
-class BlueskyConfig(BaseModel):
+class BlueskyConfig(Model):
     model_config = ConfigDict(extra="ignore")
 
     handle: str = ""  # the brand's handle ("brand.bsky.social"); empty: Bluesky is not polled

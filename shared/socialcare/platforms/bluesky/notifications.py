@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from socialcare.data.polling import PollState
+from socialcare.modeling import Model
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus
 from socialcare.observability import logger
 from socialcare.platforms.base import PollContext, PostContext
@@ -24,29 +25,29 @@ PAGE_SIZE = 50
 MAX_PAGES = 5
 
 
-class _Ref(BaseModel):
+class _Ref(Model):
     uri: str
     cid: str
 
 
-class _ReplyRefs(BaseModel):
+class _ReplyRefs(Model):
     root: _Ref
     parent: _Ref
 
 
-class _Record(BaseModel):
+class _Record(Model):
     text: str = ""
     createdAt: datetime
     reply: _ReplyRefs | None = None
 
 
-class _Actor(BaseModel):
+class _Actor(Model):
     did: str = Field(min_length=1)
     handle: str | None = None
     displayName: str | None = None
 
 
-class _Notification(BaseModel):
+class _Notification(Model):
     uri: str = Field(min_length=1)
     cid: str = Field(min_length=1)
     author: _Actor

@@ -1,15 +1,16 @@
 """The `feeds` section of the configuration document: one entry per RSS or Atom feed, by name. The name is
 the platform of the feed's mentions, like a Standard Webhooks source's."""
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+from pydantic import ConfigDict, Field, RootModel, field_validator
 
+from socialcare.modeling import Model
 from socialcare.platforms.claimed import claimed_names
 from socialcare.platforms.sources.config import SOURCE_NAME
 
 SECTION = "feeds"
 
 
-class FeedConfig(BaseModel):
+class FeedConfig(Model):
     model_config = ConfigDict(extra="ignore")
 
     url: str = Field(pattern=r"^https?://\S+$")

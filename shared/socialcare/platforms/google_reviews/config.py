@@ -2,14 +2,16 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from socialcare.modeling import Model
 
 SECTION = "google_reviews"
 GOOGLE_CERTS = "https://www.googleapis.com/oauth2/v3/certs"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
 
 
-class GoogleReviewsConfig(BaseModel):
+class GoogleReviewsConfig(Model):
     model_config = ConfigDict(extra="ignore")
 
     # The `aud` of the push subscription's OIDC token: the push endpoint's URL unless the subscription names

@@ -1,11 +1,13 @@
 """The `meta` section of the configuration document (Facebook Page, Instagram, Messenger)."""
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from socialcare.modeling import Model
 
 SECTION = "meta"
 
 
-class MetaConfig(BaseModel):
+class MetaConfig(Model):
     model_config = ConfigDict(extra="ignore")
 
     app_secret: str = ""

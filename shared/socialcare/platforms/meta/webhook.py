@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from socialcare.modeling import Model
 
 if TYPE_CHECKING:
     import requests
@@ -60,7 +62,7 @@ def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: MetaCo
 Id = Annotated[str, Field(min_length=1)]
 
 
-class _Shape(BaseModel):
+class _Shape(Model):
     # Ids are strings in Meta's JSON, but test tools and older payloads send some as numbers.
     model_config = ConfigDict(coerce_numbers_to_str=True)
 

@@ -2,15 +2,16 @@
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+from pydantic import ConfigDict, Field, RootModel, field_validator
 
+from socialcare.modeling import Model
 from socialcare.platforms.claimed import claimed_names
 
 SECTION = "sources"
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
-class SourceConfig(BaseModel):
+class SourceConfig(Model):
     model_config = ConfigDict(extra="ignore")
 
     secret: str = Field(pattern=r"^whsec_[A-Za-z0-9+/=]+$")

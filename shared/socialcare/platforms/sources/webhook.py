@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
+from socialcare.modeling import Model
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone
 from socialcare.platforms import validate_payload
 from socialcare.signatures import matches, standard_webhooks_signature
@@ -69,18 +70,18 @@ def sign_headers(secret: str, body: bytes, message_id: str, timestamp: int) -> d
 
 
 # ---------------------------------------------------------------- payload shapes
-class _Envelope(BaseModel):
+class _Envelope(Model):
     type: str
     data: Any = None
 
 
-class _Author(BaseModel):
+class _Author(Model):
     name: str | None = None
     handle: str | None = None
     url: str | None = None
 
 
-class _MentionData(BaseModel):
+class _MentionData(Model):
     id: str = Field(min_length=1)
     url: str | None = None
     text: str
@@ -89,7 +90,7 @@ class _MentionData(BaseModel):
     in_reply_to: str | None = None
 
 
-class _Deleted(BaseModel):
+class _Deleted(Model):
     id: str = Field(min_length=1)
 
 

@@ -1,11 +1,13 @@
 """The `threads` section of the configuration document (the Threads app and the brand's Threads account)."""
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from socialcare.modeling import Model
 
 SECTION = "threads"
 
 
-class ThreadsConfig(BaseModel):
+class ThreadsConfig(Model):
     model_config = ConfigDict(extra="ignore")
 
     app_secret: str = ""  # the Threads app's secret: signs every webhook delivery

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from socialcare.errors import MalformedPayload
+from socialcare.modeling import Model
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, utc_now
 from socialcare.platforms import validate_payload
 from socialcare.platforms.meta.hub import answer_subscription, check_signature
@@ -28,7 +29,7 @@ def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: Thread
     check_signature(raw_body, headers, config.app_secret, THREADS)
 
 
-class _Shape(BaseModel):
+class _Shape(Model):
     model_config = ConfigDict(coerce_numbers_to_str=True)
 
 

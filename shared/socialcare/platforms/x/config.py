@@ -1,11 +1,13 @@
 """The `x` section of the configuration document."""
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from socialcare.modeling import Model
 
 SECTION = "x"
 
 
-class XConfig(BaseModel):
+class XConfig(Model):
     model_config = ConfigDict(extra="ignore")
 
     consumer_secret: str = ""

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from socialcare.errors import InvalidSignature, MalformedPayload, NotConfigured
+from socialcare.modeling import Model
 from socialcare.models import Author, Delivery, Mention, MentionKind, MentionStatus, Tombstone
 from socialcare.platforms import validate_payload
 from socialcare.platforms.x.config import XConfig
@@ -65,7 +66,7 @@ def verify_signature(raw_body: bytes, headers: Mapping[str, str], config: XConfi
 
 
 # ---------------------------------------------------------------- v1.1 payload shapes (Account Activity API)
-class _User(BaseModel):
+class _User(Model):
     id_str: str
     screen_name: str | None = None
     name: str | None = None
@@ -73,7 +74,7 @@ class _User(BaseModel):
     verified: bool = False
 
 
-class _DirectMessageUser(BaseModel):
+class _DirectMessageUser(Model):
     """A user in a DM delivery's `users` map: X identifies them by `id` (a string); `id_str` may be there."""
 
     id: str | None = None
@@ -84,11 +85,11 @@ class _DirectMessageUser(BaseModel):
     verified: bool = False
 
 
-class _ExtendedTweet(BaseModel):
+class _ExtendedTweet(Model):
     full_text: str
 
 
-class _Tweet(BaseModel):
+class _Tweet(Model):
     id_str: str = Field(min_length=1)
     text: str = ""
     full_text: str | None = None
@@ -108,21 +109,21 @@ class _Tweet(BaseModel):
         return self.full_text or self.text
 
 
-class _MessageData(BaseModel):
+class _MessageData(Model):
     text: str = ""
 
 
-class _Target(BaseModel):
+class _Target(Model):
     recipient_id: str
 
 
-class _MessageCreate(BaseModel):
+class _MessageCreate(Model):
     sender_id: str
     target: _Target
     message_data: _MessageData
 
 
-class _DirectMessageEvent(BaseModel):
+class _DirectMessageEvent(Model):
     type: str
     id: str = Field(min_length=1)
     created_timestamp: str
@@ -252,7 +253,7 @@ class AccountActivityEnvelope:
 ACTIVITY_MENTION_EVENTS = frozenset({"post.mention.create", "post.reply.create", "post.quote.create"})
 
 
-class _ActivityUser(BaseModel):
+class _ActivityUser(Model):
     id: str = Field(min_length=1)
     username: str | None = None
     name: str | None = None
@@ -260,12 +261,12 @@ class _ActivityUser(BaseModel):
     public_metrics: dict[str, Any] = Field(default_factory=dict)
 
 
-class _Reference(BaseModel):
+class _Reference(Model):
     type: str
     id: str
 
 
-class _ActivityPost(BaseModel):
+class _ActivityPost(Model):
     id: str = Field(min_length=1)
     text: str = ""
     author_id: str = Field(min_length=1)
@@ -274,7 +275,7 @@ class _ActivityPost(BaseModel):
     referenced_tweets: list[_Reference] = Field(default_factory=list)
 
 
-class _ActivityEvent(BaseModel):
+class _ActivityEvent(Model):
     event_type: str
     payload: Any = None
     includes: dict[str, Any] = Field(default_factory=dict)
