@@ -12,6 +12,7 @@ from socialcare.measures.weekly_report import send_to_leads, week_ending_yesterd
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
 from socialcare.settings import Notifications, Table, load
+from socialcare.singletons import one_per_process
 
 
 class WeeklyReportSettings(Table, Notifications):
@@ -19,7 +20,12 @@ class WeeklyReportSettings(Table, Notifications):
 
 
 settings = load(WeeklyReportSettings)  # at import: a missing variable stops the cold start, naming it
-sns = boto3.client("sns")
+
+
+@one_per_process
+def sns() -> Any:
+    """Made on the run that sends (one an hour a week): a client costs a third of this function's import."""
+    return boto3.client("sns")
 
 
 @logger.inject_lambda_context
@@ -34,6 +40,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"sent": 0, "reason": "already sent this week"}
     rollups = store.read([*week.previous().days(), *week.days()])
     subject, body = weekly_email(rollups, week)
-    sent = send_to_leads(sns, settings.notification_topic_arn, get_agent_store().agents(), subject, body)
+    sent = send_to_leads(sns(), settings.notification_topic_arn, get_agent_store().agents(), subject, body)
     logger.info("weekly report sent", leads=sent, week=week.since.isoformat())
     return {"sent": sent}
