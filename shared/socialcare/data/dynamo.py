@@ -58,7 +58,22 @@ _ATTRIBUTE_MAPS = ("Item", "Key", "ExpressionAttributeValues", "ExclusiveStartKe
 
 def to_wire(attributes: Mapping[str, Any]) -> dict[str, Any]:
     """Python values as DynamoDB's attribute values ({"S": ...}, {"N": ...}, ...)."""
-    return {name: _SERIALIZER.serialize(value) for name, value in attributes.items()}
+    return {name: _attribute(value) for name, value in attributes.items()}
+
+
+def _attribute(value: Any) -> dict[str, Any]:
+    """boto3's serialization, with the types an item is mostly made of taken first: its serializer asks
+    each value for every type in turn, a tenth of a put's own work."""
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is dict:
+        return {"M": {key: _attribute(item) for key, item in value.items()}}
+    if kind is list:
+        return {"L": [_attribute(item) for item in value]}
+    return _SERIALIZER.serialize(value)  # numbers (checked for DynamoDB's precision), sets, bytes, None
 
 
 def from_wire(attributes: Mapping[str, Any]) -> dict[str, Any]:
