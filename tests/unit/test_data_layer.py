@@ -197,3 +197,44 @@ def test_escalation_scheduling_names_no_index_attribute_in_the_caller() -> None:
     assert "2026-01-02T03:04:05Z" in scheduled["ExpressionAttributeValues"].values()
     assert stopped["UpdateExpression"].startswith("REMOVE ")
     assert {"gsi2pk", "gsi2sk"} <= set(stopped["ExpressionAttributeNames"].values())
+
+
+def _mention(text: str, raw: dict[str, Any]) -> Any:
+    from socialcare.models import Author, Mention, MentionKind
+
+    return Mention(
+        platform="x",
+        external_id="1",
+        kind=MentionKind.POST,
+        author=Author(id="2", handle="ann"),
+        text=text,
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+        thread_key="1",
+        conversation_id="x:1",
+        raw=raw,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "raw"),
+    [
+        ("hello", {"id_str": "1"}),
+        ("x" * 349_000, {}),  # just over once stored
+        ("x" * 340_000, {}),  # just under
+        ("", {"text": '"\\\n\x01' * 15_000}),  # raw whose escaping grows the most, measured exactly
+        ("", {"text": '"\\\x01' * 40_000}),  # the same, over the limit once stored
+    ],
+)
+def test_whether_a_mention_fits_agrees_with_its_stored_size(text: str, raw: dict[str, Any]) -> None:
+    from socialcare.data.mentions import MAX_ITEM_BYTES, fits_in_an_item, item_bytes
+
+    mention = _mention(text, raw)
+    assert fits_in_an_item(mention) == (item_bytes(mention) <= MAX_ITEM_BYTES)
+
+
+def test_the_quick_bound_is_never_below_the_stored_size() -> None:
+    from socialcare.data.mentions import MAX_ID_BYTES, item_bytes
+
+    for raw in ({"a": '"\\\x01\n' * 5_000}, {"b": ["ü" * 1_000, {"c": '"' * 3_000}]}, {}):
+        mention = _mention('"\\\x02é' * 2_000, raw)
+        assert item_bytes(mention) <= 6 * len(mention.model_dump_json()) + 16 * MAX_ID_BYTES

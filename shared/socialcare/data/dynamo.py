@@ -61,7 +61,7 @@ def to_wire(attributes: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _attribute(value) for name, value in attributes.items()}
 
 
-def _attribute(value: Any) -> dict[str, Any]:
+def _attribute(value: Any) -> Any:
     """boto3's serialization, with the types an item is mostly made of taken first: its serializer asks
     each value for every type in turn, a tenth of a put's own work."""
     kind = type(value)

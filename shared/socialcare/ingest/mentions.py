@@ -22,9 +22,8 @@ from typing import Any
 
 from socialcare.data.mentions import (
     MAX_ID_BYTES,
-    MAX_ITEM_BYTES,
     MentionStore,
-    item_bytes,
+    fits_in_an_item,
     parallel_map,
     sortable_time,
 )
@@ -112,7 +111,7 @@ def check_storable(delivery: Delivery) -> None:
         followers = mention.author.followers
         if followers is not None and abs(followers) >= MAX_NUMBER:
             raise MalformedPayload(f"mention {mention.external_id[:64]} has an impossible follower count")
-        if item_bytes(mention) > MAX_ITEM_BYTES:
+        if not fits_in_an_item(mention):
             raise PayloadTooLarge(f"mention {mention.external_id[:64]} is too large to store")
 
 
