@@ -39,7 +39,7 @@ def wait_for_text(stack: RunningStack, containing: str, timeout_s: float = 15) -
     while True:
         texts = [
             message
-            for message in stack.cli_json("local", "outbox", "--json")
+            for message in stack.outbox()
             if message["channel"] == "sms" and containing in message["body"]
         ]
         if texts:
@@ -78,7 +78,7 @@ def test_a_signed_mention_texts_the_agent_on_shift_a_working_reply_link(stack: R
     link, rest = sms["body"].split("\n", 1)
     assert rest == '[X] @alice: "@brand my parcel never arrived"'
     assert re.fullmatch(re.escape(stack.api_url) + "/r/" + TOKEN, link), link
-    emails = [m for m in stack.cli_json("local", "outbox", "--json") if m["channel"] == "email"]
+    emails = [m for m in stack.outbox() if m["channel"] == "email"]
     assert [(m["to"], m["subject"]) for m in emails] == [
         ("ann@example.com", "[X] post from @alice: @brand my parcel never arrived")
     ]

@@ -59,7 +59,7 @@ def texted_link(stack: RunningStack, text: str) -> str:
     """The reply link in the SMS the agent got about the mention with this text."""
 
     def probe() -> str | None:
-        for message in stack.cli_json("local", "outbox", "--json", "--channel", "sms"):
+        for message in stack.outbox("sms"):
             if message["to"] == AGENT_PHONE and text in message["body"]:
                 found = re.search(r"(http://\S+/r/[A-Za-z0-9_-]+)", message["body"])
                 assert found, message
@@ -70,8 +70,7 @@ def texted_link(stack: RunningStack, text: str) -> str:
 
 
 def calls(stack: RunningStack) -> list[dict[str, Any]]:
-    recorded: list[dict[str, Any]] = stack.cli_json("simulate", "calls", "--json")
-    return recorded
+    return stack.simulator_calls()
 
 
 def calls_answering(stack: RunningStack, tweet_id: str) -> list[dict[str, Any]]:
