@@ -43,6 +43,9 @@ test: install
 # HTTP, so two more workers fill those waits (254 s instead of 309 s on two quiet cores). A test file stays
 # on one worker, so a module's local stack starts once.
 pytest: install browser axe
+	@# Where PYTHONDONTWRITEBYTECODE is set, every local stack, CLI run and worker would compile our modules
+	@# again: compile them once (compileall writes the cache whatever that variable says).
+	@$(PY) -m compileall -q shared infra functions bench tests >/dev/null
 	$(PY) -m pytest -q -n 4 --dist loadfile
 
 # checkov, the scanner most AWS teams run in CI, on the template: no failed check. Each skip is in the template
