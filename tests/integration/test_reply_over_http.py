@@ -34,7 +34,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         yield running
 
 
-def eventually[T](probe: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
+def eventually[T](
+    probe: Callable[[], T | None], what: str, timeout_s: float = 30, interval_s: float = 0.2
+) -> T:
+    """`interval_s`: longer for a probe that starts a CLI process, which costs half a CPU second."""
     deadline = time.monotonic() + timeout_s
     while True:
         found = probe()
@@ -42,7 +45,7 @@ def eventually[T](probe: Callable[[], T | None], what: str, timeout_s: float = 3
             return found
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(interval_s)
 
 
 def simulate_mention(stack: RunningStack, text: str) -> str:
