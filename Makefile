@@ -35,6 +35,10 @@ run: install
 # (mypy, sam and checkov use one; the tests wait on local stacks): they run side by side. Each one's output
 # is printed whole when it ends (--output-sync), and -k lets every one finish, so each failure is reported
 # and any of them fails `make test`.
+# The tests are the longest of them and wait on local stacks now and then: the other checks run at a lower
+# priority, so they take the CPU the tests leave instead of slowing them.
+CHECK := nice -n 10
+
 test: install
 	@echo "make test: lint, typecheck, template, scan and pytest run side by side; each prints its output when it ends"
 	@$(MAKE) --no-print-directory -k -j 5 --output-sync=target lint typecheck template scan pytest
@@ -43,6 +47,9 @@ test: install
 # HTTP, so two more workers fill those waits (254 s instead of 309 s on two quiet cores). A test file stays
 # on one worker, so a module's local stack starts once.
 pytest: install browser axe
+	@# Where PYTHONDONTWRITEBYTECODE is set, every local stack, CLI run and worker would compile our modules
+	@# again: compile them once (compileall writes the cache whatever that variable says).
+	@$(PY) -m compileall -q shared infra functions bench tests >/dev/null
 	$(PY) -m pytest -q -n 4 --dist loadfile
 
 # checkov, the scanner most AWS teams run in CI, on the template: no failed check. Each skip is in the template
@@ -54,12 +61,12 @@ SCAN_INSTALLED := $(SCAN_VENV)/.installed
 
 $(SCAN_INSTALLED): pyproject.toml
 	@test -x $(SCAN_VENV)/bin/python || $$(infra/find-python.sh) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	$(CHECK) $(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
 		$$($$(infra/find-python.sh) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['scan'])")
 	@touch $@
 
 scan: $(SCAN_INSTALLED)
-	$(SCAN_VENV)/bin/checkov --file template.yaml --skip-download --compact --quiet
+	$(CHECK) $(SCAN_VENV)/bin/checkov --file template.yaml --skip-download --compact --quiet
 
 # The browser tests drive Debian's chromium through Playwright; never a browser download of Playwright's own.
 browser:
@@ -81,16 +88,16 @@ $(AXE): package.json package-lock.json
 	@touch $@
 
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(CHECK) $(BIN)/ruff check .
+	$(CHECK) $(BIN)/ruff format --check .
 
 # Named on the command line, each function's app.py is its own module (functions.<name>.app): one run.
 typecheck: install
-	$(BIN)/mypy shared infra bench functions/*/app.py
+	$(CHECK) $(BIN)/mypy shared infra bench functions/*/app.py
 
 template: install
-	$(BIN)/sam validate --lint --template template.yaml
-	$(BIN)/sam build --template template.yaml --parallel >/dev/null
+	$(CHECK) $(BIN)/sam validate --lint --template template.yaml
+	$(CHECK) $(BIN)/sam build --template template.yaml --parallel >/dev/null
 	@echo "sam build: ok"
 
 bench: install

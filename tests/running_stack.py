@@ -49,6 +49,22 @@ class RunningStack:
             check=False,
         )
 
+    # What `socialcare local outbox --json` and `socialcare simulate calls --json` print, read over HTTP as
+    # they read it: cheap enough to poll, where starting the CLI every 0.2 s cost more than the tests' work.
+    def outbox(self, channel: str | None = None) -> list[dict[str, Any]]:
+        from infra.local.outbox import OUTBOX_PATH
+
+        answer = requests.get(f"{self.api_url}{OUTBOX_PATH}", timeout=60)
+        answer.raise_for_status()
+        messages: list[dict[str, Any]] = answer.json()["messages"]
+        return [m for m in messages if channel in (None, m["channel"])]
+
+    def simulator_calls(self) -> list[dict[str, Any]]:
+        answer = requests.get(f"{self.simulator_url}/_simulator/calls", timeout=60)
+        answer.raise_for_status()
+        calls: list[dict[str, Any]] = answer.json()
+        return calls
+
     def cli_json(self, *arguments: str) -> Any:
         completed = self.cli(*arguments)
         assert completed.returncode == 0, completed.stderr

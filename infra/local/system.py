@@ -288,7 +288,10 @@ def main(arguments: list[str] | None = None) -> None:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    stopped.wait()
+    # Python runs a signal's handler in the main thread, and a signal the kernel hands to another thread
+    # does not wake a main thread blocked without a timeout: wake up now and then to let the handler run.
+    while not stopped.wait(0.5):
+        pass
     print("Stopping.", file=sys.stderr, flush=True)
     stop_and_exit(system)
 

@@ -86,7 +86,7 @@ def link_texted_for(stack: RunningStack, text_fragment: str, timeout_s: float = 
     """The reply link of the SMS the local stack sent about the mention containing `text_fragment`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        for message in stack.cli_json("local", "outbox", "--json"):
+        for message in stack.outbox():
             if message["channel"] == "sms" and text_fragment in message["body"]:
                 return next(
                     word for word in message["body"].split() if word.startswith(f"{stack.api_url}/r/")
@@ -101,8 +101,7 @@ def mention_status(stack: RunningStack, tweet_id: str) -> str:
 
 
 def platform_calls(stack: RunningStack) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]] = stack.cli_json("simulate", "calls", "--json")
-    return calls
+    return stack.simulator_calls()
 
 
 def wait_for_calls(stack: RunningStack, count: int, timeout_s: float = 30) -> list[dict[str, Any]]:

@@ -34,7 +34,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         yield running
 
 
-def eventually[T](probe: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
+def eventually[T](
+    probe: Callable[[], T | None], what: str, timeout_s: float = 30, interval_s: float = 0.2
+) -> T:
+    """`interval_s`: longer for a probe that starts a CLI process, which costs half a CPU second."""
     deadline = time.monotonic() + timeout_s
     while True:
         found = probe()
@@ -42,7 +45,7 @@ def eventually[T](probe: Callable[[], T | None], what: str, timeout_s: float = 3
             return found
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(interval_s)
 
 
 def simulate_mention(stack: RunningStack, text: str) -> str:
@@ -59,7 +62,7 @@ def texted_link(stack: RunningStack, text: str) -> str:
     """The reply link in the SMS the agent got about the mention with this text."""
 
     def probe() -> str | None:
-        for message in stack.cli_json("local", "outbox", "--json", "--channel", "sms"):
+        for message in stack.outbox("sms"):
             if message["to"] == AGENT_PHONE and text in message["body"]:
                 found = re.search(r"(http://\S+/r/[A-Za-z0-9_-]+)", message["body"])
                 assert found, message
@@ -70,8 +73,7 @@ def texted_link(stack: RunningStack, text: str) -> str:
 
 
 def calls(stack: RunningStack) -> list[dict[str, Any]]:
-    recorded: list[dict[str, Any]] = stack.cli_json("simulate", "calls", "--json")
-    return recorded
+    return stack.simulator_calls()
 
 
 def calls_answering(stack: RunningStack, tweet_id: str) -> list[dict[str, Any]]:
