@@ -13,12 +13,12 @@ from socialcare.settings import MissingSettings, Notifications, Table, load
 
 TEMPLATE = load_template()
 ENVIRONMENTS = stand_in_environments(TEMPLATE)
-# Powertools' own switches are read by Powertools, with defaults; everything else is ours.
+# Powertools' and pydantic's own switches are read by them, with defaults; everything else is ours.
 OWN_VARIABLES = [
     (function, variable)
     for function, environment in ENVIRONMENTS.items()
     for variable in sorted(environment)
-    if not variable.startswith("POWERTOOLS_")
+    if not variable.startswith(("POWERTOOLS_", "PYDANTIC_"))
 ]
 
 
