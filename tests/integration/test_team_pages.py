@@ -95,7 +95,7 @@ def test_an_expired_link_is_refused(invoke: Any) -> None:
     assert browser.get(f"/team/sign-in/{token}")["statusCode"] == 410
     # A nonce for this link rendered before it expired does not help either.
     from socialcare.people.team_auth import form_nonce
-    from socialcare.replies.page_flow import get_nonce_key
+    from socialcare.replies.forms import get_nonce_key
     from socialcare.replies.tokens import hash_token
 
     nonce = form_nonce(get_nonce_key(), "link", hash_token(token), int(utc_now().timestamp()) - 600)

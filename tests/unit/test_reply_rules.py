@@ -11,14 +11,8 @@ from socialcare.data.replies import Reply, ReplyState, mention_for_reply, reply_
 from socialcare.data.tokens import ReplyLink
 from socialcare.dispatch.notices import sms_segments
 from socialcare.models import Author, Mention, MentionKind
-from socialcare.replies.page_flow import (
-    form_nonce,
-    is_cross_site,
-    nonce_is_valid,
-    nonce_key_from_config,
-    normalized_reply,
-    parse_form,
-)
+from socialcare.replies.forms import form_nonce, is_cross_site, nonce_key_from_config, parse_form
+from socialcare.replies.page_flow import nonce_is_valid, normalized_reply
 from socialcare.replies.sender import (
     BASE_BACKOFF_S,
     LEASE,

@@ -19,7 +19,7 @@ from socialcare.data import table
 from socialcare.data.surveys import MAX_COMMENT_CHARS, Survey, SurveyStore
 from socialcare.models import utc_now
 from socialcare.observability import logger
-from socialcare.replies.page_flow import (
+from socialcare.replies.forms import (
     MAX_FORM_BYTES,
     form_nonce,
     get_nonce_key,

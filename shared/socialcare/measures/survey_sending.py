@@ -132,7 +132,7 @@ def source_survey_links(
         return None
 
     def link(reply: Any, mention: Mention) -> str | None:
-        from socialcare.replies.page_flow import get_nonce_key  # only replies to sources need it
+        from socialcare.replies.forms import get_nonce_key  # only replies to sources need it
 
         moment = (now or utc_now)()
         digest = hmac.new(get_nonce_key(), f"survey-token|{reply.reply_id}".encode(), hashlib.sha256).digest()

@@ -68,7 +68,7 @@ from socialcare.people.team_view import (
     sign_in_page,
     sign_in_sent_page,
 )
-from socialcare.replies.page_flow import is_cross_site, parse_form
+from socialcare.replies.forms import is_cross_site, parse_form
 from socialcare.replies.page_view import Page
 from socialcare.replies.tokens import hash_token, new_token
 from socialcare.settings import Deadlines, FormKey, LinkLifetime, Notifications, OwnAddress, Table, load
@@ -581,7 +581,7 @@ def get_team_flow() -> TeamFlow:
     import boto3
 
     from socialcare.data import table
-    from socialcare.replies.page_flow import get_nonce_key
+    from socialcare.replies.forms import get_nonce_key
 
     settings = load(TeamSettings)
     shared_table = table(settings.table_name)
