@@ -60,6 +60,11 @@ class Request:
         context = event.get("requestContext") or {}
         self.method = str((context.get("http") or {}).get("method") or "").upper()
         self.path = str(event.get("rawPath") or "/")
+        stage = str(context.get("stage") or "$default")
+        if stage != "$default" and self.path.startswith(f"/{stage}"):
+            self.path = (
+                self.path[len(stage) + 1 :] or "/"
+            )  # a named stage prefixes the path, as Powertools read it
         self.body: str | None = event.get("body")
         self.is_base64_encoded = bool(event.get("isBase64Encoded"))
         self.query_string_parameters: dict[str, str] = dict(event.get("queryStringParameters") or {})
