@@ -3,6 +3,7 @@ What happens is decided in socialcare.replies.page_flow; this module only speaks
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -11,11 +12,10 @@ from socialcare.observability import logger
 from socialcare.replies.page_flow import ReplyPageSettings, get_reply_flow
 from socialcare.replies.page_view import Page, error_page
 from socialcare.settings import load
-from socialcare.web import Response, Router
 
 load(ReplyPageSettings)  # at import: a missing variable stops the cold start, naming it
 
-app = Router()
+app = APIGatewayHttpResolver()
 
 
 def as_response(page: Page) -> Response:
@@ -29,12 +29,12 @@ def as_response(page: Page) -> Response:
 
 
 @app.get("/r/<token>")
-def show(token: str) -> Response:
+def show(token: str) -> Response[str]:
     return as_response(get_reply_flow().show(token, app.current_event.headers))
 
 
 @app.post("/r/<token>")
-def send(token: str) -> Response:
+def send(token: str) -> Response[str]:
     try:
         body = (app.current_event.decoded_body or "").encode("utf-8")
     except (UnicodeDecodeError, ValueError):

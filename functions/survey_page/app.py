@@ -4,6 +4,7 @@ speaks HTTP."""
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,7 +13,6 @@ from socialcare.measures.survey_page import get_survey_flow
 from socialcare.observability import logger
 from socialcare.replies.page_view import Page
 from socialcare.settings import FormKey, Table, load
-from socialcare.web import Response, Router
 
 
 class SurveyPageSettings(Table, FormKey):
@@ -21,7 +21,7 @@ class SurveyPageSettings(Table, FormKey):
 
 load(SurveyPageSettings)  # at import: a missing variable stops the cold start, naming it
 
-app = Router()
+app = APIGatewayHttpResolver()
 
 
 def as_response(page: Page) -> Response:
@@ -35,12 +35,12 @@ def as_response(page: Page) -> Response:
 
 
 @app.get("/s/<token>")
-def show(token: str) -> Response:
+def show(token: str) -> Response[str]:
     return as_response(get_survey_flow().show(token))
 
 
 @app.post("/s/<token>")
-def answer(token: str) -> Response:
+def answer(token: str) -> Response[str]:
     try:
         body = (app.current_event.decoded_body or "").encode("utf-8")
     except (UnicodeDecodeError, ValueError):

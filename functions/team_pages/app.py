@@ -5,7 +5,9 @@ speaks HTTP."""
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.cookies import Cookie
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare.errors import StorageUnavailable
@@ -13,11 +15,10 @@ from socialcare.observability import logger
 from socialcare.people.team_flow import Answer, Request, TeamSettings, get_team_flow
 from socialcare.people.team_view import message_page
 from socialcare.settings import load
-from socialcare.web import Response, Router
 
 load(TeamSettings)  # at import: a missing variable stops the cold start, naming it
 
-app = Router()
+app = APIGatewayHttpResolver()
 
 
 def request() -> Request:
@@ -26,86 +27,100 @@ def request() -> Request:
         body = (event.decoded_body or "").encode("utf-8")
     except (UnicodeDecodeError, ValueError):
         body = b"\xff"  # not a form: the flow refuses it
+    context = event.request_context
     return Request(
-        headers=dict(event.headers),
-        cookies=list(event.cookies),
-        query=dict(event.query_string_parameters),
+        headers={name.lower(): value for name, value in (event.headers or {}).items()},
+        cookies=list(event.cookies or []),
+        query=dict(event.query_string_parameters or {}),
         body=body,
-        source_ip=event.source_ip,
-        domain=event.domain_name,
+        source_ip=context.http.source_ip or "",
+        domain=context.domain_name or "",
     )
 
 
 def as_response(answer: Answer) -> Response:
     page = answer.page
     headers = {name: value for name, value in page.headers.items() if name.lower() != "content-type"}
-    return Response(
+    response: Response[str] = Response(
         status_code=page.status,
         content_type=page.headers.get("Content-Type", "text/html; charset=utf-8"),
         body=page.body,
         headers=headers,
-        # Set-Cookie values as socialcare.people.team_auth builds them (the __Host- prefix is its rule).
-        cookies=list(answer.cookies),
+        cookies=[RawCookie(value) for value in answer.cookies],
     )
+    return response
+
+
+class RawCookie(Cookie):
+    """A Set-Cookie value built by socialcare.people.team_auth (the __Host- prefix and attributes are its
+    rules)."""
+
+    def __init__(self, value: str) -> None:
+        name, _, rest = value.partition("=")
+        super().__init__(name=name, value=rest.split(";")[0])
+        self._raw = value
+
+    def __str__(self) -> str:
+        return self._raw
 
 
 @app.get("/team/sign-in")
-def sign_in_form() -> Response:
+def sign_in_form() -> Response[str]:
     return as_response(get_team_flow().sign_in_form(request()))
 
 
 @app.post("/team/sign-in")
-def request_link() -> Response:
+def request_link() -> Response[str]:
     return as_response(get_team_flow().request_link(request()))
 
 
 @app.get("/team/sign-in/<token>")
-def show_link(token: str) -> Response:
+def show_link(token: str) -> Response[str]:
     return as_response(get_team_flow().show_link(request(), token))
 
 
 @app.post("/team/sign-in/<token>")
-def redeem_link(token: str) -> Response:
+def redeem_link(token: str) -> Response[str]:
     return as_response(get_team_flow().redeem_link(request(), token))
 
 
 @app.post("/team/sign-out")
-def sign_out() -> Response:
+def sign_out() -> Response[str]:
     return as_response(get_team_flow().sign_out(request()))
 
 
 @app.get("/team")
-def open_work() -> Response:
+def open_work() -> Response[str]:
     return as_response(get_team_flow().open_work(request()))
 
 
 @app.post("/team/take/<mention_id>")
-def take(mention_id: str) -> Response:
+def take(mention_id: str) -> Response[str]:
     return as_response(get_team_flow().take(request(), mention_id))
 
 
 @app.get("/team/roster")
-def roster() -> Response:
+def roster() -> Response[str]:
     return as_response(get_team_flow().roster(request()))
 
 
 @app.get("/team/me")
-def me() -> Response:
+def me() -> Response[str]:
     return as_response(get_team_flow().me(request()))
 
 
 @app.post("/team/me")
-def update_me() -> Response:
+def update_me() -> Response[str]:
     return as_response(get_team_flow().update_me(request()))
 
 
 @app.get("/team/report")
-def report() -> Response:
+def report() -> Response[str]:
     return as_response(get_team_flow().report(request()))
 
 
 @app.get("/people")
-def people() -> Response:
+def people() -> Response[str]:
     return as_response(get_team_flow().people(request()))
 
 

@@ -3,7 +3,7 @@ size and content-type limits, JSON decoding with a clear error, the one receive 
 (`receive`), and the mapping of refusals to 4xx and storage failures to 503.
 
 `webhook_app` builds the one webhook handler: every registered platform adapter's routes (its GET check and
-its POST deliveries) on one router (socialcare.web). The template's webhook functions all run it; API Gateway
+its POST deliveries) on one Powertools resolver. The template's webhook functions all run it; API Gateway
 sends each only its own routes."""
 
 import base64
@@ -16,7 +16,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import ValidationError
 
 from socialcare.data.mentions import get_mention_store
@@ -35,7 +37,6 @@ from socialcare.platform_config import get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import PlatformAdapter, TextFetcher, WebhookRequest, WebhookRoute
 from socialcare.platforms.metrics import count_for_platform
-from socialcare.web import JSON, Request, Response, Router
 
 MAX_BODY_BYTES = 1024 * 1024
 # What the encoding check of json_body looks for can only come from a \uD800-\uDFFF escape (UTF-8 bytes
@@ -88,7 +89,7 @@ def decode_delivery(body: bytes, headers: Mapping[str, str], parse: Parse) -> De
         raise MalformedPayload(f"{where}: {first['msg']}") from error
 
 
-def raw_body(event: Request) -> bytes:
+def raw_body(event: APIGatewayProxyEventV2) -> bytes:
     body = event.body or ""
     if event.is_base64_encoded:
         try:
@@ -137,15 +138,15 @@ def _refuse_constant(name: str) -> NoReturn:
 def error_response(status_code: int, message: str) -> Response:
     return Response(
         status_code=status_code,
-        content_type=JSON,
+        content_type=content_types.APPLICATION_JSON,
         body=json.dumps({"error": message}),
     )
 
 
-def webhook_app(adapters: list[PlatformAdapter] | None = None) -> Router:
+def webhook_app(adapters: list[PlatformAdapter] | None = None) -> APIGatewayHttpResolver:
     """The webhook handler: the routes of `adapters` (every registered one by default). A registered
     adapter's package is imported at its route's first request: a function loads the platform it serves."""
-    app = Router()
+    app = APIGatewayHttpResolver()
     register_error_handlers(app)
     if adapters is not None:
         for adapter in adapters:
@@ -167,7 +168,7 @@ def _loaded(line: registry.Line) -> PlatformAdapter:
 
 
 def _add_route(
-    app: Router, webhook: str, adapter_of: Callable[[], PlatformAdapter], route: WebhookRoute
+    app: APIGatewayHttpResolver, webhook: str, adapter_of: Callable[[], PlatformAdapter], route: WebhookRoute
 ) -> None:
     def request(body: bytes = b"") -> WebhookRequest:
         event = app.current_event
@@ -193,7 +194,7 @@ def _add_route(
     app.post(route.path)(_described(delivery, f"{webhook}_delivery", route))
     if route.handshake:
 
-        def handshake(**_path: str) -> Response:
+        def handshake(**_path: str) -> Response[Any]:
             answer = adapter_of().handshake(request(), get_platform_config())
             if isinstance(answer.body, str):
                 # The check wants its value back as the whole body; nosniff: browsers must not read it as
@@ -204,7 +205,9 @@ def _add_route(
                     body=answer.body,
                     headers={"x-content-type-options": "nosniff"},
                 )
-            return Response(status_code=200, content_type=JSON, body=json.dumps(answer.body))
+            return Response(
+                status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(answer.body)
+            )
 
         app.get(route.path)(_described(handshake, f"{webhook}_check", route))
 
@@ -223,7 +226,7 @@ def _described[HandlerT: Callable[..., Any]](handler: HandlerT, name: str, route
     return handler
 
 
-def register_error_handlers(app: Router) -> None:
+def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(WebhookRejected)
     def _rejected(error: WebhookRejected) -> Response:
         logger.warning("webhook rejected", status=error.status_code, reason=error.message)
