@@ -7,10 +7,11 @@ reading it again (its transaction checks that the mention has not changed since)
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare.batches import BatchResponse, Record, process_batch
-from socialcare.data.streams import sequence_number, stream_change
 from socialcare.dispatch.dispatcher import (
     DispatchSettings,
     get_dispatcher,
@@ -24,13 +25,14 @@ from socialcare.settings import load
 
 load(DispatchSettings)  # at import: a missing variable stops the cold start, naming it
 
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
-def record_handler(record: Record, lambda_context: LambdaContext) -> None:
-    change = stream_change(record)
-    image = change.new
+
+def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> None:
+    image = (record.dynamodb.new_image if record.dynamodb else None) or {}
     mention_id = mention_id_of_stream_image(image)
     if mention_id is None:
-        logger.warning("stream record is not a mention; skipped", event_id=change.event_id)
+        logger.warning("stream record is not a mention; skipped", event_id=record.event_id)
         return
     stored = mention_of_stream_image(image)
     if stored is not None and stored.id != mention_id:
@@ -48,5 +50,7 @@ def record_handler(record: Record, lambda_context: LambdaContext) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
-    return process_batch(event, lambda record: record_handler(record, context), sequence_number)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

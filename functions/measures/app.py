@@ -7,11 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare.batches import BatchResponse, Record, process_batch
 from socialcare.data.rollups import get_rollup_store
-from socialcare.data.streams import sequence_number, stream_change
 from socialcare.data.surveys import SurveyStore
 from socialcare.measures.figures import facts_of_record, first_answer
 from socialcare.observability import logger, metrics
@@ -24,10 +25,14 @@ class MeasuresSettings(Table, Targets):
 
 settings = load(MeasuresSettings)  # at import: a missing variable stops the cold start, naming it
 
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
-def record_handler(record: Record) -> None:
-    change = stream_change(record)
-    old, new, event_name = change.old, change.new, change.event_name
+
+def record_handler(record: DynamoDBRecord) -> None:
+    stream = record.dynamodb
+    old = (stream.old_image if stream else None) or {}
+    new = (stream.new_image if stream else None) or {}
+    event_name = record.event_name.name if record.event_name else ""
     store = get_rollup_store()
     answered = first_answer(old, new)
     if answered is not None:
@@ -43,5 +48,7 @@ def record_handler(record: Record) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
-    return process_batch(event, record_handler, sequence_number)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -4,29 +4,31 @@ back."""
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare.batches import BatchResponse, Record, process_batch, sqs_message_id
 from socialcare.observability import logger, metrics
 from socialcare.replies.sender import SenderSettings, get_reply_sender
 from socialcare.settings import load
 
 load(SenderSettings)  # at import: a missing variable stops the cold start, naming it
 
+# A batch whose records all come back later (throttled together) is a normal answer, not an error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-def record_handler(record: Record, lambda_context: LambdaContext) -> None:
+
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     get_reply_sender().handle_record(
-        record["body"],
-        record["receiptHandle"],
-        int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1),
+        record.body,
+        record.receipt_handle,
+        int(record.attributes.approximate_receive_count or 1),
         lambda_context.get_remaining_time_in_millis() / 1000,
     )
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
-    # A batch whose records all come back later (throttled together) is a normal answer, not an error.
-    return process_batch(
-        event, lambda record: record_handler(record, context), sqs_message_id, fail_whole_batch=False
-    )
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event, record_handler, processor, context)
