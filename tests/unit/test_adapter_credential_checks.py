@@ -15,7 +15,7 @@ from infra.local.system import free_port
 from infra.simulator.server import PlatformSimulator, point_at_simulator
 from socialcare.platform_config import PlatformConfig
 from socialcare.platforms.bluesky.client import forget_sessions
-from socialcare.platforms.credentials import check_credentials
+from socialcare.platforms.credentials import check_credentials, configuration_gaps
 from socialcare.platforms.google_reviews import oauth
 
 pytestmark = pytest.mark.unit
@@ -96,3 +96,25 @@ def test_platforms_not_in_use_are_not_checked(simulator: PlatformSimulator, docu
     checked, _ = check(document)
     assert not {"threads", "google_reviews", "bluesky"} & set(checked)
     assert not [c for c in simulator.calls if "threads" in c.path or "google" in c.path or "xrpc" in c.path]
+
+
+def test_doctor_names_each_platforms_missing_keys_and_leaves_unused_ones_as_warnings() -> None:
+    document = json.loads(DEV_CONFIG.read_text())
+    rows = {what: (status, detail) for what, status, detail in configuration_gaps(document)}
+    assert {what for what, (status, _) in rows.items() if status == "ok"} >= {
+        "config x", "config meta", "config threads", "config google_reviews", "config source reviews",
+    }  # fmt: skip
+    assert rows["config bluesky"] == ("warn", "not configured (not in use)")
+
+    document["threads"] = {"app_secret": "s"}
+    document["bluesky"] = {"handle": "brand.bsky.social"}
+    document["google_reviews"] = {"audience": "https://example.com/hook", "access_token": "t"}
+    rows = {what: (status, detail) for what, status, detail in configuration_gaps(document)}
+    assert rows["config threads"] == (
+        "fail", "missing or empty: threads.verify_token, threads.user_id, threads.access_token",
+    )  # fmt: skip
+    assert rows["config bluesky"] == ("fail", "missing or empty: bluesky.app_password")
+    assert rows["config google_reviews"] == ("ok", "complete"), "a fixed access token is the other way"
+
+    nothing = configuration_gaps({})
+    assert ("config", "fail", "no platform is configured: fill in the configuration") in nothing

@@ -215,6 +215,26 @@ def check_with(
     return []
 
 
+@dataclass(frozen=True)
+class RequiredConfig:
+    """The keys of a platform's section it cannot work without (`socialcare doctor`): the section is complete
+    when every key of one of `any_of` is filled in, and not in use when none of their keys is."""
+
+    section: str
+    any_of: tuple[tuple[str, ...], ...]
+
+    def gap(self, document: Mapping[str, Any]) -> tuple[str, str] | None:
+        """None when not in use, else (ok | fail, detail) for the section."""
+        section = document.get(self.section) or {}
+        filled = {key for keys in self.any_of for key in keys if str(section.get(key) or "").strip()}
+        if not filled:
+            return None
+        missing = min(([key for key in keys if key not in filled] for keys in self.any_of), key=len)
+        if not missing:
+            return "ok", "complete"
+        return "fail", "missing or empty: " + ", ".join(f"{self.section}.{key}" for key in missing)
+
+
 class CredentialChecking(Protocol):
     """An adapter that checks its own credential through its platform's API (the daily credentials check,
     `socialcare credentials check`, `socialcare doctor`)."""

@@ -15,7 +15,7 @@ import requests
 from socialcare.platform_config import PlatformConfig
 
 # The problem a check finds is one of the values that cross the adapters' interface (platforms.base).
-from socialcare.platforms.base import CredentialProblem
+from socialcare.platforms.base import CredentialProblem, RequiredConfig
 
 if TYPE_CHECKING:
     from socialcare.platforms.base import CredentialChecking
@@ -63,31 +63,29 @@ def _checking_adapters() -> "list[CredentialChecking]":
     ]
 
 
-# The keys a platform cannot work without; a platform with none of them filled in is simply not in use.
-REQUIRED_KEYS = {
-    "x": ("consumer_secret", "brand_user_id", "bearer_token"),
-    "meta": ("app_secret", "verify_token", "page_id", "page_access_token"),
-}
-
-
 def configuration_gaps(document: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(what, ok | warn | fail, detail) per platform of the configuration document: `socialcare doctor`."""
+    """(what, ok | warn | fail, detail) per platform of the configuration document: `socialcare doctor`. Each
+    adapter names the keys it cannot work without (`required_config`); a section with none of them filled
+    in is simply not in use."""
+    from socialcare.platforms import registry  # the registry imports every platform package
+
     findings: list[tuple[str, str, str]] = []
     in_use = 0
-    for platform, keys in REQUIRED_KEYS.items():
-        section = document.get(platform) or {}
-        empty = [f"{platform}.{key}" for key in keys if not str(section.get(key) or "").strip()]
-        if len(empty) == len(keys):
-            findings.append((f"config {platform}", "warn", "not configured (not in use)"))
+    for adapter in registry.webhooks():
+        own_gaps = getattr(adapter, "configuration_gaps", None)  # a platform of named entries (sources)
+        if callable(own_gaps):
+            gaps: list[tuple[str, str, str]] = own_gaps(document)
+            in_use += len(gaps)
+            findings += gaps
+        required: RequiredConfig | None = getattr(adapter, "required_config", None)
+        if required is None:
+            continue
+        gap = required.gap(document)
+        if gap is None:
+            findings.append((f"config {required.section}", "warn", "not configured (not in use)"))
             continue
         in_use += 1
-        status, detail = ("fail", "missing or empty: " + ", ".join(empty)) if empty else ("ok", "complete")
-        findings.append((f"config {platform}", status, detail))
-    for name, source in sorted((document.get("sources") or {}).items()):
-        in_use += 1
-        empty = [f"sources.{name}.{key}" for key in ("secret", "reply_url") if not (source or {}).get(key)]
-        detail = "missing or empty: " + ", ".join(empty) if empty else "complete"
-        findings.append((f"config source {name}", "fail" if empty else "ok", detail))
+        findings.append((f"config {required.section}", *gap))
     if not in_use:
         findings.append(("config", "fail", "no platform is configured: fill in the configuration"))
     return findings

@@ -15,6 +15,7 @@ from socialcare.platforms.base import (
     PostResult,
     ReplyRules,
     ReplyTarget,
+    RequiredConfig,
 )
 from socialcare.platforms.bluesky.config import SECTION, BlueskyConfig
 
@@ -29,6 +30,7 @@ PLATFORM = "bluesky"
 
 class BlueskyPlatform(PolledAdapterDefaults):
     webhook = "bluesky"
+    required_config = RequiredConfig("bluesky", (("handle", "app_password"),))
     aliases: ClassVar[dict[str, str]] = {"bsky": PLATFORM}  # names people type for it
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:

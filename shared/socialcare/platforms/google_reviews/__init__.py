@@ -18,6 +18,7 @@ from socialcare.platforms.base import (
     PostResult,
     ReplyRules,
     ReplyTarget,
+    RequiredConfig,
     TextFetcher,
     WebhookRequest,
     WebhookRoute,
@@ -48,6 +49,11 @@ def _review_name(mention: Mention) -> str:
 
 class GoogleReviewsPlatform(AdapterDefaults):
     webhook = "google_reviews"
+    required_config = RequiredConfig(
+        "google_reviews",
+        # The push audience, and the refresh flow or a fixed access token.
+        (("audience", "client_id", "client_secret", "refresh_token"), ("audience", "access_token")),
+    )
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
         return (GOOGLE,)

@@ -15,6 +15,7 @@ from socialcare.platforms.base import (
     PostResult,
     ReplyRules,
     ReplyTarget,
+    RequiredConfig,
     TextFetcher,
     WebhookRequest,
     WebhookRoute,
@@ -65,6 +66,9 @@ def config_of(config: PlatformConfig) -> MetaConfig:
 
 class MetaPlatform(AdapterDefaults):
     webhook = "meta"
+    required_config = RequiredConfig(
+        "meta", (("app_secret", "verify_token", "page_id", "page_access_token"),)
+    )
     # Names people type for its platforms.
     aliases: ClassVar[dict[str, str]] = {
         "fb": FACEBOOK,

@@ -1,7 +1,7 @@
 """Standard Webhooks sources (blogs, review sites, forums, bridges): each configured source is a platform
 of its own, named in the configuration, received on /webhooks/sources/<name> and answered at its reply URL."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +124,16 @@ class SourcesPlatform(AdapterDefaults):
     def find_reply(self, target: ReplyTarget, text: str, since: datetime, context: PostContext) -> str | None:
         # Nothing to ask: every attempt carries the same webhook-id, and the source drops repeats.
         return None
+
+    def configuration_gaps(self, document: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+        """`socialcare doctor`'s row per source: each needs its signing secret and its reply URL."""
+        findings = []
+        for name, source in sorted((document.get(SECTION) or {}).items()):
+            keys = ("secret", "reply_url")
+            empty = [f"{SECTION}.{name}.{key}" for key in keys if not (source or {}).get(key)]
+            detail = "missing or empty: " + ", ".join(empty) if empty else "complete"
+            findings.append((f"config source {name}", "fail" if empty else "ok", detail))
+        return findings
 
     def check_credentials(
         self, config: PlatformConfig, session: "requests.Session", now: datetime

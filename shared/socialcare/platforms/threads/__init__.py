@@ -15,6 +15,7 @@ from socialcare.platforms.base import (
     PostResult,
     ReplyRules,
     ReplyTarget,
+    RequiredConfig,
     WebhookRequest,
     WebhookRoute,
 )
@@ -43,6 +44,7 @@ def config_of(config: PlatformConfig) -> ThreadsConfig:
 
 class ThreadsPlatform(AdapterDefaults):
     webhook = THREADS
+    required_config = RequiredConfig("threads", (("app_secret", "verify_token", "user_id", "access_token"),))
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
         return (THREADS,)

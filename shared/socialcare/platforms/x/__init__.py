@@ -16,6 +16,7 @@ from socialcare.platforms.base import (
     PostResult,
     ReplyRules,
     ReplyTarget,
+    RequiredConfig,
     WebhookRequest,
     WebhookRoute,
 )
@@ -60,6 +61,7 @@ def config_of(config: PlatformConfig) -> XConfig:
 
 class XPlatform(AdapterDefaults):
     webhook = "x"
+    required_config = RequiredConfig("x", (("consumer_secret", "brand_user_id", "bearer_token"),))
     aliases: ClassVar[dict[str, str]] = {"twitter": PLATFORM}  # names people type for it
 
     def platforms(self, config: PlatformConfig) -> Collection[str]:
