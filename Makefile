@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test pytest lint typecheck template scan browser axe bench layer-requirements clean
+.PHONY: install run test pytest lint typecheck template scan scan-install browser axe bench layer-requirements clean
 
 install: $(INSTALLED)
 
@@ -39,7 +39,10 @@ run: install
 # priority, so they take the CPU the tests leave instead of slowing them.
 CHECK := nice -n 10
 
-test: install
+# The dev tools' install uses one core (pip unpacks and compiles one package at a time): checkov's virtualenv
+# is installed on the other meanwhile, instead of beside the tests.
+test:
+	@$(MAKE) --no-print-directory -j 2 install scan-install
 	@echo "make test: lint, typecheck, template, scan and pytest run side by side; each prints its output when it ends"
 	@$(MAKE) --no-print-directory -k -j 5 --output-sync=target lint typecheck template scan pytest
 
@@ -60,10 +63,13 @@ SCAN_VENV := .venv-scan
 SCAN_INSTALLED := $(SCAN_VENV)/.installed
 
 $(SCAN_INSTALLED): pyproject.toml
+	@echo "installing checkov into $(SCAN_VENV), a virtualenv of its own (about two minutes the first time)"
 	@test -x $(SCAN_VENV)/bin/python || $$(infra/find-python.sh) -m venv $(SCAN_VENV)
-	$(CHECK) $(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	@$(CHECK) $(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
 		$$($$(infra/find-python.sh) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['scan'])")
 	@touch $@
+
+scan-install: $(SCAN_INSTALLED)
 
 scan: $(SCAN_INSTALLED)
 	$(CHECK) $(SCAN_VENV)/bin/checkov --file template.yaml --skip-download --compact --quiet
