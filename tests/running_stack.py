@@ -49,6 +49,28 @@ class RunningStack:
             check=False,
         )
 
+    def client(self, service: str) -> Any:
+        """A boto3 client of the stack's moto, with the local stack's credentials."""
+        return self._session().client(service, endpoint_url=f"http://127.0.0.1:{self.moto_port}")
+
+    def resource(self, service: str) -> Any:
+        return self._session().resource(service, endpoint_url=f"http://127.0.0.1:{self.moto_port}")
+
+    @staticmethod
+    def _session() -> Any:
+        import boto3
+
+        return boto3.Session(
+            region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local"
+        )
+
+    def add_agent_on_shift(self, name: str, email: str, phone: str) -> None:
+        """`socialcare agents add` and `shifts set` for a shift around the clock, as a newcomer would."""
+        added = self.cli("agents", "add", "--name", name, "--email", email, "--phone", phone)
+        assert added.returncode == 0, added.stderr
+        shift = self.cli("shifts", "set", email, "Mon-Sun 00:00-24:00", "--tz", "UTC")
+        assert shift.returncode == 0, shift.stderr
+
     # What `socialcare local outbox --json` and `socialcare simulate calls --json` print, read over HTTP as
     # they read it: cheap enough to poll, where starting the CLI every 0.2 s cost more than the tests' work.
     def outbox(self, channel: str | None = None) -> list[dict[str, Any]]:

@@ -82,14 +82,6 @@ def assert_accessible(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"team-{name}-360x640.png"), full_page=True)
 
 
-def outbox(stack: RunningStack) -> list[dict[str, Any]]:
-    """What the local stack sent (`socialcare local outbox` reads the same route)."""
-    messages: list[dict[str, Any]] = requests.get(f"{stack.api_url}/_local/outbox", timeout=10).json()[
-        "messages"
-    ]
-    return messages
-
-
 def sign_in(stack: RunningStack, page: Any, email: str) -> None:
     """Ask for a link on /team/sign-in, open it from the local outbox, press Sign in."""
     page.goto(f"{stack.api_url}/team/sign-in")
@@ -99,7 +91,7 @@ def sign_in(stack: RunningStack, page: Any, email: str) -> None:
     assert "Check your email" in page.content()
 
     def link() -> str | None:
-        for message in outbox(stack):
+        for message in stack.outbox():
             if message["to"] == email and message["subject"] == "Sign in to Social Care":
                 found = re.search(r"http://\S+/team/sign-in/\S+", message["body"])
                 return found.group(0) if found else None
@@ -141,7 +133,7 @@ def test_the_team_answers_a_waiting_mention_from_phones(stack: RunningStack, bro
         "the mention waiting",
         lambda: stack.cli_json("mentions", "list", "--status", "waiting", "--json"),
     )
-    assert not [m for m in outbox(stack) if m["channel"] == "sms" and "carol" in m["body"]]
+    assert not [m for m in stack.outbox() if m["channel"] == "sms" and "carol" in m["body"]]
 
     ann = browser.new_context(**PHONE, bypass_csp=True).new_page()
     sign_in(stack, ann, "ann@example.com")

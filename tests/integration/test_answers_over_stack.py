@@ -10,9 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-import requests
 
 from infra.cli.simulate import inbound_sms_payload
 from tests.integration.test_reply_over_http import eventually
@@ -31,34 +29,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     log = Path(tmp_path_factory.mktemp("text-back-stack")) / "stack.log"
     parameters = {"SOCIALCARE_PARAMETERS": f"SmsOriginationNumber={TWO_WAY} ReplyEmailDomain={DOMAIN}"}
     with running_stack(parameters, log_path=str(log)) as running:
-        added = running.cli(
-            "agents", "add", "--name", "Tess Texter", "--email", "tess@example.com", "--phone", AGENT_PHONE
-        )
-        assert added.returncode == 0, added.stderr
-        shift = running.cli("shifts", "set", "tess@example.com", "Mon-Sun 00:00-24:00", "--tz", "UTC")
-        assert shift.returncode == 0, shift.stderr
+        running.add_agent_on_shift("Tess Texter", "tess@example.com", AGENT_PHONE)
         # The CLI runs in another terminal, without the stack's SOCIALCARE_PARAMETERS: it asks the stack.
         running.extra_env = {}
         yield running
 
 
-def outbox(stack: RunningStack) -> list[dict[str, Any]]:
-    # Read over HTTP, not through the CLI: a subprocess per poll is slow on a shared machine.
-    messages: list[dict[str, Any]] = requests.get(f"{stack.api_url}/_local/outbox", timeout=10).json()[
-        "messages"
-    ]
-    return messages
-
-
 def texts_to(stack: RunningStack, phone: str) -> list[str]:
-    return [m["body"] for m in outbox(stack) if m["channel"] == "sms" and m["to"] == phone]
-
-
-def calls(stack: RunningStack) -> list[dict[str, Any]]:
-    recorded: list[dict[str, Any]] = requests.get(
-        f"{stack.simulator_url}/_simulator/calls", timeout=10
-    ).json()
-    return recorded
+    return [m["body"] for m in stack.outbox() if m["channel"] == "sms" and m["to"] == phone]
 
 
 def text_containing(stack: RunningStack, fragment: str) -> str:
@@ -77,13 +55,7 @@ def sms_reply(stack: RunningStack, text: str, sender: str = AGENT_PHONE) -> dict
 
 def publish(stack: RunningStack, topic_arn: str, payload: dict[str, Any]) -> None:
     """What AWS publishes, straight to the local stack's moto (as the CLI does, without a subprocess)."""
-    sns = boto3.client(
-        "sns",
-        endpoint_url=f"http://127.0.0.1:{stack.moto_port}",
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    sns = stack.client("sns")
     sns.publish(TopicArn=topic_arn, Message=json.dumps(payload))
 
 
@@ -105,7 +77,7 @@ def test_an_alert_answered_by_text_posts_once_and_undo_deletes_it(stack: Running
     def answers() -> list[dict[str, Any]]:
         return [
             c
-            for c in calls(stack)
+            for c in stack.simulator_calls()
             if c["method"] == "POST" and c["body"].get("reply", {}).get("in_reply_to_tweet_id") == tweet_id
         ]
 
@@ -124,7 +96,7 @@ def test_an_alert_answered_by_text_posts_once_and_undo_deletes_it(stack: Running
     text_containing(stack, "Deleted your reply to @jane on X.")
 
     assert len(answers()) == 1
-    deletes = [c for c in calls(stack) if c["method"] == "DELETE"]
+    deletes = [c for c in stack.simulator_calls() if c["method"] == "DELETE"]
     assert len(deletes) == 1 and deletes[0]["path"].startswith("/2/tweets/")
     assert texts_to(stack, STRANGER) == []
 
@@ -136,7 +108,7 @@ def test_an_emailed_answer_posts_only_its_new_text_and_a_forged_one_nothing(stac
     tweet_id = exchange["sent"]["body"]["tweet_create_events"][0]["id_str"]
     notification = eventually(
         lambda: next(
-            (m for m in outbox(stack) if m.get("reply_to") and "@brand wrong size" in m["body"]), None
+            (m for m in stack.outbox() if m.get("reply_to") and "@brand wrong size" in m["body"]), None
         ),
         "the notification email with its reply address",
     )
@@ -146,7 +118,7 @@ def test_an_emailed_answer_posts_only_its_new_text_and_a_forged_one_nothing(stac
     def answers() -> list[dict[str, Any]]:
         return [
             c
-            for c in calls(stack)
+            for c in stack.simulator_calls()
             if c["method"] == "POST" and c["body"].get("reply", {}).get("in_reply_to_tweet_id") == tweet_id
         ]
 

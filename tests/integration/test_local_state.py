@@ -5,7 +5,6 @@ import signal
 import threading
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
@@ -25,15 +24,6 @@ from tests.running_stack import RunningStack, running_stack
 pytestmark = pytest.mark.integration
 
 
-def add_agent(stack: RunningStack) -> None:
-    added = stack.cli(
-        "agents", "add", "--name", "Olga", "--email", "olga@example.com", "--phone", AGENT_PHONE
-    )
-    assert added.returncode == 0, added.stderr
-    shift = stack.cli("shifts", "set", "olga@example.com", "Mon-Sun 00:00-24:00", "--tz", "UTC")
-    assert shift.returncode == 0, shift.stderr
-
-
 def leave_a_reply_pending(stack: RunningStack) -> tuple[str, str]:
     """A mention answered on its page while X refuses every post: the reply waits in the queue."""
     tweet_id = simulate_mention(stack, "@brand where is my order?")
@@ -48,13 +38,7 @@ def leave_a_reply_pending(stack: RunningStack) -> tuple[str, str]:
 
 def cancel_a_transaction(stack: RunningStack) -> None:
     """What two taps on one form do: a transaction whose condition fails, so moto rolls it back."""
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{stack.moto_port}",
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    dynamodb = stack.client("dynamodb")
     table = dynamodb.list_tables()["TableNames"][0]
     check = {"TableName": table, "Key": {"pk": {"S": "nothing"}, "sk": {"S": "here"}}}
     with pytest.raises(ClientError, match="TransactionCanceled"):
@@ -92,7 +76,7 @@ def check_after_restart(
 def test_a_clean_stop_keeps_everything(tmp_path: Path) -> None:
     state = {"LOCAL_STATE_DIR": str(tmp_path / "state")}
     with running_stack(state, log_path=str(tmp_path / "first.log")) as stack:
-        add_agent(stack)
+        stack.add_agent_on_shift("Olga", "olga@example.com", AGENT_PHONE)
         tweet_id, link = leave_a_reply_pending(stack)
         delivered = mention_ids(stack)
         ports = (stack.moto_port, stack.port, stack.simulator_port)
@@ -112,7 +96,7 @@ def test_kill_9_while_deliveries_arrive_loses_nothing_acknowledged(tmp_path: Pat
     acknowledged: set[str] = set()
     lock = threading.Lock()
     with running_stack(state, log_path=str(tmp_path / "first.log"), stop_signal=signal.SIGKILL) as stack:
-        add_agent(stack)
+        stack.add_agent_on_shift("Olga", "olga@example.com", AGENT_PHONE)
         tweet_id, link = leave_a_reply_pending(stack)
         acknowledged |= mention_ids(stack)
         ports = (stack.moto_port, stack.port, stack.simulator_port)

@@ -39,12 +39,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     with running_stack(
         {"SOCIALCARE_CONFIG": str(folder / "config.json")}, log_path=str(folder / "stack.log")
     ) as running:
-        added = running.cli(
-            "agents", "add", "--name", "Nia Agent", "--email", "nia@example.com", "--phone", AGENT_PHONE
-        )
-        assert added.returncode == 0, added.stderr
-        shift = running.cli("shifts", "set", "nia@example.com", "Mon-Sun 00:00-24:00", "--tz", "UTC")
-        assert shift.returncode == 0, shift.stderr
+        running.add_agent_on_shift("Nia Agent", "nia@example.com", AGENT_PHONE)
         yield running
 
 
@@ -53,9 +48,8 @@ def texted_link(stack: RunningStack, fragment: str) -> str:
     """The reply link of the agent's text about the mention whose text has `fragment`."""
 
     def probe() -> str | None:
-        outbox = requests.get(f"{stack.api_url}/_local/outbox", timeout=10).json()["messages"]
-        for message in outbox:
-            if message["channel"] == "sms" and message["to"] == AGENT_PHONE and fragment in message["body"]:
+        for message in stack.outbox("sms"):
+            if message["to"] == AGENT_PHONE and fragment in message["body"]:
                 found = re.search(r"(http://\S+/r/[A-Za-z0-9_-]+)", message["body"])
                 assert found, message
                 return found.group(1)
@@ -77,13 +71,6 @@ def answer_on_page(link: str, text: str) -> str:
     )
     assert sent.status_code == 200 and "Reply sent" in sent.text, sent.text
     return page.text
-
-
-def calls(stack: RunningStack) -> list[dict[str, Any]]:
-    recorded: list[dict[str, Any]] = requests.get(
-        f"{stack.simulator_url}/_simulator/calls", timeout=10
-    ).json()
-    return recorded
 
 
 def mentions(stack: RunningStack, platform: str) -> list[dict[str, Any]]:
@@ -124,19 +111,19 @@ def test_a_threads_reply_is_texted_answered_and_published_once(stack: RunningSta
     def published() -> list[dict[str, Any]]:
         containers = {
             c["answer"]["id"]: c["body"]
-            for c in calls(stack)
+            for c in stack.simulator_calls()
             if c["method"] == "POST" and c["path"].endswith("/threads") and c["status"] == 200
         }
         return [
             c
-            for c in calls(stack)
+            for c in stack.simulator_calls()
             if c["path"].endswith("/threads_publish")
             and containers.get(c["body"].get("creation_id"), {}).get("reply_to_id") == post_id
         ]
 
     (publish,) = eventually(lambda: published() or None, "the answer published on Threads")
     assert publish["status"] == 200
-    created = [c for c in calls(stack) if c["body"] and c["body"].get("reply_to_id") == post_id]
+    created = [c for c in stack.simulator_calls() if c["body"] and c["body"].get("reply_to_id") == post_id]
     assert [c["body"]["text"] for c in created] == ["Sorry Kim, a new pair ships today."]
     answered(stack, "threads", post_id)
     assert len(published()) == 1
@@ -168,13 +155,19 @@ def test_a_google_review_is_read_texted_answered_and_replied_to_once(stack: Runn
     assert "on Google reviews" in unescape(page)
 
     def replies() -> list[dict[str, Any]]:
-        return [c for c in calls(stack) if c["method"] == "PUT" and c["path"].endswith(f"/{review_id}/reply")]
+        return [
+            c
+            for c in stack.simulator_calls()
+            if c["method"] == "PUT" and c["path"].endswith(f"/{review_id}/reply")
+        ]
 
     (reply,) = eventually(lambda: replies() or None, "the review's reply put")
     assert reply["status"] == 200
     assert reply["body"] == {"comment": "Dana, we are sorry: new laces are on their way."}
     # The dev configuration uses the refresh flow: the token is one Google's token endpoint issued.
-    issued = {c["answer"]["access_token"] for c in calls(stack) if c["path"] == "/google-oauth/token"}
+    issued = {
+        c["answer"]["access_token"] for c in stack.simulator_calls() if c["path"] == "/google-oauth/token"
+    }
     assert reply["headers"]["authorization"].removeprefix("Bearer ") in issued
     answered(stack, "google", review_id)
     assert len(replies()) == 1
@@ -198,7 +191,9 @@ def test_a_google_push_with_an_expired_or_foreign_token_is_refused_and_stores_no
     assert pushed(google_payloads.oidc_token(key, "dev-google-key", elsewhere)) == 401
     assert pushed("not.a.token") == 401
     assert all(m["external_id"] != "rForged1" for m in mentions(stack, "google"))
-    assert not [c for c in calls(stack) if "rForged1" in c["path"]]  # the review was never even read
+    assert not [
+        c for c in stack.simulator_calls() if "rForged1" in c["path"]
+    ]  # the review was never even read
 
 
 # ---------------------------------------------------------------- Bluesky
@@ -237,7 +232,7 @@ def test_a_bluesky_mention_is_polled_texted_answered_and_posted_once(stack: Runn
     def posts() -> list[dict[str, Any]]:
         return [
             c
-            for c in calls(stack)
+            for c in stack.simulator_calls()
             if c["path"] == "/xrpc/com.atproto.repo.createRecord"
             and c["body"]["record"]["reply"]["parent"]["uri"] == uri
         ]

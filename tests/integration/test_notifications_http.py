@@ -58,15 +58,7 @@ def only_agents(stack: RunningStack, *agents: tuple[str, str]) -> None:
         removed = stack.cli("agents", "remove", agent["email"])
         assert removed.returncode == 0, removed.stderr
     for name, phone in agents:
-        add_agent(stack, name, phone)
-
-
-def add_agent(stack: RunningStack, name: str, phone: str) -> None:
-    email = f"{name.lower()}@example.com"
-    added = stack.cli("agents", "add", "--name", name, "--email", email, "--phone", phone)
-    assert added.returncode == 0, added.stderr
-    shift = stack.cli("shifts", "set", email, "Mon-Sun 00:00-24:00", "--tz", "UTC")
-    assert shift.returncode == 0, shift.stderr
+        stack.add_agent_on_shift(name, f"{name.lower()}@example.com", phone)
 
 
 def test_a_signed_mention_texts_the_agent_on_shift_a_working_reply_link(stack: RunningStack) -> None:

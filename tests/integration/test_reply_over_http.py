@@ -25,12 +25,7 @@ NONCE = re.compile(r'name="nonce" value="([^"]+)"')
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     log = Path(tmp_path_factory.mktemp("reply-stack")) / "stack.log"
     with running_stack(log_path=str(log)) as running:
-        added = running.cli(
-            "agents", "add", "--name", "Olga Agent", "--email", "olga@example.com", "--phone", AGENT_PHONE
-        )
-        assert added.returncode == 0, added.stderr
-        shift = running.cli("shifts", "set", "olga@example.com", "Mon-Sun 00:00-24:00", "--tz", "UTC")
-        assert shift.returncode == 0, shift.stderr
+        running.add_agent_on_shift("Olga Agent", "olga@example.com", AGENT_PHONE)
         yield running
 
 

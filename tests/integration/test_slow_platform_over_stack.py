@@ -98,12 +98,7 @@ def answered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running
     """The stack after all five were answered with a slow first post: (stack, mentions list by id)."""
     log = Path(tmp_path_factory.mktemp("slow-platform")) / "stack.log"
     with running_stack({"SOCIALCARE_PARAMETERS": "MaxOpenAssignments=10"}, log_path=str(log)) as stack:
-        for command in (
-            ["agents", "add", "--name", "Olga Agent", "--email", "olga@example.com", "--phone", AGENT_PHONE],
-            ["shifts", "set", "olga@example.com", "Mon-Sun 00:00-24:00", "--tz", "UTC"],
-        ):
-            done = stack.cli(*command)
-            assert done.returncode == 0, done.stderr
+        stack.add_agent_on_shift("Olga Agent", "olga@example.com", AGENT_PHONE)
         for case in CASES:
             simulate(stack, case)
             delay = {"seconds": SLOW_S, "method": case.post_method, "path": case.post_path}
@@ -139,19 +134,12 @@ def texted_link(stack: RunningStack, text: str) -> str:
     outbox` reads, asked over HTTP: one request a poll instead of a process)."""
 
     def probe() -> str | None:
-        outbox = requests.get(f"{stack.api_url}/_local/outbox", timeout=5).json()["messages"]
-        for message in outbox:
-            if message["channel"] == "sms" and message["to"] == AGENT_PHONE and text in message["body"]:
+        for message in stack.outbox("sms"):
+            if message["to"] == AGENT_PHONE and text in message["body"]:
                 return re.search(r"(http://\S+/r/[A-Za-z0-9_-]+)", message["body"]).group(1)  # type: ignore[union-attr]
         return None
 
     return eventually(probe, f"the agent's text about {text!r}")
-
-
-def simulator_calls(stack: RunningStack) -> list[dict[str, Any]]:
-    answer = requests.get(f"{stack.simulator_url}/_simulator/calls", timeout=5)
-    calls: list[dict[str, Any]] = answer.json()
-    return calls
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.name != "source"], ids=lambda c: c.name)
@@ -162,7 +150,7 @@ def test_a_post_that_landed_late_is_found_by_the_look_up_and_not_posted_again(
     mention = mentions[case.mention_id]
     assert mention["reply_sent_via"] == "lookup", "the first answer came too late; the look-up found it"
     assert mention["status"] == "answered"
-    (post,) = case.posts(simulator_calls(stack))
+    (post,) = case.posts(stack.simulator_calls())
     assert post["status"] in (200, 201), post
     assert f"Sorry about that ({case.name}), on it." in post["raw_body"]
 
@@ -173,7 +161,9 @@ def test_a_source_gets_every_attempt_with_one_webhook_id_and_keeps_one_delivery(
     stack, mentions = answered
     case = next(c for c in CASES if c.name == "source")
     assert mentions[case.mention_id]["status"] == "answered"
-    attempts = [c for c in case.posts(simulator_calls(stack)) if c["body"]["data"]["in_reply_to"] == "rev-77"]
+    attempts = [
+        c for c in case.posts(stack.simulator_calls()) if c["body"]["data"]["in_reply_to"] == "rev-77"
+    ]
     assert len(attempts) == 2, "the first answer came too late: the reply went again"
     assert len({c["headers"]["webhook-id"] for c in attempts}) == 1
     assert len({c["answer"]["id"] for c in attempts}) == 1, "the receiver kept one delivery"

@@ -9,11 +9,9 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
-from tests.integration.test_answers_over_stack import calls
 from tests.integration.test_reply_over_http import eventually, open_and_answer, texted_link
 from tests.running_stack import RunningStack, running_stack
 
@@ -28,12 +26,7 @@ SURVEY_LINK = re.compile(r"(http://\S+/s/[A-Za-z0-9_-]+)")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     log = Path(tmp_path_factory.mktemp("survey-stack")) / "stack.log"
     with running_stack({"SOCIALCARE_PARAMETERS": "SurveyDelayMinutes=0"}, log_path=str(log)) as running:
-        added = running.cli(
-            "agents", "add", "--name", "Sam Survey", "--email", "sam@example.com", "--phone", AGENT_PHONE
-        )
-        assert added.returncode == 0, added.stderr
-        shift = running.cli("shifts", "set", "sam@example.com", "Mon-Sun 00:00-24:00", "--tz", "UTC")
-        assert shift.returncode == 0, shift.stderr
+        running.add_agent_on_shift("Sam Survey", "sam@example.com", AGENT_PHONE)
         running.extra_env = {}  # the CLI asks the stack for its parameters, as in another terminal
         yield running
 
@@ -41,13 +34,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 def survey_items(stack: RunningStack) -> list[dict[str, Any]]:
     """The stored surveys, read from the stack's moto as DynamoDB would answer."""
     outputs = requests.get(f"{stack.api_url}/_local/outputs", timeout=10).json()["outputs"]
-    dynamodb = boto3.resource(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{stack.moto_port}",
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    dynamodb = stack.resource("dynamodb")
     found = dynamodb.Table(outputs["TableName"]).scan()["Items"]
     return [item for item in found if item.get("entity") == "survey"]
 
@@ -56,7 +43,7 @@ def survey_dm(stack: RunningStack, participant: str) -> str | None:
     """Runs the per-minute sweep once; the survey link of the DM it sent the customer, if it did."""
     swept = requests.post(f"{stack.api_url}/_local/schedules/EscalationFunction/EveryMinute", timeout=30)
     assert swept.status_code == 200, swept.text
-    for call in calls(stack):
+    for call in stack.simulator_calls():
         if call["method"] == "POST" and call["path"] == f"/2/dm_conversations/with/{participant}/messages":
             found = SURVEY_LINK.search(str(call["body"].get("text", "")))
             if found:

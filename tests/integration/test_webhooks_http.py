@@ -114,7 +114,7 @@ def test_instagram_mention_is_stored_pending_when_the_graph_api_fails(stack: Run
     assert post_meta(stack, payload).json()["duplicates"] == 1
     (mention,) = listed(stack)["instagram-HIGM1"]
     assert mention["text"] == "" and mention["text_pending"] is True
-    calls = requests.get(f"{stack.simulator_url}/_simulator/calls", timeout=5).json()
+    calls = stack.simulator_calls()
     fetches = [
         c for c in calls if c["method"] == "GET" and "mentioned_comment.comment_id(HIGM1)" in str(c["query"])
     ]
