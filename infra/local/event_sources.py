@@ -134,7 +134,6 @@ class EventSourcePollers:
     ) -> None:
         self._sources = sources
         self._changes = changes or Changes()
-        self._idle_limit = threading.local()  # each poller thread's longest idle wait
         self._positions = positions or StreamPositions(None)
         self._resolver = resolver
         self._runtime = runtime
@@ -170,22 +169,21 @@ class EventSourcePollers:
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
-    def _idle(self, seen: int) -> None:
-        """Nothing to read: wait for moto's next change after `seen`, a stop, or this poller's idle limit."""
+    def _idle(self, seen: int, limit: float) -> None:
+        """Nothing to read: wait for moto's next change after `seen`, a stop, or `limit` seconds."""
         if not self._stop.is_set():
-            self._changes.wait_after(seen, getattr(self._idle_limit, "seconds", IDLE_SECONDS))
+            self._changes.wait_after(seen, limit)
 
-    def _guard(self, target: Callable[[EventSource], None], source: EventSource, idle: float) -> None:
-        self._idle_limit.seconds = idle
+    def _guard(self, target: Callable[[EventSource, float], None], source: EventSource, idle: float) -> None:
         while not self._stop.is_set():
             try:
-                target(source)
+                target(source, idle)
             except Exception as error:  # a poller must outlive a moto hiccup, as Lambda's does
                 self._log(f"[local] {source.function} {source.kind} poller: {error!r}; retrying")
                 self._stop.wait(1)
 
     # ---------------------------------------------------------------- DynamoDB streams
-    def _poll_stream(self, source: EventSource) -> None:
+    def _poll_stream(self, source: EventSource, idle: float) -> None:
         """Reads the stream from a fresh iterator after the last record handled, on every round: moto puts a
         copy of the table in place when a transaction is cancelled, and an iterator of the discarded table
         would never see another record. Resuming by sequence number also carries a restart."""
@@ -215,7 +213,7 @@ class EventSourcePollers:
                     self._deliver_stream_batch(source, records, properties)
                 self._positions.set(position_key, last)
             if not got_any:
-                self._idle(seen)
+                self._idle(seen, idle)
 
     def _shard_reader(
         self, streams: Any, stream_arn: str, shard_id: str, after: str | None, start: str
@@ -292,7 +290,7 @@ class EventSourcePollers:
         )
 
     # ---------------------------------------------------------------- SQS
-    def _poll_queue(self, source: EventSource) -> None:
+    def _poll_queue(self, source: EventSource, idle: float) -> None:
         properties = self._resolver.resolve(source.properties)
         queue_arn = properties["Queue"]
         # Above 10 (with a batching window) a batch is gathered from several receives, as Lambda does.
@@ -316,7 +314,7 @@ class EventSourcePollers:
             seen = self._changes.count()
             messages = gather(receive, batch_size, window, self._stop.wait)
             if not messages:
-                self._idle(seen)
+                self._idle(seen, idle)
                 continue
             records = [_sqs_record(dict(message), queue_arn) for message in messages]
             try:
@@ -336,7 +334,7 @@ class EventSourcePollers:
                 )
 
     # ---------------------------------------------------------------- SNS
-    def _follow_topic(self, source: EventSource) -> None:
+    def _follow_topic(self, source: EventSource, idle: float) -> None:
         """SNS invokes a subscribed function once per message, asynchronously, and retries a failed
         invocation twice. moto runs in this process and keeps what each topic was given in order."""
         from moto.sns.models import sns_backends  # moto is a dev dependency: imported where it is used
@@ -349,7 +347,7 @@ class EventSourcePollers:
             changes_seen = self._changes.count()
             published = list(backend.topics[topic_arn].sent_notifications[seen:])
             if not published:
-                self._idle(changes_seen)
+                self._idle(changes_seen, idle)
                 continue
             seen += len(published)
             for message_id, message, subject, attributes, _group in published:
@@ -363,7 +361,7 @@ class EventSourcePollers:
                         self._stop.wait(1)
 
     # ---------------------------------------------------------------- schedules
-    def _tick(self, source: EventSource) -> None:
+    def _tick(self, source: EventSource, _idle: float) -> None:
         properties = self._resolver.resolve(source.properties)
         expression = properties.get("Schedule") or properties.get("ScheduleExpression", "")
         interval = self._schedule_seconds or rate_seconds(expression)
