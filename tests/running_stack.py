@@ -11,7 +11,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import requests
 
@@ -101,46 +102,68 @@ def running_stack(
     stop_signal: signal.Signals = signal.SIGTERM,
 ) -> Iterator[RunningStack]:
     """ports: (moto, gateway, simulator), to start again where a stopped stack ran (its reply links)."""
-    # The platform simulator gets a free port too: the local stack points the dev configuration's platform
-    # URLs at it, so tests run beside `make run` (which holds 4000) and beside each other.
-    moto_port, port, simulator_port = ports or (free_port(), free_port(), free_port())
     # Each stack keeps its state in a folder of its own unless told where: never the developer's.
     scratch = None if "LOCAL_STATE_DIR" in (extra_env or {}) else tempfile.TemporaryDirectory()
     stack_env = {**(extra_env or {})}
     if scratch is not None:
         stack_env["LOCAL_STATE_DIR"] = scratch.name
-    port_env = {"MOTO_PORT": str(moto_port), "PORT": str(port), "SIMULATOR_PORT": str(simulator_port)}
-    environment = {**os.environ, **stack_env, **port_env}
     log = open(log_path or os.devnull, "w")  # noqa: SIM115 - closed below
+    # The platform simulator gets a free port too: the local stack points the dev configuration's platform
+    # URLs at it, so tests run beside `make run` (which holds 4000) and beside each other. A port found free
+    # can be taken by another worker's stack before ours binds it: then the stack starts again on others.
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        stack = _start(stack_env, ports or (free_port(), free_port(), free_port()), log)
+        if stack.process.poll() is None or ports is not None or attempt == PORT_ATTEMPTS:
+            break
+        if log_path is None or "Address already in use" not in Path(log_path).read_text():
+            break
+        log.seek(0)
+        log.truncate()
+    try:
+        _wait_until_ready(stack, log_path)
+        yield stack
+    finally:
+        stack.process.send_signal(stop_signal)
+        try:
+            stack.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            stack.process.kill()
+            stack.process.wait()
+        log.close()
+        if scratch is not None:
+            scratch.cleanup()
+
+
+PORT_ATTEMPTS = 3
+
+
+def _start(stack_env: dict[str, str], ports: tuple[int, int, int], log: IO[str]) -> RunningStack:
+    """Starts the stack on these ports; returns once it answers, or once it has exited."""
+    moto_port, port, simulator_port = ports
+    port_env = {"MOTO_PORT": str(moto_port), "PORT": str(port), "SIMULATOR_PORT": str(simulator_port)}
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local"],
-        env=environment,
+        env={**os.environ, **stack_env, **port_env},
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
     stack = RunningStack(process, f"http://127.0.0.1:{port}", moto_port, port, stack_env, simulator_port)
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline and not _answers(stack):
+        time.sleep(0.2)
+    return stack
+
+
+def _answers(stack: RunningStack) -> bool:
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the local stack exited with {process.returncode}; see {log_path}")
-            try:
-                if requests.get(f"{stack.api_url}/webhooks/x?crc_token=ready", timeout=1).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # still starting, or busy importing
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("the local stack did not answer within 60 s")
-            time.sleep(0.2)
-        yield stack
-    finally:
-        process.send_signal(stop_signal)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        if scratch is not None:
-            scratch.cleanup()
+        return requests.get(f"{stack.api_url}/webhooks/x?crc_token=ready", timeout=1).status_code == 200
+    except (requests.ConnectionError, requests.Timeout):  # still starting, or busy importing
+        return False
+
+
+def _wait_until_ready(stack: RunningStack, log_path: str | None) -> None:
+    if stack.process.poll() is not None:
+        raise RuntimeError(f"the local stack exited with {stack.process.returncode}; see {log_path}")
+    if not _answers(stack):
+        raise TimeoutError("the local stack did not answer within 60 s")

@@ -110,7 +110,13 @@ def answered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running
 
         def all_sent() -> dict[str, Any] | None:
             listed = {m["id"]: m for m in stack.cli_json("mentions", "list", "--json")}
-            done = all(listed.get(c.mention_id, {}).get("reply_status") == "sent" for c in CASES)
+            # The list reads each mention, then its replies: a reply marked sent between the two reads shows
+            # beside a mention not yet answered, so wait for both (one transaction writes them).
+            done = all(
+                (listed.get(c.mention_id, {}).get("reply_status"), listed.get(c.mention_id, {}).get("status"))
+                == ("sent", "answered")
+                for c in CASES
+            )
             return listed if done else None
 
         # The look-ups run when the held posts come back, about ten seconds on: no need to ask every 0.2 s.
