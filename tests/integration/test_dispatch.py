@@ -177,9 +177,11 @@ def test_a_reply_that_overtook_its_root_keeps_the_conversation_with_its_agent(wo
     assert outcome.recipients == (ann,) and outcome.via == "sticky"
 
 
-def test_a_burst_reads_the_roster_once_and_sees_a_new_agent_after_the_reuse_window(
+def test_a_burst_reads_the_roster_once_and_a_changed_roster_at_once(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The roster is reused for ROSTER_REUSE seconds, but an assignment expects the roster's version it was
+    decided on: an agent added, paused or removed meanwhile is seen before anyone is texted."""
     clock = [1000.0]
     monkeypatch.setattr(dispatch_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     reads: list[int] = []
@@ -199,11 +201,24 @@ def test_a_burst_reads_the_roster_once_and_sees_a_new_agent_after_the_reuse_wind
 
     ben = world.add_agent("Ben", BEN, at=WEDNESDAY_NOON)
     third = world.mention("3", WEDNESDAY_NOON)
-    assert world.dispatcher.dispatch(third.id, WEDNESDAY_NOON).recipients == (ann,)  # not seen yet
-    clock[0] += ROSTER_REUSE
+    assert world.dispatcher.dispatch(third.id, WEDNESDAY_NOON).recipients == (ben,)  # within the window
+    assert len(reads) == 2
+
+    world.agents.update(ann, {"active": False}, WEDNESDAY_NOON)  # round robin's turn was Ann's
     fourth = world.mention("4", WEDNESDAY_NOON)
     assert world.dispatcher.dispatch(fourth.id, WEDNESDAY_NOON).recipients == (ben,)
-    assert len(reads) == 2
+    assert len(reads) == 3
+
+    world.agents.remove(ben)
+    fifth = world.mention("5", WEDNESDAY_NOON)
+    assert world.dispatcher.dispatch(fifth.id, WEDNESDAY_NOON).result == "waiting"  # nobody left to text
+    assert len(reads) == 4
+    assert len(texts_to(ANN)) == 2 and len(texts_to(BEN)) == 2
+
+    clock[0] += ROSTER_REUSE  # past the window: read again, and only once
+    sixth = world.mention("6", WEDNESDAY_NOON)
+    assert world.dispatcher.dispatch(sixth.id, WEDNESDAY_NOON).result == "waiting"
+    assert len(reads) == 5
 
 
 def test_when_nobody_on_shift_covers_it_the_leads_get_it(world: World) -> None:

@@ -6,15 +6,28 @@ the agent's email subscription to the notification topic.
 
 The agents' list partition also holds what routing needs besides the agents (socialcare.data.dispatch: the
 round robin cursor and the open counts), so the dispatcher reads everything in one Query; readers of
-agents keep only items whose entity is "agent"."""
+agents keep only items whose entity is "agent".
+
+Every write of an agent also adds one to the roster's version, kept on the cursor's item in the same
+transaction: a dispatcher reuses the roster it read for a few seconds, and its assignment's transaction
+expects the version it read, so a roster changed since (an agent added, removed, paused) is read again
+before anyone is texted."""
 
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from socialcare.data.dynamo import plain, query_items, storage_errors, succeeded, table
-from socialcare.data.table_map import AGENTS_LIST, LISTS, agent_key, agent_list_entry
+from socialcare.data.dynamo import Update, plain, query_items, storage_errors, table, transact
+from socialcare.data.table_map import (
+    AGENTS_LIST,
+    LISTS,
+    ROSTER_VERSION,
+    agent_key,
+    agent_list_entry,
+    cursor_key,
+    cursor_list_entry,
+)
 from socialcare.models import Agent
 from socialcare.settings import Table, load
 from socialcare.singletons import one_per_process
@@ -75,24 +88,30 @@ def item_to_record(item: dict[str, Any]) -> AgentRecord:
     )
 
 
+def roster_changed() -> dict[str, Any]:
+    """The transaction action adding one to the roster's version (creating the cursor's item if need be)."""
+    fields = {"entity": "cursor", **cursor_list_entry()}
+    return {"Update": Update(fields, add_fields={ROSTER_VERSION: 1}, must_exist=False).request(cursor_key())}
+
+
 class AgentStore:
     def __init__(self, table: Any) -> None:
         self._table = table
 
+    def _write(self, action: dict[str, Any]) -> bool:
+        """The agent's write and the roster's new version together; False if the write's condition failed."""
+        return 0 not in transact(self._table, [action, roster_changed()])
+
     def add(self, record: AgentRecord) -> bool:
         """Store a new agent; False when an agent with that email already exists."""
-        return succeeded(
-            lambda: self._table.put_item(
-                Item=_record_to_item(record), ConditionExpression="attribute_not_exists(pk)"
-            )
+        return self._write(
+            {"Put": {"Item": _record_to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}}
         )
 
     def save(self, record: AgentRecord) -> bool:
         """Replace a stored agent; False when there is no such agent (removed meanwhile)."""
-        return succeeded(
-            lambda: self._table.put_item(
-                Item=_record_to_item(record), ConditionExpression="attribute_exists(pk)"
-            )
+        return self._write(
+            {"Put": {"Item": _record_to_item(record), "ConditionExpression": "attribute_exists(pk)"}}
         )
 
     def get(self, email: str) -> AgentRecord | None:
@@ -101,11 +120,13 @@ class AgentStore:
         return item_to_record(item) if item else None
 
     def remove(self, email: str) -> AgentRecord | None:
-        """Delete the agent; returns what was stored, or None if there was no such agent."""
-        with storage_errors():
-            answer = self._table.delete_item(Key=agent_key(email), ReturnValues="ALL_OLD")
-        old = answer.get("Attributes")
-        return item_to_record(old) if old else None
+        """Delete the agent; returns what was stored, or None if there was no such agent (or it was removed
+        meanwhile: only one of two removals gets the record)."""
+        old = self.get(email)
+        if old is None:
+            return None
+        delete = {"Key": agent_key(email), "ConditionExpression": "attribute_exists(pk)"}
+        return old if self._write({"Delete": delete}) else None
 
     def records(self) -> list[AgentRecord]:
         """Every agent, by email."""

@@ -57,6 +57,7 @@ from socialcare.data.table_map import (
     CONVERSATIONS,
     LISTS,
     OPEN_ASSIGNMENT_PREFIX,
+    ROSTER_VERSION,
     UNDELIVERED_LIST,
     conversation_key,
     cursor_key,
@@ -118,6 +119,7 @@ class Roster:
     agents: list[AgentRecord]  # by email
     last_assigned: str | None  # the round robin cursor
     open_counts: dict[str, int]  # email -> assignments to them not closed yet (at least; see open_ids)
+    version: int = 0  # one more with every write of an agent (socialcare.data.agents.roster_changed)
 
 
 @dataclass
@@ -137,13 +139,14 @@ class AssignmentWrite:
     conversation_agent: str | None = None  # the conversation's agent from now on, when it changes
     cursor_seen: str | None = None
     cursor: str | None = None  # the round robin cursor from now on, when it moves
+    roster_seen: int = 0  # the roster's version the decision read
     reply_links: list[dict[str, Any]] = field(default_factory=list)  # socialcare.data.tokens items
     escalate_at: datetime | None = None  # when its first escalation is due (the sweep's index)
 
 
 class AssignmentConflict(Exception):
     """The transaction was refused because something the decision read has changed since; `parts` says what
-    ("mention", "conversation", "cursor", "reply_link")."""
+    ("mention", "conversation", "cursor", "roster", "reply_link"; "cursor" also when the roster changed)."""
 
     def __init__(self, parts: set[str]) -> None:
         super().__init__(", ".join(sorted(parts)) or "unknown")
@@ -274,14 +277,31 @@ def _cursor_write(write: AssignmentWrite, cursor: str, now: datetime) -> dict[st
     entry = table_map.cursor_list_entry()
     fields = {"entity": "cursor", "last_email": cursor, "updated_at": now, **entry}
     seen = write.cursor_seen
+    version_condition, values = _roster_condition(write)
+    cursor_condition = "last_email = :seen" if seen else "attribute_not_exists(last_email)"
     return {
         "Update": Update(
             fields,
             must_exist=False,
-            conditions=["last_email = :seen" if seen else "attribute_not_exists(last_email)"],
-            values={":seen": seen} if seen else {},
+            conditions=[cursor_condition, version_condition],
+            values={**values, ":seen": seen} if seen else values,
         ).request(cursor_key())
     }
+
+
+def _roster_condition(write: AssignmentWrite) -> tuple[str, dict[str, Any]]:
+    """The condition on the cursor's item that the roster is still the version the decision read."""
+    if not write.roster_seen:
+        return f"attribute_not_exists({ROSTER_VERSION})", {}
+    return f"{ROSTER_VERSION} = :roster", {":roster": write.roster_seen}
+
+
+def _roster_check(write: AssignmentWrite) -> dict[str, Any]:
+    condition, values = _roster_condition(write)
+    check: dict[str, Any] = {"Key": cursor_key(), "ConditionExpression": condition}
+    if values:
+        check["ExpressionAttributeValues"] = values
+    return {"ConditionCheck": check}
 
 
 def _link_write(link: dict[str, Any]) -> dict[str, Any]:
@@ -303,7 +323,8 @@ def _mark_writes(email: str, mention_id: str, now: datetime, *, once: bool) -> l
 def _claim_writes(
     write: AssignmentWrite, now: datetime, unmarked: Sequence[str]
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """What claims the mention: its transition, its notice, the conversation and the cursor (by part)."""
+    """What claims the mention: its transition, its notice, the conversation, and the cursor or (when it
+    stays) a check of the roster's version (by part)."""
     parts = ["mention", "notice"]
     actions = [_mention_write(write), _notice_write(write, unmarked)]
     if write.conversation_id:
@@ -312,12 +333,15 @@ def _claim_writes(
     if write.cursor:
         parts.append("cursor")
         actions.append(_cursor_write(write, write.cursor, now))
+    else:
+        parts.append("roster")
+        actions.append(_roster_check(write))
     return parts, actions
 
 
 def _actions_of(write: AssignmentWrite) -> int:
     """How many actions the assignment takes in one transaction."""
-    claim = 2 + bool(write.conversation_id) + bool(write.cursor)
+    claim = 3 + bool(write.conversation_id)  # the mention, its notice, the cursor or the roster's check
     return claim + 2 * len(write.recipients) + len(write.reply_links)
 
 
@@ -334,16 +358,18 @@ class DispatchStore:
         """Agents, the round robin cursor and the open counts: one Query (more only past 1 MB)."""
         agents: list[AgentRecord] = []
         last_assigned: str | None = None
+        version = 0
         open_counts: dict[str, int] = {}
         for item in query_items(self._table, LISTS.query(AGENTS_LIST)):
             entity = item.get("entity")
             if entity == "agent":
                 agents.append(item_to_record(item))
-            elif entity == "cursor" and item.get("last_email"):
-                last_assigned = str(item["last_email"])
+            elif entity == "cursor":
+                last_assigned = str(item["last_email"]) if item.get("last_email") else None
+                version = int(item.get(ROSTER_VERSION) or 0)
             elif entity == "open_count" and item.get("email"):
                 open_counts[str(item["email"])] = max(0, int(item.get("open_count") or 0))
-        return Roster(sorted(agents, key=lambda r: r.email), last_assigned, open_counts)
+        return Roster(sorted(agents, key=lambda r: r.email), last_assigned, open_counts, version)
 
     def open_ids(self, email: str) -> list[str]:
         """The ids of the mentions whose assignment to the agent is not closed (a consistent read)."""
@@ -365,9 +391,11 @@ class DispatchStore:
         return history_of(list(query_items(self._table, query, limit=CONVERSATION_READ_LIMIT)))
 
     # ---------------------------------------------------------------- consistent re-reads after a conflict
-    def last_assigned(self) -> str | None:
-        item = self._call("get_item", Key=cursor_key(), ConsistentRead=True).get("Item")
-        return str(item["last_email"]) if item and item.get("last_email") else None
+    def cursor(self) -> tuple[str | None, int]:
+        """The round robin cursor and the roster's version, read consistently."""
+        item = self._call("get_item", Key=cursor_key(), ConsistentRead=True).get("Item") or {}
+        cursor = str(item["last_email"]) if item.get("last_email") else None
+        return cursor, int(item.get(ROSTER_VERSION) or 0)
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         """The conversation's agent (sticky) and the mentions dispatched in it, in dispatch order."""

@@ -121,6 +121,7 @@ def delivery_key(delivery_digest: str) -> Key:
 # ---------------------------------------------------------------- agents and dispatch
 AGENTS_LIST = "AGENTS"  # LISTS partition: agents, their open counts and the round robin cursor
 CURSOR_LIST_SORT = "~ROUND_ROBIN"
+ROSTER_VERSION = "roster_version"  # on the cursor's item: one more with every write of an agent
 UNDELIVERED_LIST = "UNDELIVERED"
 OPEN_ASSIGNMENT_PREFIX = "MENTION#"
 
@@ -312,7 +313,7 @@ ENTITIES = (
     Entity("text_pending", "TEXTPENDING", "<due>#<mention id>"),
     Entity("delivery", "DELIVERY#<sha256 of delivery id>", "DELIVERY"),
     Entity("agent", "AGENT#<email>", "AGENT", "gsi1 AGENTS / <email>"),
-    Entity("cursor", "DISPATCH", "ROUND_ROBIN", "gsi1 AGENTS / ~ROUND_ROBIN"),
+    Entity("cursor", "DISPATCH", "ROUND_ROBIN", "gsi1 AGENTS / ~ROUND_ROBIN; also the roster's version"),
     Entity("open_count", "OPEN#<email>", "COUNT", "gsi1 AGENTS / <email>#OPEN"),
     Entity("open_assignment", "OPEN#<email>", "MENTION#<mention id>"),
     Entity("conversation", "CONV#<conversation id>", "CONV"),

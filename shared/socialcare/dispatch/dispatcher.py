@@ -11,8 +11,9 @@ sweep may dispatch the same mention concurrently):
    pending for the sweep.
 3. Record the assignment in one transaction (socialcare.data.dispatch.DispatchStore.assign): the mention's
    transition (expected: the status it was read with), the notice (who is told at level 0, claimed by this
-   run), the conversation's agent, the cursor, the open assignments and the reply links. Everything read in 1
-   from an index is checked by the transaction's conditions; a stale read is retried with consistent reads.
+   run), the conversation's agent, the cursor (or a check of the roster's version), the open assignments and
+   the reply links. Everything read in 1 from an index or reused is checked by the transaction's conditions;
+   a stale read is read again (consistently where DynamoDB can) and decided again.
    The loser of a race (or a redelivered record) stops here: the mention's condition fails.
 4. Deliver the notice (socialcare.dispatch.delivery, through socialcare.dispatch.notifier): each text and
    email once, however often delivery runs.
@@ -129,15 +130,18 @@ class Dispatcher:
         self.delivery = NoticeDelivery(settings, mentions, agents, store, notifier)
         self._recent = RecentWrites()
         self._roster: tuple[float, Roster] | None = None
+        self._roster_reused = False  # whether the last roster() call returned the one read before
 
     def roster(self) -> Roster:
         """The roster, read at most once per ROSTER_REUSE seconds (this process's own assignments since are
-        merged in by _RecentWrites)."""
+        merged in by _RecentWrites). Never stale where it matters: the assignment expects the roster's version
+        it was decided on, and a changed roster is read again."""
         read = self._roster
         if read is not None and time.monotonic() - read[0] < ROSTER_REUSE:
+            self._roster_reused = True
             return read[1]
         roster = self.store.roster()
-        self._roster = (time.monotonic(), roster)
+        self._roster, self._roster_reused = (time.monotonic(), roster), False
         return roster
 
     # ---------------------------------------------------------------- dispatch
@@ -192,6 +196,7 @@ class Dispatcher:
         stale is read again consistently and decided again. An Outcome when nothing was recorded."""
         language = guess_language(mention.text)
         roster = self.roster()
+        reused = self._roster_reused
         history = (
             self.store.conversation_history(mention.conversation_id)
             if mention.conversation_id and not starts_its_thread(mention)
@@ -220,10 +225,16 @@ class Dispatcher:
                 now,
             )
             if not assignment.agents:
+                if reused:  # a wait is not checked against the roster's version: read the roster now
+                    self._roster, reused = None, False
+                    roster = self.roster()
+                    cursor = self._recent.cursor_or(roster.last_assigned)
+                    continue
                 return self._wait(mention, priority, assignment.reason, now)
             write, links = self._assignment(mention, priority, assignment, now, remaining_ms)
             write.expected = expected
             write.conversation_agent_seen, write.cursor_seen = sticky, cursor
+            write.roster_seen = roster.version
             try:
                 self.store.assign(write, now)
                 return _Recorded(write, links, assignment, roster, history)
@@ -238,8 +249,12 @@ class Dispatcher:
                 if "conversation" in conflict.parts and mention.conversation_id:
                     sticky = self.store.conversation_agent(mention.conversation_id)
                     history = self.store.conversation_history(mention.conversation_id)
-                if "cursor" in conflict.parts:
-                    cursor = self.store.last_assigned()
+                if conflict.parts & {"cursor", "roster"}:
+                    cursor, version = self.store.cursor()
+                    if version != roster.version:  # an agent was added, removed or changed since
+                        logger.info("the roster changed; reading it again", mention_id=mention.id)
+                        self._roster, reused = None, False
+                        roster = self.roster()
         raise StorageUnavailable(f"mention {mention.id}: routing data kept changing; will retry")
 
     def _announce(
