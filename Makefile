@@ -15,16 +15,25 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 install: $(INSTALLED)
 
-# The first install takes about two minutes: say what is happening and how far it is.
+# A pinned extra of pyproject.toml, as arguments for an installer.
+EXTRA = $$($$(infra/find-python.sh) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['$(1)'])")
+UV := $(BIN)/uv
+# uv installs everything (seconds); where it cannot (no uv, or it fails), pip does, only slower.
+# $(1): the virtualenv's python; $(2): what to install.
+INSTALL_INTO = { { test -x $(UV) && $(UV) pip install --python $(1) $(2) 2>&1; } || \
+	{ echo "  uv could not install it: pip does (a minute or two)" >&2; \
+	$(1) -m pip install --disable-pip-version-check --progress-bar off $(2); }; }
+
+# The first install takes under a minute: say what is happening and how far it is.
 $(INSTALLED): pyproject.toml
 	@test -x $(PY) || { echo "[1/3] creating the virtualenv $(VENV) with Python 3.12"; \
 		$$(infra/find-python.sh) -m venv $(VENV); }
-	@echo "[2/3] updating pip in $(VENV)"
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@echo "[2/3] installing uv, the installer, into $(VENV)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check $(call EXTRA,installer) || \
+		echo "  uv could not be installed: pip installs the rest, a minute or two slower" >&2
 	@echo "[3/3] installing socialcare, its Lambda layer's dependencies and the dev tools (boto3, moto," \
-		"aws-sam-cli, pytest, playwright, ruff, mypy): about two minutes the first time"
-	@set -o pipefail; $(PY) -m pip install --disable-pip-version-check --progress-bar off -e ".[dev]" \
-		| $(PY) infra/install_progress.py
+		"aws-sam-cli, pytest, playwright, ruff, mypy)"
+	@set -o pipefail; $(call INSTALL_INTO,$(PY),-e ".[dev]") | $(PY) infra/install_progress.py
 	@touch $@
 
 # FRESH=1 forgets the kept state (LOCAL_STATE_DIR, or .local/state) and starts empty.
@@ -39,10 +48,9 @@ run: install
 # priority, so they take the CPU the tests leave instead of slowing them.
 CHECK := nice -n 10
 
-# The dev tools' install uses one core (pip unpacks and compiles one package at a time): checkov's virtualenv
-# is installed on the other meanwhile, instead of beside the tests.
+# Everything is installed first (seconds with uv), so the checks and the tests share both cores with nothing else.
 test:
-	@$(MAKE) --no-print-directory -j 2 install scan-install
+	@$(MAKE) --no-print-directory install scan-install
 	@echo "make test: lint, typecheck, template, scan and pytest run side by side; each prints its output when it ends"
 	@$(MAKE) --no-print-directory -k -j 5 --output-sync=target lint typecheck template scan pytest
 
@@ -62,11 +70,10 @@ pytest: install browser axe
 SCAN_VENV := .venv-scan
 SCAN_INSTALLED := $(SCAN_VENV)/.installed
 
-$(SCAN_INSTALLED): pyproject.toml
-	@echo "installing checkov into $(SCAN_VENV), a virtualenv of its own (about two minutes the first time)"
+$(SCAN_INSTALLED): pyproject.toml $(INSTALLED)
+	@echo "installing checkov into $(SCAN_VENV), a virtualenv of its own"
 	@test -x $(SCAN_VENV)/bin/python || $$(infra/find-python.sh) -m venv $(SCAN_VENV)
-	@$(CHECK) $(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
-		$$($$(infra/find-python.sh) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['scan'])")
+	@set -o pipefail; $(call INSTALL_INTO,$(SCAN_VENV)/bin/python,$(call EXTRA,scan)) | $(PY) infra/install_progress.py
 	@touch $@
 
 scan-install: $(SCAN_INSTALLED)

@@ -1,11 +1,13 @@
-"""Turns pip's install log (read from stdin) into a few lines a newcomer can follow: how many packages are
-resolved so far, which one, and when they are being installed. The first `make run` spends about two minutes
-here; pip's own `--quiet` says nothing at all, and its full log says too much. Standard library only: it runs
-before anything is installed."""
+"""Turns an installer's log (read from stdin) into a few lines a newcomer can follow. uv's own summary lines
+(resolved, prepared, installed: each with its time) pass through without its list of packages. pip, which
+installs only where uv cannot, spends a minute or two: for it, how many packages are resolved so far, which
+one, and when they are being installed; its `--quiet` says nothing at all, and its full log says too much.
+Standard library only: it runs before anything is installed."""
 
 import sys
 
 EVERY = 20  # without a terminal (CI logs), one line per this many packages
+UV_SUMMARIES = ("Resolved ", "Prepared ", "Installed ", "Uninstalled ", "Audited ")
 
 
 def main() -> None:
@@ -13,7 +15,9 @@ def main() -> None:
     resolved = 0
     for line in sys.stdin:
         words = line.split()
-        if line.startswith(("Collecting ", "Requirement already satisfied: ")):
+        if line.startswith(UV_SUMMARIES):
+            print(f"  {line.strip()}", flush=True)
+        elif line.startswith(("Collecting ", "Requirement already satisfied: ")):
             resolved += 1
             name = words[1] if line.startswith("Collecting") else words[3]
             if interactive:

@@ -77,6 +77,34 @@ def test_the_install_progress_counts_packages_and_says_when_it_installs() -> Non
     assert completed.stderr == ""
 
 
+UV_LOG = """Using Python 3.12.1 environment at: .venv
+Resolved 134 packages in 1.21s
+Downloading botocore (12.7MiB)
+ Downloaded botocore
+Prepared 134 packages in 3.40s
+Installed 134 packages in 310ms
+ + boto3==1.44.5
+ + moto==5.2.5
+error: a failure uv reports
+"""
+
+
+def test_the_install_progress_passes_uv_summaries_and_errors_without_its_package_list() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "infra" / "install_progress.py")],
+        input=UV_LOG,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert completed.stdout.splitlines() == [
+        "  Resolved 134 packages in 1.21s",
+        "  Prepared 134 packages in 3.40s",
+        "  Installed 134 packages in 310ms",
+    ]
+    assert completed.stderr == "error: a failure uv reports\n"
+
+
 def test_a_command_that_reads_loads_the_sdk_without_crt_or_pyopenssl() -> None:
     """A reading command brings boto3 in, but not the AWS CRT nor pyOpenSSL (botocore uses neither: it
     would only pay their import)."""
