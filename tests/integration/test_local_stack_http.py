@@ -98,7 +98,7 @@ def test_cli_reports_a_stack_that_is_not_running() -> None:
     from infra.local.system import free_port
 
     idle = RunningStack(process=None, api_url="", moto_port=free_port(), port=free_port(), extra_env={})  # type: ignore[arg-type]
-    completed = idle.cli("mentions", "list")
+    completed = idle.cli_process("mentions", "list")
     assert completed.returncode == 1 and "make run" in completed.stderr
 
 
