@@ -61,14 +61,14 @@ PIP_LOG = "".join(
 )
 
 
+def install_progress(log: str) -> subprocess.CompletedProcess[str]:
+    """infra/install_progress.py reading `log`, as make pipes an installer's output into it."""
+    script = str(REPO_ROOT / "infra" / "install_progress.py")
+    return subprocess.run([sys.executable, script], input=log, capture_output=True, text=True, check=True)
+
+
 def test_the_install_progress_counts_packages_and_says_when_it_installs() -> None:
-    completed = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "infra" / "install_progress.py")],
-        input=PIP_LOG,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    completed = install_progress(PIP_LOG)
     assert completed.stdout.splitlines() == [
         "  resolved 20 packages (latest: package19==1.0)",
         "  installing 3 packages into .venv...",
@@ -90,13 +90,7 @@ error: a failure uv reports
 
 
 def test_the_install_progress_passes_uv_summaries_and_errors_without_its_package_list() -> None:
-    completed = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "infra" / "install_progress.py")],
-        input=UV_LOG,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    completed = install_progress(UV_LOG)
     assert completed.stdout.splitlines() == [
         "  Resolved 134 packages in 1.21s",
         "  Prepared 134 packages in 3.40s",
