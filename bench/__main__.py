@@ -20,6 +20,7 @@ TARGETS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "peak_rss_mb": ("< 128", lambda v: v < 128),
     "artifact_kb_max": ("< 64 (each function)", lambda v: v < 64),
     "layer_mb": ("< 25", lambda v: v < 25),
+    "layer_modules_without_bytecode": ("0", lambda v: v == 0),
     "aws_calls_per_mention": ("<= 5", lambda v: v <= 5),
     "aws_calls_per_reply": ("<= 6", lambda v: v <= 6),
     "ingest.p99_ms": ("< 2000", lambda v: v < 2000),

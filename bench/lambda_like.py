@@ -58,6 +58,8 @@ def run_isolated(code: str, function_dir: str | None, extra_env: dict[str, str] 
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": python_path(function_dir),
         "PYTHONNOUSERSITE": "1",
+        # As on Lambda, where code is read-only: only the bytecode the build ships is used, none is cached.
+        "PYTHONDONTWRITEBYTECODE": "1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",

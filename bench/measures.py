@@ -5,6 +5,7 @@ core, which Lambda, with its own share, does not; the wall times are reported be
 
 import json
 import statistics
+import sys
 import time
 import zipfile
 from collections.abc import Callable
@@ -93,7 +94,19 @@ def artifacts() -> dict[str, Any]:
         "artifact_kb": sizes,
         "artifact_kb_max": max(sizes.values()),
         "layer_mb": round(layer_bytes / 2**20, 1),
+        "layer_modules_without_bytecode": len(modules_without_bytecode(layer)),
     }
+
+
+def modules_without_bytecode(root: Path) -> list[Path]:
+    """The modules under `root` with no bytecode beside them for this Python: each is compiled at every cold
+    start, where the code is read-only."""
+    tag = sys.implementation.cache_tag
+    return [
+        module
+        for module in root.rglob("*.py")
+        if not (module.parent / "__pycache__" / f"{module.stem}.{tag}.pyc").is_file()
+    ]
 
 
 # ---------------------------------------------------------------- memory, with every AWS call stubbed
