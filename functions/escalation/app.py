@@ -50,7 +50,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "abandoned": report.abandoned,
         "reply_on_its_way": report.reply_on_its_way,
         "errors": report.errors,
+        "left_for_next_sweep": report.left_for_next_sweep,
     }
+    if report.left_for_next_sweep:  # a survey posted and not recorded would be posted again
+        logger.info("escalation sweep done", extra={"sweep": summary})
+        return summary
     try:
         surveys = get_survey_sender().sweep(now)
         summary["surveys"] = {"sent": surveys.sent, "failed": surveys.failed, "retry": surveys.retry}

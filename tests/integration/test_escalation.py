@@ -62,6 +62,21 @@ def test_a_mention_the_dispatcher_never_saw_is_dispatched_by_the_sweep(world: Wo
     assert len(texts_to(ANN)) == 1
 
 
+def test_a_sweep_near_its_invocations_end_starts_nothing_and_leaves_it_to_the_next(world: World) -> None:
+    world.add_agent("Ann", ANN, at=T0)
+    first, second = world.mention("1", T0), world.mention("2", T0)
+    # Time enough until the first text is sent, then nearly over.
+    ending = Escalator(world.dispatcher, remaining_ms=lambda: 9_000 if texts_to(ANN) else 60_000)
+    report = ending.sweep(minutes(1.5))
+    assert report.dispatched == 1 and report.left_for_next_sweep
+    assert len(texts_to(ANN)) == 1  # only the one it had time for
+
+    report = Escalator(world.dispatcher, remaining_ms=lambda: 60_000).sweep(minutes(2.5))
+    assert report.dispatched == 1 and not report.left_for_next_sweep
+    assert {world.stored(m.id).status for m in (first, second)} == {MentionStatus.ASSIGNED}
+    assert len(texts_to(ANN)) == 2
+
+
 def test_first_miss_goes_to_the_next_agent_and_second_to_everyone_and_the_leads(world: World) -> None:
     ann = world.add_agent("Ann", ANN, at=T0)
     ben = world.add_agent("Ben", BEN, at=T0)

@@ -200,3 +200,26 @@ def test_a_throttled_survey_waits_for_the_platforms_own_reset(
     surveys = SurveyStore(table(aws.table_name))
     assert not surveys.due(datetime.fromtimestamp(reset - 60, UTC))  # not before X's reset
     assert [m for _k, m in surveys.due(datetime.fromtimestamp(reset + 60, UTC))] == ["x-dm-6"]
+
+
+def test_a_sweep_whose_invocation_is_nearly_over_leaves_the_surveys_to_the_next(
+    aws: Aws, handlers: Callable[[str], Invoke], world: PlatformSimulator
+) -> None:
+    """A survey posted and not recorded would be posted again: with under FINISH_MARGIN_MS left, the sweep
+    starts nothing, surveys included; the next sweep, with time, sends it."""
+    from infra.local.runtime import FunctionRuntime, LambdaContext
+
+    answered(aws, "dm-3")
+    assert handlers("MeasuresFunction")({"Records": measures_records(aws)}) == {"batchItemFailures": []}
+    assert aws.mention_store().put_if_new(customer_mention("new-1", created_at=NOW - timedelta(minutes=5)))
+    runtime = FunctionRuntime(aws.template.functions, log=lambda _line: None, environments=aws.environments)
+    sweep = runtime.handler("EscalationFunction")
+
+    def swept_with(seconds_left: int) -> dict[str, Any]:
+        summary: dict[str, Any] = sweep({}, LambdaContext("EscalationFunction", seconds_left, "sweep"))
+        return summary
+
+    assert swept_with(5)["left_for_next_sweep"]
+    assert survey_dms(world) == []
+    assert not swept_with(50)["left_for_next_sweep"]
+    assert len(survey_dms(world)) == 1

@@ -42,6 +42,9 @@ DELIVERY_GRACE = timedelta(minutes=1)
 # A mention whose reply is on its way is looked at again this much later (a post takes seconds; its retries
 # after throttling take minutes).
 IN_FLIGHT_RECHECK = timedelta(minutes=1)
+# A sweep starts nothing new with less than this left of its invocation: a run stopped between sending a
+# text and recording it leaves the text to be sent again. What it leaves is the next sweep's, a minute later.
+FINISH_MARGIN_MS = 10_000
 
 
 @dataclass
@@ -54,6 +57,7 @@ class SweepReport:
     abandoned: int = 0
     errors: int = 0
     reply_on_its_way: int = 0  # due, but a reply to it is pending or sending: not escalated
+    left_for_next_sweep: bool = False  # the invocation was nearly over: the rest waits a minute
 
 
 class Escalator:
@@ -75,6 +79,8 @@ class Escalator:
     def sweep(self, now: datetime) -> SweepReport:
         report = SweepReport()
         for mention in self.mentions.pending(due_before=now):
+            if self._time_is_short(report):
+                return report
             try:
                 self._handle(mention, now, report)
             except Exception:  # one mention's trouble must not stop the others
@@ -82,6 +88,14 @@ class Escalator:
                 logger.exception("escalation failed for a mention", mention_id=mention.id)
         self.retry_undelivered(now, report)
         return report
+
+    def _time_is_short(self, report: SweepReport) -> bool:
+        if self.remaining_ms is None or self.remaining_ms() >= FINISH_MARGIN_MS:
+            return False
+        if not report.left_for_next_sweep:
+            logger.warning("sweep stopped before its invocation ends; the next sweep goes on")
+        report.left_for_next_sweep = True
+        return True
 
     def _handle(self, mention: Mention, now: datetime, report: SweepReport) -> None:
         if _was_opened(mention) and not mention.is_ours and mention.answered_at is None:
@@ -229,6 +243,8 @@ class Escalator:
         """Deliver notices an earlier run recorded but could not send; give up on those no longer needed."""
         report = report or SweepReport()
         for notice in self.store.undelivered(created_before=now - DELIVERY_GRACE):
+            if self._time_is_short(report):
+                return
             try:
                 mention = self.mentions.get(notice.mention_id)
                 if mention is None or mention.is_ours or not _still_needed(mention, notice.created_at):
