@@ -8,13 +8,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import EndpointConnectionError
 
+from infra.local.runtime import FunctionRuntime, LambdaContext
 from socialcare.data.dispatch import UNDELIVERED_INDEX_KEY, ConversationHistory
 from socialcare.data.tokens import TokenStore
 from socialcare.dispatch import dispatcher as dispatch_module
 from socialcare.dispatch.dispatcher import ROSTER_REUSE, get_dispatcher
-from socialcare.dispatch.notifier import NotificationFailed
+from socialcare.dispatch.notifier import FINISH_MARGIN_MS, NotificationFailed
 from socialcare.models import MentionStatus
 from socialcare.replies.tokens import hash_token
 from tests.integration.conftest import Aws, Invoke
@@ -453,3 +455,22 @@ def test_a_text_sns_refuses_for_good_is_recorded_failed_and_the_leads_are_told_o
         report = world.escalator.sweep(WEDNESDAY_NOON + timedelta(minutes=minute))
         assert report.redelivered == 0 and report.errors == 0
     assert refused == [ANN] and len(emails()) == 2, "never retried, the leads told once"
+
+
+def test_with_too_little_of_the_invocation_left_nothing_is_started_and_the_record_is_retried(
+    world: World, aws: Aws, handlers: Callable[[str], Invoke]
+) -> None:
+    """A run stopped between SNS accepting a text and the notice recording it would have the text sent again:
+    with under FINISH_MARGIN_MS left, the mention is left as it is and its record fails, to be retried."""
+    ann = world.add_agent("Ann", ANN, at=datetime.now(UTC))
+    mention = world.mention("1", datetime.now(UTC))
+    records = new_mention_records(aws)
+    runtime = FunctionRuntime(aws.template.functions, log=lambda _line: None, environments=aws.environments)
+    nearly_over = LambdaContext("DispatcherFunction", FINISH_MARGIN_MS // 1000 - 1, "nearly-over")
+
+    with pytest.raises(BatchProcessingError):  # every record of the batch failed: Lambda retries it whole
+        runtime.handler("DispatcherFunction")({"Records": records}, nearly_over)
+    assert world.stored(mention.id).status is MentionStatus.NEW and texts() == []
+
+    assert handlers("DispatcherFunction")({"Records": records}) == {"batchItemFailures": []}
+    assert world.stored(mention.id).assigned_to == [ann] and len(texts_to(ANN)) == 1

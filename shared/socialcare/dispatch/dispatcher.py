@@ -44,7 +44,14 @@ from socialcare.data.reply_addresses import ReplyAddressStore
 from socialcare.data.sms_codes import AlertCodeStore
 from socialcare.data.tokens import TokenStore, new_reply_link
 from socialcare.dispatch.delivery import NoticeDelivery, Prepared, earlier_in_conversation
-from socialcare.dispatch.notifier import Notifier, NotifierSettings, RemainingMs, claim_window
+from socialcare.dispatch.notifier import (
+    InvocationEndingSoon,
+    Notifier,
+    NotifierSettings,
+    RemainingMs,
+    claim_window,
+    time_is_short,
+)
 from socialcare.dispatch.recent_writes import RecentWrites
 from socialcare.dispatch.routing import (
     DEFAULT_DEADLINES,
@@ -158,7 +165,10 @@ class Dispatcher:
         `stored` is the mention as the table stream delivered it: not read again, but not trusted either (the
         record may be a redelivery, the text may have been edited since); the assignment's transaction expects
         its status and text, and when they changed the mention is read and dispatched as it is now.
-        `remaining_ms` tells what is left of the invocation (how long a notice may be claimed)."""
+        `remaining_ms` tells what is left of the invocation (how long a notice may be claimed); with too
+        little left, nothing is started and InvocationEndingSoon is raised, for a later run to dispatch it."""
+        if time_is_short(remaining_ms):
+            raise InvocationEndingSoon(mention_id)
         unverified = stored is not None
         mention = stored if stored is not None else self.mentions.get(mention_id)
         if mention is None:

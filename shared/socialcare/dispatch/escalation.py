@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from socialcare.data.replies import ReplyStore, get_reply_store
 from socialcare.dispatch.dispatcher import CLOSED_STATUSES, Dispatcher
-from socialcare.dispatch.notifier import RemainingMs
+from socialcare.dispatch.notifier import InvocationEndingSoon, RemainingMs, time_is_short
 from socialcare.dispatch.routing import (
     MAX_ESCALATION_LEVEL,
     Priority,
@@ -42,9 +42,6 @@ DELIVERY_GRACE = timedelta(minutes=1)
 # A mention whose reply is on its way is looked at again this much later (a post takes seconds; its retries
 # after throttling take minutes).
 IN_FLIGHT_RECHECK = timedelta(minutes=1)
-# A sweep starts nothing new with less than this left of its invocation: a run stopped between sending a
-# text and recording it leaves the text to be sent again. What it leaves is the next sweep's, a minute later.
-FINISH_MARGIN_MS = 10_000
 
 
 @dataclass
@@ -83,6 +80,9 @@ class Escalator:
                 return report
             try:
                 self._handle(mention, now, report)
+            except InvocationEndingSoon:
+                report.left_for_next_sweep = True
+                return report
             except Exception:  # one mention's trouble must not stop the others
                 report.errors += 1
                 logger.exception("escalation failed for a mention", mention_id=mention.id)
@@ -90,7 +90,9 @@ class Escalator:
         return report
 
     def _time_is_short(self, report: SweepReport) -> bool:
-        if self.remaining_ms is None or self.remaining_ms() >= FINISH_MARGIN_MS:
+        """Whether to stop here (socialcare.dispatch.notifier.FINISH_MARGIN_MS): what is left is the next
+        sweep's, a minute later."""
+        if not time_is_short(self.remaining_ms):
             return False
         if not report.left_for_next_sweep:
             logger.warning("sweep stopped before its invocation ends; the next sweep goes on")

@@ -26,6 +26,17 @@ if TYPE_CHECKING:  # socialcare.dispatch.mail is imported only when emails go th
 DEFAULT_CLAIM = timedelta(minutes=1)
 # What is left of this invocation, in milliseconds (the Lambda context's get_remaining_time_in_millis).
 RemainingMs = Callable[[], int]
+# A run starts no new delivery with less than this left: one stopped between SNS accepting a text and the
+# notice recording it leaves that text to be sent again by the next run.
+FINISH_MARGIN_MS = 10_000
+
+
+class InvocationEndingSoon(Exception):
+    """Too little of the invocation is left to start a delivery: the mention is left for a later run."""
+
+
+def time_is_short(remaining_ms: RemainingMs | None) -> bool:
+    return remaining_ms is not None and remaining_ms() < FINISH_MARGIN_MS
 
 
 def claim_window(remaining_ms: RemainingMs | None) -> timedelta:
