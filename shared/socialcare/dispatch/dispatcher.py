@@ -137,18 +137,16 @@ class Dispatcher:
         self.delivery = NoticeDelivery(settings, mentions, agents, store, notifier)
         self._recent = RecentWrites()
         self._roster: tuple[float, Roster] | None = None
-        self._roster_reused = False  # whether the last roster() call returned the one read before
 
-    def roster(self) -> Roster:
-        """The roster, read at most once per ROSTER_REUSE seconds (this process's own assignments since are
-        merged in by _RecentWrites). Never stale where it matters: the assignment expects the roster's version
-        it was decided on, and a changed roster is read again."""
+    def roster(self, *, fresh: bool = False) -> Roster:
+        """The roster, read at most once per ROSTER_REUSE seconds unless `fresh` (this process's own
+        assignments since are merged in by _RecentWrites). Never stale where it matters: the assignment
+        expects the roster's version it was decided on, and a changed roster is read again."""
         read = self._roster
-        if read is not None and time.monotonic() - read[0] < ROSTER_REUSE:
-            self._roster_reused = True
+        if not fresh and read is not None and time.monotonic() - read[0] < ROSTER_REUSE:
             return read[1]
         roster = self.store.roster()
-        self._roster, self._roster_reused = (time.monotonic(), roster), False
+        self._roster = (time.monotonic(), roster)
         return roster
 
     # ---------------------------------------------------------------- dispatch
@@ -205,8 +203,9 @@ class Dispatcher:
         """Decide who is told and record it in one transaction; what was read from an index and turns out
         stale is read again consistently and decided again. An Outcome when nothing was recorded."""
         language = guess_language(mention.text)
+        kept = self._roster
         roster = self.roster()
-        reused = self._roster_reused
+        reused = kept is not None and kept[1] is roster
         history = (
             self.store.conversation_history(mention.conversation_id)
             if mention.conversation_id and not starts_its_thread(mention)
@@ -236,8 +235,7 @@ class Dispatcher:
             )
             if not assignment.agents:
                 if reused:  # a wait is not checked against the roster's version: read the roster now
-                    self._roster, reused = None, False
-                    roster = self.roster()
+                    roster, reused = self.roster(fresh=True), False
                     cursor = self._recent.cursor_or(roster.last_assigned)
                     continue
                 return self._wait(mention, priority, assignment.reason, now)
@@ -263,8 +261,7 @@ class Dispatcher:
                     cursor, version = self.store.cursor()
                     if version != roster.version:  # an agent was added, removed or changed since
                         logger.info("the roster changed; reading it again", mention_id=mention.id)
-                        self._roster, reused = None, False
-                        roster = self.roster()
+                        roster, reused = self.roster(fresh=True), False
         raise StorageUnavailable(f"mention {mention.id}: routing data kept changing; will retry")
 
     def _announce(
