@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from infra.cli.connection import CliError, stack_outputs
 from infra.cli.inputs import check_platforms, instant, time_zone
 
-# boto3 and the domain (pydantic) are imported by the commands that use them, not by `socialcare --help`.
+# The SDK and the domain (pydantic) are imported by the commands that use them, not by `socialcare --help`.
 if TYPE_CHECKING:
     from socialcare.data.agents import AgentRecord
     from socialcare.models import Agent
@@ -18,15 +18,14 @@ if TYPE_CHECKING:
 
 
 def agent_service(arguments: argparse.Namespace) -> "AgentService":
-    import boto3
-
+    from socialcare.aws_clients import client as aws_client
     from socialcare.data import table
     from socialcare.data.agents import AgentStore
     from socialcare.people.agents import AgentService
 
     outputs = stack_outputs(arguments)
     return AgentService(
-        AgentStore(table(outputs["TableName"])), boto3.client("sns"), outputs["NotificationTopicArn"]
+        AgentStore(table(outputs["TableName"])), aws_client("sns"), outputs["NotificationTopicArn"]
     )
 
 

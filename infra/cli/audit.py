@@ -9,7 +9,7 @@ from infra.cli.inputs import instant
 
 
 def cmd_audit(arguments: argparse.Namespace) -> None:
-    # boto3 and the data layer are imported by the command, not by `socialcare --help`.
+    # The SDK and the data layer are imported by the command, not by `socialcare --help`.
     from socialcare.data import table
     from socialcare.data.team import TeamStore
 

@@ -29,9 +29,9 @@ def not_running() -> CliError:
 
 def stack_outputs(arguments: argparse.Namespace) -> dict[str, str]:
     if arguments.stack:
-        import boto3
+        from socialcare.aws_clients import client as aws_client
 
-        answer = boto3.client("cloudformation").describe_stacks(StackName=arguments.stack)
+        answer = aws_client("cloudformation").describe_stacks(StackName=arguments.stack)
         return {o["OutputKey"]: o["OutputValue"] for o in answer["Stacks"][0].get("Outputs", [])}
     # Point every client at the local stack's moto server.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")

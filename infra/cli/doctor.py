@@ -83,10 +83,11 @@ def agent_findings(outputs: dict[str, str], now: datetime) -> list[Finding]:
 
 
 def sms_findings() -> list[Finding]:
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    sns = boto3.client("sns")
+    from socialcare.aws_clients import client as aws_client
+
+    sns = aws_client("sns")
     findings: list[Finding] = []
     try:
         sandbox = sns.get_sms_sandbox_account_status()["IsInSandbox"]
@@ -110,9 +111,9 @@ def alarm_findings(outputs: dict[str, str]) -> list[Finding]:
     prefix = outputs.get("DashboardName")  # alarms are named socialcare-<stage>-..., like the dashboard
     if not prefix:
         return [Finding("alarms", "ok", "none here (the local stack has no CloudWatch)")]
-    import boto3
+    from socialcare.aws_clients import client as aws_client
 
-    pages = boto3.client("cloudwatch").get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix + "-")
+    pages = aws_client("cloudwatch").get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix + "-")
     alarms = [alarm for page in pages for alarm in page.get("MetricAlarms", [])]
     firing = [alarm["AlarmName"] for alarm in alarms if alarm.get("StateValue") == "ALARM"]
     if not alarms:

@@ -1,6 +1,6 @@
 """What the command line accepts, in one place: each reader turns a wrong value into one line saying what is
 wrong and an example that works (argparse prints it as the command's error). Standard library only at
-import: these run before any command imports boto3 (platform names come from the registry when checked)."""
+import: these run before any command imports the SDK (platform names come from the registry when checked)."""
 
 import argparse
 import difflib

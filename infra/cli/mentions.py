@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from infra.cli.connection import CliError, stack_outputs
 from infra.cli.inputs import check_platforms, instant, positive_int
 
-# The data layer (boto3, pydantic) is imported by the commands that read, not by `socialcare --help`.
+# The data layer (botocore, pydantic) is imported by the commands that read, not by `socialcare --help`.
 if TYPE_CHECKING:
     from socialcare.data.mentions import MentionStore
     from socialcare.data.replies import ReplyStore

@@ -14,13 +14,12 @@ if TYPE_CHECKING:  # the AWS SDK and the models load when a command runs, not fo
 
 def read_config_document(outputs: dict[str, str]) -> dict[str, Any]:
     """The configuration document as the stack holds it, one section per secret (output ConfigSecretIds)."""
-    import boto3
-
+    from socialcare.aws_clients import client as aws_client
     from socialcare.platform_config import section_secret_ids
 
     if "ConfigSecretIds" not in outputs:
         raise CliError("the stack has no output ConfigSecretIds: deploy this version of the template")
-    secrets = boto3.client("secretsmanager")
+    secrets = aws_client("secretsmanager")
     document: dict[str, Any] = {}
     for section, secret_id in section_secret_ids(outputs["ConfigSecretIds"]).items():
         text = secrets.get_secret_value(SecretId=secret_id).get("SecretString") or "{}"
@@ -32,9 +31,9 @@ def read_config_document(outputs: dict[str, str]) -> dict[str, Any]:
 
 
 def check_now(outputs: dict[str, str], *, alert: bool) -> "CheckReport":
-    import boto3
     import requests
 
+    from socialcare.aws_clients import client as aws_client
     from socialcare.credentials import run_daily_check
     from socialcare.data import table
     from socialcare.data.agents import AgentStore
@@ -49,7 +48,7 @@ def check_now(outputs: dict[str, str], *, alert: bool) -> "CheckReport":
     if not alert:
         return check_credentials(config, session, utc_now())
     shared_table = table(outputs["TableName"])
-    notifier = SnsNotifier(boto3.client("sns"), outputs["NotificationTopicArn"], AgentStore(shared_table))
+    notifier = SnsNotifier(aws_client("sns"), outputs["NotificationTopicArn"], AgentStore(shared_table))
     return run_daily_check(lambda: config, session, AlertStore(shared_table), notifier, utc_now())
 
 

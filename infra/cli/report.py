@@ -32,7 +32,7 @@ def period_of(arguments: argparse.Namespace, today: date) -> Period:
 
 
 def report_table(arguments: argparse.Namespace) -> Any:
-    from socialcare.data.mentions import table  # the data layer (boto3) only when a report is read
+    from socialcare.data.mentions import table  # the data layer (botocore) only when a report is read
 
     return table(stack_outputs(arguments)["TableName"])
 

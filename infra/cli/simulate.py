@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from infra.cli.connection import CliError, stack_outputs
 from infra.local import OUTPUTS_PATH
 
-# requests, boto3 and the local stack (moto) are imported by the commands that use them, not by --help.
+# requests, the SDK and the local stack (moto) are imported by the commands that use them, not by --help.
 if TYPE_CHECKING:
     import requests
 
@@ -125,7 +125,7 @@ def running_stack_description(arguments: argparse.Namespace) -> dict[str, dict[s
     SOCIALCARE_PARAMETERS may not be in this terminal's environment)."""
     import requests
 
-    stack_outputs(arguments)  # points boto3 at the local stack's moto
+    stack_outputs(arguments)  # points the clients at the local stack's moto
     try:
         description: dict[str, dict[str, str]] = requests.get(
             f"{api_url()}{OUTPUTS_PATH}", timeout=TIMEOUT_S
@@ -154,7 +154,7 @@ def inbound_sms_payload(
 def cmd_sms_reply(arguments: argparse.Namespace) -> None:
     """Publish an agent's text to InboundSmsTopic exactly as AWS does; the stack's TextReplyFunction,
     subscribed like SNS subscribes it, takes it from there."""
-    import boto3
+    from socialcare.aws_clients import client as aws_client
 
     if arguments.stack:
         raise CliError("simulate talks to the local stack only")
@@ -170,7 +170,7 @@ def cmd_sms_reply(arguments: argparse.Namespace) -> None:
     payload = inbound_sms_payload(
         arguments.sender, destination, arguments.text, _last_text_id(arguments.sender)
     )
-    message_id = boto3.client("sns").publish(TopicArn=topic_arn, Message=json.dumps(payload))["MessageId"]
+    message_id = aws_client("sns").publish(TopicArn=topic_arn, Message=json.dumps(payload))["MessageId"]
     if arguments.json:
         print(json.dumps({"topic_arn": topic_arn, "message_id": message_id, "message": payload}, indent=2))
     else:
@@ -259,8 +259,9 @@ def ses_receipt_event(
 
 def cmd_email_reply(arguments: argparse.Namespace) -> None:
     """Store the MIME message where SES's S3 action would and run the receipt rule's Lambda action."""
-    import boto3
     import requests
+
+    from socialcare.aws_clients import client as aws_client
 
     if arguments.stack:
         raise CliError("simulate talks to the local stack only")
@@ -274,7 +275,7 @@ def cmd_email_reply(arguments: argparse.Namespace) -> None:
         arguments.to, arguments.sender, arguments.text, quoted, auto_reply=arguments.auto_reply
     )
     message_id = uuid.uuid4().hex
-    boto3.client("s3").put_object(Bucket=bucket, Key=f"inbound/{message_id}", Body=message.as_bytes())
+    aws_client("s3").put_object(Bucket=bucket, Key=f"inbound/{message_id}", Body=message.as_bytes())
     event = ses_receipt_event(
         message_id, message, arguments.to, dkim=arguments.dkim.upper(), spf=arguments.spf.upper()
     )

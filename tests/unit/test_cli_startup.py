@@ -99,21 +99,23 @@ def test_the_install_progress_passes_uv_summaries_and_errors_without_its_package
     assert completed.stderr == "error: a failure uv reports\n"
 
 
-def test_a_command_that_reads_loads_the_sdk_without_crt_or_pyopenssl() -> None:
-    """A reading command brings boto3 in, but not the AWS CRT nor pyOpenSSL (botocore uses neither: it
-    would only pay their import)."""
+def test_a_command_that_reads_loads_the_sdk_without_boto3_crt_or_pyopenssl() -> None:
+    """A reading command brings botocore in, but not boto3 (its s3transfer and resources), the AWS CRT nor
+    pyOpenSSL: the commands use none of them, and would only pay their import."""
     code = (
-        "import sys\n"
+        "import os, sys\n"
         "import infra.cli\n"
         "def read(arguments):\n"
-        "    import boto3\n"
-        "    boto3.client('dynamodb', region_name='us-east-1')\n"
+        "    from socialcare.data.dynamo import client\n"
+        "    os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1')\n"
+        "    client()\n"
         "infra.cli.build_parser = lambda *_: type('P', (), {'parse_args': lambda self, argv: "
         "type('A', (), {'run': staticmethod(read)})()})()\n"
         "infra.cli.main([])\n"
-        "print(sorted(m for m in ('boto3', 'OpenSSL', 'cryptography', 'awscrt') if sys.modules.get(m)))\n"
+        "sdk = ('botocore', 'boto3', 'OpenSSL', 'cryptography', 'awscrt')\n"
+        "print(sorted(m for m in sdk if sys.modules.get(m)))\n"
     )
     completed = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
-    assert completed.stdout.strip() == "['boto3']"
+    assert completed.stdout.strip() == "['botocore']"

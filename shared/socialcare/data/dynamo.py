@@ -22,10 +22,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from socialcare.aws_clients import client as aws_client
+from socialcare.data.attribute_values import from_attribute, to_attribute
 from socialcare.errors import StorageUnavailable
 from socialcare.singletons import one_per_process
 
@@ -43,42 +43,26 @@ MAX_TRANSACTION_ACTIONS = 100  # DynamoDB's limit of actions in one TransactWrit
 @one_per_process
 def client() -> "DynamoDBClient":
     """This process's DynamoDB client: every store's table shares its connections."""
-    return boto3.client("dynamodb")
+    dynamodb: DynamoDBClient = aws_client("dynamodb")
+    return dynamodb
 
 
 def table(table_name: str) -> "Table":
     return Table(client(), table_name)
 
 
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
 # The request parameters that hold items, keys or values (each a map of attributes) and the answers' ones.
 _ATTRIBUTE_MAPS = ("Item", "Key", "ExpressionAttributeValues", "ExclusiveStartKey")
 
 
 def to_wire(attributes: Mapping[str, Any]) -> dict[str, Any]:
     """Python values as DynamoDB's attribute values ({"S": ...}, {"N": ...}, ...)."""
-    return {name: _attribute(value) for name, value in attributes.items()}
-
-
-def _attribute(value: Any) -> Any:
-    """boto3's serialization, with the types an item is mostly made of taken first: its serializer asks
-    each value for every type in turn, a tenth of a put's own work."""
-    kind = type(value)
-    if kind is str:
-        return {"S": value}
-    if kind is bool:
-        return {"BOOL": value}
-    if kind is dict:
-        return {"M": {key: _attribute(item) for key, item in value.items()}}
-    if kind is list:
-        return {"L": [_attribute(item) for item in value]}
-    return _SERIALIZER.serialize(value)  # numbers (checked for DynamoDB's precision), sets, bytes, None
+    return {name: to_attribute(value) for name, value in attributes.items()}
 
 
 def from_wire(attributes: Mapping[str, Any]) -> dict[str, Any]:
     """DynamoDB's attribute values as Python values (numbers as Decimal)."""
-    return {name: _DESERIALIZER.deserialize(value) for name, value in attributes.items()}
+    return {name: from_attribute(value) for name, value in attributes.items()}
 
 
 def _request(arguments: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
-
+from socialcare.aws_clients import client as aws_client
 from socialcare.data import table
 from socialcare.data.agents import AgentStore, agent_id_for
 from socialcare.data.dispatch import (
@@ -418,7 +417,7 @@ def build_dispatcher(settings: DispatchSettings, sns: Any | None = None) -> Disp
     notifier = Notifier(
         settings,
         TokenStore(resource),
-        sns or boto3.client("sns"),
+        sns or aws_client("sns"),
         AlertCodeStore(resource),
         addresses=ReplyAddressStore(resource),
     )

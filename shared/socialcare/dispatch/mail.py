@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-import boto3
+from socialcare.aws_clients import client as aws_client
 
 SENDER_NAME = "Social Care"
 
@@ -40,4 +40,4 @@ class SesMailer:
 
 
 def ses_mailer() -> SesMailer:
-    return SesMailer(boto3.client("sesv2"))
+    return SesMailer(aws_client("sesv2"))

@@ -10,8 +10,7 @@
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import boto3
-
+from socialcare.aws_clients import client as aws_client
 from socialcare.settings import Texting
 
 
@@ -54,5 +53,5 @@ class TwoWaySmsSender:
 def sms_sender(settings: Texting, sns: Any | None = None) -> SmsSender:
     """The sender the settings ask for. The End User Messaging client is created only when it is used."""
     if settings.sms_origination_number and not settings.sms_via_sns:
-        return TwoWaySmsSender(boto3.client("pinpoint-sms-voice-v2"), settings.sms_origination_number)
-    return SnsSmsSender(sns or boto3.client("sns"))
+        return TwoWaySmsSender(aws_client("pinpoint-sms-voice-v2"), settings.sms_origination_number)
+    return SnsSmsSender(sns or aws_client("sns"))

@@ -578,8 +578,7 @@ class TeamSettings(Table, Notifications, FormKey, OwnAddress, LinkLifetime, Dead
 
 @one_per_process
 def get_team_flow() -> TeamFlow:
-    import boto3
-
+    from socialcare.aws_clients import client as aws_client
     from socialcare.data import table
     from socialcare.replies.forms import get_nonce_key
 
@@ -593,7 +592,7 @@ def get_team_flow() -> TeamFlow:
         tokens=TokenStore(shared_table),
         rollups=RollupStore(shared_table),
         surveys=SurveyStore(shared_table),
-        send_email=sns_email(boto3.client("sns"), settings.notification_topic_arn),
+        send_email=sns_email(aws_client("sns"), settings.notification_topic_arn),
         nonce_key=get_nonce_key,
         base_url=settings.public_base_url,
         deadlines=settings.escalation_deadlines,

@@ -27,8 +27,7 @@ from email.utils import getaddresses
 from html.parser import HTMLParser
 from typing import Any
 
-import boto3
-
+from socialcare.aws_clients import client as aws_client
 from socialcare.data import table
 from socialcare.data.agents import AgentStore, agent_id_for
 from socialcare.data.mentions import MentionStore
@@ -302,7 +301,7 @@ def get_email_reply() -> EmailReply:
         replies=ReplyStore(shared_table),
         agents=AgentStore(shared_table),
         tokens=TokenStore(shared_table),
-        read_raw=s3_reader(boto3.client("s3"), settings.inbound_mail_bucket, "inbound/"),
-        queue=sqs_queue(boto3.client("sqs"), settings.reply_queue_url),
-        email_agent=topic_emailer(boto3.client("sns"), settings.notification_topic_arn),
+        read_raw=s3_reader(aws_client("s3"), settings.inbound_mail_bucket, "inbound/"),
+        queue=sqs_queue(aws_client("sqs"), settings.reply_queue_url),
+        email_agent=topic_emailer(aws_client("sns"), settings.notification_topic_arn),
     )

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
 from pydantic import ConfigDict
 
+from socialcare.aws_clients import client as aws_client
 from socialcare.data import table
 from socialcare.data.agents import AgentRecord, AgentStore
 from socialcare.data.mentions import MentionStore
@@ -324,7 +324,7 @@ def build_text_back(
         replies=ReplyStore(shared_table),
         tokens=TokenStore(shared_table),
         sms=sms or sms_sender(settings),
-        queue=sqs_queue(sqs or boto3.client("sqs"), settings.reply_queue_url),
+        queue=sqs_queue(sqs or aws_client("sqs"), settings.reply_queue_url),
         config=get_platform_config,
     )
 

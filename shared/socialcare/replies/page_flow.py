@@ -30,8 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
-
+from socialcare.aws_clients import client as aws_client
 from socialcare.data import table
 from socialcare.data.agents import AgentRecord, AgentStore
 from socialcare.data.mentions import MentionStore
@@ -524,7 +523,7 @@ def get_reply_flow() -> ReplyFlow:
         mentions=MentionStore(shared_table),
         replies=ReplyStore(shared_table),
         agents=AgentStore(shared_table),
-        queue=sqs_queue(boto3.client("sqs"), settings.reply_queue_url),
+        queue=sqs_queue(aws_client("sqs"), settings.reply_queue_url),
         nonce_key=get_nonce_key,
         config=get_platform_config,
         request_survey=SurveyStore(shared_table).request,

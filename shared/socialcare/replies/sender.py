@@ -43,10 +43,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-import boto3
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
 
+from socialcare.aws_clients import client as aws_client
 from socialcare.data import table
 from socialcare.data.agents import AgentStore, agent_id_for
 from socialcare.data.mentions import OPEN_STATUSES, MentionStore
@@ -622,7 +622,7 @@ class SenderSettings(Table, Notifications, ReplyQueue, PublicUrl, Texting, Platf
 def get_reply_sender() -> ReplySender:
     settings = load(SenderSettings)
     shared_table = table(settings.table_name)
-    sns = boto3.client("sns")
+    sns = aws_client("sns")
     return ReplySender(
         replies=ReplyStore(shared_table),
         mentions=MentionStore(shared_table),
@@ -630,7 +630,7 @@ def get_reply_sender() -> ReplySender:
         notifier=SnsNotifier(
             sns, settings.notification_topic_arn, AgentStore(shared_table), sms_sender(settings, sns)
         ),
-        sqs=boto3.client("sqs"),
+        sqs=aws_client("sqs"),
         queue_url=settings.reply_queue_url,
         session=requests.Session(),  # kept warm between invocations: one TLS handshake per platform
         survey_links=source_survey_links(SurveyStore(shared_table), settings.public_base_url),
