@@ -20,7 +20,7 @@ from socialcare.dispatch.dispatcher import (
 )
 from socialcare.models import utc_now
 from socialcare.observability import logger, metrics
-from socialcare.platforms.metrics import count_for_platform
+from socialcare.platforms.metrics import platform_metrics
 from socialcare.settings import load
 
 load(DispatchSettings)  # at import: a missing variable stops the cold start, naming it
@@ -45,7 +45,7 @@ def record_handler(record: DynamoDBRecord, lambda_context: LambdaContext) -> Non
         if stored is not None:
             # From the customer's post to the first text about it: what the customer waits for first.
             waited = (utc_now() - stored.created_at).total_seconds()
-            count_for_platform("TimeToFirstNotification", stored.platform, max(0.0, waited), unit="Seconds")
+            platform_metrics(stored.platform, seconds={"TimeToFirstNotification": max(0.0, waited)})
 
 
 @logger.inject_lambda_context

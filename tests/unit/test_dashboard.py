@@ -1,6 +1,7 @@
 """Every metric the dashboard shows, and every metric an alarm watches, in the functions' own namespace is
 emitted by some code path: a Powertools `metrics.add_metric(name=...)` (dimension `service`) or a
-`count_for_platform(name, ...)` (dimensions `platform` and `service`), found in the source by its name."""
+`platform_metrics(platform, counts={name: ...}, seconds={name: ...})` (dimensions `platform` and `service`),
+found in the source by its name."""
 
 import ast
 import json
@@ -31,18 +32,27 @@ def emitted() -> dict[str, list[re.Pattern[str]]]:
                 continue
             called = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
             if called == "add_metric":
-                name = next((k.value for k in node.keywords if k.arg == "name"), None)
+                names = [k.value for k in node.keywords if k.arg == "name"]
                 kind = "plain"
-            elif called == "count_for_platform" and node.args:
-                name, kind = node.args[0], "platform"
+            elif called == "platform_metrics":
+                names = [key for k in node.keywords for key in metric_names(k.value)]
+                kind = "platform"
             else:
                 continue
-            if isinstance(name, ast.Constant) and isinstance(name.value, str):
-                found[kind].append(re.compile(re.escape(name.value)))
-            elif isinstance(name, ast.JoinedStr):
-                parts = [re.escape(p.value) if isinstance(p, ast.Constant) else r"\w+" for p in name.values]
-                found[kind].append(re.compile("".join(parts)))
+            for name in names:
+                if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                    found[kind].append(re.compile(re.escape(name.value)))
+                elif isinstance(name, ast.JoinedStr):
+                    parts = [
+                        re.escape(p.value) if isinstance(p, ast.Constant) else r"\w+" for p in name.values
+                    ]
+                    found[kind].append(re.compile("".join(parts)))
     return found
+
+
+def metric_names(argument: ast.expr) -> list[ast.expr]:
+    """The keys of the dicts written in a `platform_metrics` argument (`{...}`, or `{...} if ... else {}`)."""
+    return [key for node in ast.walk(argument) if isinstance(node, ast.Dict) for key in node.keys if key]
 
 
 def dashboard_body(template: dict[str, Any]) -> str:
@@ -135,3 +145,42 @@ def test_every_function_has_an_errors_alarm_and_dashboard_lines(template: dict[s
     for metric in ("Errors", "Throttles", "Duration"):
         assert dashboard_body(template).count(f'"AWS/Lambda","{metric}"') == len(functions)
     assert lines == functions
+
+
+def emf_records(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_a_platforms_metrics_of_one_moment_go_out_in_one_record(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from socialcare.platforms.metrics import platform_metrics
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "socialcare-dev")
+    platform_metrics("x", counts={"RepliesSent": 1, "RepliesFailed": 0}, seconds={"FirstResponseTime": 42.5})
+    platform_metrics("a-company-blog", counts={"MentionsReceived": 2})
+    first, second = emf_records(capsys.readouterr().out)
+    assert (first["platform"], first["RepliesSent"], first["FirstResponseTime"]) == ("x", [1.0], [42.5])
+    assert "RepliesFailed" not in first  # a count of 0 is left out
+    metrics = first["_aws"]["CloudWatchMetrics"][0]
+    assert {m["Name"]: m["Unit"] for m in metrics["Metrics"]} == {
+        "RepliesSent": "Count",
+        "FirstResponseTime": "Seconds",
+    }
+    # The dashboard's and the alarms' lines: the platform and the service.
+    assert (
+        sorted(metrics["Dimensions"][0]) == ["platform", "service"] and first["service"] == "socialcare-dev"
+    )
+    assert (second["platform"], second["MentionsReceived"]) == ("source", [2.0])  # sources share one line
+
+
+def test_no_platform_metric_goes_out_where_metrics_are_turned_off(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from socialcare.platforms.metrics import platform_metrics
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    platform_metrics("x", counts={"MentionsReceived": 1})
+    assert emf_records(capsys.readouterr().out) == []

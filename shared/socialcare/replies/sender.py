@@ -61,7 +61,7 @@ from socialcare.observability import logger, metrics
 from socialcare.platform_config import PlatformConfig, get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import DEFAULT_TIMEOUT, PermanentFailure, ReplyTarget, RetryLater
-from socialcare.platforms.metrics import count_for_platform
+from socialcare.platforms.metrics import platform_metrics
 from socialcare.settings import (
     FormKey,
     Notifications,
@@ -333,9 +333,11 @@ class ReplySender:
         if reply.via == "email" and record.marked:
             self._confirm_email(reply, mention)
         metrics.add_metric(name="RepliesSent", unit=MetricUnit.Count, value=1)
-        count_for_platform("RepliesSent", mention.platform)
-        if first and seconds is not None:
-            count_for_platform("FirstResponseTime", mention.platform, seconds, unit="Seconds")
+        platform_metrics(
+            mention.platform,
+            counts={"RepliesSent": 1},
+            seconds={"FirstResponseTime": seconds} if first and seconds is not None else None,
+        )
         logger.info(
             "reply sent",
             reply_id=reply.reply_id,
@@ -443,7 +445,7 @@ class ReplySender:
             logger.error("lost the lease before recording a failure", reply_id=reply.reply_id)
             return
         metrics.add_metric(name="RepliesFailed", unit=MetricUnit.Count, value=1)
-        count_for_platform("RepliesFailed", reply.platform)
+        platform_metrics(reply.platform, counts={"RepliesFailed": 1})
         logger.warning(
             "reply failed", reply_id=reply.reply_id, code=failure.code, alert_leads=failure.alert_leads
         )

@@ -36,7 +36,7 @@ from socialcare.observability import logger, metrics
 from socialcare.platform_config import get_platform_config
 from socialcare.platforms import registry
 from socialcare.platforms.base import PlatformAdapter, TextFetcher, WebhookRequest, WebhookRoute
-from socialcare.platforms.metrics import count_for_platform
+from socialcare.platforms.metrics import platform_metrics
 
 MAX_BODY_BYTES = 1024 * 1024
 # What the encoding check of json_body looks for can only come from a \uD800-\uDFFF escape (UTF-8 bytes
@@ -67,10 +67,12 @@ def receive(
     result = ingest(delivery, get_mention_store(), fetch_text=fetch_text, delivery_id=delivery_id)
     metrics.add_metric(name="MentionsStored", unit=MetricUnit.Count, value=len(result.stored))
     # Per platform, customers' mentions only (our own posts come back as events too).
-    for platform, count in Counter(m.platform for m in delivery.mentions if not m.is_ours).items():
-        count_for_platform("MentionsReceived", platform, count)
-    for platform, count in Counter(m.platform for m in result.stored if not m.is_ours).items():
-        count_for_platform("MentionsStored", platform, count)
+    received = Counter(m.platform for m in delivery.mentions if not m.is_ours)
+    stored = Counter(m.platform for m in result.stored if not m.is_ours)
+    for platform in received | stored:
+        platform_metrics(
+            platform, counts={"MentionsReceived": received[platform], "MentionsStored": stored[platform]}
+        )
     metrics.add_metric(name="DuplicateMentions", unit=MetricUnit.Count, value=result.duplicates)
     if result.text_pending:
         metrics.add_metric(name="MentionTextsPending", unit=MetricUnit.Count, value=result.text_pending)
