@@ -12,6 +12,7 @@ once (the local stack runs functions in threads)."""
 import threading
 from typing import Any
 
+from botocore.config import Config
 from botocore.session import Session, get_session
 
 from socialcare.singletons import one_per_process
@@ -24,7 +25,7 @@ def session() -> Session:
     return get_session()
 
 
-def client(service: str) -> Any:
+def client(service: str, config: Config | None = None) -> Any:
     """A new client of `service` (a botocore service name: "dynamodb", "sns", "sqs", ...)."""
     with _CREATING:
-        return session().create_client(service)
+        return session().create_client(service, config=config)

@@ -22,6 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from socialcare.aws_clients import client as aws_client
@@ -42,8 +43,12 @@ MAX_TRANSACTION_ACTIONS = 100  # DynamoDB's limit of actions in one TransactWrit
 # ---------------------------------------------------------------- the table
 @one_per_process
 def client() -> "DynamoDBClient":
-    """This process's DynamoDB client: every store's table shares its connections."""
-    dynamodb: DynamoDBClient = aws_client("dynamodb")
+    """This process's DynamoDB client: every store's table shares its connections.
+
+    Without botocore's check of each request against the API's model: every request is built here, by
+    `Table`, and DynamoDB checks each one itself (a ValidationException). The check walked every attribute of
+    every item, a twentieth of a warm webhook's time; botocore offers the switch for this reason."""
+    dynamodb: DynamoDBClient = aws_client("dynamodb", Config(parameter_validation=False))
     return dynamodb
 
 
