@@ -3,11 +3,11 @@ emailed about a failing or soon-expiring one once a day until it is fixed (socia
 
 from typing import Any
 
-import boto3
 import requests
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from socialcare.aws_clients import client as aws_client
 from socialcare.credentials import run_daily_check
 from socialcare.data import table
 from socialcare.data.agents import AgentStore
@@ -31,7 +31,7 @@ session = requests.Session()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     shared_table = table(settings.table_name)
-    notifier = SnsNotifier(boto3.client("sns"), settings.notification_topic_arn, AgentStore(shared_table))
+    notifier = SnsNotifier(aws_client("sns"), settings.notification_topic_arn, AgentStore(shared_table))
     report = run_daily_check(get_platform_config, session, AlertStore(shared_table), notifier, utc_now())
     metrics.add_metric(name="CredentialProblems", unit=MetricUnit.Count, value=len(report.problems))
     return report.to_dict()

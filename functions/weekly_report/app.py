@@ -3,9 +3,9 @@
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from socialcare.aws_clients import client as aws_client
 from socialcare.data.agents import get_agent_store
 from socialcare.data.rollups import claim_weekly_report, get_rollup_store
 from socialcare.measures.weekly_report import send_to_leads, week_ending_yesterday, weekly_email
@@ -25,7 +25,7 @@ settings = load(WeeklyReportSettings)  # at import: a missing variable stops the
 @one_per_process
 def sns() -> Any:
     """Made on the run that sends (one an hour a week): a client costs a third of this function's import."""
-    return boto3.client("sns")
+    return aws_client("sns")
 
 
 @logger.inject_lambda_context

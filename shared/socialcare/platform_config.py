@@ -1,18 +1,18 @@
 """The platform configuration document: one section per platform adapter ({"x": {...}, "meta": {...},
 "sources": {...}}), each in a Secrets Manager secret of its own, so each function reads only the sections it
 uses (the X webhook cannot read Meta's token: its role may read the x secret alone). A section is read on
-first use, through Powertools Parameters, cached for POWERTOOLS_PARAMETERS_MAX_AGE seconds, so a warm function
-does not call Secrets Manager. Each adapter owns its section's model (`section(key, Model)`), so a new
-platform adds a section (and its secret) without a change here."""
+first use, through Powertools Parameters (socialcare.secret_store), cached for POWERTOOLS_PARAMETERS_MAX_AGE
+seconds, so a warm function does not call Secrets Manager. Each adapter owns its section's model
+(`section(key, Model)`), so a new platform adds a section (and its secret) without a change here."""
 
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from socialcare.modeling import Model
+from socialcare.secret_store import read_secret_document
 from socialcare.settings import PlatformSections, load
 
 # Each section as validated from the value it was read from: Powertools hands back the same object while it
@@ -59,7 +59,7 @@ def section_secret_ids(value: str) -> dict[str, str]:
 
 def _read_section(secret_ids: dict[str, str], section: str) -> Any:
     secret_id = secret_ids.get(section, "")
-    return parameters.get_secret(secret_id, transform="json") if secret_id else None
+    return read_secret_document(secret_id) if secret_id else None
 
 
 def get_platform_config() -> PlatformConfig:

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from aws_lambda_powertools.utilities import parameters
-
+from socialcare.secret_store import read_secret
 from socialcare.settings import FormKey, load
 
 MAX_FORM_BYTES = 64 * 1024  # the longest reply anywhere is 10,000 characters, at most 4 bytes each
@@ -29,7 +28,7 @@ def nonce_key_from_config(secret_text: str) -> bytes:
 
 def get_nonce_key() -> bytes:
     # Powertools caches the secret (POWERTOOLS_PARAMETERS_MAX_AGE), like the platform configuration.
-    secret = parameters.get_secret(load(FormKey).reply_form_key_secret_id)
+    secret = read_secret(load(FormKey).reply_form_key_secret_id)
     return nonce_key_from_config(secret if isinstance(secret, str) else bytes(secret).decode("utf-8"))
 
 

@@ -1,0 +1,40 @@
+"""What a cold start imports (its time is `make bench`'s to measure): no function's handler imports boto3.
+Its import loads s3transfer and its resource layer, a third of `import boto3; boto3.client(...)`, and this
+code uses neither: clients come from botocore (socialcare.aws_clients), and Powertools Parameters, whose
+providers import boto3, is imported by the first secret a function reads (socialcare.secret_store)."""
+
+import json
+import subprocess
+import sys
+
+from infra.local.stack import stand_in_environments
+from infra.local.template import load_template
+from tests.conftest import REPO_ROOT
+
+# The template is read with samtranslator, which imports boto3 itself: from then on, an import of boto3 or
+# s3transfer is an ImportError, which names the handler's module that asked for it.
+IMPORT_EVERY_HANDLER = """
+import json, sys
+from infra.local.runtime import FunctionRuntime
+from infra.local.template import load_template
+environments = json.loads(sys.argv[1])
+runtime = FunctionRuntime(load_template().functions, log=lambda _line: None, environments=environments)
+sys.modules.update({"boto3": None, "s3transfer": None})
+for name in environments:
+    runtime.module(name)
+print(json.dumps(sorted(environments)))
+"""
+
+
+def test_no_functions_handler_imports_boto3() -> None:
+    environments = stand_in_environments(load_template())
+    completed = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERY_HANDLER, json.dumps(environments)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "", "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_SERVICE_NAME": "socialcare"},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert json.loads(completed.stdout.strip().splitlines()[-1]) == sorted(environments)  # all imported
