@@ -1,6 +1,8 @@
 """Daily credentials check: every configured platform's credential through its own API; the leads are
 emailed about a failing or soon-expiring one once a day until it is fixed (socialcare.credentials)."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from typing import Any
 
 import requests
@@ -35,3 +37,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     report = run_daily_check(get_platform_config, session, AlertStore(shared_table), notifier, utc_now())
     metrics.add_metric(name="CredentialProblems", unit=MetricUnit.Count, value=len(report.problems))
     return report.to_dict()
+
+
+socialcare.cold_start.ready()  # the cold start is over

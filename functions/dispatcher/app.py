@@ -4,6 +4,8 @@ to Lambda one by one (partial batch failures) and retried; each notification is 
 retry never texts twice. The record's NewImage is the mention as stored: dispatch starts from it instead of
 reading it again (its transaction checks that the mention has not changed since)."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -54,3 +56,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+socialcare.cold_start.ready()  # the cold start is over

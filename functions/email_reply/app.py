@@ -1,6 +1,8 @@
 """Emails agents send back to a notification's reply address: SES's receipt rule stored the raw message in
 the inbound bucket and invokes this with the receipt. The rules live in socialcare.email_reply."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,3 +23,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.info("emailed answer handled", result=outcome.result, reason=outcome.reason)
         results.append(outcome.result)
     return {"results": results}
+
+
+socialcare.cold_start.ready()  # the cold start is over

@@ -5,6 +5,8 @@ retried. Instagram mentions whose text could not be fetched yet are retried firs
 a mention waiting for its text can be dispatched in the same run. Last, answered mentions whose survey delay
 has passed are asked about privately (socialcare.measures.survey_sending)."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -62,3 +64,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.exception("sending surveys failed")
     logger.info("escalation sweep done", extra={"sweep": summary})
     return summary
+
+
+socialcare.cold_start.ready()  # the cold start is over

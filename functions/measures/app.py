@@ -3,6 +3,8 @@ each fact counted once although the stream may deliver a record twice. Records t
 one by one and retried; a fact already counted is skipped. A customer's mention answered for the first time
 is also scheduled for a satisfaction survey after SurveyDelayMinutes (the sweep decides whether to ask)."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from datetime import timedelta
 from typing import Any
 
@@ -52,3 +54,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+socialcare.cold_start.ready()  # the cold start is over

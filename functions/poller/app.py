@@ -1,6 +1,8 @@
 """Scheduled reading of the platforms that never call us (feeds): each schedule's Input names the platform
 adapter to run ({"poller": "feeds"}); the adapter reads its platform and ingests what is new."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from functools import lru_cache, partial
 from typing import Any
 
@@ -50,3 +52,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="PollsFailed", unit=MetricUnit.Count, value=failed)
     logger.info("platform polled", extra={"poller": adapter.webhook, "summary": summary})
     return summary
+
+
+socialcare.cold_start.ready()  # the cold start is over

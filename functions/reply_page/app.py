@@ -1,6 +1,8 @@
 """The agent's reply page: GET /r/<token> shows the mention and the form, POST /r/<token> queues the answer.
 What happens is decided in socialcare.replies.page_flow; this module only speaks HTTP."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -58,3 +60,6 @@ def unexpected(error: Exception) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+socialcare.cold_start.ready()  # the cold start is over

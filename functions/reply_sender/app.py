@@ -2,6 +2,8 @@
 socialcare.replies.sender; this module only walks the SQS batch and reports the records that must come
 back."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -32,3 +34,6 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event, record_handler, processor, context)
+
+
+socialcare.cold_start.ready()  # the cold start is over

@@ -2,6 +2,8 @@
 records a rating or a comment. What happens is decided in socialcare.measures.survey_page; this module
 speaks HTTP."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -58,3 +60,6 @@ def storage_unavailable(error: StorageUnavailable) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+socialcare.cold_start.ready()  # the cold start is over

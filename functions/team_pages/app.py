@@ -3,6 +3,8 @@ the report, and the public /people page. What happens is decided in socialcare.p
 module only
 speaks HTTP."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -140,3 +142,6 @@ def unexpected(error: Exception) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+socialcare.cold_start.ready()  # the cold start is over

@@ -4,6 +4,8 @@ The rules (who may answer, codes, UNDO, STOP) live in socialcare.replies.by_text
 SNS invokes Lambda asynchronously and retries a failed invocation; each text is taken once whatever the
 retries (keyed on its inboundMessageId), and a text whose handling failed is released for the retry."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -25,3 +27,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.info("inbound text handled", result=outcome.result, mention_id=outcome.mention_id)
         results.append(outcome.result)
     return {"results": results}
+
+
+socialcare.cold_start.ready()  # the cold start is over

@@ -2,6 +2,8 @@
 (socialcare.webhook.receive.webhook_app).
 The template's webhook functions all run this handler; API Gateway sends each only its own routes."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -25,3 +27,6 @@ app = webhook_app()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+socialcare.cold_start.ready()  # the cold start is over

@@ -1,6 +1,8 @@
 """The leads' weekly email, from the daily roll-ups: runs every hour and sends on the first run of a Monday
 (UTC) that claims the week, so a repeated or overlapping schedule still sends one email per lead."""
 
+import socialcare.cold_start  # first: no garbage collection while the modules load
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -43,3 +45,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     sent = send_to_leads(sns(), settings.notification_topic_arn, get_agent_store().agents(), subject, body)
     logger.info("weekly report sent", leads=sent, week=week.since.isoformat())
     return {"sent": sent}
+
+
+socialcare.cold_start.ready()  # the cold start is over

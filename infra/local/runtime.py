@@ -13,6 +13,7 @@ the handler's thread runs on, but from then on every AWS call (botocore) and eve
 it makes raises InvocationEnded: a timed-out run cannot write to the table, queue a message or post to a
 platform after its caller has given up on it. Threads the handler started itself are not covered."""
 
+import gc
 import importlib.util
 import logging
 import os
@@ -216,7 +217,12 @@ class FunctionRuntime:
             raise ImportError(f"cannot load {path}")
         module: ModuleType = importlib.util.module_from_spec(module_spec)
         sys.modules[unique_name] = module
-        module_spec.loader.exec_module(module)
+        try:
+            module_spec.loader.exec_module(module)
+        finally:
+            # A handler turns garbage collection off while it loads (socialcare.cold_start) and back on at its
+            # end: an import that fails halfway must not leave it off in this shared process.
+            gc.enable()
         return module
 
     def invoke(self, logical_id: str, event: dict[str, Any], summary: str = "") -> Any:
