@@ -22,6 +22,7 @@ from infra.local.runtime import FunctionRuntime
 from infra.local.stack import REGION, LocalStack
 from infra.local.template import Route, load_template
 from infra.simulator.server import PlatformSimulator
+from socialcare.aws_clients import session as socialcare_session
 
 
 class CallCounter:
@@ -126,8 +127,11 @@ def _provisioned(config: dict[str, Any], counter: "CallCounter") -> tuple[Functi
     boto3.setup_default_session()
     session = boto3.DEFAULT_SESSION
     assert session is not None
-    session.events.register("before-call", counter)
-    session.events.register("before-parameter-build", counter.billed)
+    # The functions' clients come from socialcare's own botocore session (socialcare.aws_clients); the
+    # bench's own setup calls go through boto3's.
+    for events in (session.events, socialcare_session().get_component("event_emitter")):
+        events.register("before-call", counter)
+        events.register("before-parameter-build", counter.billed)
     template = load_template()
     stack = LocalStack(template, endpoint_url=None, api_url="http://127.0.0.1:3000")  # type: ignore[arg-type]
     resolver = stack.provision(config)
@@ -164,6 +168,8 @@ def aws_calls() -> dict[str, Any]:
         posted = [c for c in simulator.calls if c.path.endswith("/2/tweets")]
         assert len(posted) == 1, "the reply reached the platform once"
         reply_units = counter.units
+    # Zero would mean the counter does not see the functions' clients, not that they make no call.
+    assert sum(mention_calls.values()) and sum(reply_calls.values()), "AWS calls were counted"
     return {
         "aws_units": {"mention": dict(mention_units), "reply": dict(reply_units), "view": dict(view_units)},
         "handler_ms": {name: round(seconds * 1000, 1) for name, seconds in walk.durations.items()},

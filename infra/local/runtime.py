@@ -143,10 +143,12 @@ def _install_timeout_guards() -> None:
     global _guards_installed
     import boto3
 
-    # The default session of the moment (mock_aws swaps it for each test); registering again is a no-op.
-    boto3._get_default_session().events.register(
-        "before-call", _refuse_after_timeout, unique_id="socialcare-local-timeout"
-    )
+    from socialcare.aws_clients import session
+
+    # The sessions of the moment: the functions' (socialcare.aws_clients), and boto3's default (mock_aws swaps
+    # it for each test). Registering again is a no-op.
+    for events in (session().get_component("event_emitter"), boto3._get_default_session().events):
+        events.register("before-call", _refuse_after_timeout, unique_id="socialcare-local-timeout")
     with _guards_lock:
         if _guards_installed:
             return
