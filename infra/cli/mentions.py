@@ -2,6 +2,7 @@
 
 import argparse
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from infra.cli.connection import CliError, stack_outputs
@@ -9,22 +10,28 @@ from infra.cli.inputs import check_platforms, instant, positive_int
 
 # The data layer (botocore, pydantic) is imported by the commands that read, not by `socialcare --help`.
 if TYPE_CHECKING:
+    from socialcare.data.dynamo import Table
     from socialcare.data.mentions import MentionStore
     from socialcare.data.replies import ReplyStore
     from socialcare.models import Mention, MentionStatus
 
 
-def mention_store(arguments: argparse.Namespace) -> "MentionStore":
-    from socialcare.data.mentions import MentionStore, table
+def mention_table(arguments: argparse.Namespace) -> "Table":
+    from socialcare.data import table
 
-    return MentionStore(table(stack_outputs(arguments)["TableName"]))
+    return table(stack_outputs(arguments)["TableName"])
+
+
+def mention_store(arguments: argparse.Namespace) -> "MentionStore":
+    from socialcare.data.mentions import MentionStore
+
+    return MentionStore(mention_table(arguments))
 
 
 def reply_store(arguments: argparse.Namespace) -> "ReplyStore":
-    from socialcare.data.mentions import table
     from socialcare.data.replies import ReplyStore
 
-    return ReplyStore(table(stack_outputs(arguments)["TableName"]))
+    return ReplyStore(mention_table(arguments))
 
 
 def with_reply(summary: dict[str, Any], replies: "ReplyStore") -> dict[str, Any]:
@@ -84,29 +91,36 @@ def known_platforms(arguments: argparse.Namespace) -> list[str]:
 def cmd_mentions_list(arguments: argparse.Namespace) -> None:
     if arguments.platform:
         check_platforms([arguments.platform], known_platforms(arguments), "--platform")
-    mentions = mention_store(arguments).list(
-        include_ours=arguments.all,
-        platform=arguments.platform,
-        status=arguments.status,
-        since=arguments.since,
-        limit=arguments.limit,
-    )
+    listing = {
+        "include_ours": arguments.all,
+        "platform": arguments.platform,
+        "since": arguments.since,
+        "limit": arguments.limit,
+    }
     if arguments.json:
         replies = reply_store(arguments)
+        mentions = mention_store(arguments).list(status=arguments.status, **listing)
         document = [with_reply(mention_summary(m), replies) for m in mentions]
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return
-    if not mentions:
+    # The lines are printed from the items as stored: the models (pydantic) are not imported to print them.
+    from socialcare.data.mention_feed import mention_id_of_item, newest_items
+    from socialcare.labels import author_label
+
+    status = arguments.status.value if arguments.status else None
+    items = newest_items(mention_table(arguments), status=status, **listing)
+    if not items:
         print("No mentions.")
         return
     # Ids are as long as the platform makes them (an Instagram DM's is over 100 characters): the column is
     # as wide as the longest one listed, so the columns after it stay aligned.
-    width = max(len(mention.id) for mention in mentions)
-    for mention in mentions:
-        text = mention.text.replace("\n", " ")
-        received = f"{mention.received_at:%Y-%m-%d %H:%M}"
-        status = f"{mention.status.value:<12}"
-        print(f"{received}  {mention.id:<{width}} {status} {mention.author.label}: {text[:60]}")
+    width = max(len(mention_id_of_item(item)) for item in items)
+    for item in items:
+        author = item.get("author") or {}
+        label = author_label(author.get("handle"), author.get("name"), author.get("id", ""))
+        text = item["text"].replace("\n", " ")
+        received = f"{datetime.fromisoformat(item['received_at']):%Y-%m-%d %H:%M}"
+        print(f"{received}  {mention_id_of_item(item):<{width}} {item['status']:<12} {label}: {text[:60]}")
 
 
 def cmd_mentions_show(arguments: argparse.Namespace) -> None:

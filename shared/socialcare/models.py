@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from socialcare.labels import author_label
 from socialcare.modeling import Model
 from socialcare.people.schedules import parse_schedule, parse_time_zone
 
@@ -73,9 +74,8 @@ class Author(Model):
 
     @property
     def label(self) -> str:
-        """How people know them: the @handle where the platform has handles, else the name (Facebook names
-        take no "@"), else the platform's id."""
-        return f"@{self.handle.lstrip('@')}" if self.handle else (self.name or self.id)
+        """How people know them (socialcare.labels)."""
+        return author_label(self.handle, self.name, self.id)
 
 
 class Mention(Model):

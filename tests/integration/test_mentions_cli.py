@@ -96,8 +96,7 @@ def test_list_keeps_its_columns_aligned_whatever_the_length_of_the_ids(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(mentions_cli, "mention_store", lambda _arguments: aws.mention_store())
-    monkeypatch.setattr(mentions_cli, "reply_store", lambda _arguments: ReplyStore(table(aws.table_name)))
+    monkeypatch.setattr(mentions_cli, "mention_table", lambda _arguments: table(aws.table_name))
     webhook = handlers("MetaWebhookFunction")
     long_mid = "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAwMjYyNjg5NzU3OjM0MDI4MjM2Njg0MTcxMDMwMTI0NDI1"
     deliveries = [

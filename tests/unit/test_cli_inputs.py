@@ -104,7 +104,7 @@ def test_an_unexpected_error_is_one_line_without_a_traceback(
         raise KeyError("TableName")
 
     monkeypatch.delenv(cli.DEBUG_VARIABLE, raising=False)
-    monkeypatch.setattr(mentions, "mention_store", broken)
+    monkeypatch.setattr(mentions, "mention_table", broken)
     code, _, err = run(capsys, "mentions", "list")
     assert code == 1
     hint = f"(rerun with {cli.DEBUG_VARIABLE}=1 for the traceback)"

@@ -119,3 +119,17 @@ def test_a_command_that_reads_loads_the_sdk_without_boto3_crt_or_pyopenssl() -> 
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert completed.stdout.strip() == "['botocore']"
+
+
+def test_mentions_list_reads_and_prints_without_the_models() -> None:
+    """`mentions list` prints the items as stored (socialcare.data.mention_feed): what it imports to read and
+    print brings in no pydantic, a quarter of the command's time (`--json` builds the models)."""
+    code = (
+        "import sys\n"
+        "import infra.cli.mentions, socialcare.data.mention_feed, socialcare.labels, socialcare.data.dynamo\n"
+        "print(sorted(m for m in ('pydantic', 'socialcare.models') if m in sys.modules))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "[]"

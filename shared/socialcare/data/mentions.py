@@ -6,11 +6,10 @@ change of a mention's status is conditional on the status it comes from (models.
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from itertools import islice
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,9 +28,9 @@ from socialcare.data.dynamo import (
     table,
     update,
 )
+from socialcare.data.mention_feed import feed_items, newest_items
 from socialcare.data.table_map import (
     CONVERSATIONS,
-    LISTS,
     PENDING,
     PENDING_PARTITION,
     TEXT_PENDING_PK,
@@ -68,8 +67,6 @@ DELIVERY_CLAIM_TTL = timedelta(days=7)
 # ValidationException at write time would be a 5xx, and the platform would resend it for days.
 MAX_ID_BYTES = 512
 MAX_ITEM_BYTES = 350_000
-# The largest page `list` asks for: a query page is at most 1 MB anyway.
-QUERY_PAGE_MAX = 1000
 # What still needs a human, for the team's open work (/team).
 OPEN_STATUSES = (MentionStatus.NEW, MentionStatus.WAITING, MentionStatus.ASSIGNED, MentionStatus.OPENED)
 
@@ -316,7 +313,7 @@ class MentionStore:
         """Customer mentions received since `since` that still need a human (not answered, not gone),
         oldest first: the team's open work."""
         found = []
-        for item in self._query_index(CUSTOMER_INDEX_KEY, since):
+        for item in feed_items(self._table, CUSTOMER_INDEX_KEY, since):
             if item.get("status") in OPEN_STATUSES:
                 found.append(item_to_mention(item))
                 if len(found) >= limit:
@@ -583,29 +580,16 @@ class MentionStore:
         since: datetime | None = None,
         limit: int = 100,
     ) -> list[Mention]:
-        """Newest first, at most `limit`: each index is read newest first, page by page, only until it gave
-        `limit` matches, so a short list costs a page however many mentions the table holds."""
-        index_keys = [CUSTOMER_INDEX_KEY, OURS_INDEX_KEY] if include_ours else [CUSTOMER_INDEX_KEY]
-        mentions: list[Mention] = []
-        for index_key in index_keys:
-            matches = (
-                mention
-                for mention in map(item_to_mention, self._query_index(index_key, since, page_size=limit))
-                if (not platform or mention.platform == platform) and (not status or mention.status == status)
-            )
-            mentions += islice(matches, limit)
-        mentions.sort(key=lambda m: (m.received_at, m.id), reverse=True)
-        return mentions[:limit]
-
-    def _query_index(
-        self, index_key: str, since: datetime | None, page_size: int | None = None
-    ) -> Iterator[dict[str, Any]]:
-        # The list's sort key starts with the ISO time pydantic writes: compare on a UTC, second-precision
-        # prefix.
-        start = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if since is not None else None
-        size = min(page_size, QUERY_PAGE_MAX) if page_size is not None else None
-        query = LISTS.query(index_key, sort_from=start, newest_first=True, page_size=size)
-        yield from query_items(self._table, query)
+        """Newest first, at most `limit` (socialcare.data.mention_feed reads them)."""
+        items = newest_items(
+            self._table,
+            include_ours=include_ours,
+            platform=platform,
+            status=status.value if status else None,
+            since=since,
+            limit=limit,
+        )
+        return [item_to_mention(item) for item in items]
 
 
 @one_per_process

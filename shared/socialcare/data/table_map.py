@@ -95,6 +95,10 @@ def mention_key(mention_id: str) -> Key:
     return {PK: f"MENTION#{mention_id}", SK: "MENTION"}
 
 
+def mention_id_of_key(partition_key: str) -> str:
+    return partition_key.removeprefix("MENTION#")
+
+
 def mention_list_entry(ours: bool, received_at: str, mention_id: str) -> dict[str, str]:
     return LISTS.entry(OURS_LIST if ours else MENTIONS_LIST, f"{received_at}#{mention_id}")
 
