@@ -5,12 +5,14 @@ once the link is opened, and texts that failed delivered by a later sweep."""
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from socialcare.data import table
 from socialcare.data.replies import Reply, ReplyState, reply_to_item
+from socialcare.dispatch import escalation
 from socialcare.dispatch.escalation import Escalator
 from socialcare.dispatch.notifier import NotificationFailed
 from socialcare.models import MentionStatus
@@ -24,6 +26,13 @@ ANN, BEN, LEA = "+14155550101", "+14155550102", "+14155550103"
 @pytest.fixture
 def world(aws: Aws) -> World:
     return make_world(aws)
+
+
+@pytest.fixture(autouse=True)
+def sweeps_take_no_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweeps run on these tests' clock alone: a sweep handles every mention at the `now` it is given,
+    unless a test makes its time pass (SweepClock)."""
+    monkeypatch.setattr(escalation, "_seconds", lambda: 0.0)
 
 
 def minutes(count: float) -> datetime:
@@ -75,6 +84,37 @@ def test_a_sweep_near_its_invocations_end_starts_nothing_and_leaves_it_to_the_ne
     assert report.dispatched == 1 and not report.left_for_next_sweep
     assert {world.stored(m.id).status for m in (first, second)} == {MentionStatus.ASSIGNED}
     assert len(texts_to(ANN)) == 2
+
+
+def test_a_notice_the_sweep_claims_late_in_its_run_is_held_against_other_runs_until_its_invocation_ends(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep reaches the mention 30 s after it started, with 20 s of its invocation left: its claim holds
+    until then (50 s after the sweep's start), so the dispatcher, handling the same mention's stream record
+    5 s later, cannot take the notice while the sweep is texting, and texts nobody a second time."""
+    world.add_agent("Ann", ANN, at=T0)
+    mention = world.mention("1", T0)
+    readings = iter([0.0])
+    monkeypatch.setattr(escalation, "_seconds", lambda: next(readings, 30.0))  # started, then 30 s later
+    started = minutes(1.5)
+    taken_by_another_run: list[bool] = []
+    send = world.dispatcher.notifier.send
+
+    def send_while_another_run_tries(*arguments: Any, **keywords: Any) -> Any:
+        if not taken_by_another_run:
+            later = started + timedelta(seconds=35)
+            claimed = world.dispatcher.store.claim(
+                mention.id, 0, "another run", later, later + timedelta(minutes=1)
+            )
+            taken_by_another_run.append(claimed)
+        return send(*arguments, **keywords)
+
+    monkeypatch.setattr(world.dispatcher.notifier, "send", send_while_another_run_tries)
+    report = Escalator(world.dispatcher, remaining_ms=lambda: 20_000).sweep(started)
+    assert report.dispatched == 1
+    assert taken_by_another_run == [False]
+    assert world.stored(mention.id).notified_at == started + timedelta(seconds=30)  # handled when it was
+    assert len(texts_to(ANN)) == 1
 
 
 def test_first_miss_goes_to_the_next_agent_and_second_to_everyone_and_the_leads(world: World) -> None:

@@ -18,6 +18,7 @@ Each escalation is recorded once: its notice is written first-writer-wins, then 
 expects the previous escalation level, so overlapping runs never tell anyone twice. Notices whose delivery
 failed are retried here until they are delivered, no longer needed, or older than a reply link lives."""
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -57,6 +58,27 @@ class SweepReport:
     left_for_next_sweep: bool = False  # the invocation was nearly over: the rest waits a minute
 
 
+def _seconds() -> float:
+    """The real clock a sweep's time advances by (tests replace it)."""
+    return time.monotonic()
+
+
+@dataclass
+class SweepClock:
+    """A sweep's time: when it started, advanced by the real time it has taken since.
+
+    A sweep lasts up to its invocation's end. A delivery claims its notice until the invocation ends, counted
+    from the `now` it is given (socialcare.dispatch.notifier.claim_window); given the sweep's start instead,
+    a claim made late in the sweep had lapsed before it was made, by the clock of any other run, and the
+    dispatcher took the notice and texted the agent a second time (`make bench` counted one)."""
+
+    started_at: datetime
+    started: float = field(default_factory=lambda: _seconds())
+
+    def now(self) -> datetime:
+        return self.started_at + timedelta(seconds=_seconds() - self.started)
+
+
 class Escalator:
     def __init__(
         self,
@@ -74,19 +96,21 @@ class Escalator:
         self.replies = replies or get_reply_store()
 
     def sweep(self, now: datetime) -> SweepReport:
+        """Everything due at `now`, each mention handled at the time it is handled (SweepClock)."""
         report = SweepReport()
+        clock = SweepClock(now)
         for mention in self.mentions.pending(due_before=now):
             if self._time_is_short(report):
                 return report
             try:
-                self._handle(mention, now, report)
+                self._handle(mention, clock.now(), report)
             except InvocationEndingSoon:
                 report.left_for_next_sweep = True
                 return report
             except Exception:  # one mention's trouble must not stop the others
                 report.errors += 1
                 logger.exception("escalation failed for a mention", mention_id=mention.id)
-        self.retry_undelivered(now, report)
+        self.retry_undelivered(clock.now(), report)
         return report
 
     def _time_is_short(self, report: SweepReport) -> bool:
@@ -244,9 +268,11 @@ class Escalator:
     def retry_undelivered(self, now: datetime, report: SweepReport | None = None) -> None:
         """Deliver notices an earlier run recorded but could not send; give up on those no longer needed."""
         report = report or SweepReport()
+        clock = SweepClock(now)
         for notice in self.store.undelivered(created_before=now - DELIVERY_GRACE):
             if self._time_is_short(report):
                 return
+            now = clock.now()
             try:
                 mention = self.mentions.get(notice.mention_id)
                 if mention is None or mention.is_ours or not _still_needed(mention, notice.created_at):
