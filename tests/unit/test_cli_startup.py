@@ -11,6 +11,13 @@ from tests.conftest import REPO_ROOT
 HEAVY = ("boto3", "botocore", "pydantic", "moto", "requests", "yaml")
 
 
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """`code` in a fresh interpreter of the repository, as a command starts."""
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+
+
 def test_help_imports_no_aws_sdk_and_no_models() -> None:
     code = (
         "import sys\n"
@@ -18,9 +25,7 @@ def test_help_imports_no_aws_sdk_and_no_models() -> None:
         "build_parser().format_help()\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
+    completed = run_python(code)
     assert completed.stdout.strip() == "[]"
 
 
@@ -34,9 +39,7 @@ def test_a_command_imports_only_its_own_group_and_help_lists_every_command() -> 
         "print(sorted(g for g in groups if f'infra.cli.{g}' in sys.modules))\n"
         "print(lazy == build_parser().format_help())\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
+    completed = run_python(code)
     assert completed.stdout.split() == ["['mentions']", "True"]
 
 
@@ -115,9 +118,7 @@ def test_a_command_that_reads_loads_the_sdk_without_boto3_crt_or_pyopenssl() -> 
         "sdk = ('botocore', 'boto3', 'OpenSSL', 'cryptography', 'awscrt')\n"
         "print(sorted(m for m in sdk if sys.modules.get(m)))\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
+    completed = run_python(code)
     assert completed.stdout.strip() == "['botocore']"
 
 
@@ -129,7 +130,5 @@ def test_mentions_list_reads_and_prints_without_the_models() -> None:
         "import infra.cli.mentions, socialcare.data.mention_feed, socialcare.labels, socialcare.data.dynamo\n"
         "print(sorted(m for m in ('pydantic', 'socialcare.models') if m in sys.modules))\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
+    completed = run_python(code)
     assert completed.stdout.strip() == "[]"

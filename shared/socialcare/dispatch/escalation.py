@@ -272,18 +272,18 @@ class Escalator:
         for notice in self.store.undelivered(created_before=now - DELIVERY_GRACE):
             if self._time_is_short(report):
                 return
-            now = clock.now()
+            at = clock.now()  # this notice's moment: its claim runs from it (SweepClock)
             try:
                 mention = self.mentions.get(notice.mention_id)
                 if mention is None or mention.is_ours or not _still_needed(mention, notice.created_at):
-                    self.store.abandon(notice.mention_id, notice.level, "the mention no longer needs it", now)
+                    self.store.abandon(notice.mention_id, notice.level, "the mention no longer needs it", at)
                     report.abandoned += 1
-                elif now - notice.created_at > self.dispatcher.settings.reply_link_ttl:
-                    self.store.abandon(notice.mention_id, notice.level, "too old to matter", now)
+                elif at - notice.created_at > self.dispatcher.settings.reply_link_ttl:
+                    self.store.abandon(notice.mention_id, notice.level, "too old to matter", at)
                     report.abandoned += 1
                     logger.error("notice given up", mention_id=mention.id, escalation_level=notice.level)
                 elif mention.escalation_level >= notice.level:
-                    self.dispatcher.delivery.deliver(notice, mention, now, self.remaining_ms)
+                    self.dispatcher.delivery.deliver(notice, mention, at, self.remaining_ms)
                     report.redelivered += 1
                 # Otherwise the mention has not recorded this notice yet: its dispatch or escalation will.
             except Exception:
