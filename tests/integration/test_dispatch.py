@@ -2,6 +2,7 @@
 zones, round robin and capacity, the conversation's agent, leads, nobody), and that each agent is texted
 and emailed exactly once however often the stream delivers the record or SNS fails."""
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -145,6 +146,69 @@ def test_agents_at_capacity_are_skipped_until_a_mention_is_answered(
     later = WEDNESDAY_NOON + timedelta(minutes=1)
     assert world.dispatcher.dispatch("x-5", later).recipients == (ben,)
     assert len(texts_to(ANN)) == 2 and len(texts_to(BEN)) == 3
+
+
+def test_a_lead_holding_a_burst_has_only_max_open_of_its_assignments_read_per_mention(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody else on shift: the lead takes every mention of a burst and holds them all. Whether the lead has
+    room is decided on as many of its assignments as the limit (they are open), not on the whole burst, so
+    a dispatch does not cost more with every mention the lead holds."""
+    monkeypatch.setenv("MAX_OPEN_ASSIGNMENTS", "2")
+    world = make_world(aws)
+    lea = world.add_agent("Lea", LEA, at=WEDNESDAY_NOON, lead=True)
+    for n in range(12):
+        outcome = world.dispatcher.dispatch(world.mention(str(n), WEDNESDAY_NOON).id, WEDNESDAY_NOON)
+        assert outcome.recipients == (lea,)
+    assert world.dispatcher.store.roster().open_counts[lea] == 12
+
+    statuses_read: list[int] = []
+    assignments_read: list[int] = []
+
+    def count_reads(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name == "BatchGetItem":
+            statuses_read.extend(len(reads["Keys"]) for reads in params["RequestItems"].values())
+        if model.name == "Query" and "OPEN#" in json.dumps(params, default=str):
+            assignments_read.append(params.get("Limit", 10**6))
+
+    events = world.dispatcher.mentions._table.client.meta.events
+    events.register("provide-client-params.dynamodb", count_reads)
+    try:
+        outcome = world.dispatcher.dispatch(world.mention("12", WEDNESDAY_NOON).id, WEDNESDAY_NOON)
+    finally:
+        events.unregister("provide-client-params.dynamodb", count_reads)
+    assert outcome.recipients == (lea,) and "2 or more open" in outcome.reason
+    assert sum(statuses_read) == 2
+    assert sum(assignments_read) <= 2
+
+
+def test_a_capacity_check_closes_answered_assignments_until_it_finds_max_open_still_open(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent holds five (a conversation's follow-ups stay with its agent even at capacity); the first
+    three were answered. The check reads on past them, closes them, and finds the agent still at capacity;
+    once one more is answered, the agent has room again."""
+    monkeypatch.setenv("MAX_OPEN_ASSIGNMENTS", "2")
+    world = make_world(aws)
+    ann = world.add_agent("Ann", ANN, at=WEDNESDAY_NOON)
+    held = [world.mention(str(n), WEDNESDAY_NOON, conversation="1") for n in range(1, 6)]
+    assert [world.dispatcher.dispatch(m.id, WEDNESDAY_NOON).recipients for m in held] == [(ann,)] * 5
+    for mention in held[:3]:
+        world.aws.mention_store().transition(
+            mention.id, set_fields={"status": MentionStatus.ANSWERED}, stop_escalating=True
+        )
+
+    waiting = world.dispatcher.dispatch(world.mention("6", WEDNESDAY_NOON).id, WEDNESDAY_NOON)
+    assert waiting.result == "waiting" and "2 or more open" in waiting.reason
+    assert world.dispatcher.store.roster().open_counts[ann] == 2
+    assert sorted(world.dispatcher.store.open_ids(ann)) == sorted(m.id for m in held[3:])
+
+    world.aws.mention_store().transition(
+        held[3].id, set_fields={"status": MentionStatus.ANSWERED}, stop_escalating=True
+    )
+    later = WEDNESDAY_NOON + timedelta(minutes=1)
+    assert world.dispatcher.dispatch("x-6", later).recipients == (ann,)
+    assert world.dispatcher.store.roster().open_counts[ann] == 2  # x-5 and x-6
 
 
 def test_follow_ups_in_a_conversation_go_to_its_agent(world: World) -> None:

@@ -48,7 +48,7 @@ def test_forty_leads_are_all_assigned_told_and_counted_once(world: World) -> Non
     assert world.stored(mention.id).status is MentionStatus.ASSIGNED
     assert sorted(world.stored(mention.id).assigned_to) == sorted(outcome.recipients)
     assert open_counts(world) == dict.fromkeys(outcome.recipients, 1)
-    assert all(world.dispatcher.store.open_ids(email) == [mention.id] for email in outcome.recipients)
+    assert all(list(world.dispatcher.store.open_ids(email)) == [mention.id] for email in outcome.recipients)
     assert len({phone for phone, _message in texts()}) == LEADS
     assert "unmarked" not in notice_item(world, mention.id)
 

@@ -30,7 +30,7 @@ recipient (their text and email) is recorded (`record_sent`, one write) right af
 retry sends only what is missing; the last one marks the notice delivered and takes it off the UNDELIVERED
 list."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -371,9 +371,11 @@ class DispatchStore:
                 open_counts[str(item["email"])] = max(0, int(item.get("open_count") or 0))
         return Roster(sorted(agents, key=lambda r: r.email), last_assigned, open_counts, version)
 
-    def open_ids(self, email: str) -> list[str]:
-        """The ids of the mentions whose assignment to the agent is not closed (a consistent read)."""
-        query = {
+    def open_ids(self, email: str, page_size: int | None = None) -> Iterator[str]:
+        """The ids of the mentions whose assignment to the agent is not closed (a consistent read), read
+        lazily, `page_size` a Query: a caller that has seen enough reads no further (a lead may hold
+        thousands in a burst)."""
+        query: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": {
                 ":pk": open_count_key(email)["pk"],
@@ -382,7 +384,11 @@ class DispatchStore:
             "ProjectionExpression": "mention_id",
             "ConsistentRead": True,
         }
-        return [str(item["mention_id"]) for item in query_items(self._table, query) if item.get("mention_id")]
+        if page_size is not None:
+            query["Limit"] = page_size
+        for item in query_items(self._table, query):
+            if item.get("mention_id"):
+                yield str(item["mention_id"])
 
     def conversation_history(self, conversation_id: str) -> ConversationHistory:
         """The conversation's mentions (as MentionStore.conversation reads them) and the agents assignments

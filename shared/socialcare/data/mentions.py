@@ -36,6 +36,7 @@ from socialcare.data.table_map import (
     TEXT_PENDING_PK,
     agent_key,
     conversation_entry,
+    mention_id_of_key,
     mention_key,
     mention_list_entry,
     pending_entry,
@@ -218,20 +219,36 @@ class MentionStore:
 
     def get_many(self, mention_identifiers: Iterable[str]) -> dict[str, Mention]:
         """Batched read (BatchGetItem, 100 keys a call)."""
+        found = (item_to_mention(item) for item in self._batch_items(mention_identifiers, {}))
+        return {mention.id: mention for mention in found}
+
+    def statuses(self, mention_identifiers: Iterable[str]) -> dict[str, MentionStatus]:
+        """Each stored mention's status, and nothing else of it (BatchGetItem, 100 keys a call): what a
+        capacity check needs, without whole mentions to transfer and parse. Mentions not stored are absent."""
+        projection = {
+            "ProjectionExpression": "pk, #status",
+            "ExpressionAttributeNames": {"#status": "status"},
+        }
+        return {
+            mention_id_of_key(str(item["pk"])): MentionStatus(item["status"])
+            for item in self._batch_items(mention_identifiers, projection)
+        }
+
+    def _batch_items(
+        self, mention_identifiers: Iterable[str], options: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The stored mentions' items, 100 keys a BatchGetItem, each with `options` (a projection)."""
         wanted = list(dict.fromkeys(mention_identifiers))
-        found: dict[str, Mention] = {}
-        client = self._table
+        items: list[dict[str, Any]] = []
         for start in range(0, len(wanted), 100):
             keys: list[dict[str, str]] = [mention_key(i) for i in wanted[start : start + 100]]
-            request: dict[str, Any] = {self._table.name: {"Keys": keys}}
+            request: dict[str, Any] = {self._table.name: {"Keys": keys, **options}}
             with storage_errors():
                 while request:
-                    answer = client.batch_get_item(RequestItems=request)
-                    for item in answer["Responses"].get(self._table.name, []):
-                        mention = item_to_mention(item)
-                        found[mention.id] = mention
+                    answer = self._table.batch_get_item(RequestItems=request)
+                    items.extend(answer["Responses"].get(self._table.name, []))
                     request = answer.get("UnprocessedKeys") or {}
-        return found
+        return items
 
     def get_with_agent(
         self, mention_identifier: str, agent_email: str

@@ -22,9 +22,10 @@ Everything takes `now` explicitly: tests run it with a controlled clock."""
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from socialcare.aws_clients import client as aws_client
@@ -365,29 +366,35 @@ class Dispatcher:
     def open_counts(self, roster: Roster, agents: Iterable[Agent]) -> dict[str, int]:
         """Open (assigned or opened, not answered) mentions per agent, as far as routing needs them: it only
         asks whether an agent has fewer than max_open. An agent whose open count is below that has room
-        whatever became of its assignments; only for the others are the assignments and their mentions read,
-        and assignments whose mention was answered or is gone are closed on the way, so the counts heal
-        themselves whoever closed it."""
+        whatever became of its assignments; only for the others are the assignments and their mentions'
+        statuses read, and assignments whose mention was answered or is gone are closed on the way, so the
+        counts heal themselves whoever closed it.
+
+        Those reads stop once max_open open ones are found: a lead who takes a viral burst holds thousands,
+        and reading them all for every mention made each dispatch slower than the last. They go max_open
+        assignments a round (one Query page and one BatchGetItem of statuses for every agent still unsure),
+        so an agent at capacity costs those two calls when its first assignments are still open."""
         limit = self.settings.max_open_assignments
         counts: dict[str, int] = {}
-        to_check: dict[str, list[str]] = {}
+        unsure: dict[str, Iterator[str]] = {}
         for agent in agents:
             count = max(roster.open_counts.get(agent.email, 0), self._recent.open_count(agent.email))
-            if count < limit:
-                counts[agent.email] = count
-            else:
-                to_check[agent.email] = self._recent.open_ids(agent.email, self.store.open_ids(agent.email))
-        every_id = {mention_id for ids in to_check.values() for mention_id in ids}
-        found = self.mentions.get_many(every_id) if every_id else {}
-        for email, ids in to_check.items():
-            counts[email] = 0
-            for mention_id in ids:
-                mention = found.get(mention_id)
-                if mention is not None and mention.status in OPEN_STATUSES:
-                    counts[email] += 1
-                else:
-                    self.store.close_open(email, mention_id)
-                    self._recent.forget_open(email, mention_id)
+            counts[agent.email] = count if count < limit else 0
+            if count >= limit:
+                read = self.store.open_ids(agent.email, page_size=limit)
+                unsure[agent.email] = self._recent.open_ids(agent.email, read)
+        while unsure:
+            batch = {email: list(islice(ids, limit)) for email, ids in unsure.items()}
+            statuses = self.mentions.statuses({mention_id for ids in batch.values() for mention_id in ids})
+            for email, ids in batch.items():
+                for mention_id in ids:
+                    if statuses.get(mention_id) in OPEN_STATUSES:
+                        counts[email] += 1
+                    else:
+                        self.store.close_open(email, mention_id)
+                        self._recent.forget_open(email, mention_id)
+                if counts[email] >= limit or len(ids) < limit:
+                    del unsure[email]
         return counts
 
 

@@ -3,7 +3,7 @@ index."""
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from socialcare.data.dispatch import AssignmentWrite
@@ -57,7 +57,14 @@ class RecentWrites:
         with self.lock:
             return sum(1 for at in self.open.get(email, {}).values() if self._fresh(at))
 
-    def open_ids(self, email: str, read: Iterable[str]) -> list[str]:
+    def open_ids(self, email: str, read: Iterable[str]) -> Iterator[str]:
+        """This process's recent assignments to the agent first (the likeliest to be still open), then those
+        `read` has besides, each once; lazily, so a caller that has seen enough leaves `read` unread."""
         with self.lock:
             mine = [m for m, at in self.open.get(email, {}).items() if self._fresh(at)]
-        return list(dict.fromkeys([*read, *mine]))
+        yield from mine
+        seen = set(mine)
+        for mention_id in read:
+            if mention_id not in seen:
+                seen.add(mention_id)
+                yield mention_id
