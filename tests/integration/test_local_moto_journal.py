@@ -2,9 +2,11 @@
 
 import base64
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import moto as moto_package
 import pytest
 import requests
 
@@ -93,6 +95,27 @@ def test_moto_answers_local_names_only(moto: str) -> None:
         moto, data=b"{}", headers={**target, **auth, "origin": "https://evil.example"}, timeout=5
     )
     assert cross_site.status_code == 403 and "access-control-allow-origin" not in cross_site.headers
+
+
+def test_moto_finds_each_requests_backend_without_listing_its_folder_again(
+    moto: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto's server listed its package folder on every request, inside the lock every caller waits on."""
+    folder = os.path.dirname(moto_package.__file__)
+    listed: list[str] = []
+    listdir = os.listdir
+
+    def counting_listdir(path: str = ".") -> list[str]:
+        listed.append(os.fspath(path))
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", counting_listdir)
+    target = {"x-amz-target": "DynamoDB_20120810.ListTables", "content-type": "application/x-amz-json-1.0"}
+    auth = {"authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request"}
+    for _ in range(3):
+        answer = requests.post(moto, data=b"{}", headers={**target, **auth}, timeout=5)
+        assert answer.status_code == 200 and "TableNames" in answer.json()
+    assert folder not in listed
 
 
 def test_a_kept_change_is_replayed_into_a_new_moto(tmp_path: Path) -> None:
