@@ -42,10 +42,12 @@ def spread(values: list[float]) -> float:
     return round(max(values) - min(values), 2)
 
 
-def cold_imports(rounds: int = 7) -> dict[str, Any]:
+def cold_imports(rounds: int = 11) -> dict[str, Any]:
     """Per function: its handler module's import time in a fresh Lambda-like interpreter, over the time of
     `import boto3; boto3.client("dynamodb")` in the same round. Rounds interleave baseline and functions, so a
-    busy machine slows both; the figure is the median of the rounds' ratios of CPU time, with their spread."""
+    busy machine slows both; the figure is the median of the rounds' ratios of CPU time, with their spread.
+    Eleven rounds: the figure is the largest of seventeen medians, and on this 2-core machine one function's
+    rounds range from 1.0 to 1.6, so with seven the largest median swung by a tenth from run to run."""
     functions = function_build_dirs()
     # Each handler validates its own environment at import: it gets the template's, with stand-in names.
     environments = stand_in_environments(load_template())
