@@ -57,7 +57,6 @@ from socialcare.singletons import one_per_process
 
 MENTION_SK = "MENTION"
 CUSTOMER_INDEX_KEY = table_map.MENTIONS_LIST
-OURS_INDEX_KEY = table_map.OURS_LIST
 # Parallel conditional puts for large batches: BatchWriteItem cannot carry a condition, and a condition is
 # what keeps a resent event from overwriting a mention that is already being handled.
 PUT_CONCURRENCY = 16

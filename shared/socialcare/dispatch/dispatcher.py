@@ -379,8 +379,10 @@ class Dispatcher:
         unsure: dict[str, Iterator[str]] = {}
         for agent in agents:
             count = max(roster.open_counts.get(agent.email, 0), self._recent.open_count(agent.email))
-            counts[agent.email] = count if count < limit else 0
-            if count >= limit:
+            if count < limit:
+                counts[agent.email] = count
+            else:  # counted again below, from the assignments themselves
+                counts[agent.email] = 0
                 read = self.store.open_ids(agent.email, page_size=limit)
                 unsure[agent.email] = self._recent.open_ids(agent.email, read)
         while unsure:
