@@ -83,28 +83,40 @@ IDLE_SECONDS = 1.0
 IDLE_SECONDS_WITHOUT_WRITES = 10.0
 
 
+# What a write to each service can give an idle poller to read: DynamoDB's writes make stream records, SQS's
+# make messages, and an SNS publish reaches its topic's followers. A write to any other service wakes every
+# poller. (Waking the queue pollers on every DynamoDB write and every text sent cost each mention's dispatch
+# ten empty receives, over half of the local stack's requests under load.) A queue subscribed to a topic,
+# which the template has none of, gets its messages without an SQS write: the first queue poller's look every
+# IDLE_SECONDS finds them.
+POLLERS = ("stream", "queue", "topic")
+WOKEN_BY_SERVICE = {"dynamodb": ("stream",), "sqs": ("queue",), "sns": ("topic",)}
+
+
 class Changes:
-    """A count of moto's state changes. The moto server counts each write; an idle poller waits for the count
-    to move instead of asking moto five times a second, so an idle stack costs little and a new record is
-    read at once."""
+    """A count of moto's state changes per kind of poller. The moto server counts each write for the pollers
+    it concerns; an idle poller waits for its kind's count to move instead of asking moto five times a
+    second, so an idle stack costs little and a new record is read at once."""
 
     def __init__(self) -> None:
-        self._count = 0
+        self._counts = dict.fromkeys(POLLERS, 0)
         self._condition = threading.Condition()
 
-    def count(self) -> int:
+    def count(self, poller: str) -> int:
         with self._condition:
-            return self._count
+            return self._counts[poller]
 
-    def changed(self) -> None:
+    def changed(self, service: str = "") -> None:
+        """A write to `service` (as AWS names it in a request's signature); "" wakes every poller."""
         with self._condition:
-            self._count += 1
+            for poller in WOKEN_BY_SERVICE.get(service, POLLERS):
+                self._counts[poller] += 1
             self._condition.notify_all()
 
-    def wait_after(self, seen: int, timeout: float) -> bool:
-        """True once the count is past `seen` (at once if it already is); False after `timeout` seconds."""
+    def wait_after(self, poller: str, seen: int, timeout: float) -> bool:
+        """True once `poller`'s count is past `seen` (at once if it already is); False after `timeout`."""
         with self._condition:
-            return self._condition.wait_for(lambda: self._count != seen, timeout)
+            return self._condition.wait_for(lambda: self._counts[poller] != seen, timeout)
 
 
 # Lambda reads a queue with five batches in flight at first (more as the queue grows), or at most the event
@@ -169,10 +181,10 @@ class EventSourcePollers:
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
-    def _idle(self, seen: int, limit: float) -> None:
-        """Nothing to read: wait for moto's next change after `seen`, a stop, or `limit` seconds."""
+    def _idle(self, poller: str, seen: int, limit: float) -> None:
+        """Nothing to read: wait for the next change for `poller` after `seen`, a stop, or `limit` seconds."""
         if not self._stop.is_set():
-            self._changes.wait_after(seen, limit)
+            self._changes.wait_after(poller, seen, limit)
 
     def _guard(self, target: Callable[[EventSource, float], None], source: EventSource, idle: float) -> None:
         while not self._stop.is_set():
@@ -197,7 +209,7 @@ class EventSourcePollers:
         description = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
         shard_ids = [shard["ShardId"] for shard in description["Shards"]]
         while not self._stop.is_set():
-            seen = self._changes.count()
+            seen = self._changes.count("stream")
             got_any = False
             for shard_id in shard_ids:
                 last = self._positions.get(position_key)
@@ -213,7 +225,7 @@ class EventSourcePollers:
                     self._deliver_stream_batch(source, records, properties)
                 self._positions.set(position_key, last)
             if not got_any:
-                self._idle(seen, idle)
+                self._idle("stream", seen, idle)
 
     def _shard_reader(
         self, streams: Any, stream_arn: str, shard_id: str, after: str | None, start: str
@@ -311,10 +323,10 @@ class EventSourcePollers:
             return [dict(message) for message in answer.get("Messages", [])]
 
         while not self._stop.is_set():
-            seen = self._changes.count()
+            seen = self._changes.count("queue")
             messages = gather(receive, batch_size, window, self._stop.wait)
             if not messages:
-                self._idle(seen, idle)
+                self._idle("queue", seen, idle)
                 continue
             records = [_sqs_record(dict(message), queue_arn) for message in messages]
             try:
@@ -344,10 +356,10 @@ class EventSourcePollers:
         seen = len(backend.topics[topic_arn].sent_notifications)  # what was published before subscribing
         subscription_arn = f"{topic_arn}:{uuid.uuid4()}"
         while not self._stop.is_set():
-            changes_seen = self._changes.count()
+            changes_seen = self._changes.count("topic")
             published = list(backend.topics[topic_arn].sent_notifications[seen:])
             if not published:
-                self._idle(changes_seen, idle)
+                self._idle("topic", changes_seen, idle)
                 continue
             seen += len(published)
             for message_id, message, subject, attributes, _group in published:

@@ -27,7 +27,15 @@ from werkzeug.serving import make_server
 from infra.local import moto_indexes, moto_item_size, moto_transactions
 from infra.local.local_hosts import is_local_host, is_local_origin
 from infra.local.stack import ACCOUNT_ID, REGION
-from infra.local.state import Journal, action_of, changes_state, journal_entry, receipts_entry, replay
+from infra.local.state import (
+    Journal,
+    action_of,
+    changes_state,
+    journal_entry,
+    receipts_entry,
+    replay,
+    service_of,
+)
 
 FORBIDDEN = b'{"message": "the local stack answers only 127.0.0.1 and localhost"}'
 
@@ -111,7 +119,7 @@ class SerializedMotoServer(ThreadedMotoServer):
         *args: Any,
         state_dir: Path | None = None,
         after_send: Callable[[], None] | None = None,
-        after_change: Callable[[], None] | None = None,
+        after_change: Callable[[str], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -170,7 +178,7 @@ class SerializedMotoServer(ThreadedMotoServer):
         if action == "GetRecords":
             _forget_shard_iterators(body, answer)
         if self.after_change is not None and changes_state(action) and action not in QUIET_CHANGES:
-            self.after_change()
+            self.after_change(service_of(headers))  # the pollers it concerns (event_sources.Changes)
         if self._journal is None:
             return
         if action == "ReceiveMessage":

@@ -57,6 +57,16 @@ def action_of(headers: dict[str, str], body: bytes) -> str:
     return found.group(1).decode() if found else ""
 
 
+CREDENTIAL_SERVICE = re.compile(r"Credential=[^/,]*/[^/,]*/[^/,]*/([^/,]+)/aws4_request")
+
+
+def service_of(headers: dict[str, str]) -> str:
+    """The AWS service a request is signed for, from its SigV4 credential scope
+    (`Credential=<key>/<date>/<region>/<service>/aws4_request`); "" for an unsigned one."""
+    found = CREDENTIAL_SERVICE.search(headers.get("authorization", ""))
+    return found.group(1) if found else ""
+
+
 def changes_state(action: str) -> bool:
     return bool(action) and not action.startswith(READ_PREFIXES)
 

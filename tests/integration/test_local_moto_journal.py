@@ -118,6 +118,43 @@ def test_moto_finds_each_requests_backend_without_listing_its_folder_again(
     assert folder not in listed
 
 
+def test_each_write_is_reported_with_its_service_and_reads_are_not() -> None:
+    """The idle pollers wake on the writes of the service they read (event_sources.Changes): a stream poller
+    on DynamoDB's writes, a queue poller on SQS's, never on a read or a receive."""
+    import boto3
+
+    reported: list[str] = []
+    server = SerializedMotoServer(
+        ip_address="127.0.0.1", port=free_port(), verbose=False, after_change=reported.append
+    )
+    server.start()
+    try:
+        local = {
+            "endpoint_url": f"http://127.0.0.1:{server._port}",
+            "region_name": "us-east-1",
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        }
+        dynamodb, sqs = boto3.client("dynamodb", **local), boto3.client("sqs", **local)
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        assert reported == ["dynamodb", "sqs"]
+        reported.clear()
+
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}})
+        dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})
+        sqs.receive_message(QueueUrl=url)  # nothing new for any poller
+        sqs.send_message(QueueUrl=url, MessageBody="m")
+        assert reported == ["dynamodb", "sqs"]
+    finally:
+        server.stop()
+
+
 def test_a_kept_change_is_replayed_into_a_new_moto(tmp_path: Path) -> None:
     import boto3
 

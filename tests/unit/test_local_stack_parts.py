@@ -21,6 +21,7 @@ from infra.local.event_sources import (
 from infra.local.gateway import build_event, response_parts
 from infra.local.runtime import FunctionRuntime, FunctionTimeout
 from infra.local.stack import parse_parameter_overrides
+from infra.local.state import service_of
 from infra.local.template import EventSource, FunctionSpec, Resolver, Route, load_template
 from tests.conftest import parsed_template
 
@@ -265,25 +266,60 @@ def ids(records: list[dict[str, Any]]) -> list[str]:
 
 def test_an_idle_poller_wakes_on_the_next_change_and_not_on_an_old_one() -> None:
     changes = Changes()
-    seen = changes.count()
-    changes.changed()
-    assert changes.wait_after(seen, timeout=60), "a change made before the wait is not missed"
-    assert not changes.wait_after(changes.count(), timeout=0.01), "no change: the wait runs out"
+    seen = changes.count("stream")
+    changes.changed("dynamodb")
+    assert changes.wait_after("stream", seen, timeout=60), "a change made before the wait is not missed"
+    assert not changes.wait_after("stream", changes.count("stream"), timeout=0.01), (
+        "no change: the wait runs out"
+    )
 
     start = threading.Barrier(2)
     woken: list[bool] = []
-    seen = changes.count()
+    seen = changes.count("stream")
 
     def idle_poller() -> None:
         start.wait()
-        woken.append(changes.wait_after(seen, timeout=60))
+        woken.append(changes.wait_after("stream", seen, timeout=60))
 
     poller = threading.Thread(target=idle_poller)
     poller.start()
     start.wait()
-    changes.changed()
+    changes.changed("dynamodb")
     poller.join()
     assert woken == [True]
+
+
+def test_a_write_wakes_only_the_pollers_it_can_give_something_to_read() -> None:
+    changes = Changes()
+    before = {poller: changes.count(poller) for poller in ("stream", "queue", "topic")}
+
+    def moved() -> set[str]:
+        now = {poller: changes.count(poller) for poller in before}
+        moved = {poller for poller in now if now[poller] != before[poller]}
+        before.update(now)
+        return moved
+
+    changes.changed("dynamodb")  # a put: a stream record, no message
+    assert moved() == {"stream"}
+    changes.changed("sqs")
+    assert moved() == {"queue"}
+    changes.changed("sns")  # a publish, a text sent: its topic's followers
+    assert moved() == {"topic"}
+    changes.changed("events")  # any other service, or an unsigned request: everyone looks
+    assert moved() == {"stream", "queue", "topic"}
+    changes.changed()
+    assert moved() == {"stream", "queue", "topic"}
+
+
+def test_a_requests_service_is_read_from_its_signature() -> None:
+    signed = (
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/us-east-1/dynamodb/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=abc"
+    )
+    assert service_of({"authorization": signed}) == "dynamodb"
+    assert service_of({"authorization": signed.replace("/dynamodb/", "/sqs/")}) == "sqs"
+    assert service_of({}) == ""
+    assert service_of({"authorization": "Bearer token"}) == ""
 
 
 def test_a_batching_window_gathers_late_records_until_the_batch_is_full() -> None:
