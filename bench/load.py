@@ -108,8 +108,9 @@ def stored(stack: RunningStack, expected: int) -> set[str]:
 
 def wait_for_texts(stack: RunningStack, expected: int, timeout_s: float = 600) -> list[str]:
     """The bodies of every SMS, once `expected` mentions have one, nothing new arrived for 30 s, or
-    `timeout_s` passed. The local dispatcher texts a few mentions a second, fewer on a busy machine:
-    `double` counts only the mentions texted by then (`notified`), so the wait covers the whole burst."""
+    `timeout_s` passed. The local dispatcher texts eight to ten mentions a second once the burst is in, fewer
+    on a busy machine: `double` counts only the mentions texted by then (`notified`), so the wait covers the
+    whole burst."""
     deadline = time.monotonic() + timeout_s
     last_count, last_change = -1, time.monotonic()
     while True:
